@@ -1,0 +1,61 @@
+"""The web layer: ``create_app`` wires configuration, database, extensions and blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import ROOT, load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build an Attesta app. ``config`` overrides settings (tests pass theirs here)."""
+    settings = load_config(config)
+    app = Flask(
+        "app",
+        root_path=str(ROOT / "app"),
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+        instance_path=settings["INSTANCE_PATH"],
+        instance_relative_config=False,
+    )
+    app.config.update(settings)
+    app.config.update(
+        TESTING=settings["ENV"] == "testing",
+        MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
+        RATELIMIT_ENABLED=settings["RATELIMIT_ENABLED"],
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+    )
+    if settings["TRUSTED_PROXIES"]:
+        n = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    from app import auth, cli, db, errors, i18n, labels, security
+    from app.extensions import csrf, limiter
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    labels.register(app)
+    cli.init_app(app)
+
+    from app.account import bp as account_bp
+    from app.api import bp as api_bp
+    from app.catalogue import bp as catalogue_bp
+    from app.main import bp as main_bp
+    from app.outbox import bp as outbox_bp
+    from app.staff import bp as staff_bp
+
+    for blueprint in (main_bp, catalogue_bp, account_bp, staff_bp, outbox_bp, api_bp):
+        app.register_blueprint(blueprint)
+    return app

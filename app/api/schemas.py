@@ -1,0 +1,129 @@
+"""marshmallow schemas of the API's responses and query parameters (and so of its OpenAPI)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class TextSchema(Schema):
+    it = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "Stable machine code"})
+    message = fields.String(required=True, metadata={"description": "In the request's language"})
+    details = fields.Dict(metadata={"description": "Field paths and problem codes"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class AlignmentSchema(Schema):
+    framework = fields.String(required=True)
+    code = fields.String(allow_none=True)
+    uri = fields.String(allow_none=True)
+    label = fields.Nested(TextSchema, required=True)
+    verify = fields.Boolean(required=True)
+
+
+class FrameworkSchema(Schema):
+    code = fields.String(required=True)
+    version = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+    publisher = fields.Nested(TextSchema, required=True)
+    legal_reference = fields.Nested(TextSchema, required=True)
+    illustrative = fields.Boolean(required=True)
+    content_sha256 = fields.String(required=True)
+    valid_from = fields.Date(allow_none=True)
+
+
+class LevelSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.Nested(TextSchema, required=True)
+    descriptor = fields.Nested(TextSchema, required=True)
+    passing = fields.Boolean(required=True)
+
+
+class CriterionSchema(Schema):
+    code = fields.String(required=True)
+    text = fields.Nested(TextSchema, required=True)
+    expected_evidence = fields.List(fields.String(), required=True)
+    levels = fields.List(fields.Nested(LevelSchema), required=True)
+
+
+class CompetenceSummarySchema(Schema):
+    code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+    eqf_level = fields.Integer(allow_none=True)
+    mandatory = fields.Boolean()
+    url = fields.String(required=True)
+
+
+class CompetenceSchema(Schema):
+    framework = fields.Nested(FrameworkSchema, required=True)
+    code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+    description = fields.Nested(TextSchema, required=True)
+    eqf_level = fields.Integer(allow_none=True)
+    certifiable = fields.Boolean(required=True)
+    ada_codes = fields.List(fields.String(), required=True)
+    alignments = fields.List(fields.Nested(AlignmentSchema), required=True)
+    abilita = fields.List(fields.Nested(TextSchema), required=True)
+    conoscenze = fields.List(fields.Nested(TextSchema), required=True)
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True)
+
+
+class ProfileSummarySchema(Schema):
+    framework_code = fields.String(required=True)
+    framework_version = fields.String(required=True)
+    code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+    eqf_level = fields.Integer(allow_none=True)
+    illustrative = fields.Boolean(required=True)
+    url = fields.String(required=True)
+
+
+class ProfileSchema(Schema):
+    framework = fields.Nested(FrameworkSchema, required=True)
+    code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+    description = fields.Nested(TextSchema, required=True)
+    eqf_level = fields.Integer(allow_none=True)
+    sep_code = fields.String(allow_none=True)
+    illustrative = fields.Boolean(required=True)
+    alignments = fields.List(fields.Nested(AlignmentSchema), required=True)
+    competences = fields.List(fields.Nested(CompetenceSummarySchema), required=True)
+
+
+class ProfileListSchema(Schema):
+    items = fields.List(fields.Nested(ProfileSummarySchema), required=True)
+    count = fields.Integer(required=True)
+
+
+class FrameworkListSchema(Schema):
+    items = fields.List(fields.Nested(FrameworkSchema), required=True)
+
+
+class ProfileQuerySchema(Schema):
+    q = fields.String(load_default="", validate=validate.Length(max=100),
+                      metadata={"description": "Words to find in codes, titles, descriptions"})
+    eqf = fields.Integer(load_default=None, validate=validate.Range(1, 8),
+                         metadata={"description": "EQF level 1-8"})
+
+
+class RoleSchema(Schema):
+    organisation_id = fields.UUID(required=True)
+    organisation = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    given_name = fields.String(required=True)
+    family_name = fields.String(required=True)
+    locale = fields.String(required=True)
+    is_candidate = fields.Boolean(required=True)
+    roles = fields.List(fields.Nested(RoleSchema), required=True)

@@ -1,0 +1,119 @@
+"""Login, logout, sign-up and password reset."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+from typing import Any, TypeVar, cast
+from collections.abc import Callable
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, session, url_for
+from flask_login import current_user
+
+from app.db import db_session
+from app.extensions import login_manager
+from certification import accounts
+from certification.clock import utcnow
+from certification.errors import NotPermitted
+from certification.models import UserAccount
+from certification.policy import is_staff
+
+bp = Blueprint("auth", __name__)
+
+
+class AuthenticatedUser:
+    """What Flask-Login keeps for a request: the account and its server-side session token."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, account: UserAccount, token: str) -> None:
+        self.account = account
+        self.token = token
+
+    @property
+    def is_active(self) -> bool:
+        return self.account.is_active
+
+    def get_id(self) -> str:
+        # Flask-Login stores this in the signed cookie; it names the session row, not the user.
+        return self.token
+
+    @property
+    def person(self) -> Any:
+        return self.account.person
+
+    @property
+    def is_staff(self) -> bool:
+        return is_staff(self.account)
+
+
+def session_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
+
+
+def idle_timeout() -> dt.timedelta:
+    return dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
+@login_manager.user_loader
+def _load_user(token: str) -> AuthenticatedUser | None:
+    account = accounts.resolve_session(db_session(), token, utcnow(), idle_timeout())
+    return AuthenticatedUser(account, token) if account else None
+
+
+def log_in(account: UserAccount) -> None:
+    """Start a fresh session for ``account`` (new id: no session fixation)."""
+    from flask_login import login_user
+
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    token = accounts.start_session(db_session(), account, utcnow(), session_lifetime())
+    login_user(AuthenticatedUser(account, token))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def staff_required(view: F) -> F:
+    """Only for people who hold a staff role somewhere (function-level check)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_staff:
+            raise NotPermitted("staff only")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def safe_next_url(target: str | None, default: str = "main.dashboard") -> str:
+    """``target`` if it is a path on this site, else the ``default`` page.
+
+    An absolute URL in ``?next=`` would turn the login page into an open redirect.
+    """
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for(default)
+
+
+def current_account() -> UserAccount:
+    return cast(UserAccount, current_user.account)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = None  # the server-side session row is the protection
+    from app.auth import views  # noqa: F401 - registers the routes
+
+    app.register_blueprint(bp)

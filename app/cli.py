@@ -1,0 +1,142 @@
+"""``flask --app wsgi ...`` commands: database, rubrics, demo data, outbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.config import ROOT
+from app.db import database, db_session
+from app.mail import deliver_pending
+from certification.clock import utcnow
+from certification.demo import load_demo
+from certification.errors import RubricInvalid, RubricVersionConflict
+from certification.standards import import_rubric, parse_rubric
+from rubrics import RubricFileError, load_rubric_file
+from rubrics.loader import rubric_files_in
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import rubric files.")
+demo_cli = AppGroup("demo", help="Demo data.")
+outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
+
+
+def alembic_config(app: Flask | None = None) -> AlembicConfig:
+    """Alembic's configuration for this app's database (no alembic.ini needed)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    url = (app or current_app).config["DATABASE_URL"]
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    database().engine.dispose()
+    Path(current_app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    with database().engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations differ."""
+    with database().engine.connect() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.check(cfg)
+    click.echo("Migrations and models agree.")
+
+
+@rubrics_cli.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def rubrics_check(path: Path) -> None:
+    """Validate rubric files without importing them."""
+    failed = False
+    for file in rubric_files_in(path):
+        try:
+            rubric = load_rubric_file(file)
+        except RubricFileError as exc:
+            click.echo(str(exc), err=True)
+            failed = True
+        else:
+            click.echo(f"{file}: ok ({rubric.code} {rubric.version})")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@rubrics_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def rubrics_import(path: Path) -> None:
+    """Import a rubric file, or every rubric file in a folder. All or nothing."""
+    session = db_session()
+    files = rubric_files_in(path)
+    if not files:
+        raise click.ClickException(f"no .yaml rubric files in {path}")
+    try:
+        for file in files:
+            try:
+                text = file.read_bytes()
+            except OSError as exc:
+                raise click.ClickException(f"{file}: cannot read: {exc.strerror}") from None
+            result = import_rubric(session, None, parse_rubric(text, str(file)), utcnow())
+            state = "imported" if result.created else "already published, unchanged"
+            click.echo(f"{file}: {result.framework.code} {result.framework.version} {state}")
+    except RubricInvalid as exc:
+        session.rollback()
+        click.echo(exc.detail, err=True)
+        raise click.exceptions.Exit(1) from None
+    except RubricVersionConflict as exc:
+        session.rollback()
+        click.echo(
+            f"{exc.params['code']} {exc.params['version']} is already published with other "
+            "content; a published version never changes: give the file a new version.",
+            err=True,
+        )
+        raise click.exceptions.Exit(1) from None
+    session.commit()
+
+
+@demo_cli.command("load")
+@click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
+def demo_load(as_json: bool) -> None:
+    """Load the demo data (idempotent: run it as often as you like)."""
+    session = db_session()
+    summary = load_demo(session, utcnow())
+    session.commit()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    base = current_app.config["BASE_URL"]
+    click.echo("Demo data ready. Accounts (password for all: "
+               f"{summary['accounts'][0]['password']}):")
+    for account in summary["accounts"]:
+        where = f" @ {account['organisation']}" if account["organisation"] else ""
+        click.echo(f"  {account['email']:<42} {', '.join(account['roles'])}{where}")
+    click.echo(f"Open {base} and log in with any of them.")
+
+
+@outbox_cli.command("send")
+def outbox_send() -> None:
+    """Deliver waiting e-mails over SMTP (ATTESTA_SMTP_HOST)."""
+    if not current_app.config.get("SMTP_HOST"):
+        raise click.ClickException("no SMTP server configured (ATTESTA_SMTP_HOST)")
+    sent, failed = deliver_pending(db_session())
+    click.echo(f"sent {sent}, failed {failed}")
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,123 @@
+"""The one place that reads configuration: defaults, then ``ATTESTA_*`` variables, then the
+instance folder (``attesta.toml``, and the generated ``secret_key`` file), then the overrides
+given to ``create_app`` (tests). Nothing reads configuration at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: name -> (default, parser). Each can be set as ATTESTA_<NAME> or in instance/attesta.toml.
+_SETTINGS: dict[str, tuple[Any, str]] = {
+    "ENV": ("production", "choice:production,development,testing"),
+    "INSTANCE_PATH": (str(ROOT / "instance"), "str"),
+    "DATABASE_URL": (None, "str"),
+    "SECRET_KEY": (None, "str"),
+    "BASE_URL": ("http://127.0.0.1:5000", "str"),
+    "DEFAULT_LOCALE": ("it", "choice:it,en"),
+    "SECURE_COOKIES": (None, "bool"),
+    "SESSION_LIFETIME_HOURS": (12, "int"),
+    "SESSION_IDLE_MINUTES": (60, "int"),
+    "PASSWORD_RESET_MAX_AGE_MINUTES": (60, "int"),
+    "MAIL_FROM": ("Attesta <noreply@attesta.example>", "str"),
+    "SMTP_HOST": (None, "str"),
+    "SMTP_PORT": (587, "int"),
+    "SMTP_USERNAME": (None, "str"),
+    "SMTP_PASSWORD": (None, "str"),
+    "SMTP_STARTTLS": (True, "bool"),
+    "DEV_OUTBOX": (False, "bool"),
+    "RATELIMIT_ENABLED": (True, "bool"),
+    "RATELIMIT_STORAGE_URI": ("memory://", "str"),
+    "TRUSTED_PROXIES": (0, "int"),
+    "MAX_UPLOAD_MB": (20, "int"),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the variable."""
+
+
+def _parse(name: str, raw: Any, kind: str) -> Any:
+    if raw is None:
+        return None
+    if kind == "str":
+        return str(raw)
+    if kind == "int":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"ATTESTA_{name} must be a whole number, not {raw!r}") from None
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"ATTESTA_{name} must be true or false, not {raw!r}")
+    if kind.startswith("choice:"):
+        choices = kind.removeprefix("choice:").split(",")
+        if str(raw) not in choices:
+            raise ConfigError(f"ATTESTA_{name} must be one of {', '.join(choices)}, not {raw!r}")
+        return str(raw)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Mapping[str, Any]:
+    """Build the validated, read-only settings of one app."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {name: default for name, (default, _) in _SETTINGS.items()}
+    for name, (_, kind) in _SETTINGS.items():
+        if f"ATTESTA_{name}" in environ:
+            values[name] = _parse(name, environ[f"ATTESTA_{name}"], kind)
+    instance = Path(overrides.get("INSTANCE_PATH") or values["INSTANCE_PATH"])
+    values["INSTANCE_PATH"] = str(instance)
+    toml_file = instance / "attesta.toml"
+    if toml_file.is_file():
+        try:
+            from_file = tomllib.loads(toml_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{toml_file}: {exc}") from None
+        for name, raw in from_file.items():
+            if name.upper() not in _SETTINGS:
+                raise ConfigError(f"{toml_file}: unknown setting {name!r}")
+            values[name.upper()] = _parse(name.upper(), raw, _SETTINGS[name.upper()][1])
+    for name, raw in overrides.items():
+        key = name.upper()
+        values[key] = _parse(key, raw, _SETTINGS[key][1]) if key in _SETTINGS else raw
+
+    if values["DATABASE_URL"] is None:
+        values["DATABASE_URL"] = f"sqlite:///{instance / 'attesta.sqlite3'}"
+    if values["SECURE_COOKIES"] is None:
+        values["SECURE_COOKIES"] = values["ENV"] == "production"
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = _instance_secret(instance)
+    if values["ENV"] == "production" and values["DEV_OUTBOX"]:
+        raise ConfigError("ATTESTA_DEV_OUTBOX shows everyone's e-mail: never in production")
+    return MappingProxyType(values)
+
+
+def _instance_secret(instance: Path) -> str:
+    # Generated once per instance and kept, so sessions survive restarts; several servers
+    # sharing one database must set ATTESTA_SECRET_KEY instead.
+    path = instance / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret

@@ -1,0 +1,157 @@
+"""Every error becomes a page in the user's language or a JSON body: the one mapping place.
+
+Domain errors carry stable codes (``certification.errors``); here each code gets its HTTP
+status and its translated message. Unknown failures are logged and shown as a plain 500
+without details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from certification.errors import DomainError
+
+STATUS_BY_CODE: dict[str, int] = {
+    "not_found": 404,
+    "not_permitted": 403,
+    "conflict": 409,
+    "email_taken": 409,
+    "last_admin": 409,
+    "rubric_version_conflict": 409,
+    "invalid_input": 422,
+    "rubric_invalid": 422,
+    "token_invalid": 400,
+}
+
+MESSAGES: dict[str, Any] = {
+    "not_found": _l("The page or item you asked for does not exist, or you cannot see it."),
+    "not_permitted": _l("You are not allowed to do this."),
+    "conflict": _l("This clashes with the current state. Reload the page and try again."),
+    "email_taken": _l("An account with this e-mail address already exists."),
+    "last_admin": _l("The organisation would be left without an administrator."),
+    "rubric_version_conflict": _l(
+        "This version of the framework is already published with different content. "
+        "Publish the change as a new version."
+    ),
+    "invalid_input": _l("Some data is not valid. Check the highlighted fields."),
+    "rubric_invalid": _l("The rubric file does not match the format."),
+    "token_invalid": _l("This link is not valid or has expired. Ask for a new one."),
+}
+
+#: Field-level problem codes raised by the domain (certification.*) and their messages.
+FIELD_MESSAGES: dict[str, Any] = {
+    "too_short": _l("Use at least 10 characters."),
+    "too_long": _l("Use at most 128 characters."),
+    "too_common": _l("This password is too common: choose another."),
+    "contains_email": _l("The password must not contain your e-mail address."),
+    "wrong": _l("The current password is not correct."),
+    "already_staff": _l("This person is already on the staff: edit their roles instead."),
+    "not_available": _l("This role does not exist for this kind of organisation."),
+    "range": _l("Enter a number between 0 and 60."),
+    "sep_codes": _l("Sectors are Atlante SEP numbers from 1 to 24, separated by commas."),
+    "length": _l("Enter between 1 and 100 characters."),
+    "unsupported": _l("This language is not available."),
+    "last_admin_role": _l("Keep at least one administrator: give the role to someone else first."),
+}
+
+HTTP_TITLES: dict[int, Any] = {
+    400: _l("Bad request"),
+    401: _l("Login required"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("Too large"),
+    422: _l("Invalid data"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+    503: _l("Service unavailable"),
+}
+
+HTTP_MESSAGES: dict[int, Any] = {
+    400: _l("The request could not be understood."),
+    401: _l("Log in to continue."),
+    403: _l("You are not allowed to see this page."),
+    404: _l("The page or item you asked for does not exist, or you cannot see it."),
+    405: _l("This address does not accept this kind of request."),
+    413: _l("The upload is larger than allowed."),
+    429: _l("Too many attempts. Wait a little and try again."),
+    500: _l("An unexpected error occurred. It has been recorded; please try again later."),
+    503: _l("The service is temporarily unavailable. Try again later."),
+}
+
+
+def field_message(code: str) -> str:
+    """The translated text of a field-level problem code."""
+    return str(FIELD_MESSAGES.get(code, MESSAGES["invalid_input"]))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> tuple[Response | str, int]:
+    if wants_json():
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        if details:
+            body["error"]["details"] = details
+        return jsonify(body), status
+    title = str(HTTP_TITLES.get(status, HTTP_TITLES[400]))
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> tuple[Response | str, int]:
+        status = STATUS_BY_CODE.get(exc.code, 400)
+        details = getattr(exc, "errors", None) or None
+        return error_response(status, exc.code, str(MESSAGES.get(exc.code, exc.code)), details)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_exc: CSRFError) -> tuple[Response | str, int]:
+        message = _l(
+            "The form expired or was sent from another page. Go back, reload it and try again."
+        )
+        return error_response(400, "csrf_failed", str(message))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | tuple[Response | str, int]:
+        status = exc.code or 500
+        if status < 400:  # redirects raised as exceptions (e.g. routing) pass through
+            return exc.get_response()
+        message = str(HTTP_MESSAGES.get(status, exc.description or ""))
+        response, status = error_response(status, _http_code(status), message)
+        if isinstance(response, Response):
+            final = response
+        else:
+            final = app.make_response((response, status))
+        for name, value in exc.get_headers():
+            if name in ("Retry-After", "Allow", "WWW-Authenticate"):
+                final.headers[name] = value
+        final.status_code = status
+        return final
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))
+
+
+def _http_code(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "rate_limited",
+        503: "unavailable",
+    }.get(status, "http_error")

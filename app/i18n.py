@@ -1,0 +1,54 @@
+"""Language: Italian first, English second.
+
+The language is the account's choice when logged in, else the one picked with the switch
+(kept in the session), else the browser's preference, else Italian.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.config import ROOT
+from app.extensions import babel
+
+LOCALES = ("it", "en")
+LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return str(current_user.account.locale)
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return str(chosen)
+    return request.accept_languages.best_match(LOCALES) or "it"
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LOCALES else "it"
+
+
+def localized(obj: Any, field: str) -> str:
+    """``obj.<field>_<lang>`` (or ``obj[field][lang]`` for JSON texts), falling back to Italian."""
+    lang = current_language()
+    if isinstance(obj, dict):
+        text = obj.get(field, obj) if field else obj
+        if isinstance(text, dict):
+            return str(text.get(lang) or text.get("it") or "")
+        return str(text or "")
+    return str(getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_it", ""))
+
+
+def init_app(app: Flask) -> None:
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "app" / "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["tr"] = localized
+    app.jinja_env.globals.update(
+        current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES
+    )

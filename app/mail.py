@@ -1,0 +1,77 @@
+"""Composing e-mails in the recipient's language and delivering the outbox.
+
+Messages are enqueued in the request's transaction (``certification.outbox``) and delivered
+after the commit when SMTP is configured, or later by ``flask outbox send``. Without SMTP they
+stay in the outbox, which development installs show at ``/outbox``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy.orm import Session
+
+from certification.clock import utcnow
+from certification.models import UserAccount
+from certification.outbox import enqueue_message, pending_messages
+
+
+def send_template(
+    session: Session, account: UserAccount, template: str, **context: Any
+) -> None:
+    """Render ``templates/emails/<template>.txt`` in the account's language and enqueue it.
+
+    The first line of the rendered template is the subject.
+    """
+    with force_locale(account.locale):
+        text = render_template(f"emails/{template}.txt", account=account, **context)
+    subject, _, body = text.strip().partition("\n")
+    enqueue_message(session, to=account.email, subject=subject.strip(), body=body.strip() + "\n",
+                    now=utcnow())
+
+
+def deliver_pending(session: Session, app: Flask | None = None) -> tuple[int, int]:
+    """Send what is waiting over SMTP; returns (sent, failed). Does nothing without SMTP."""
+    config = (app or current_app).config
+    if not config.get("SMTP_HOST"):
+        return 0, 0
+    sent = failed = 0
+    messages = pending_messages(session)
+    if not messages:
+        return 0, 0
+    try:
+        smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10)
+    except OSError as exc:
+        for message in messages:
+            message.attempts += 1
+            message.last_error = f"connect: {exc}"[:500]
+        session.commit()
+        return 0, len(messages)
+    with smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
+        for message in messages:
+            email = EmailMessage()
+            email["From"] = config["MAIL_FROM"]
+            email["To"] = message.to_address
+            email["Subject"] = message.subject
+            email["Message-ID"] = make_msgid(domain="attesta")
+            email.set_content(message.body_text)
+            message.attempts += 1
+            try:
+                smtp.send_message(email)
+            except smtplib.SMTPException as exc:
+                message.last_error = str(exc)[:500]
+                failed += 1
+            else:
+                message.sent_at = utcnow()
+                sent += 1
+            session.commit()
+    return sent, failed

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from flask import jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from app.auth import current_account, safe_next_url
+from app.db import database, db_session
+from app.extensions import csrf, limiter
+from app.i18n import LOCALES
+from app.main import bp
+from certification import accounts
+from certification.policy import managed_organisations
+from certification.standards import list_frameworks
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("main/index.html", frameworks=list_frameworks(db_session()))
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> str:
+    account = current_account()
+    roles = sorted(
+        account.person.staff_roles, key=lambda r: (r.organisation.short_name, r.role.value)
+    )
+    return render_template(
+        "main/dashboard.html",
+        account=account,
+        roles=roles,
+        managed=managed_organisations(db_session(), account),
+    )
+
+
+@bp.post("/language")
+def set_language() -> Response:
+    locale = request.form.get("locale", "")
+    if locale in LOCALES:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            accounts.set_locale(db_session(), current_account(), locale)
+    return redirect(safe_next_url(request.form.get("next"), "main.index"))
+
+
+@bp.get("/healthz")
+@limiter.exempt
+@csrf.exempt
+def healthz() -> tuple[Response, int]:
+    engine = database().engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        db_status = "ok"
+    except SQLAlchemyError:
+        db_status = "unavailable"
+    ok = db_status == "ok"
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": {"status": db_status, "backend": engine.dialect.name},
+    }
+    return jsonify(body), 200 if ok else 503

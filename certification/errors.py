@@ -1,0 +1,82 @@
+"""Domain errors with stable machine codes.
+
+The web layer maps each code to an HTTP status and a translated message in one place
+(``app/errors.py``); the domain never speaks HTTP and never picks the user's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error an operation raises on purpose.
+
+    ``code`` is stable (clients and translations key on it); ``params`` fill the translated
+    message; ``detail`` is an English explanation for logs and the CLI.
+    """
+
+    code: ClassVar[str] = "domain_error"
+
+    def __init__(self, detail: str = "", **params: Any) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail or self.code
+        self.params = params
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the actor may not know that it exists."""
+
+    code = "not_found"
+
+
+class NotPermitted(DomainError):
+    """The actor may not do this."""
+
+    code = "not_permitted"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (duplicate, stale, already done)."""
+
+    code = "conflict"
+
+
+class InvalidInput(DomainError):
+    """The input is malformed; ``errors`` maps field paths to messages."""
+
+    code = "invalid_input"
+
+    def __init__(self, detail: str = "", errors: dict[str, list[str]] | None = None, **params: Any):
+        super().__init__(detail, **params)
+        self.errors = errors or {}
+
+
+class EmailTaken(Conflict):
+    """An account with this e-mail address already exists."""
+
+    code = "email_taken"
+
+
+class LastAdmin(Conflict):
+    """The last administrator of an organisation cannot lose that role."""
+
+    code = "last_admin"
+
+
+class RubricInvalid(InvalidInput):
+    """A rubric data file does not match the schema."""
+
+    code = "rubric_invalid"
+
+
+class RubricVersionConflict(Conflict):
+    """A published rubric version exists with other content: publish a new version instead."""
+
+    code = "rubric_version_conflict"
+
+
+class TokenInvalid(DomainError):
+    """A signed token (password reset, API token) is unknown, expired or already used."""
+
+    code = "token_invalid"
