@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app wsgi
 # Development defaults for `make run`; any ATTESTA_* variable in the environment wins.
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1}
 
-.PHONY: help install system-deps translations extract-messages db-upgrade run test test-postgres lint fmt bench clean
+.PHONY: help install system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -31,14 +31,21 @@ system-deps: ## Best effort: Debian's HarfBuzz subsetter makes PDF rendering 3-7
 	@bash scripts/system-deps.sh
 
 translations: $(VENV)/.installed ## Compile the Italian and English message catalogues
-	@$(BIN)/pybabel compile --use-fuzzy -q -d app/translations 2>/dev/null || $(BIN)/pybabel compile -q -d app/translations
+	@$(BIN)/pybabel compile -d app/translations 2>&1 | grep -v '^compiling catalog' || true
+	@test -f app/translations/it/LC_MESSAGES/messages.mo
 
 extract-messages: $(VENV)/.installed ## Re-extract messages and update the catalogues (then translate them)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python scripts/fill_english_catalogue.py
 
 db-upgrade: install ## Apply the database migrations
 	$(RUN_ENV) $(FLASK) db upgrade
+
+db-check: install ## Check, on a scratch database, that migrations and models agree; validate rubric files
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	export ATTESTA_INSTANCE_PATH=$$tmp ATTESTA_ENV=testing && \
+	$(FLASK) db upgrade >/dev/null && $(FLASK) db check && $(FLASK) rubrics check rubrics/data
 
 run: install ## Set up everything, load the demo data and serve on http://$(HOST):$(PORT)
 	$(RUN_ENV) $(FLASK) db upgrade
@@ -50,12 +57,17 @@ run: install ## Set up everything, load the demo data and serve on http://$(HOST
 	$(RUN_ENV) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
 		--access-logfile - wsgi:app
 
-test: install ## Run the whole test suite (T=path for part of it)
-	$(BIN)/python -m pytest -q $(T)
+# pytest exits 5 when it collected no test: say so, and fail (a run that tests nothing is no pass).
+define PYTEST
+	$(BIN)/python -m pytest -q $(T) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: no tests were collected" >&2; exit $$rc; }
+endef
+
+test: install ## Run the whole test suite on SQLite (T=path for part of it)
+	$(PYTEST)
 
 test-postgres: install ## Run the suite against PostgreSQL (ATTESTA_TEST_DATABASE_URL, default the local `test` database)
-	ATTESTA_TEST_DATABASE_URL=$${ATTESTA_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-		$(BIN)/python -m pytest -q $(T)
+	export ATTESTA_TEST_DATABASE_URL=$${ATTESTA_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}; \
+	$(PYTEST)
 
 lint: install ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

@@ -120,8 +120,9 @@ def demo_load(as_json: bool) -> None:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
     base = current_app.config["BASE_URL"]
-    click.echo("Demo data ready. Accounts (password for all: "
-               f"{summary['accounts'][0]['password']}):")
+    click.echo(
+        f"Demo data ready. Accounts (password for all: {summary['accounts'][0]['password']}):"
+    )
     for account in summary["accounts"]:
         where = f" @ {account['organisation']}" if account["organisation"] else ""
         click.echo(f"  {account['email']:<42} {', '.join(account['roles'])}{where}")

@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from certification.errors import DomainError
 
@@ -122,7 +123,7 @@ def init_app(app: Flask) -> None:
         return error_response(400, "csrf_failed", str(message))
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | tuple[Response | str, int]:
+    def _http_error(exc: HTTPException) -> WerkzeugResponse | tuple[Response | str, int]:
         status = exc.code or 500
         if status < 400:  # redirects raised as exceptions (e.g. routing) pass through
             return exc.get_response()

@@ -21,9 +21,7 @@ from certification.models import UserAccount
 from certification.outbox import enqueue_message, pending_messages
 
 
-def send_template(
-    session: Session, account: UserAccount, template: str, **context: Any
-) -> None:
+def send_template(session: Session, account: UserAccount, template: str, **context: Any) -> None:
     """Render ``templates/emails/<template>.txt`` in the account's language and enqueue it.
 
     The first line of the rendered template is the subject.
@@ -31,8 +29,9 @@ def send_template(
     with force_locale(account.locale):
         text = render_template(f"emails/{template}.txt", account=account, **context)
     subject, _, body = text.strip().partition("\n")
-    enqueue_message(session, to=account.email, subject=subject.strip(), body=body.strip() + "\n",
-                    now=utcnow())
+    enqueue_message(
+        session, to=account.email, subject=subject.strip(), body=body.strip() + "\n", now=utcnow()
+    )
 
 
 def deliver_pending(session: Session, app: Flask | None = None) -> tuple[int, int]:

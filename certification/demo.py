@@ -21,7 +21,7 @@ from certification.roles import OrganisationKind, Role
 from certification.standards import import_rubric
 from rubrics import bundled_rubric_files, load_rubric_file
 
-DEMO_PASSWORD = "demo-attesta-2026"
+DEMO_PASSWORD = "demo-attesta-2026"  # noqa: S105 - published demo password
 DEMO_DOMAIN = "demo.attesta.example"
 
 
@@ -41,24 +41,42 @@ class _Org:
 
 ORGANISATIONS = (
     _Org(
-        "regione", OrganisationKind.ENTE_TITOLARE,
-        "Regione Lombardia — DG Formazione e Lavoro", "Regione Lombardia",
-        "DEMO-RL-0001", "Milano", "Piazza Città di Lombardia 1, 20124 Milano",
+        "regione",
+        OrganisationKind.ENTE_TITOLARE,
+        "Regione Lombardia — DG Formazione e Lavoro",
+        "Regione Lombardia",
+        "DEMO-RL-0001",
+        "Milano",
+        "Piazza Città di Lombardia 1, 20124 Milano",
     ),
     _Org(
-        "consorzio", OrganisationKind.ENTE_TITOLATO,
-        "Consorzio Mestieri Lombardia (dati illustrativi)", "Consorzio Mestieri Lombardia",
-        "DEMO-CML-0002", "Cremona", "Via Dante 121, 26100 Cremona",
+        "consorzio",
+        OrganisationKind.ENTE_TITOLATO,
+        "Consorzio Mestieri Lombardia (dati illustrativi)",
+        "Consorzio Mestieri Lombardia",
+        "DEMO-CML-0002",
+        "Cremona",
+        "Via Dante 121, 26100 Cremona",
         accreditation_number="DEMO-ACC-0173",
         accreditation_register="Albo regionale degli operatori accreditati per i servizi al lavoro",
     ),
     _Org(
-        "cobox", OrganisationKind.HOST, "COBOX Coworking — Consorzio CRIT", "COBOX Coworking",
-        "DEMO-HOST-0003", "Cremona", "Via dell'Innovazione Digitale 3, 26100 Cremona",
+        "cobox",
+        OrganisationKind.HOST,
+        "COBOX Coworking — Consorzio CRIT",
+        "COBOX Coworking",
+        "DEMO-HOST-0003",
+        "Cremona",
+        "Via dell'Innovazione Digitale 3, 26100 Cremona",
     ),
     _Org(
-        "kairos", OrganisationKind.HOST, "Associazione giovanile Kairos", "Kairos",
-        "DEMO-HOST-0004", "Cremona", "Via Palestro 30, 26100 Cremona",
+        "kairos",
+        OrganisationKind.HOST,
+        "Associazione giovanile Kairos",
+        "Kairos",
+        "DEMO-HOST-0004",
+        "Cremona",
+        "Via Palestro 30, 26100 Cremona",
     ),
 )
 
@@ -84,7 +102,9 @@ CANDIDATES = (
 
 def load_demo(session: Session, now: dt.datetime) -> dict[str, Any]:
     """Create what is missing of the demo data; return a summary (accounts, organisations)."""
-    rubrics = [import_rubric(session, None, load_rubric_file(p), now) for p in bundled_rubric_files()]
+    rubrics = [
+        import_rubric(session, None, load_rubric_file(p), now) for p in bundled_rubric_files()
+    ]
     orgs = {spec.key: _organisation(session, spec, now) for spec in ORGANISATIONS}
     orgs["consorzio"].accredited_by = orgs["regione"]
 
@@ -95,26 +115,49 @@ def load_demo(session: Session, now: dt.datetime) -> dict[str, Any]:
         for role in roles:
             if role not in account.roles_in(org.id):
                 account.person.staff_roles.append(
-                    StaffRole(organisation=org, role=role, years_experience=years,
-                              sectors=list(sectors), created_at=now)
+                    StaffRole(
+                        organisation=org,
+                        role=role,
+                        years_experience=years,
+                        sectors=list(sectors),
+                        created_at=now,
+                    )
                 )
         accounts.append(
-            {"email": account.email, "password": DEMO_PASSWORD, "name": account.person.full_name,
-             "organisation": org.short_name, "roles": [r.value for r in roles]}
+            {
+                "email": account.email,
+                "password": DEMO_PASSWORD,
+                "name": account.person.full_name,
+                "organisation": org.short_name,
+                "roles": [r.value for r in roles],
+            }
         )
     for local, given, family in CANDIDATES:
         account = _account(session, local, given, family, now, candidate=True)
         accounts.append(
-            {"email": account.email, "password": DEMO_PASSWORD, "name": account.person.full_name,
-             "organisation": None, "roles": ["candidate"]}
+            {
+                "email": account.email,
+                "password": DEMO_PASSWORD,
+                "name": account.person.full_name,
+                "organisation": None,
+                "roles": ["candidate"],
+            }
         )
     session.flush()
     return {
-        "organisations": {k: {"id": str(o.id), "name": o.short_name, "kind": o.kind.value}
-                          for k, o in orgs.items()},
+        "organisations": {
+            k: {"id": str(o.id), "name": o.short_name, "kind": o.kind.value}
+            for k, o in orgs.items()
+        },
         "accounts": accounts,
-        "rubrics": [{"code": r.framework.code, "version": r.framework.version,
-                     "profiles": [p.code for p in r.framework.profiles]} for r in rubrics],
+        "rubrics": [
+            {
+                "code": r.framework.code,
+                "version": r.framework.version,
+                "profiles": [p.code for p in r.framework.profiles],
+            }
+            for r in rubrics
+        ],
     }
 
 
@@ -122,11 +165,17 @@ def _organisation(session: Session, spec: _Org, now: dt.datetime) -> Organisatio
     org = session.scalar(select(Organisation).where(Organisation.tax_code == spec.tax_code))
     if org is None:
         org = Organisation(
-            kind=spec.kind, legal_name=spec.legal_name, short_name=spec.short_name,
-            tax_code=spec.tax_code, city=spec.city, address=spec.address,
+            kind=spec.kind,
+            legal_name=spec.legal_name,
+            short_name=spec.short_name,
+            tax_code=spec.tax_code,
+            city=spec.city,
+            address=spec.address,
             accreditation_number=spec.accreditation_number,
             accreditation_register=spec.accreditation_register,
-            website=spec.website, illustrative=True, created_at=now,
+            website=spec.website,
+            illustrative=True,
+            created_at=now,
         )
         session.add(org)
         session.flush()
@@ -134,14 +183,25 @@ def _organisation(session: Session, spec: _Org, now: dt.datetime) -> Organisatio
 
 
 def _account(
-    session: Session, local: str, given: str, family: str, now: dt.datetime,
-    *, candidate: bool = False,
+    session: Session,
+    local: str,
+    given: str,
+    family: str,
+    now: dt.datetime,
+    *,
+    candidate: bool = False,
 ) -> UserAccount:
     email = f"{local}@{DEMO_DOMAIN}"
     account = find_account(session, email)
     if account is None:
         account = create_account(
-            session, email=email, given_name=given, family_name=family,
-            password=DEMO_PASSWORD, locale="it", now=now, is_candidate=candidate,
+            session,
+            email=email,
+            given_name=given,
+            family_name=family,
+            password=DEMO_PASSWORD,
+            locale="it",
+            now=now,
+            is_candidate=candidate,
         )
     return account

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,7 +28,9 @@ class StaffMember:
     sectors: tuple[str, ...]
 
 
-def list_staff(session: Session, actor: UserAccount, organisation: Organisation) -> list[StaffMember]:
+def list_staff(
+    session: Session, actor: UserAccount, organisation: Organisation
+) -> list[StaffMember]:
     """The organisation's staff, by family name. Only for its administrators."""
     _require_admin(actor, organisation)
     rows = session.scalars(
@@ -36,14 +39,14 @@ def list_staff(session: Session, actor: UserAccount, organisation: Organisation)
         .where(StaffRole.organisation_id == organisation.id)
         .order_by(Person.family_name, Person.given_name)
     )
-    by_person: dict[object, list[StaffRole]] = {}
+    by_person: dict[uuid.UUID, list[StaffRole]] = {}
     for row in rows:
         by_person.setdefault(row.person_id, []).append(row)
     return [_member(roles) for roles in by_person.values()]
 
 
 def get_staff_member(
-    session: Session, actor: UserAccount, organisation: Organisation, person_id: object
+    session: Session, actor: UserAccount, organisation: Organisation, person_id: uuid.UUID
 ) -> StaffMember:
     """One staff member of the organisation; not found if they hold no role there."""
     _require_admin(actor, organisation)
@@ -94,8 +97,14 @@ def add_staff_member(
     elif any(r.organisation_id == organisation.id for r in account.person.staff_roles):
         raise InvalidInput("already staff", errors={"email": ["already_staff"]})
     set_staff_roles(
-        session, actor, organisation, account.person,
-        roles=roles, years_experience=years_experience, sectors=sectors, now=now,
+        session,
+        actor,
+        organisation,
+        account.person,
+        roles=roles,
+        years_experience=years_experience,
+        sectors=sectors,
+        now=now,
     )
     return account, created
 
@@ -140,16 +149,21 @@ def set_staff_roles(
             person.staff_roles.remove(row)
             session.delete(row)
     for role in wanted:
-        row = current.get(role)
-        if row is None:
-            row = StaffRole(
-                person=person, organisation=organisation, role=role, created_at=now, sectors=[]
-            )
+        existing = current.get(role)
+        row = existing or StaffRole(
+            person=person, organisation=organisation, role=role, created_at=now, sectors=[]
+        )
+        if existing is None:
             session.add(row)
         row.years_experience = years_experience
         row.sectors = sector_list
     record_event(
-        session, actor, "staff.roles_set", "person", person.id, now,
+        session,
+        actor,
+        "staff.roles_set",
+        "person",
+        person.id,
+        now,
         organisation_id=organisation.id,
         roles=sorted(r.value for r in wanted),
         previous=sorted(r.value for r in current),

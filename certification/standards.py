@@ -115,8 +115,15 @@ def import_rubric(
         framework.profiles.append(profile)
     session.flush()
     record_event(
-        session, actor, "rubric.imported", "framework", framework.id, now,
-        code=framework.code, version=framework.version, sha256=framework.content_sha256,
+        session,
+        actor,
+        "rubric.imported",
+        "framework",
+        framework.id,
+        now,
+        code=framework.code,
+        version=framework.version,
+        sha256=framework.content_sha256,
     )
     return ImportResult(framework, created=True)
 

@@ -102,8 +102,12 @@ class ScaleSchema(_Strict):
         first = passing.index(True)
         if not all(passing[first:]):
             raise ValidationError(
-                {"levels": ["levels go from lowest to highest: every level above a passing one "
-                            "must pass too"]}
+                {
+                    "levels": [
+                        "levels go from lowest to highest: every level above a passing one "
+                        "must pass too"
+                    ]
+                }
             )
 
 
@@ -184,8 +188,11 @@ class RubricFileSchema(_Strict):
         errors: dict[str, Any] = {}
         scale_codes = {s["code"] for s in data.get("scales", [])}
         competence_codes = {c["code"] for c in data.get("competences", [])}
-        for key, items in (("scales", "scales"), ("competences", "competences"),
-                           ("profiles", "profiles")):
+        for key, items in (
+            ("scales", "scales"),
+            ("competences", "competences"),
+            ("profiles", "profiles"),
+        ):
             try:
                 _unique([i["code"] for i in data.get(items, [])], key, "code")
             except ValidationError as exc:
@@ -195,16 +202,22 @@ class RubricFileSchema(_Strict):
             for ki, crit in enumerate(comp["criteria"]):
                 criterion_codes.append(crit["code"])
                 if crit["scale"] not in scale_codes:
-                    _put(errors, ["competences", ci, "criteria", ki, "scale"],
-                         f"unknown scale {crit['scale']!r}")
+                    _put(
+                        errors,
+                        ["competences", ci, "criteria", ki, "scale"],
+                        f"unknown scale {crit['scale']!r}",
+                    )
         duplicates = sorted({c for c in criterion_codes if criterion_codes.count(c) > 1})
         if duplicates:
             _put(errors, ["competences"], f"criterion codes used twice: {', '.join(duplicates)}")
         for pi, prof in enumerate(data.get("profiles", [])):
             for li, link in enumerate(prof["competences"]):
                 if link["code"] not in competence_codes:
-                    _put(errors, ["profiles", pi, "competences", li, "code"],
-                         f"unknown competence {link['code']!r}")
+                    _put(
+                        errors,
+                        ["profiles", pi, "competences", li, "code"],
+                        f"unknown competence {link['code']!r}",
+                    )
         if errors:
             raise ValidationError(errors)
 
@@ -221,4 +234,7 @@ def _put(errors: dict[Any, Any], path: list[Any], message: str) -> None:
     node = errors
     for part in path[:-1]:
         node = node.setdefault(part, {})
-    node.setdefault(path[-1], []).append(message)
+    slot = node.setdefault(path[-1], [])
+    if isinstance(slot, dict):  # the path already holds nested errors: attach at its root
+        slot = slot.setdefault("_schema", [])
+    slot.append(message)

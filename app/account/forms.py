@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -27,8 +28,12 @@ class NewTokenForm(FlaskForm):
     )
     expires = SelectField(
         _l("Expires"),
-        choices=[("30", _l("in 30 days")), ("90", _l("in 90 days")), ("365", _l("in one year")),
-                 ("never", _l("never"))],
+        choices=[
+            SelectChoice("30", _l("in 30 days")),
+            SelectChoice("90", _l("in 90 days")),
+            SelectChoice("365", _l("in one year")),
+            SelectChoice("never", _l("never")),
+        ],
         default="90",
     )
 

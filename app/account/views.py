@@ -45,8 +45,11 @@ def change_password() -> Response | tuple[str, int]:
         account = current_account()
         try:
             accounts.change_password(
-                db_session(), account, form.current_password.data or "",
-                form.new_password.data or "", utcnow(),
+                db_session(),
+                account,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                utcnow(),
             )
         except InvalidInput as exc:
             for name, codes in exc.errors.items():
@@ -85,7 +88,10 @@ def create_token() -> str | tuple[str, int]:
         return _render_tokens(form), 422
     days = None if form.expires.data == "never" else int(form.expires.data or "90")
     _token, secret = accounts.create_api_token(
-        db_session(), current_account(), form.name.data or "", utcnow(),
+        db_session(),
+        current_account(),
+        form.name.data or "",
+        utcnow(),
         dt.timedelta(days=days) if days else None,
     )
     # Shown once, on this response only; the database keeps just its hash.
@@ -101,4 +107,3 @@ def revoke_token(token_id: uuid.UUID) -> Response:
     accounts.revoke_api_token(db_session(), current_account(), token_id, utcnow())
     flash(_("The token has been revoked."), "success")
     return redirect(url_for("account.tokens"))
-

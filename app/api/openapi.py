@@ -21,8 +21,9 @@ def _ok(schema: str, description: str) -> dict[str, Any]:
 
 
 def _path_params(*names: str) -> list[dict[str, Any]]:
-    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-            for n in names]
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
 
 
 @cache
@@ -42,37 +43,85 @@ def openapi_document() -> dict[str, Any]:
         "token", {"type": "http", "scheme": "bearer", "description": "Personal access token"}
     )
     for name, schema in (
-        ("Error", s.ErrorSchema), ("Framework", s.FrameworkSchema),
-        ("FrameworkList", s.FrameworkListSchema), ("ProfileList", s.ProfileListSchema),
-        ("Profile", s.ProfileSchema), ("Competence", s.CompetenceSchema), ("Me", s.MeSchema),
+        ("Error", s.ErrorSchema),
+        ("Framework", s.FrameworkSchema),
+        ("FrameworkList", s.FrameworkListSchema),
+        ("ProfileList", s.ProfileListSchema),
+        ("Profile", s.ProfileSchema),
+        ("Competence", s.CompetenceSchema),
+        ("Me", s.MeSchema),
     ):
         spec.components.schema(name, schema=schema)
 
-    spec.path(path="/frameworks", operations={"get": {
-        "operationId": "listFrameworks", "summary": "Published framework versions",
-        "tags": ["catalogue"], "responses": {"200": _ok("FrameworkList", "Frameworks")}}})
-    spec.path(path="/profiles", operations={"get": {
-        "operationId": "searchProfiles", "summary": "Search profiles by words and EQF level",
-        "tags": ["catalogue"],
-        "parameters": [{"in": "query", "schema": s.ProfileQuerySchema}],
-        "responses": {"200": _ok("ProfileList", "Matching profiles"),
-                      "422": {"description": "Invalid parameters",
-                              "content": {"application/json": {"schema": "Error"}}}}}})
-    spec.path(path="/frameworks/{code}/{version}/profiles/{profile_code}", operations={"get": {
-        "operationId": "getProfile", "summary": "A profile with its competences",
-        "tags": ["catalogue"], "parameters": _path_params("code", "version", "profile_code"),
-        "responses": {"200": _ok("Profile", "The profile"), **_ERRORS}}})
-    spec.path(path="/frameworks/{code}/{version}/competences/{competence_code}",
-              operations={"get": {
-                  "operationId": "getCompetence",
-                  "summary": "A competence with abilità, conoscenze, criteria and levels",
-                  "tags": ["catalogue"],
-                  "parameters": _path_params("code", "version", "competence_code"),
-                  "responses": {"200": _ok("Competence", "The competence"), **_ERRORS}}})
-    spec.path(path="/me", operations={"get": {
-        "operationId": "getMe", "summary": "The account the token belongs to",
-        "tags": ["accounts"], "security": [{"token": []}],
-        "responses": {"200": _ok("Me", "The account"),
-                      "401": {"description": "Missing or invalid token",
-                              "content": {"application/json": {"schema": "Error"}}}}}})
+    spec.path(
+        path="/frameworks",
+        operations={
+            "get": {
+                "operationId": "listFrameworks",
+                "summary": "Published framework versions",
+                "tags": ["catalogue"],
+                "responses": {"200": _ok("FrameworkList", "Frameworks")},
+            }
+        },
+    )
+    spec.path(
+        path="/profiles",
+        operations={
+            "get": {
+                "operationId": "searchProfiles",
+                "summary": "Search profiles by words and EQF level",
+                "tags": ["catalogue"],
+                "parameters": [{"in": "query", "schema": s.ProfileQuerySchema}],
+                "responses": {
+                    "200": _ok("ProfileList", "Matching profiles"),
+                    "422": {
+                        "description": "Invalid parameters",
+                        "content": {"application/json": {"schema": "Error"}},
+                    },
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/frameworks/{code}/{version}/profiles/{profile_code}",
+        operations={
+            "get": {
+                "operationId": "getProfile",
+                "summary": "A profile with its competences",
+                "tags": ["catalogue"],
+                "parameters": _path_params("code", "version", "profile_code"),
+                "responses": {"200": _ok("Profile", "The profile"), **_ERRORS},
+            }
+        },
+    )
+    spec.path(
+        path="/frameworks/{code}/{version}/competences/{competence_code}",
+        operations={
+            "get": {
+                "operationId": "getCompetence",
+                "summary": "A competence with abilità, conoscenze, criteria and levels",
+                "tags": ["catalogue"],
+                "parameters": _path_params("code", "version", "competence_code"),
+                "responses": {"200": _ok("Competence", "The competence"), **_ERRORS},
+            }
+        },
+    )
+    spec.path(
+        path="/me",
+        operations={
+            "get": {
+                "operationId": "getMe",
+                "summary": "The account the token belongs to",
+                "tags": ["accounts"],
+                "security": [{"token": []}],
+                "responses": {
+                    "200": _ok("Me", "The account"),
+                    "401": {
+                        "description": "Missing or invalid token",
+                        "content": {"application/json": {"schema": "Error"}},
+                    },
+                },
+            }
+        },
+    )
     return spec.to_dict()

@@ -107,10 +107,14 @@ class FrameworkListSchema(Schema):
 
 
 class ProfileQuerySchema(Schema):
-    q = fields.String(load_default="", validate=validate.Length(max=100),
-                      metadata={"description": "Words to find in codes, titles, descriptions"})
-    eqf = fields.Integer(load_default=None, validate=validate.Range(1, 8),
-                         metadata={"description": "EQF level 1-8"})
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "Words to find in codes, titles, descriptions"},
+    )
+    eqf = fields.Integer(
+        load_default=None, validate=validate.Range(1, 8), metadata={"description": "EQF level 1-8"}
+    )
 
 
 class RoleSchema(Schema):

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 
 from flask import g, jsonify, request, url_for
 from marshmallow import ValidationError
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
@@ -35,7 +36,7 @@ def token_required(view: F) -> F:
         if scheme.lower() == "bearer" and secret:
             account = accounts.authenticate_api_token(db_session(), secret.strip(), utcnow())
         if account is None:
-            raise Unauthorized(www_authenticate='Bearer realm="attesta"')
+            raise Unauthorized(www_authenticate=WWWAuthenticate("Bearer", {"realm": "attesta"}))
         g.api_account = account
         return view(*args, **kwargs)
 
@@ -60,13 +61,23 @@ def _framework(fw: Framework) -> dict[str, Any]:
 
 
 def _profile_url(p: Profile) -> str:
-    return url_for("api.profile", code=p.framework.code, version=p.framework.version,
-                   profile_code=p.code, _external=True)
+    return url_for(
+        "api.profile",
+        code=p.framework.code,
+        version=p.framework.version,
+        profile_code=p.code,
+        _external=True,
+    )
 
 
 def _competence_url(c: Competence) -> str:
-    return url_for("api.competence", code=c.framework.code, version=c.framework.version,
-                   competence_code=c.code, _external=True)
+    return url_for(
+        "api.competence",
+        code=c.framework.code,
+        version=c.framework.version,
+        competence_code=c.code,
+        _external=True,
+    )
 
 
 @bp.get("/openapi.json")
@@ -85,8 +96,9 @@ def profiles() -> Response | tuple[Any, int]:
     try:
         args = s.ProfileQuerySchema().load(request.args)
     except ValidationError as exc:
-        return error_response(422, "invalid_input", "invalid query parameters",
-                              cast(dict[str, Any], exc.messages))
+        return error_response(
+            422, "invalid_input", "invalid query parameters", cast(dict[str, Any], exc.messages)
+        )
     found = standards.search_profiles(db_session(), text=args["q"], eqf_level=args["eqf"])
     items = [
         {
@@ -176,10 +188,12 @@ def me() -> Response:
         "locale": account.locale,
         "is_candidate": account.person.is_candidate,
         "roles": [
-            {"organisation_id": r.organisation_id, "organisation": r.organisation.short_name,
-             "role": r.role.value}
+            {
+                "organisation_id": r.organisation_id,
+                "organisation": r.organisation.short_name,
+                "role": r.role.value,
+            }
             for r in account.person.staff_roles
         ],
     }
     return jsonify(s.MeSchema().dump(body))
-

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
-from collections.abc import Callable
-
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, session, url_for

@@ -17,7 +17,8 @@ class SignupForm(FlaskForm):
     given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
     family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(
-        _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+        _l("E-mail"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
     password = PasswordField(
         _l("Password"),

@@ -35,8 +35,9 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         session = db_session()
-        account = accounts.authenticate(session, form.email.data or "", form.password.data or "",
-                                        utcnow())
+        account = accounts.authenticate(
+            session, form.email.data or "", form.password.data or "", utcnow()
+        )
         if account is not None:
             log_in(account)
             return redirect(safe_next_url(request.args.get("next")))
@@ -83,8 +84,10 @@ def signup() -> Response | str | tuple[str, int]:
         except EmailTaken:
             form.email.errors = [
                 *form.email.errors,
-                _("An account with this e-mail address already exists. Log in or reset the "
-                  "password."),
+                _(
+                    "An account with this e-mail address already exists. Log in or reset the "
+                    "password."
+                ),
             ]
             return render_template("auth/signup.html", form=form), 409
         except InvalidInput as exc:
@@ -108,14 +111,21 @@ def forgot_password() -> Response | str | tuple[str, int]:
         if account is not None and account.is_active:
             token = accounts.make_password_reset_token(account, current_app.config["SECRET_KEY"])
             send_template(
-                session, account, "password_reset",
+                session,
+                account,
+                "password_reset",
                 link=url_for("auth.reset_password", token=token, _external=True),
                 minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
             )
         # The same answer whether or not the account exists: no way to probe for e-mails.
-        flash(_("If an account exists for that address, we have sent it a link to set a new "
+        flash(
+            _(
+                "If an account exists for that address, we have sent it a link to set a new "
                 "password. The link is valid for %(minutes)d minutes.",
-                minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]), "info")
+                minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/forgot.html", form=form), status

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SelectMultipleField, StringField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from app.labels import ROLE_LABELS
@@ -29,7 +30,7 @@ class StaffRolesForm(FlaskForm):
 
     def set_role_choices(self, kind: OrganisationKind) -> None:
         allowed = ROLES_BY_ORGANISATION_KIND[kind]
-        self.roles.choices = [(r.value, ROLE_LABELS[r]) for r in Role if r in allowed]
+        self.roles.choices = [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role if r in allowed]
 
     def selected_roles(self) -> list[Role]:
         return [Role(value) for value in self.roles.data or []]
@@ -40,7 +41,8 @@ class StaffRolesForm(FlaskForm):
 
 class AddStaffForm(StaffRolesForm):
     email = EmailField(
-        _l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+        _l("E-mail"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
     )
     given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
     family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])

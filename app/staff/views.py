@@ -62,7 +62,9 @@ def add(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
         session = db_session()
         try:
             account, created = staff.add_staff_member(
-                session, current_account(), org,
+                session,
+                current_account(),
+                org,
                 email=form.email.data or "",
                 given_name=form.given_name.data or "",
                 family_name=form.family_name.data or "",
@@ -78,7 +80,9 @@ def add(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
         if created:
             token = accounts.make_password_reset_token(account, current_app.config["SECRET_KEY"])
             send_template(
-                session, account, "staff_invitation",
+                session,
+                account,
+                "staff_invitation",
                 organisation=org,
                 link=url_for("auth.reset_password", token=token, _external=True),
             )
@@ -108,7 +112,10 @@ def member(organisation_id: uuid.UUID, person_id: uuid.UUID) -> Response | str |
     if form.validate_on_submit():
         try:
             staff.set_staff_roles(
-                session, actor, org, current.person,
+                session,
+                actor,
+                org,
+                current.person,
                 roles=form.selected_roles(),
                 years_experience=form.years_experience.data,
                 sectors=form.sector_list(),
@@ -116,16 +123,27 @@ def member(organisation_id: uuid.UUID, person_id: uuid.UUID) -> Response | str |
             )
         except LastAdmin:
             form.roles.errors = [*form.roles.errors, field_message("last_admin_role")]
-            return render_template("staff/member.html", organisation=org, member=current,
-                                   form=form, remove_form=EmptyForm()), 409
+            return render_template(
+                "staff/member.html",
+                organisation=org,
+                member=current,
+                form=form,
+                remove_form=EmptyForm(),
+            ), 409
         except InvalidInput as exc:
             _apply_errors(form, exc)
-            return render_template("staff/member.html", organisation=org, member=current,
-                                   form=form, remove_form=EmptyForm()), 422
+            return render_template(
+                "staff/member.html",
+                organisation=org,
+                member=current,
+                form=form,
+                remove_form=EmptyForm(),
+            ), 422
         if current.person.account is not None:
             send_template(session, current.person.account, "staff_roles_changed", organisation=org)
         flash(_("The roles of %(name)s have been saved.", name=current.person.full_name), "success")
         return redirect(url_for("staff.organisation", organisation_id=org.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("staff/member.html", organisation=org, member=current, form=form,
-                           remove_form=EmptyForm()), status
+    return render_template(
+        "staff/member.html", organisation=org, member=current, form=form, remove_form=EmptyForm()
+    ), status

@@ -60,9 +60,7 @@ class Profile(UUIDPrimaryKey, ModelBase):
     __tablename__ = "profiles"
     __table_args__ = (UniqueConstraint("framework_id", "code"),)
 
-    framework_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("frameworks.id", ondelete="CASCADE")
-    )
+    framework_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(60))
     title_it: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300))
@@ -87,9 +85,7 @@ class Competence(UUIDPrimaryKey, ModelBase):
     __tablename__ = "competences"
     __table_args__ = (UniqueConstraint("framework_id", "code"),)
 
-    framework_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("frameworks.id", ondelete="CASCADE")
-    )
+    framework_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(60))
     title_it: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300))

@@ -1,0 +1,204 @@
+"""Configuration, health, errors, security headers, language, CLI, migrations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+import certification.models  # noqa: F401 - all tables on the metadata
+from app.config import ConfigError, load_config
+from certification.db import ModelBase
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, make_account
+
+
+def test_migrations_produce_the_schema_of_the_models(connection: Connection) -> None:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    assert compare_metadata(context, ModelBase.metadata) == []
+
+
+def test_config_precedence_and_validation(tmp_path: Path) -> None:
+    env = {"ATTESTA_SESSION_IDLE_MINUTES": "15", "ATTESTA_ENV": "development"}
+    (tmp_path / "attesta.toml").write_text('base_url = "https://attesta.example.org"\n')
+    config = load_config({"INSTANCE_PATH": str(tmp_path)}, environ=env)
+    assert config["SESSION_IDLE_MINUTES"] == 15
+    assert config["BASE_URL"] == "https://attesta.example.org"
+    assert config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'attesta.sqlite3'}"
+    assert config["SECURE_COOKIES"] is False
+    secret = config["SECRET_KEY"]
+    assert len(secret) > 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert load_config({"INSTANCE_PATH": str(tmp_path)}, environ=env)["SECRET_KEY"] == secret
+    production = load_config({"INSTANCE_PATH": str(tmp_path)}, environ={})
+    assert production["SECURE_COOKIES"] is True
+
+
+@pytest.mark.parametrize(
+    ("environ", "words"),
+    [
+        ({"ATTESTA_SESSION_IDLE_MINUTES": "soon"}, "ATTESTA_SESSION_IDLE_MINUTES must be a whole"),
+        ({"ATTESTA_ENV": "staging"}, "ATTESTA_ENV must be one of"),
+        ({"ATTESTA_SMTP_STARTTLS": "maybe"}, "true or false"),
+        ({"ATTESTA_DEV_OUTBOX": "1"}, "never in production"),
+    ],
+)
+def test_bad_configuration_names_the_variable(
+    tmp_path: Path, environ: dict[str, str], words: str
+) -> None:
+    with pytest.raises(ConfigError, match=words):
+        load_config({"INSTANCE_PATH": str(tmp_path)}, environ=environ)
+
+
+def test_unknown_instance_setting_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "attesta.toml").write_text("databse_url = 'x'\n")
+    with pytest.raises(ConfigError, match="unknown setting 'databse_url'"):
+        load_config({"INSTANCE_PATH": str(tmp_path)}, environ={})
+
+
+def test_healthz(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["database"]["status"] == "ok"
+
+
+def test_healthz_reports_a_broken_database(
+    app_factory: Callable[..., Flask], tmp_path: Path
+) -> None:
+    broken = app_factory(bind=False, DATABASE_URL=f"sqlite:///{tmp_path}/no/such/dir.db")
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "degraded",
+        "database": {"status": "unavailable", "backend": "sqlite"},
+    }
+
+
+def test_unknown_url_gets_a_page_in_the_users_language(client: FlaskClient) -> None:
+    response = client.get("/non-esiste")
+    assert response.status_code == 404
+    assert "Pagina non trovata" in response.get_data(as_text=True)
+    response = client.get("/non-esiste", headers={"Accept-Language": "en"})
+    assert "Not found" in response.get_data(as_text=True)
+
+
+def test_wrong_method(client: FlaskClient) -> None:
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unexpected_errors_are_a_plain_500(app: Flask) -> None:
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "secret internals" not in html
+    assert "errore imprevisto" in html
+
+
+def test_security_headers(client: FlaskClient, db: Session) -> None:
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Cache-Control" not in response.headers
+    account = make_account(db)
+    db.commit()
+    login(client, account.email, PASSWORD)
+    assert client.get("/dashboard").headers["Cache-Control"] == "no-store"
+    cookie = client.get_cookie("attesta")
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+
+def test_secure_cookies_in_production(app_factory: Callable[..., Flask]) -> None:
+    production = app_factory(ENV="production", DEV_OUTBOX=False)
+    assert production.config["SESSION_COOKIE_NAME"] == "__Host-attesta"
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    response = production.test_client().get("/", base_url="https://localhost")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+    assert production.test_client().get("/outbox/").status_code == 404
+
+
+def test_language_switch_is_remembered(client: FlaskClient, db: Session) -> None:
+    response = post_form(client, "/language", {"locale": "en", "next": "/catalogue/?q=x"}, page="/")
+    assert response.headers["Location"] == "/catalogue/?q=x"
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    account = make_account(db, locale="it")
+    db.commit()
+    login(client, account.email, PASSWORD)
+    assert 'lang="it"' in client.get("/dashboard").get_data(as_text=True)  # the account's choice
+    post_form(client, "/language", {"locale": "en"}, page="/dashboard")
+    db.expire_all()
+    assert account.locale == "en"
+    # unknown languages and foreign redirects are ignored
+    response = post_form(
+        client, "/language", {"locale": "xx", "next": "https://evil.example"}, page="/"
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_cli_rubrics_and_demo(app: Flask, tmp_path: Path, db: Session) -> None:
+    runner = app.test_cli_runner()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: attesta-rubrics/1\nframework: {code: lower}\n")
+    result = runner.invoke(args=["rubrics", "import", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}: invalid rubric file" in result.output
+    assert "framework.code: must be upper-case" in result.output
+    result = runner.invoke(args=["rubrics", "check", "rubrics/data"])
+    assert result.exit_code == 0
+    assert "ok (DEMO-LOMBARDIA 1.0)" in result.output
+    result = runner.invoke(args=["rubrics", "import", "rubrics/data"])
+    assert result.exit_code == 0
+    assert "already published, unchanged" in result.output
+
+    first = runner.invoke(args=["demo", "load", "--json"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(args=["demo", "load", "--json"])
+    a, b = json.loads(first.output), json.loads(again.output)
+    assert a == b  # idempotent: same organisations, same accounts
+    roles = {r for acc in a["accounts"] for r in acc["roles"]}
+    assert roles >= {
+        "admin",
+        "operatore_accoglienza",
+        "tutor",
+        "certificatore",
+        "assessor",
+        "signatory",
+        "region_supervisor",
+        "candidate",
+    }
+
+
+def test_demo_accounts_can_log_in(client: FlaskClient, demo: dict[str, Any]) -> None:
+    admin = next(
+        a
+        for a in demo["accounts"]
+        if "admin" in a["roles"] and a["organisation"] == "Consorzio Mestieri Lombardia"
+    )
+    login(client, admin["email"], admin["password"])
+    html = client.get("/staff/", follow_redirects=True).get_data(as_text=True)
+    assert "Elena Ricci" in html
+    assert "Giorgio Galli" in html
