@@ -10,7 +10,8 @@ HOST ?= 127.0.0.1
 T ?= tests
 FLASK := $(BIN)/flask --app wsgi
 # Development defaults for `make run`; any ATTESTA_* variable in the environment wins.
-RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1}
+RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
+	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: help install system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
 
@@ -36,7 +37,7 @@ translations: $(VENV)/.installed ## Compile the Italian and English message cata
 
 extract-messages: $(VENV)/.installed ## Re-extract messages and update the catalogues (then translate them)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/python scripts/fill_english_catalogue.py
 
 db-upgrade: install ## Apply the database migrations

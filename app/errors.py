@@ -54,6 +54,7 @@ FIELD_MESSAGES: dict[str, Any] = {
     "already_staff": _l("This person is already on the staff: edit their roles instead."),
     "not_available": _l("This role does not exist for this kind of organisation."),
     "range": _l("Enter a number between 0 and 60."),
+    "years_required": _l("Give the assessor's years of experience in the sector."),
     "sep_codes": _l("Sectors are Atlante SEP numbers from 1 to 24, separated by commas."),
     "length": _l("Enter between 1 and 100 characters."),
     "unsupported": _l("This language is not available."),

@@ -122,7 +122,8 @@ def set_staff_roles(
 ) -> None:
     """Make ``roles`` exactly the roles ``person`` holds in ``organisation`` (empty removes them).
 
-    Refuses roles the kind of organisation cannot give, and leaving it without an administrator.
+    Refuses roles the kind of organisation cannot give, an assessor without their years of
+    experience in the sector, and leaving the organisation without an administrator.
     """
     _require_admin(actor, organisation)
     wanted = frozenset(roles)
@@ -131,6 +132,9 @@ def set_staff_roles(
         raise InvalidInput("role not available here", errors={"roles": ["not_available"]})
     if years_experience is not None and not 0 <= years_experience <= 60:
         raise InvalidInput("years", errors={"years_experience": ["range"]})
+    if Role.ASSESSOR in wanted and years_experience is None:
+        # The ten-year rule is checked when the panel is formed; the figure is needed from now.
+        raise InvalidInput("assessor years", errors={"years_experience": ["years_required"]})
     sector_list = sorted({s.strip() for s in sectors if s.strip()})
     if any(not s.isdigit() or not 1 <= int(s) <= 24 for s in sector_list):
         raise InvalidInput("sectors", errors={"sectors": ["sep_codes"]})

@@ -34,7 +34,15 @@ def test_profile_and_competence_pages(client: FlaskClient) -> None:
     assert "Livello EQF 4" in html
     assert "Standard illustrativo" in html
     html = client.get(f"{BASE}/competences/DEMO-C12").get_data(as_text=True)
-    for words in ("Abilità", "Conoscenze", "Criteri di valutazione", "DEMO-C12-I1", "L2"):
+    for words in (
+        "Abilità",
+        "Conoscenze",
+        "Criteri di valutazione",
+        "DEMO-C12-I1",
+        "Soglia: L2",
+        "L2 · Dimostrato",
+        "Scala di valutazione",
+    ):
         assert words in html
     english = client.get(
         f"{BASE}/competences/DEMO-C12", headers={"Accept-Language": "en-GB,en;q=0.9"}

@@ -102,10 +102,20 @@ def test_the_last_admin_stays(db: Session, org, admin) -> None:  # type: ignore[
     assert second.roles_in(org.id) == {Role.ADMIN}
 
 
-@pytest.mark.parametrize(("years", "sectors"), [(-1, []), (61, []), (None, ["25"]), (None, ["x"])])
-def test_bad_experience_data(db: Session, org, admin, years, sectors) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InvalidInput):
-        _add(db, admin, org, years=years, sectors=sectors)
+@pytest.mark.parametrize(
+    ("roles", "years", "sectors", "problem"),
+    [
+        ((Role.TUTOR,), -1, [], "range"),
+        ((Role.TUTOR,), 61, [], "range"),
+        ((Role.TUTOR,), None, ["25"], "sep_codes"),
+        ((Role.TUTOR,), None, ["x"], "sep_codes"),
+        ((Role.ASSESSOR,), None, ["24"], "years_required"),
+    ],
+)
+def test_bad_experience_data(db: Session, org, admin, roles, years, sectors, problem) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput) as info:
+        _add(db, admin, org, roles=roles, years=years, sectors=sectors)
+    assert list(info.value.errors.values()) == [[problem]]
 
 
 def test_only_admins_of_that_organisation(db: Session, org, admin) -> None:  # type: ignore[no-untyped-def]
