@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
             try:
                 if response.status_code < 400:
                     session.commit()
+                    if g.pop("mail_enqueued", False) and app.config.get("SMTP_HOST"):
+                        _deliver_mail(app)
                 else:
                     session.rollback()
             finally:
@@ -47,6 +49,18 @@ def init_app(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+def _deliver_mail(app: Flask) -> None:
+    # After the commit, never before: a rolled-back change sends nothing. Failures stay in the
+    # outbox for `flask outbox send`.
+    from app.mail import deliver_pending
+
+    with database(app).sessionmaker() as session:
+        try:
+            deliver_pending(session, app)
+        except Exception:  # the response is already decided; the outbox keeps the message
+            app.logger.exception("mail delivery failed; left in the outbox")
 
 
 def database(app: Flask | None = None) -> Database:

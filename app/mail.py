@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, g, render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ def send_template(session: Session, account: UserAccount, template: str, **conte
     enqueue_message(
         session, to=account.email, subject=subject.strip(), body=body.strip() + "\n", now=utcnow()
     )
+    g.mail_enqueued = True  # app/db.py delivers after the commit when SMTP is configured
 
 
 def deliver_pending(session: Session, app: Flask | None = None) -> tuple[int, int]:
