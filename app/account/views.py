@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from app.account import bp
 from app.account.forms import ChangePasswordForm, EmptyForm, NewTokenForm
-from app.auth import current_account, log_in
+from app.auth import current_account, log_in, sorted_staff_roles
 from app.db import db_session
 from app.errors import field_message
 from certification import accounts
@@ -20,9 +20,7 @@ from certification.errors import InvalidInput
 
 def render_account(password_form: ChangePasswordForm | None = None) -> str:
     account = current_account()
-    roles = sorted(
-        account.person.staff_roles, key=lambda r: (r.organisation.short_name, r.role.value)
-    )
+    roles = sorted_staff_roles(account)
     return render_template(
         "account/index.html",
         account=account,
@@ -48,12 +46,12 @@ def change_password() -> Response | tuple[str, int]:
                 db_session(),
                 account,
                 form.current_password.data or "",
-                form.new_password.data or "",
+                form.password.data or "",
                 utcnow(),
             )
         except InvalidInput as exc:
             for name, codes in exc.errors.items():
-                field = getattr(form, {"password": "new_password"}.get(name, name))
+                field = getattr(form, name)
                 field.errors = [*field.errors, *(field_message(c) for c in codes)]
             return render_account(password_form=form), 422
         # The change ended every session, this one too: open a fresh one here.

@@ -104,6 +104,13 @@ def safe_next_url(target: str | None, default: str = "main.dashboard") -> str:
     return url_for(default)
 
 
+def sorted_staff_roles(account: UserAccount) -> list[Any]:
+    """The account's staff roles, by organisation then role, for display."""
+    return sorted(
+        account.person.staff_roles, key=lambda r: (r.organisation.short_name, r.role.value)
+    )
+
+
 def current_account() -> UserAccount:
     return cast(UserAccount, current_user.account)
 

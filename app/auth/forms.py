@@ -13,29 +13,9 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
-class SignupForm(FlaskForm):
-    given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
-    family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
-    email = EmailField(
-        _l("E-mail"),
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(), Length(max=128)],
-        description=_l("At least 10 characters. A sentence you remember works well."),
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+class NewPasswordForm(FlaskForm):
+    """A new password typed twice; the policy itself is the domain's (certification.passwords)."""
 
-
-class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-
-
-class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=128)],
@@ -45,3 +25,24 @@ class ResetPasswordForm(FlaskForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class SignupForm(NewPasswordForm):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.password.label.text = _l("Password")  # a first password, not a "new" one
+
+    given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(NewPasswordForm):
+    pass

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from app.auth import current_account, safe_next_url
+from app.auth import current_account, safe_next_url, sorted_staff_roles
 from app.db import database, db_session
 from app.extensions import csrf, limiter
 from app.i18n import LOCALES
@@ -25,9 +25,7 @@ def index() -> str:
 @login_required
 def dashboard() -> str:
     account = current_account()
-    roles = sorted(
-        account.person.staff_roles, key=lambda r: (r.organisation.short_name, r.role.value)
-    )
+    roles = sorted_staff_roles(account)
     return render_template(
         "main/dashboard.html",
         account=account,

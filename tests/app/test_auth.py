@@ -218,7 +218,7 @@ def test_change_password_logs_out_other_sessions(app: Flask, db: Session) -> Non
         "/account/password",
         {
             "current_password": PASSWORD,
-            "new_password": "nuova frase segreta",
+            "password": "nuova frase segreta",
             "confirm": "nuova frase segreta",
         },
         page="/account/",
@@ -237,7 +237,7 @@ def test_wrong_current_password(client: FlaskClient, db: Session) -> None:
         "/account/password",
         {
             "current_password": "sbagliata!!",
-            "new_password": "nuova frase segreta",
+            "password": "nuova frase segreta",
             "confirm": "nuova frase segreta",
         },
         page="/account/",
