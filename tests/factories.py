@@ -80,3 +80,93 @@ def make_account(
 
 def make_candidate(db: Session, **kwargs: Any) -> UserAccount:
     return make_account(db, is_candidate=True, **kwargs)
+
+
+def make_experience(db: Session, person: Any, **fields: Any) -> Any:
+    import datetime as dt
+
+    from certification.models import Experience, ExperienceKind, LearningContext
+
+    experience = Experience(
+        person_id=person.id,
+        kind=fields.pop("kind", ExperienceKind.ANIMAZIONE_COWORKING),
+        learning_context=fields.pop("learning_context", LearningContext.INFORMALE),
+        role_title=fields.pop("role_title", "Animatrice della community"),
+        host_name=fields.pop("host_name", "Spazio Test"),
+        start_date=fields.pop("start_date", dt.date(2025, 1, 1)),
+        description=fields.pop("description", "Accoglienza dei membri e gestione eventi."),
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
+    db.add(experience)
+    db.flush()
+    return experience
+
+
+def make_evidence(db: Session, experience: Any, **fields: Any) -> Any:
+    from certification.models import Evidence, EvidenceType
+
+    evidence = Evidence(
+        person_id=experience.person_id,
+        experience_id=experience.id,
+        type=fields.pop("type", EvidenceType.LINK),
+        title=fields.pop("title", "Pagina del programma"),
+        url=fields.pop("url", "https://example.org/programma"),
+        created_at=NOW,
+        **fields,
+    )
+    db.add(evidence)
+    db.flush()
+    return evidence
+
+
+def competence(db: Session, code: str) -> Any:
+    from certification.standards import get_competence
+
+    return get_competence(db, "DEMO-LOMBARDIA", "1.0", code)
+
+
+def profile(db: Session, code: str = "DEMO-P01") -> Any:
+    from certification.standards import get_profile
+
+    return get_profile(db, "DEMO-LOMBARDIA", "1.0", code)
+
+
+def make_case(
+    db: Session,
+    *,
+    candidate: UserAccount | None = None,
+    ente: Organisation | None = None,
+    status: Any = None,
+    tutor: UserAccount | None = None,
+    codes: tuple[str, ...] = ("DEMO-C01",),
+    target: Any = None,
+) -> Any:
+    """A case in any state (set directly: for tests of what happens *from* that state)."""
+    from certification.models import CaseCompetence, CertificationCase, TargetScope, WorkflowProfile
+    from certification.states import CaseStatus
+
+    candidate = candidate or make_candidate(db)
+    ente = ente or make_organisation(db, code=f"E{next(_seq)}")
+    case = CertificationCase(
+        candidate_id=candidate.person_id,
+        ente_titolato_id=ente.id,
+        workflow_profile=WorkflowProfile.LOMBARDIA_9380,
+        target_profile_id=(target or profile(db)).id,
+        target_scope=TargetScope.SINGLE_COMPETENCES,
+        status=status or CaseStatus.DRAFT,
+        status_changed_at=NOW,
+        opened_at=NOW,
+        assigned_tutor_id=tutor.person_id if tutor else None,
+        protocol_number=None
+        if (status or CaseStatus.DRAFT) == CaseStatus.DRAFT
+        else f"P-{next(_seq)}",
+    )
+    for position, code in enumerate(codes):
+        case.competences.append(
+            CaseCompetence(competence_id=competence(db, code).id, position=position)
+        )
+    db.add(case)
+    db.flush()
+    return case

@@ -9,7 +9,32 @@ from certification.models.accounts import (
     UserSession,
 )
 from certification.models.audit import AuditEvent
+from certification.models.cases import (
+    CaseCompetence,
+    CaseTransition,
+    CertificationCase,
+    Consent,
+    ConsentPurpose,
+    Document,
+    DocumentKind,
+    NumberSequence,
+    TargetScope,
+    WorkflowProfile,
+)
 from certification.models.outbox import OutboxMessage
+from certification.models.portfolio import (
+    FILE_EVIDENCE,
+    Evidence,
+    EvidenceLink,
+    EvidenceType,
+    Experience,
+    ExperienceKind,
+    LearningContext,
+    PortfolioComment,
+    PortfolioTarget,
+    SelfAssessment,
+    StoredFile,
+)
 from certification.models.standards import (
     Competence,
     CompetenceStatement,
@@ -21,19 +46,40 @@ from certification.models.standards import (
 )
 
 __all__ = [
+    "FILE_EVIDENCE",
     "ApiToken",
     "AuditEvent",
+    "CaseCompetence",
+    "CaseTransition",
+    "CertificationCase",
     "Competence",
     "CompetenceStatement",
+    "Consent",
+    "ConsentPurpose",
     "Criterion",
+    "Document",
+    "DocumentKind",
+    "Evidence",
+    "EvidenceLink",
+    "EvidenceType",
+    "Experience",
+    "ExperienceKind",
     "Framework",
+    "LearningContext",
+    "NumberSequence",
     "Organisation",
     "OutboxMessage",
     "Person",
+    "PortfolioComment",
+    "PortfolioTarget",
     "Profile",
     "ProfileCompetence",
     "RubricLevel",
+    "SelfAssessment",
     "StaffRole",
+    "StoredFile",
+    "TargetScope",
     "UserAccount",
     "UserSession",
+    "WorkflowProfile",
 ]

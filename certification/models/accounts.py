@@ -33,6 +33,8 @@ class Organisation(UUIDPrimaryKey, ModelBase):
     kind: Mapped[OrganisationKind] = mapped_column(_enum(OrganisationKind))
     legal_name: Mapped[str] = mapped_column(String(200))
     short_name: Mapped[str] = mapped_column(String(80))
+    #: Short code used in protocol and document numbers (e.g. "CML").
+    code: Mapped[str | None] = mapped_column(String(12), unique=True)
     tax_code: Mapped[str | None] = mapped_column(String(20), unique=True)
     accreditation_number: Mapped[str | None] = mapped_column(String(60))
     accreditation_register: Mapped[str | None] = mapped_column(String(200))
