@@ -36,10 +36,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from app import auth, cli, db, errors, i18n, labels, security
+    from app import auth, cli, db, errors, i18n, labels, security, services
     from app.extensions import csrf, limiter
 
     db.init_app(app)
+    services.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
@@ -51,11 +52,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from app.account import bp as account_bp
     from app.api import bp as api_bp
+    from app.cases import bp as cases_bp
     from app.catalogue import bp as catalogue_bp
     from app.main import bp as main_bp
     from app.outbox import bp as outbox_bp
+    from app.portfolio import bp as portfolio_bp
+    from app.referee import bp as referee_bp
     from app.staff import bp as staff_bp
 
-    for blueprint in (main_bp, catalogue_bp, account_bp, staff_bp, outbox_bp, api_bp):
+    for blueprint in (
+        main_bp,
+        catalogue_bp,
+        account_bp,
+        staff_bp,
+        portfolio_bp,
+        cases_bp,
+        referee_bp,
+        outbox_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     return app

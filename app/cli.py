@@ -113,8 +113,10 @@ def rubrics_import(path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
 def demo_load(as_json: bool) -> None:
     """Load the demo data (idempotent: run it as often as you like)."""
+    from app.services import renderer, storage
+
     session = db_session()
-    summary = load_demo(session, utcnow())
+    summary = load_demo(session, utcnow(), storage(), renderer())
     session.commit()
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -6,6 +6,7 @@ back otherwise (an error page, a refused form), so a failed request writes nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from flask import Flask, Response, current_app, g
@@ -35,8 +36,8 @@ def init_app(app: Flask) -> None:
             try:
                 if response.status_code < 400:
                     session.commit()
-                    if g.pop("mail_enqueued", False) and app.config.get("SMTP_HOST"):
-                        _deliver_mail(app)
+                    for callback in g.pop("after_commit", []):
+                        callback()
                 else:
                     session.rollback()
             finally:
@@ -51,16 +52,11 @@ def init_app(app: Flask) -> None:
             session.close()
 
 
-def _deliver_mail(app: Flask) -> None:
-    # After the commit, never before: a rolled-back change sends nothing. Failures stay in the
-    # outbox for `flask outbox send`.
-    from app.mail import deliver_pending
-
-    with database(app).sessionmaker() as session:
-        try:
-            deliver_pending(session, app)
-        except Exception:  # the response is already decided; the outbox keeps the message
-            app.logger.exception("mail delivery failed; left in the outbox")
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once this request's transaction has committed (never on rollback)."""
+    callbacks = g.setdefault("after_commit", [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 def database(app: Flask | None = None) -> Database:

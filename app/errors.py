@@ -27,6 +27,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_input": 422,
     "rubric_invalid": 422,
     "token_invalid": 400,
+    "evidence_locked": 409,
+    "invalid_transition": 409,
+    "stale_case": 409,
+    "upload_rejected": 422,
 }
 
 MESSAGES: dict[str, Any] = {
@@ -42,12 +46,23 @@ MESSAGES: dict[str, Any] = {
     "invalid_input": _l("Some data is not valid. Check the highlighted fields."),
     "rubric_invalid": _l("The rubric file does not match the format."),
     "token_invalid": _l("This link is not valid or has expired. Ask for a new one."),
+    "evidence_locked": _l(
+        "This evidence is listed in an issued Documento di trasparenza and can no longer change. "
+        "Add new evidence instead."
+    ),
+    "invalid_transition": _l("This step is not possible in the application's current state."),
+    "stale_case": _l(
+        "Someone else changed this application in the meantime. Reload the page to see what "
+        "changed, then try again."
+    ),
+    "upload_rejected": _l("The file cannot be accepted."),
 }
 
 #: Field-level problem codes raised by the domain (certification.*) and their messages.
 FIELD_MESSAGES: dict[str, Any] = {
     "too_short": _l("Use at least 10 characters."),
-    "too_long": _l("Use at most 128 characters."),
+    "password_too_long": _l("Use at most 128 characters."),
+    "too_long": _l("The text is too long."),
     "too_common": _l("This password is too common: choose another."),
     "contains_email": _l("The password must not contain your e-mail address."),
     "wrong": _l("The current password is not correct."),
@@ -59,6 +74,39 @@ FIELD_MESSAGES: dict[str, Any] = {
     "length": _l("Enter between 1 and 100 characters."),
     "unsupported": _l("This language is not available."),
     "last_admin_role": _l("Keep at least one administrator: give the role to someone else first."),
+    "required": _l("This field is required."),
+    "before_start": _l("The end comes before the start."),
+    "in_future": _l("The date is in the future."),
+    "too_old": _l("The date is too far in the past."),
+    "hours_range": _l("Enter a number of hours between 0 and 20,000."),
+    "unknown_host": _l("Choose an organisation from the list, or type its name."),
+    "invalid_choice": _l("Choose one of the options."),
+    "bad_url": _l("Enter a full web address starting with https:// or http://."),
+    "bad_email": _l("Enter a valid e-mail address."),
+    "must_accept": _l("This is needed to go on."),
+    "already_linked": _l("This evidence is already linked there."),
+    "choose_one": _l("Choose at least one competence."),
+    "not_certifiable": _l("This competence cannot be certified this way."),
+    "bad_date": _l("Enter a valid date."),
+    "guardian_required": _l(
+        "The candidate is under 18: a parent or guardian must give their name and consent."
+    ),
+    "bad_codice_fiscale": _l("This codice fiscale is not valid: check it on your health card."),
+    "codice_fiscale_taken": _l("This codice fiscale belongs to another account."),
+    "no_linked_evidence": _l(
+        "Link at least one piece of evidence to a requested competence first."
+    ),
+    "empty": _l("The file is empty."),
+    "too_large": _l("The file is larger than allowed."),
+    "type_not_allowed": _l(
+        "This kind of file is not accepted. Use PDF, JPEG, PNG, WebP or an office document "
+        "(Word, Excel, PowerPoint, OpenDocument)."
+    ),
+    "active_content": _l("The file contains scripts or macros: save it without them."),
+    "encrypted": _l("The file is password-protected: save it without the password."),
+    "damaged": _l("The file is damaged or not what its name says."),
+    "image_too_big": _l("The image has too many pixels: reduce it to at most 40 megapixels."),
+    "archive_bomb": _l("The document unpacks to far more than its size: it cannot be accepted."),
 }
 
 HTTP_TITLES: dict[int, Any] = {

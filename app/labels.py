@@ -6,7 +6,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from certification.models import DocumentKind, EvidenceType, ExperienceKind, LearningContext
 from certification.roles import OrganisationKind, Role
+from certification.states import CaseStatus
 
 ROLE_LABELS: dict[Role, Any] = {
     Role.OPERATORE_ACCOGLIENZA: _l("Reception operator (operatore accoglienza)"),
@@ -35,9 +37,98 @@ EVIDENCE_TYPE_LABELS: dict[str, Any] = {
 }
 
 
+EXPERIENCE_KIND_LABELS: dict[ExperienceKind, Any] = {
+    ExperienceKind.VOLONTARIATO: _l("Volunteering"),
+    ExperienceKind.TIROCINIO: _l("Internship"),
+    ExperienceKind.ORGANIZZAZIONE_EVENTO: _l("Event organisation"),
+    ExperienceKind.ANIMAZIONE_COWORKING: _l("Co-working animation"),
+    ExperienceKind.PROGETTO_STARTUP: _l("Business or start-up project"),
+    ExperienceKind.LAVORO: _l("Work"),
+    ExperienceKind.SERVIZIO_CIVILE: _l("Civil service"),
+    ExperienceKind.FORMAZIONE_NON_FORMALE: _l("Non-formal training"),
+    ExperienceKind.ALTRO: _l("Other"),
+}
+
+LEARNING_CONTEXT_LABELS: dict[LearningContext, Any] = {
+    LearningContext.FORMALE: _l("Formal (school, university, accredited training)"),
+    LearningContext.NON_FORMALE: _l("Non-formal (organised, outside the formal system)"),
+    LearningContext.INFORMALE: _l("Informal (from work, volunteering, everyday life)"),
+}
+
+EVIDENCE_KIND_LABELS: dict[EvidenceType, Any] = {
+    EvidenceType.DOCUMENTO_ATTESTAZIONE: _l("Document or attestation"),
+    EvidenceType.PRODOTTO: _l("Product (something you made)"),
+    EvidenceType.FOTO_VIDEO: _l("Photo"),
+    EvidenceType.TESTIMONIANZA_TERZI: _l("Testimonial from a referee"),
+    EvidenceType.AUTODICHIARAZIONE_DPR445: _l("Self-declaration (DPR 445/2000)"),
+    EvidenceType.LINK: _l("Link"),
+}
+
+CASE_STATUS_LABELS: dict[CaseStatus, Any] = {
+    CaseStatus.DRAFT: _l("Draft"),
+    CaseStatus.SUBMITTED: _l("Submitted"),
+    CaseStatus.IN_ACCOGLIENZA: _l("At reception"),
+    CaseStatus.NOT_ADMITTED: _l("Not admitted"),
+    CaseStatus.IDENTIFICATION: _l("Identification with the tutor"),
+    CaseStatus.TRANSPARENCY_ISSUED: _l("Documento di trasparenza issued"),
+    CaseStatus.CLOSED_TRANSPARENCY_ONLY: _l("Closed after the Documento di trasparenza"),
+    CaseStatus.DOSSIER_REVIEW: _l("Dossier review"),
+    CaseStatus.INTEGRATION_REQUESTED: _l("More evidence requested"),
+    CaseStatus.NOT_ADMITTED_TO_ASSESSMENT: _l("Not admitted to assessment"),
+    CaseStatus.ASSESSMENT_SCHEDULED: _l("Assessment scheduled"),
+    CaseStatus.ASSESSMENT_IN_PROGRESS: _l("Assessment in progress"),
+    CaseStatus.ASSESSED: _l("Assessed"),
+    CaseStatus.VALIDATED_FULL: _l("Fully validated"),
+    CaseStatus.VALIDATED_PARTIAL: _l("Partly validated"),
+    CaseStatus.NOT_VALIDATED: _l("Not validated"),
+    CaseStatus.VALIDATION_ISSUED: _l("Documento di validazione issued"),
+    CaseStatus.CERTIFICATION: _l("Certification"),
+    CaseStatus.CERTIFIED: _l("Certified"),
+    CaseStatus.CERTIFICATE_ISSUED: _l("Certificate issued"),
+    CaseStatus.CLOSED: _l("Closed"),
+    CaseStatus.APPEAL_PENDING: _l("Appeal pending"),
+    CaseStatus.WITHDRAWN: _l("Withdrawn"),
+    CaseStatus.SUSPENDED_INACTIVE: _l("Suspended for inactivity"),
+    CaseStatus.CANCELLED: _l("Cancelled"),
+}
+
+EVENT_LABELS: dict[str, Any] = {
+    "submit": _l("Application submitted"),
+    "take_charge": _l("Taken in charge by reception"),
+    "reject": _l("Not admitted"),
+    "admit": _l("Admitted, tutor assigned"),
+    "issue_transparency": _l("Documento di trasparenza issued"),
+    "stop": _l("Ended after the Documento di trasparenza"),
+    "withdraw": _l("Withdrawn by the candidate"),
+}
+
+REJECTION_REASON_LABELS: dict[str, Any] = {
+    "not_in_repertory": _l("The competences are not in the regional repertory"),
+    "regulated_profession": _l("Regulated or enabling profession: not certifiable this way"),
+    "no_relevant_experience": _l("No relevant experience for the competences requested"),
+    "not_resident": _l("Not within the region's remit"),
+    "incomplete_application": _l("The application is incomplete"),
+    "other": _l("Other (explained in the note)"),
+}
+
+DOCUMENT_KIND_LABELS: dict[DocumentKind, Any] = {
+    DocumentKind.DOMANDA: _l("Application receipt"),
+    DocumentKind.DOCUMENTO_TRASPARENZA: _l("Documento di trasparenza"),
+    DocumentKind.VERBALE: _l("Assessment record (verbale)"),
+    DocumentKind.DOCUMENTO_VALIDAZIONE: _l("Documento di validazione"),
+}
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
         ORGANISATION_KIND_LABELS=ORGANISATION_KIND_LABELS,
         EVIDENCE_TYPE_LABELS=EVIDENCE_TYPE_LABELS,
+        EXPERIENCE_KIND_LABELS=EXPERIENCE_KIND_LABELS,
+        LEARNING_CONTEXT_LABELS=LEARNING_CONTEXT_LABELS,
+        EVIDENCE_KIND_LABELS=EVIDENCE_KIND_LABELS,
+        CASE_STATUS_LABELS=CASE_STATUS_LABELS,
+        EVENT_LABELS=EVENT_LABELS,
+        REJECTION_REASON_LABELS=REJECTION_REASON_LABELS,
+        DOCUMENT_KIND_LABELS=DOCUMENT_KIND_LABELS,
     )

@@ -12,27 +12,43 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from app.db import after_commit, database
 from certification.clock import utcnow
 from certification.models import UserAccount
 from certification.outbox import enqueue_message, pending_messages
 
 
-def send_template(session: Session, account: UserAccount, template: str, **context: Any) -> None:
-    """Render ``templates/emails/<template>.txt`` in the account's language and enqueue it.
+def send_mail(session: Session, to: str, locale: str, template: str, **context: Any) -> None:
+    """Render ``templates/emails/<template>.txt`` in ``locale`` and enqueue it for ``to``.
 
     The first line of the rendered template is the subject.
     """
-    with force_locale(account.locale):
-        text = render_template(f"emails/{template}.txt", account=account, **context)
+    with force_locale(locale):
+        text = render_template(f"emails/{template}.txt", **context)
     subject, _, body = text.strip().partition("\n")
-    enqueue_message(
-        session, to=account.email, subject=subject.strip(), body=body.strip() + "\n", now=utcnow()
-    )
-    g.mail_enqueued = True  # app/db.py delivers after the commit when SMTP is configured
+    enqueue_message(session, to=to, subject=subject.strip(), body=body.strip() + "\n", now=utcnow())
+    if current_app.config.get("SMTP_HOST"):
+        after_commit(_deliver_after_commit)
+
+
+def _deliver_after_commit() -> None:
+    # After the commit, never before: a rolled-back change sends nothing. Failures stay in the
+    # outbox for `flask outbox send`.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with database(app).sessionmaker() as session:
+        try:
+            deliver_pending(session, app)
+        except Exception:  # the response is already decided; the outbox keeps the message
+            app.logger.exception("mail delivery failed; left in the outbox")
+
+
+def send_template(session: Session, account: UserAccount, template: str, **context: Any) -> None:
+    """Send an e-mail to an account holder, in their language."""
+    send_mail(session, account.email, account.locale, template, account=account, **context)
 
 
 def deliver_pending(session: Session, app: Flask | None = None) -> tuple[int, int]:

@@ -16,9 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.accounts import create_account, find_account
+from certification.demo_portfolio import load_portfolios
 from certification.models import Organisation, StaffRole, UserAccount
+from certification.rendering import DocumentRenderer
 from certification.roles import OrganisationKind, Role
 from certification.standards import import_rubric
+from certification.storage import BlobStorage
 from rubrics import bundled_rubric_files, load_rubric_file
 
 DEMO_PASSWORD = "demo-attesta-2026"  # noqa: S105 - published demo password
@@ -28,6 +31,7 @@ DEMO_DOMAIN = "demo.attesta.example"
 @dataclass(frozen=True)
 class _Org:
     key: str
+    code: str
     kind: OrganisationKind
     legal_name: str
     short_name: str
@@ -42,6 +46,7 @@ class _Org:
 ORGANISATIONS = (
     _Org(
         "regione",
+        "RL",
         OrganisationKind.ENTE_TITOLARE,
         "Regione Lombardia — DG Formazione e Lavoro",
         "Regione Lombardia",
@@ -51,6 +56,7 @@ ORGANISATIONS = (
     ),
     _Org(
         "consorzio",
+        "CML",
         OrganisationKind.ENTE_TITOLATO,
         "Consorzio Mestieri Lombardia (dati illustrativi)",
         "Consorzio Mestieri Lombardia",
@@ -62,6 +68,7 @@ ORGANISATIONS = (
     ),
     _Org(
         "cobox",
+        "COBOX",
         OrganisationKind.HOST,
         "COBOX Coworking — Consorzio CRIT",
         "COBOX Coworking",
@@ -71,6 +78,7 @@ ORGANISATIONS = (
     ),
     _Org(
         "kairos",
+        "KAIROS",
         OrganisationKind.HOST,
         "Associazione giovanile Kairos",
         "Kairos",
@@ -100,8 +108,14 @@ CANDIDATES = (
 )
 
 
-def load_demo(session: Session, now: dt.datetime) -> dict[str, Any]:
-    """Create what is missing of the demo data; return a summary (accounts, organisations)."""
+def load_demo(
+    session: Session,
+    now: dt.datetime,
+    storage: BlobStorage | None = None,
+    renderer: DocumentRenderer | None = None,
+) -> dict[str, Any]:
+    """Create what is missing of the demo data; return a summary (accounts, organisations,
+    and — given a storage — the candidates' portfolios and applications)."""
     rubrics = [
         import_rubric(session, None, load_rubric_file(p), now) for p in bundled_rubric_files()
     ]
@@ -109,8 +123,10 @@ def load_demo(session: Session, now: dt.datetime) -> dict[str, Any]:
     orgs["consorzio"].accredited_by = orgs["regione"]
 
     accounts: list[dict[str, Any]] = []
+    by_local: dict[str, UserAccount] = {}
     for local, given, family, org_key, roles, years, sectors in STAFF:
         account = _account(session, local, given, family, now)
+        by_local[local] = account
         org = orgs[org_key]
         for role in roles:
             if role not in account.roles_in(org.id):
@@ -134,6 +150,7 @@ def load_demo(session: Session, now: dt.datetime) -> dict[str, Any]:
         )
     for local, given, family in CANDIDATES:
         account = _account(session, local, given, family, now, candidate=True)
+        by_local[local] = account
         accounts.append(
             {
                 "email": account.email,
@@ -144,7 +161,9 @@ def load_demo(session: Session, now: dt.datetime) -> dict[str, Any]:
             }
         )
     session.flush()
+    cases = load_portfolios(session, storage, renderer, by_local, orgs, now) if storage else {}
     return {
+        "cases": cases,
         "organisations": {
             k: {"id": str(o.id), "name": o.short_name, "kind": o.kind.value}
             for k, o in orgs.items()

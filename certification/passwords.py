@@ -89,13 +89,13 @@ def needs_rehash(stored_hash: str) -> bool:
 def password_problems(password: str, *, email: str = "") -> list[str]:
     """Codes of the policy rules ``password`` breaks (empty when it is acceptable).
 
-    Codes: ``too_short``, ``too_long``, ``too_common``, ``contains_email``.
+    Codes: ``too_short``, ``password_too_long``, ``too_common``, ``contains_email``.
     """
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append("too_short")
     if len(password) > MAX_LENGTH:
-        problems.append("too_long")
+        problems.append("password_too_long")
     if password.lower() in COMMON_PASSWORDS or len(set(password)) < 3:
         problems.append("too_common")
     local = email.split("@", 1)[0].lower()

@@ -27,6 +27,7 @@ from certification.models import (
     EvidenceLink,
     Organisation,
     Person,
+    PortfolioTarget,
     Profile,
     StaffRole,
     TargetScope,
@@ -235,6 +236,9 @@ def create_case(
     for position, competence in enumerate(chosen):
         case.competences.append(CaseCompetence(competence_id=competence.id, position=position))
     session.add(case)
+    if session.get(PortfolioTarget, person.id) is None:
+        # Mapping evidence needs a profile: the one applied for, until the person picks another.
+        session.add(PortfolioTarget(person_id=person.id, profile_id=profile.id))
     session.flush()
     record_event(
         session, actor, "case.created", "case", case.id, now, organisation_id=ente_titolato.id

@@ -162,9 +162,9 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def demo(db: Session) -> dict[str, Any]:
-    """The demo data, loaded inside the test's transaction."""
-    summary = load_demo(db, NOW)
+def demo(db: Session, app: Flask, renderer: Any) -> dict[str, Any]:
+    """The demo data, loaded inside the test's transaction (files in the app's storage)."""
+    summary = load_demo(db, NOW, app.extensions["attesta.storage"], renderer)
     db.commit()
     return summary
 
@@ -194,3 +194,21 @@ def login(client: FlaskClient, email: str, password: str) -> Any:
     response = post_form(client, "/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Any:
+    """One document renderer for the run (fonts and CSS load once, as in the app)."""
+    from certification.rendering import DocumentRenderer
+
+    root = Path(__file__).resolve().parent.parent
+    return DocumentRenderer(
+        root / "templates" / "documents", root / "static", root / "app" / "translations"
+    )
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Any:
+    from certification.storage import FileSystemStorage
+
+    return FileSystemStorage(tmp_path / "blobs")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certification.db import ModelBase, UUIDPrimaryKey
 from certification.models.accounts import Organisation, Person, UserAccount, _enum
+from certification.models.portfolio import StoredFile
 from certification.models.standards import Competence, Profile
 from certification.states import CaseStatus
 
@@ -190,3 +191,4 @@ class Document(UUIDPrimaryKey, ModelBase):
 
     case: Mapped[CertificationCase] = relationship(back_populates="documents")
     issued_by: Mapped[UserAccount | None] = relationship()
+    pdf: Mapped[StoredFile] = relationship()

@@ -13,58 +13,150 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from certification.roles import OrganisationKind, Role
-from tests.conftest import login
+from tests.conftest import NOW, login
 from tests.factories import PASSWORD, make_account, make_organisation
 
-ROLES = ["anonymous", "candidate", "tutor", "admin", "other_admin", "region_supervisor"]
+ROLES = [
+    "anonymous",
+    "candidate",
+    "other_candidate",
+    "tutor",
+    "other_tutor",
+    "operator",
+    "admin",
+    "other_admin",
+    "region_supervisor",
+]
+_A, C, OC, T, OT, OP, AD, OA, R = range(9)
+
+
+def only(status: int, *allowed: int, default: int = 404, anonymous: int = 302) -> list[int]:
+    """``status`` for the listed roles, ``default`` for the other logged-in ones."""
+    return [anonymous] + [status if i in allowed else default for i in range(1, 9)]
+
+
+EVERYONE = [200] * 9
+LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R)
+VIEW_PORTFOLIO = only(200, C, T, OP)  # owner, assigned tutor, the ente's case staff
+EDIT_PORTFOLIO = only(200, C, T)  # owner, assigned tutor during identification
 
 # url template -> expected status per role, in ROLES order. {org} is the accredited body the
-# staff work for, {other_org} another body, {member} a staff member of {org}.
+# staff work for, {other_org} another body, {member} a staff member of {org}; {pid}, {exp},
+# {ev}, {case}, {doc} are the candidate's portfolio, an experience, a file evidence, their case
+# (in identification, "tutor" assigned) and a document of it.
 MATRIX: dict[str, list[int]] = {
-    "/": [200, 200, 200, 200, 200, 200],
-    "/healthz": [200, 200, 200, 200, 200, 200],
-    "/login": [200, 302, 302, 302, 302, 302],
-    "/signup": [200, 302, 302, 302, 302, 302],
-    "/password/forgot": [200, 200, 200, 200, 200, 200],
-    "/password/reset/invalid-token": [400, 400, 400, 400, 400, 400],
-    "/dashboard": [302, 200, 200, 200, 200, 200],
-    "/account/": [302, 200, 200, 200, 200, 200],
-    "/account/tokens": [302, 200, 200, 200, 200, 200],
-    "/catalogue/": [200, 200, 200, 200, 200, 200],
-    "/catalogue/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": [200] * 6,
-    "/catalogue/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": [200] * 6,
-    "/staff/": [302, 403, 403, 302, 302, 403],
-    "/staff/{org}/": [302, 404, 404, 200, 404, 404],
-    "/staff/{org}/add": [302, 404, 404, 200, 404, 404],
-    "/staff/{org}/members/{member}": [302, 404, 404, 200, 404, 404],
-    "/staff/{other_org}/": [302, 404, 404, 404, 200, 404],
-    "/outbox/": [200, 200, 200, 200, 200, 200],  # development-only page (DEV_OUTBOX in tests)
-    "/api/v1/openapi.json": [200] * 6,
-    "/api/v1/frameworks": [200] * 6,
-    "/api/v1/profiles": [200] * 6,
-    "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": [200] * 6,
-    "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": [200] * 6,
-    "/api/v1/me": [401] * 6,  # tokens only: a browser session is no API credential
+    "/": EVERYONE,
+    "/healthz": EVERYONE,
+    "/login": [200] + [302] * 8,
+    "/signup": [200] + [302] * 8,
+    "/password/forgot": EVERYONE,
+    "/password/reset/invalid-token": [400] * 9,
+    "/dashboard": LOGGED_IN,
+    "/account/": LOGGED_IN,
+    "/account/tokens": LOGGED_IN,
+    "/catalogue/": EVERYONE,
+    "/catalogue/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
+    "/catalogue/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,
+    "/staff/": only(302, AD, OA, default=403),
+    "/staff/{org}/": only(200, AD),
+    "/staff/{org}/add": only(200, AD),
+    "/staff/{org}/members/{member}": only(200, AD),
+    "/staff/{other_org}/": only(200, OA),
+    "/portfolio/": only(302, C, OC, T, OT, OP, AD, OA, R),
+    "/portfolio/{pid}/": VIEW_PORTFOLIO,
+    "/portfolio/{pid}/mapping": VIEW_PORTFOLIO,
+    "/portfolio/{pid}/experiences/new": EDIT_PORTFOLIO,
+    "/portfolio/{pid}/experiences/{exp}": VIEW_PORTFOLIO,
+    "/portfolio/{pid}/experiences/{exp}/edit": EDIT_PORTFOLIO,
+    "/portfolio/{pid}/experiences/{exp}/evidence/new": EDIT_PORTFOLIO,
+    "/portfolio/{pid}/evidence/{ev}": VIEW_PORTFOLIO,
+    "/portfolio/{pid}/evidence/{ev}/file": VIEW_PORTFOLIO,
+    "/portfolio/{pid}/export": only(200, C),
+    "/portfolio/{pid}/erase": only(200, C),
+    "/cases/": LOGGED_IN,
+    "/cases/new": only(200, C, OC, default=403),
+    "/cases/{case}": VIEW_PORTFOLIO,
+    "/cases/{case}/documents/{doc}": VIEW_PORTFOLIO,
+    "/referee/invalid-token": [404] * 9,
+    "/outbox/": EVERYONE,  # development-only page (DEV_OUTBOX in tests)
+    "/api/v1/openapi.json": EVERYONE,
+    "/api/v1/frameworks": EVERYONE,
+    "/api/v1/profiles": EVERYONE,
+    "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
+    "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,
+    "/api/v1/me": [401] * 9,  # tokens only: a browser session is no API credential
+}
+
+PLACEHOLDERS = {
+    "{org}": "<uuid:organisation_id>",
+    "{other_org}": "<uuid:organisation_id>",
+    "{member}": "<uuid:person_id>",
+    "{pid}": "<uuid:person_id>",
+    "{exp}": "<uuid:experience_id>",
+    "{ev}": "<uuid:evidence_id>",
+    "{case}": "<uuid:case_id>",
+    "{doc}": "<uuid:document_id>",
 }
 
 
 @pytest.fixture
-def world(db: Session) -> dict[str, Any]:
+def world(db: Session, app: Flask) -> dict[str, Any]:
+    from certification.models import Document, DocumentKind, EvidenceType, StoredFile
+    from certification.states import CaseStatus
+    from tests.factories import make_case, make_evidence, make_experience
+
     org = make_organisation(db, OrganisationKind.ENTE_TITOLATO)
     other_org = make_organisation(db, OrganisationKind.ENTE_TITOLATO)
     region = make_organisation(db, OrganisationKind.ENTE_TITOLARE)
     accounts = {
         "candidate": make_account(db, is_candidate=True),
+        "other_candidate": make_account(db, is_candidate=True),
         "tutor": make_account(db, roles=(Role.TUTOR,), organisation=org),
+        "other_tutor": make_account(db, roles=(Role.TUTOR,), organisation=org),
+        "operator": make_account(db, roles=(Role.OPERATORE_ACCOGLIENZA,), organisation=org),
         "admin": make_account(db, roles=(Role.ADMIN,), organisation=org),
         "other_admin": make_account(db, roles=(Role.ADMIN,), organisation=other_org),
         "region_supervisor": make_account(db, roles=(Role.REGION_SUPERVISOR,), organisation=region),
     }
+    person = accounts["candidate"].person
+    experience = make_experience(db, person)
+    blob = app.extensions["attesta.storage"].put(b"%PDF-1.7 test\n%%EOF")
+    db.add(StoredFile(sha256=blob, size=18, media_type="application/pdf", created_at=NOW))
+    evidence = make_evidence(
+        db,
+        experience,
+        type=EvidenceType.DOCUMENTO_ATTESTAZIONE,
+        url=None,
+        file_sha256=blob,
+        file_name="prova.pdf",
+    )
+    case = make_case(
+        db,
+        candidate=accounts["candidate"],
+        ente=org,
+        status=CaseStatus.IDENTIFICATION,
+        tutor=accounts["tutor"],
+    )
+    document = Document(
+        case_id=case.id,
+        kind=DocumentKind.DOCUMENTO_TRASPARENZA,
+        number="DT-TEST-1",
+        locale="it",
+        content={},
+        pdf_sha256=blob,
+        issued_at=NOW,
+    )
+    db.add(document)
     db.commit()
     return {
         "org": org.id,
         "other_org": other_org.id,
         "member": accounts["tutor"].person_id,
+        "pid": person.id,
+        "exp": experience.id,
+        "ev": evidence.id,
+        "case": case.id,
+        "doc": document.id,
         "accounts": accounts,
     }
 
@@ -88,12 +180,11 @@ def test_access_matrix(app: Flask, world: dict[str, Any], role: str) -> None:
 
 
 def test_every_get_route_is_in_the_matrix(app: Flask) -> None:
-    listed = {
-        template.replace("{org}", "<uuid:organisation_id>")
-        .replace("{other_org}", "<uuid:organisation_id>")
-        .replace("{member}", "<uuid:person_id>")
-        for template in MATRIX
-    }
+    listed = set()
+    for template in MATRIX:
+        for placeholder, converter in PLACEHOLDERS.items():
+            template = template.replace(placeholder, converter)
+        listed.add(template)
     missing = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or set()) or rule.endpoint == "static":
@@ -104,7 +195,7 @@ def test_every_get_route_is_in_the_matrix(app: Flask) -> None:
             .replace("<version>", "1.0")
             .replace("<profile_code>", "DEMO-P01")
             .replace("<competence_code>", "DEMO-C01")
-            .replace("<token>", "invalid-token")
+            .replace("/<token>", "/invalid-token")
         )
         if generic not in listed:
             missing.append(path)

@@ -50,6 +50,7 @@ SAME_IN_ITALIAN = {
     "Atlante SEP %(code)s",
     "Codice fiscale",
     "Documento di trasparenza",
+    "Documento di validazione",
 }
 
 

@@ -1,0 +1,343 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from app.account.forms import EmptyForm
+from app.auth import current_account
+from app.cases import bp
+from app.cases.forms import AdmitForm, NewCaseForm, RejectForm, SubmitForm, VersionedForm
+from app.db import db_session
+from app.errors import field_message
+from app.i18n import current_language
+from app.mail import send_template
+from app.portfolio.views import send_stored
+from app.services import renderer, storage
+from certification import workflow
+from certification.clock import utcnow
+from certification.documents import issue_transparency_document
+from certification.errors import InvalidInput, NotFound, NotPermitted
+from certification.models import CertificationCase, Profile
+from certification.policy import get_case, is_assigned_tutor, is_staff
+from certification.portfolio import target_profile
+from certification.roles import Role
+from certification.standards import search_profiles
+
+
+def _title(obj: Any) -> str:
+    return str(getattr(obj, f"title_{current_language()}", None) or obj.title_it)
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    actor = current_account()
+    session = db_session()
+    return render_template(
+        "cases/index.html",
+        own=workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else [],
+        queue=workflow.cases_for_staff(session, actor) if is_staff(actor) else [],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    actor = current_account()
+    if not actor.person.is_candidate:
+        raise NotPermitted("only candidates apply")
+    session = db_session()
+    profiles = search_profiles(session)
+    entes = workflow.enti_titolati(session)
+    form = NewCaseForm()
+    form.ente.choices = [(str(o.id), o.short_name) for o in entes]
+    form.profile.choices = [(str(p.id), f"{p.code} — {_title(p)}") for p in profiles]
+    chosen_id = request.values.get("profile") or (
+        str(target.id) if (target := target_profile(session, actor.person)) else None
+    )
+    profile: Profile | None = next((p for p in profiles if str(p.id) == chosen_id), None)
+    profile = profile or (profiles[0] if profiles else None)
+    if profile is None:
+        raise NotFound("no profiles published")
+    form.profile.data = form.profile.data or str(profile.id)
+    form.competences.choices = [
+        (str(pc.competence.id), f"{pc.competence.code} — {_title(pc.competence)}")
+        for pc in profile.competence_links
+    ]
+    if request.method == "POST" and request.form.get("action") == "choose":
+        return render_template("cases/new.html", form=form, profile=profile), 200
+    if form.validate_on_submit():
+        ente = next((o for o in entes if str(o.id) == form.ente.data), None)
+        if ente is None or form.profile.data != str(profile.id):
+            form.ente.errors = [field_message("invalid_choice")]
+            return render_template("cases/new.html", form=form, profile=profile), 422
+        chosen = None
+        if form.scope.data == "single_competences":
+            wanted = set(form.competences.data or [])
+            chosen = [
+                pc.competence for pc in profile.competence_links if str(pc.competence.id) in wanted
+            ]
+        try:
+            case = workflow.create_case(
+                session,
+                actor,
+                ente_titolato=ente,
+                profile=profile,
+                competences=chosen,
+                now=utcnow(),
+            )
+        except InvalidInput as exc:
+            for name, codes in exc.errors.items():
+                field = getattr(form, name, form.competences)
+                field.errors = [*field.errors, *(field_message(c) for c in codes)]
+            return render_template("cases/new.html", form=form, profile=profile), 422
+        flash(_("Your application is ready as a draft: check it and submit it."), "success")
+        return redirect(url_for("cases.detail", case_id=case.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("cases/new.html", form=form, profile=profile), status
+
+
+def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
+    actor = current_account()
+    session = db_session()
+    person = case.candidate
+    submit_form = forms.get("submit_form") or SubmitForm(
+        formdata=None,
+        data={
+            "version": case.version,
+            "birth_date": person.birth_date,
+            "birth_place": person.birth_place,
+            "codice_fiscale": person.codice_fiscale,
+        },
+    )
+    admit_form = forms.get("admit_form") or AdmitForm(formdata=None, data={"version": case.version})
+    admit_form.tutor.choices = [
+        (str(p.id), p.full_name) for p in workflow.tutors_of(session, case.ente_titolato_id)
+    ]
+    roles = actor.roles_in(case.ente_titolato_id)
+    return render_template(
+        "cases/detail.html",
+        case=case,
+        is_candidate=case.candidate_id == actor.person_id,
+        is_operator=Role.OPERATORE_ACCOGLIENZA in roles,
+        is_tutor=is_assigned_tutor(actor, case),
+        may=lambda event: (
+            event in workflow.TRANSITIONS
+            and case.status in workflow.TRANSITIONS[event].sources
+            and workflow.actor_may(actor, case, event)
+        ),
+        linked=workflow.linked_evidence_for_case(session, case),
+        submit_form=submit_form,
+        admit_form=admit_form,
+        reject_form=forms.get("reject_form")
+        or RejectForm(formdata=None, data={"version": case.version}),
+        action_form=VersionedForm(formdata=None, data={"version": case.version}),
+        delete_form=EmptyForm(),
+        title=_title,
+    ), status
+
+
+@bp.get("/<uuid:case_id>")
+@login_required
+def detail(case_id: uuid.UUID) -> Any:
+    return _detail(get_case(db_session(), current_account(), case_id))
+
+
+def _case(case_id: uuid.UUID) -> CertificationCase:
+    return get_case(db_session(), current_account(), case_id)
+
+
+def _done(case: CertificationCase, message: str) -> Response:
+    flash(message, "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/submit")
+@login_required
+def submit(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        return _detail(case, 422, submit_form=form)
+    data = workflow.SubmissionInput(
+        birth_date=form.birth_date.data,
+        birth_place=form.birth_place.data or "",
+        codice_fiscale=form.codice_fiscale.data,
+        consent_processing=bool(form.consent_processing.data),
+        consent_public_verification=bool(form.consent_public_verification.data),
+        declaration_accepted=bool(form.declaration_accepted.data),
+        guardian_name=form.guardian_name.data,
+        guardian_consent=bool(form.guardian_consent.data),
+    )
+    try:
+        workflow.submit_case(
+            db_session(),
+            current_account(),
+            case,
+            data,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+    except InvalidInput as exc:
+        for name, codes in exc.errors.items():
+            field = getattr(form, name, form.birth_date)
+            field.errors = [*field.errors, *(field_message(c) for c in codes)]
+        return _detail(case, 422, submit_form=form)
+    send_template(db_session(), current_account(), "case_submitted", case=case)
+    return _done(
+        case,
+        _(
+            "Your application has been submitted with number %(number)s.",
+            number=case.protocol_number,
+        ),
+    )
+
+
+def _simple(case_id: uuid.UUID, action: Any, message: str) -> Response:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        action(
+            db_session(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        return _done(case, message)
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/withdraw")
+@login_required
+def withdraw(case_id: uuid.UUID) -> Response:
+    return _simple(case_id, workflow.withdraw_case, _("The application has been withdrawn."))
+
+
+@bp.post("/<uuid:case_id>/stop")
+@login_required
+def stop(case_id: uuid.UUID) -> Response:
+    return _simple(
+        case_id,
+        workflow.stop_after_transparency,
+        _("The application is closed. The Documento di trasparenza stays yours."),
+    )
+
+
+@bp.post("/<uuid:case_id>/take-charge")
+@login_required
+def take_charge(case_id: uuid.UUID) -> Response:
+    return _simple(case_id, workflow.take_charge, _("You have taken the application in charge."))
+
+
+@bp.post("/<uuid:case_id>/delete")
+@login_required
+def delete(case_id: uuid.UUID) -> Response:
+    case = _case(case_id)
+    if EmptyForm().validate_on_submit():
+        workflow.delete_draft(db_session(), current_account(), case)
+        flash(_("The draft has been deleted."), "success")
+        return redirect(url_for("cases.index"))
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/admit")
+@login_required
+def admit(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    session = db_session()
+    form = AdmitForm()
+    form.tutor.choices = [
+        (str(p.id), p.full_name) for p in workflow.tutors_of(session, case.ente_titolato_id)
+    ]
+    if not form.validate_on_submit():
+        return _detail(case, 422, admit_form=form)
+    tutor = next(
+        p
+        for p in workflow.tutors_of(session, case.ente_titolato_id)
+        if str(p.id) == form.tutor.data
+    )
+    workflow.admit_case(
+        session, current_account(), case, tutor, utcnow(), expected_version=form.expected_version()
+    )
+    if case.candidate.account:
+        send_template(session, case.candidate.account, "case_admitted", case=case, tutor=tutor)
+    if tutor.account:
+        send_template(session, tutor.account, "tutor_assigned", case=case)
+    return _done(
+        case, _("The application is admitted and %(name)s is its tutor.", name=tutor.full_name)
+    )
+
+
+@bp.post("/<uuid:case_id>/reject")
+@login_required
+def reject(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _detail(case, 422, reject_form=form)
+    try:
+        workflow.reject_case(
+            db_session(),
+            current_account(),
+            case,
+            form.reason.data or "",
+            form.note.data or "",
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+    except InvalidInput as exc:
+        for name, codes in exc.errors.items():
+            field = getattr(form, name, form.note)
+            field.errors = [*field.errors, *(field_message(c) for c in codes)]
+        return _detail(case, 422, reject_form=form)
+    if case.candidate.account:
+        send_template(db_session(), case.candidate.account, "case_rejected", case=case)
+    return _done(case, _("The application has not been admitted; the candidate is told why."))
+
+
+@bp.post("/<uuid:case_id>/transparency")
+@login_required
+def issue_transparency(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = VersionedForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("cases.detail", case_id=case.id))
+    session = db_session()
+    locale = case.candidate.account.locale if case.candidate.account else "it"
+    try:
+        document = issue_transparency_document(
+            session,
+            storage(),
+            renderer(),
+            current_account(),
+            case,
+            utcnow(),
+            locale=locale,
+            expected_version=form.expected_version(),
+        )
+    except InvalidInput as exc:
+        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+        return _detail(case, 422)
+    if case.candidate.account:
+        send_template(
+            session, case.candidate.account, "transparency_issued", case=case, document=document
+        )
+    return _done(
+        case, _("The Documento di trasparenza %(number)s has been issued.", number=document.number)
+    )
+
+
+@bp.get("/<uuid:case_id>/documents/<uuid:document_id>")
+@login_required
+def document(case_id: uuid.UUID, document_id: uuid.UUID) -> Response:
+    case = _case(case_id)
+    found = next((d for d in case.documents if d.id == document_id), None)
+    if found is None:
+        raise NotFound("document not found")
+    return send_stored(found.pdf_sha256, "application/pdf", f"{found.number}.pdf")

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+from weasyprint.urls import FatalURLFetchingError
+
+from certification.documents import issue_transparency_document
+from certification.errors import InvalidInput
+from certification.portfolio import link_evidence
+from certification.rendering import RenderError
+from certification.roles import Role
+from certification.states import CaseStatus
+from tests.conftest import NOW
+from tests.factories import (
+    competence,
+    make_account,
+    make_candidate,
+    make_case,
+    make_evidence,
+    make_experience,
+    make_organisation,
+)
+
+
+@pytest.fixture
+def identification(db: Session) -> dict[str, Any]:
+    ente = make_organisation(db, code="CML", city="Cremona", legal_name="Consorzio <b>Test</b>")
+    tutor = make_account(
+        db, roles=(Role.TUTOR,), organisation=ente, given_name="Marco", family_name="Ferrari"
+    )
+    candidate = make_candidate(db, given_name="<script>alert('x')</script>", family_name="Rossi")
+    case = make_case(
+        db,
+        candidate=candidate,
+        ente=ente,
+        status=CaseStatus.IDENTIFICATION,
+        tutor=tutor,
+        codes=("DEMO-C01", "DEMO-C02"),
+    )
+    experience = make_experience(
+        db, candidate.person, description='<img src="http://attacker.example/x.png">'
+    )
+    return {"case": case, "tutor": tutor, "candidate": candidate, "experience": experience}
+
+
+def test_no_document_without_linked_evidence(
+    db: Session, storage: Any, renderer: Any, identification: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        issue_transparency_document(
+            db, storage, renderer, identification["tutor"], identification["case"], NOW
+        )
+    assert info.value.errors == {"case": ["no_linked_evidence"]}
+    assert identification["case"].status == CaseStatus.IDENTIFICATION
+
+
+def test_transparency_document(
+    db: Session, storage: Any, renderer: Any, identification: dict[str, Any]
+) -> None:
+    candidate, case = identification["candidate"], identification["case"]
+    evidence = make_evidence(db, identification["experience"], title="Checklist <i>onboarding</i>")
+    link_evidence(db, candidate, evidence, competence(db, "DEMO-C01"), None, "", NOW)
+    document = issue_transparency_document(
+        db, storage, renderer, identification["tutor"], case, NOW
+    )
+    assert case.status == CaseStatus.TRANSPARENCY_ISSUED
+    assert document.number == "DT-CML-2026-000001"
+    assert evidence.locked_at == NOW
+    pdf = storage.get(document.pdf_sha256)
+    assert pdf.startswith(b"%PDF-")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Documento di trasparenza" in text and "DT-CML-2026-000001" in text
+    assert "<script>alert('x')</script>" in text  # candidate text shows literally
+    assert "Checklist <i>onboarding</" in text  # literal (the cell wraps the rest)
+    assert "DEMO-C01" in text and "DEMO-C02" in text
+    assert document.content["competences"][1]["evidence_refs"] == []
+
+
+def test_html_from_users_never_becomes_markup(
+    renderer: Any, identification: dict[str, Any]
+) -> None:
+    html = renderer.render_html("trasparenza.html", _content(), "it")
+    assert "&lt;img src=&#34;http://attacker.example/x.png&#34;&gt;" in html
+    assert '<img src="http' not in html
+
+
+def test_the_fetcher_refuses_everything_but_shipped_assets(renderer: Any) -> None:
+    fetcher = renderer.fetcher
+    for url in (
+        "http://127.0.0.1/",
+        "https://example.org/x.png",
+        "file:///etc/passwd",
+        "asset:../../../etc/passwd",
+        "asset:/etc/passwd",
+        "data:text/plain,hi",
+        "asset:nope.css",
+    ):
+        with pytest.raises(FatalURLFetchingError, match=r"refused|no such asset"):
+            fetcher.fetch(url)
+    assert fetcher.fetch("asset:documents/document.css").read().startswith(b"/*")
+
+
+def test_a_template_that_fetches_stops_rendering(renderer: Any, tmp_path: Any) -> None:
+    from certification.rendering import DocumentRenderer
+
+    (tmp_path / "evil.html").write_text('<img src="http://attacker.example/x.png">')
+    evil = DocumentRenderer(tmp_path, renderer.fetcher.root, renderer._translations_dir)
+    with pytest.raises(RenderError, match="refused"):
+        evil.render_pdf("evil.html", {}, "it")
+
+
+def _content() -> dict[str, Any]:
+    return {
+        "number": "DT-X-1",
+        "issued_on": "02/11/2026",
+        "place": "Cremona",
+        "protocol_number": "P-1",
+        "illustrative": True,
+        "holder": {
+            "given_name": "A",
+            "family_name": "B",
+            "codice_fiscale": None,
+            "birth_date": None,
+            "birth_place": None,
+        },
+        "ente": {
+            "legal_name": "E",
+            "short_name": "E",
+            "tax_code": None,
+            "accreditation_number": None,
+            "address": None,
+        },
+        "standard": {
+            "framework_title": "F",
+            "framework_version": "1",
+            "legal_reference": "L",
+            "profile_code": "P",
+            "profile_title": "T",
+            "eqf_level": 4,
+        },
+        "competences": [],
+        "experiences": [
+            {
+                "role_title": "R",
+                "host": "H",
+                "kind": "K",
+                "learning_context": "C",
+                "period": "01/2025 – 02/2025",
+                "hours": None,
+                "description": '<img src="http://attacker.example/x.png">',
+                "referee": None,
+            }
+        ],
+        "evidence": [],
+        "tutor_name": "T",
+    }
