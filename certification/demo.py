@@ -185,6 +185,7 @@ def _organisation(session: Session, spec: _Org, now: dt.datetime) -> Organisatio
     if org is None:
         org = Organisation(
             kind=spec.kind,
+            code=spec.code,
             legal_name=spec.legal_name,
             short_name=spec.short_name,
             tax_code=spec.tax_code,
@@ -198,6 +199,8 @@ def _organisation(session: Session, spec: _Org, now: dt.datetime) -> Organisatio
         )
         session.add(org)
         session.flush()
+    elif org.code is None:
+        org.code = spec.code
     return org
 
 
