@@ -25,6 +25,7 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import rubric files.")
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
+audit_cli = AppGroup("audit", help="The tamper-evident record of case transitions.")
 
 
 def alembic_config(app: Flask | None = None) -> AlembicConfig:
@@ -140,6 +141,24 @@ def outbox_send() -> None:
     click.echo(f"sent {sent}, failed {failed}")
 
 
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check every case's hash chain; name the first broken link of each broken chain."""
+    from certification.models import CertificationCase
+    from certification.workflow import verify_all_chains
+
+    session = db_session()
+    breaks = verify_all_chains(session)
+    if not breaks:
+        click.echo("Every case history verifies: no link of the chains is broken.")
+        return
+    for found in breaks:
+        case = session.get(CertificationCase, found.case_id)
+        name = case.protocol_number if case and case.protocol_number else str(found.case_id)
+        click.echo(f"case {name}: transition #{found.sequence} broken ({found.reason})", err=True)
+    raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli):
+    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli, audit_cli):
         app.cli.add_command(group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -22,7 +22,7 @@ LINK_VALIDITY = dt.timedelta(days=30)
 
 @bp.route("/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per hour")
-def answer(token: str) -> Response | str | tuple[str, int]:
+def answer(token: str) -> Response:
     session = db_session()
     evidence = portfolio.evidence_for_referee_token(
         session, token, current_app.config["SECRET_KEY"], LINK_VALIDITY
@@ -30,13 +30,11 @@ def answer(token: str) -> Response | str | tuple[str, int]:
     form = EmptyForm()
     answered = None
     if form.validate_on_submit():
-        from flask import request
-
         confirm = request.form.get("answer") == "confirm"
         with contextlib.suppress(Conflict):  # answered already: the page says so anyway
             portfolio.answer_testimonial(session, evidence, confirm=confirm, now=utcnow())
         answered = _("Thank you: your answer has been recorded.")
-    response = render_template(
-        "referee/answer.html", evidence=evidence, form=form, answered=answered
-    )
+    html = render_template("referee/answer.html", evidence=evidence, form=form, answered=answered)
+    response = make_response(html)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"  # a person's name and their words
     return response

@@ -202,3 +202,25 @@ def test_demo_accounts_can_log_in(client: FlaskClient, demo: dict[str, Any]) -> 
     html = client.get("/staff/", follow_redirects=True).get_data(as_text=True)
     assert "Elena Ricci" in html
     assert "Giorgio Galli" in html
+
+
+def test_audit_verify_names_the_first_broken_link(app: Flask, db: Session) -> None:
+    from certification import workflow
+    from certification.roles import Role
+    from certification.states import CaseStatus
+    from tests.conftest import NOW
+    from tests.factories import make_case, make_organisation
+
+    ente = make_organisation(db, code="CML")
+    operator = make_account(db, roles=(Role.OPERATORE_ACCOGLIENZA,), organisation=ente)
+    case = make_case(db, ente=ente, status=CaseStatus.SUBMITTED)
+    workflow.take_charge(db, operator, case, NOW)
+    db.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "verifies" in result.output
+    case.transitions[0].to_status = "certified"  # someone edits the history in the database
+    db.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"case {case.protocol_number}: transition #1 broken (content changed)" in result.output

@@ -351,7 +351,9 @@ def test_referee_confirms_without_an_account(
     assert message is not None
     link = re.search(r"http://localhost(/referee/\S+)", message.body_text)
     assert link
-    page = referee.get(link.group(1)).get_data(as_text=True)
+    response = referee.get(link.group(1))
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    page = response.get_data(as_text=True)
     assert "Giulia ha &lt;b&gt;gestito&lt;/b&gt; 24 eventi." in page
     response = post_form(referee, link.group(1), {"answer": "confirm"})
     assert "risposta è stata registrata" in response.get_data(as_text=True)

@@ -159,3 +159,9 @@ def _content() -> dict[str, Any]:
         "evidence": [],
         "tutor_name": "T",
     }
+
+
+def test_the_document_speaks_english_too(renderer: Any) -> None:
+    html = renderer.render_html("trasparenza.html", _content(), "en")
+    assert 'lang="en"' in html and "Holder" in html and "Index of the evidence" in html
+    assert "Titolare" not in html
