@@ -221,6 +221,22 @@ def _new_evidence(
     )
 
 
+def _store(session: Session, actor: UserAccount, evidence: Evidence, now: dt.datetime) -> Evidence:
+    session.add(evidence)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "evidence.added",
+        "evidence",
+        evidence.id,
+        now,
+        type=evidence.type.value,
+        sha256=evidence.file_sha256,
+    )
+    return evidence
+
+
 def add_file_evidence(
     session: Session,
     storage: BlobStorage,
@@ -255,10 +271,7 @@ def add_file_evidence(
         )
     evidence.file_sha256 = sha256
     evidence.file_name = checked.filename
-    session.add(evidence)
-    session.flush()
-    record_event(session, actor, "evidence.added", "evidence", evidence.id, now, sha256=sha256)
-    return evidence
+    return _store(session, actor, evidence, now)
 
 
 def check_url(url: str) -> str:
@@ -294,10 +307,7 @@ def add_link_evidence(
         actor, experience, EvidenceType.LINK, title, description, issued_on, now
     )
     evidence.url = check_url(url)
-    session.add(evidence)
-    session.flush()
-    record_event(session, actor, "evidence.added", "evidence", evidence.id, now)
-    return evidence
+    return _store(session, actor, evidence, now)
 
 
 def add_testimonial(
@@ -323,10 +333,7 @@ def add_testimonial(
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise InvalidInput("referee_email", errors={"referee_email": ["bad_email"]})
     evidence.referee_email = email
-    session.add(evidence)
-    session.flush()
-    record_event(session, actor, "evidence.added", "evidence", evidence.id, now)
-    return evidence
+    return _store(session, actor, evidence, now)
 
 
 def add_self_declaration(
@@ -349,10 +356,7 @@ def add_self_declaration(
     )
     evidence.text = _text(text, "text", max_len=5000)
     evidence.declared_at = now
-    session.add(evidence)
-    session.flush()
-    record_event(session, actor, "evidence.added", "evidence", evidence.id, now)
-    return evidence
+    return _store(session, actor, evidence, now)
 
 
 def get_evidence(session: Session, person: Person, evidence_id: uuid.UUID) -> Evidence:
