@@ -59,20 +59,36 @@ CANDIDATE: Final = "candidate"
 
 @dataclass(frozen=True)
 class Transition:
-    """One row of the table: an event moves a case from one of ``sources`` to ``target``."""
+    """One row of the table: an event moves a case from one of ``sources`` to ``target``.
+
+    ``target`` None means "back to where it was" (reactivation after a suspension). No
+    ``actors`` means only the system fires it (computed outcomes, timeouts).
+    """
 
     event: str
     sources: frozenset[CaseStatus]
-    target: CaseStatus
+    target: CaseStatus | None
     actors: frozenset[str]
 
 
-def _t(event: str, sources: set[CaseStatus], target: CaseStatus, *actors: str) -> Transition:
+def _t(
+    event: str,
+    sources: set[CaseStatus] | frozenset[CaseStatus],
+    target: CaseStatus | None,
+    *actors: str,
+) -> Transition:
     return Transition(event, frozenset(sources), target, frozenset(actors))
 
 
 S = CaseStatus
 _ACTIVE = frozenset(S) - TERMINAL
+_VALIDATED = {S.VALIDATED_FULL, S.VALIDATED_PARTIAL}
+#: States where the case waits for the candidate: inactivity there leads to suspension.
+WAITING_FOR_CANDIDATE: Final = frozenset(
+    {S.IDENTIFICATION, S.TRANSPARENCY_ISSUED, S.INTEGRATION_REQUESTED, S.VALIDATED_PARTIAL}
+)
+#: The outcome states from which the candidate may ask for a review (richiesta di riesame).
+APPEALABLE: Final = frozenset({S.NOT_VALIDATED, S.VALIDATED_PARTIAL, S.NOT_ADMITTED_TO_ASSESSMENT})
 
 TRANSITIONS: Final[dict[str, Transition]] = {
     t.event: t
@@ -83,6 +99,55 @@ TRANSITIONS: Final[dict[str, Transition]] = {
         _t("admit", {S.IN_ACCOGLIENZA}, S.IDENTIFICATION, Role.OPERATORE_ACCOGLIENZA),
         _t("issue_transparency", {S.IDENTIFICATION}, S.TRANSPARENCY_ISSUED, Role.TUTOR),
         _t("stop", {S.TRANSPARENCY_ISSUED}, S.CLOSED_TRANSPARENCY_ONLY, CANDIDATE),
+        _t("request_validation", {S.TRANSPARENCY_ISSUED}, S.DOSSIER_REVIEW, CANDIDATE),
+        _t(
+            "request_integration",
+            {S.DOSSIER_REVIEW},
+            S.INTEGRATION_REQUESTED,
+            Role.CERTIFICATORE,
+            Role.ASSESSOR,
+        ),
+        _t("resubmit", {S.INTEGRATION_REQUESTED}, S.DOSSIER_REVIEW, CANDIDATE, Role.TUTOR),
+        _t(
+            "dossier_insufficient",
+            {S.DOSSIER_REVIEW},
+            S.NOT_ADMITTED_TO_ASSESSMENT,
+            Role.CERTIFICATORE,
+        ),
+        _t("plan_assessment", {S.DOSSIER_REVIEW}, S.ASSESSMENT_SCHEDULED, Role.CERTIFICATORE),
+        _t("open_session", {S.ASSESSMENT_SCHEDULED}, S.ASSESSMENT_IN_PROGRESS, Role.CERTIFICATORE),
+        _t("record_outcomes", {S.ASSESSMENT_IN_PROGRESS}, S.ASSESSED, Role.CERTIFICATORE),
+        _t("validate_full", {S.ASSESSED}, S.VALIDATED_FULL),
+        _t("validate_partial", {S.ASSESSED}, S.VALIDATED_PARTIAL),
+        _t("not_validate", {S.ASSESSED}, S.NOT_VALIDATED),
+        _t(
+            "issue_validation_doc",
+            _VALIDATED,
+            S.VALIDATION_ISSUED,
+            Role.CERTIFICATORE,
+            Role.SIGNATORY,
+        ),
+        _t(
+            "start_certification",
+            _VALIDATED | {S.VALIDATION_ISSUED},
+            S.CERTIFICATION,
+            CANDIDATE,
+            Role.CERTIFICATORE,
+        ),
+        _t("certify", {S.CERTIFICATION}, S.CERTIFIED, Role.CERTIFICATORE),
+        _t("file_appeal", APPEALABLE, S.APPEAL_PENDING, CANDIDATE),
+        _t("uphold_appeal", {S.APPEAL_PENDING}, S.ASSESSMENT_SCHEDULED, Role.CERTIFICATORE),
+        _t("reject_appeal", {S.APPEAL_PENDING}, S.CLOSED, Role.CERTIFICATORE),
         _t("withdraw", set(_ACTIVE - {S.DRAFT}), S.WITHDRAWN, CANDIDATE),
+        _t("suspend", set(_ACTIVE - {S.DRAFT, S.SUSPENDED_INACTIVE}), S.SUSPENDED_INACTIVE),
+        _t(
+            "reactivate",
+            {S.SUSPENDED_INACTIVE},
+            None,
+            CANDIDATE,
+            Role.CERTIFICATORE,
+            Role.OPERATORE_ACCOGLIENZA,
+        ),
+        _t("cancel", set(_ACTIVE), S.CANCELLED, Role.ADMIN),
     )
 }

@@ -116,13 +116,19 @@ def _transition(
         )
     if actor is not None and not actor_may(actor, case, event):
         raise NotPermitted(f"{event} not allowed for this actor")
+    target = rule.target
+    if target is None:  # reactivation: back to the state the case was suspended from
+        target = CaseStatus(case.suspended_from or CaseStatus.IDENTIFICATION)
+        case.suspended_from = None
+    elif target == CaseStatus.SUSPENDED_INACTIVE:
+        case.suspended_from = case.status.value
     previous = case.transitions[-1] if case.transitions else None
     row = CaseTransition(
         case_id=case.id,
         sequence=(previous.sequence + 1) if previous else 1,
         event=event,
         from_status=case.status.value,
-        to_status=rule.target.value,
+        to_status=target.value,
         actor_user_id=actor.id if actor else None,
         at=now,
         payload=payload or {},
@@ -130,9 +136,9 @@ def _transition(
     )
     row.hash = transition_hash(row.prev_hash, _record(row))
     case.transitions.append(row)
-    case.status = rule.target
+    case.status = target
     case.status_changed_at = now
-    if rule.target in TERMINAL:
+    if target in TERMINAL:
         case.closed_at = now
     record_event(
         session,
@@ -142,7 +148,7 @@ def _transition(
         case.id,
         now,
         organisation_id=case.ente_titolato_id,
-        to=rule.target.value,
+        to=target.value,
     )
     session.flush()
 

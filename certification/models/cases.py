@@ -13,6 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certification.db import ModelBase, UUIDPrimaryKey
 from certification.models.accounts import Organisation, Person, UserAccount, _enum
+from certification.models.assessment import (
+    Appeal,
+    AssessmentSession,
+    CompetenceOutcome,
+    CriterionRating,
+    RubricSnapshot,
+)
 from certification.models.portfolio import StoredFile
 from certification.models.standards import Competence, Profile
 from certification.states import CaseStatus
@@ -80,6 +87,14 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     assigned_tutor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("persons.id", ondelete="SET NULL"), index=True
     )
+    #: Set when an assessor asks for more evidence (integrazione) or a deadline applies.
+    integration_note: Mapped[str | None] = mapped_column(Text)
+    deadline_at: Mapped[dt.datetime | None]
+    #: The state a case was in before it was suspended for inactivity (reactivation returns).
+    suspended_from: Mapped[str | None] = mapped_column(String(40))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    #: 1 for the first assessment; each upheld appeal starts a new round with a new panel.
+    assessment_round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     rejection_reason: Mapped[str | None] = mapped_column(String(40))
     rejection_note: Mapped[str | None] = mapped_column(Text)
     previous_case_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -106,6 +121,17 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     )
     documents: Mapped[list[Document]] = relationship(
         back_populates="case", order_by="Document.issued_at", cascade="all, delete-orphan"
+    )
+    snapshot: Mapped[RubricSnapshot | None] = relationship(cascade="all, delete-orphan")
+    sessions: Mapped[list[AssessmentSession]] = relationship(
+        cascade="all, delete-orphan", order_by="AssessmentSession.planned_at"
+    )
+    ratings: Mapped[list[CriterionRating]] = relationship(cascade="all, delete-orphan")
+    outcomes: Mapped[list[CompetenceOutcome]] = relationship(
+        cascade="all, delete-orphan", order_by="CompetenceOutcome.competence_code"
+    )
+    appeals: Mapped[list[Appeal]] = relationship(
+        cascade="all, delete-orphan", order_by="Appeal.filed_at"
     )
 
 
