@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.outbox import bp as outbox_bp
     from app.portfolio import bp as portfolio_bp
     from app.referee import bp as referee_bp
+    from app.register import bp as register_bp
     from app.staff import bp as staff_bp
 
     for blueprint in (
@@ -68,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         portfolio_bp,
         cases_bp,
         referee_bp,
+        register_bp,
         outbox_bp,
         api_bp,
     ):

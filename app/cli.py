@@ -26,6 +26,7 @@ rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import r
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
 audit_cli = AppGroup("audit", help="The tamper-evident record of case transitions.")
+cases_cli = AppGroup("cases", help="Certification cases: scheduled jobs.")
 
 
 def alembic_config(app: Flask | None = None) -> AlembicConfig:
@@ -159,6 +160,26 @@ def audit_verify() -> None:
     raise click.exceptions.Exit(1)
 
 
+@cases_cli.command("suspend-inactive")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="Days without progress, in states that wait for the candidate.",
+)
+def cases_suspend_inactive(days: int) -> None:
+    """Suspend cases that waited too long for the candidate or passed a deadline (daily)."""
+    from certification.assessment import suspend_inactive
+
+    session = db_session()
+    suspended = suspend_inactive(session, utcnow(), days)
+    session.commit()
+    for case in suspended:
+        click.echo(f"suspended {case.protocol_number}")
+    click.echo(f"{len(suspended)} case(s) suspended.")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli, audit_cli):
+    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli, audit_cli, cases_cli):
         app.cli.add_command(group)

@@ -107,6 +107,33 @@ FIELD_MESSAGES: dict[str, Any] = {
     "damaged": _l("The file is damaged or not what its name says."),
     "image_too_big": _l("The image has too many pixels: reduce it to at most 40 megapixels."),
     "archive_bomb": _l("The document unpacks to far more than its size: it cannot be accepted."),
+    "not_in_review": _l("Criteria are rated only during the review or the assessment session."),
+    "deadline_range": _l("Choose a deadline between tomorrow and 90 days from today."),
+    "deadline_passed": _l("The deadline has passed: ask the ente to reactivate the application."),
+    "panel_duplicate": _l("A person appears twice on the panel."),
+    "panel_composition": _l("The panel needs at least one certifier and one assessor."),
+    "panel_tutor": _l("The candidate's tutor cannot sit on the panel (terzietà)."),
+    "panel_previous": _l("A review needs people who were not on any earlier panel of the case."),
+    "panel_role": _l("Panel members must hold the role they sit for, in this ente."),
+    "panel_assessor_experience": _l(
+        "In Lombardy an assessor needs at least ten years in the profile's sector."
+    ),
+    "in_past": _l("Choose a date in the future."),
+    "not_scheduled": _l("No assessment is planned."),
+    "identity_not_checked": _l("Check the candidate's identity first."),
+    "declarations_missing": _l(
+        "Every panel member must declare first whether they have a conflict of interest."
+    ),
+    "conflict_declared": _l("A panel member declared a conflict of interest: change the panel."),
+    "one_per_competence": _l("Give one outcome for every requested competence."),
+    "rationale_required": _l("Give the reasons for the outcome."),
+    "feedback_required": _l("Tell the candidate what fell short, criterion by criterion."),
+    "ratings_not_passing": _l(
+        "Not every criterion was rated at a passing level: it cannot be validated."
+    ),
+    "methods_required": _l("Choose the methods used."),
+    "nothing_validated": _l("No competence was validated: there is nothing to certify."),
+    "appeal_too_late": _l("A review can be asked for within 30 days of the result."),
 }
 
 HTTP_TITLES: dict[int, Any] = {
@@ -136,6 +163,10 @@ HTTP_MESSAGES: dict[int, Any] = {
 }
 
 
+def register(app: Flask) -> None:
+    app.jinja_env.globals["field_message"] = field_message
+
+
 def field_message(code: str) -> str:
     """The translated text of a field-level problem code."""
     return str(FIELD_MESSAGES.get(code, MESSAGES["invalid_input"]))
@@ -158,6 +189,8 @@ def error_response(
 
 
 def init_app(app: Flask) -> None:
+    register(app)
+
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> tuple[Response | str, int]:
         status = STATUS_BY_CODE.get(exc.code, 400)

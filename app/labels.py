@@ -6,7 +6,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from certification.models import DocumentKind, EvidenceType, ExperienceKind, LearningContext
+from certification.models import (
+    AssessmentMethod,
+    DocumentKind,
+    EvidenceType,
+    ExperienceKind,
+    LearningContext,
+    Outcome,
+    PanelFunction,
+)
 from certification.roles import OrganisationKind, Role
 from certification.states import CaseStatus
 
@@ -100,6 +108,45 @@ EVENT_LABELS: dict[str, Any] = {
     "issue_transparency": _l("Documento di trasparenza issued"),
     "stop": _l("Ended after the Documento di trasparenza"),
     "withdraw": _l("Withdrawn by the candidate"),
+    "request_validation": _l("Validation requested: the rubric is frozen"),
+    "request_integration": _l("More evidence requested"),
+    "resubmit": _l("Completed dossier sent back"),
+    "dossier_insufficient": _l("Dossier declared insufficient"),
+    "plan_assessment": _l("Assessment planned"),
+    "open_session": _l("Assessment session opened"),
+    "record_outcomes": _l("Outcomes recorded"),
+    "validate_full": _l("Result: all competences validated"),
+    "validate_partial": _l("Result: some competences validated"),
+    "not_validate": _l("Result: no competence validated"),
+    "issue_validation_doc": _l("Documento di validazione issued"),
+    "start_certification": _l("Certification started"),
+    "certify": _l("Certification confirmed"),
+    "file_appeal": _l("Request for review filed"),
+    "uphold_appeal": _l("Request for review upheld: new assessment"),
+    "reject_appeal": _l("Request for review rejected"),
+    "suspend": _l("Suspended for inactivity"),
+    "reactivate": _l("Reactivated"),
+    "cancel": _l("Cancelled by the ente"),
+}
+
+METHOD_LABELS: dict[AssessmentMethod, Any] = {
+    AssessmentMethod.ESAME_DOSSIER: _l("Review of the dossier of evidence"),
+    AssessmentMethod.COLLOQUIO_TECNICO: _l("Technical interview"),
+    AssessmentMethod.PROVA_PRATICA: _l("Practical test"),
+    AssessmentMethod.SIMULAZIONE: _l("Simulation"),
+    AssessmentMethod.OSSERVAZIONE: _l("Observation"),
+}
+
+OUTCOME_LABELS: dict[Outcome, Any] = {
+    Outcome.VALIDATA: _l("Validated"),
+    Outcome.NON_VALIDATA: _l("Not validated"),
+    Outcome.INTEGRAZIONE_RICHIESTA: _l("More evidence needed"),
+}
+
+PANEL_FUNCTION_LABELS: dict[PanelFunction, Any] = {
+    PanelFunction.PRESIDENTE: _l("Chair"),
+    PanelFunction.CERTIFICATORE: _l("Certifier"),
+    PanelFunction.ASSESSOR: _l("Assessor"),
 }
 
 REJECTION_REASON_LABELS: dict[str, Any] = {
@@ -131,4 +178,7 @@ def register(app: Any) -> None:
         EVENT_LABELS=EVENT_LABELS,
         REJECTION_REASON_LABELS=REJECTION_REASON_LABELS,
         DOCUMENT_KIND_LABELS=DOCUMENT_KIND_LABELS,
+        METHOD_LABELS=METHOD_LABELS,
+        OUTCOME_LABELS=OUTCOME_LABELS,
+        PANEL_FUNCTION_LABELS=PANEL_FUNCTION_LABELS,
     )

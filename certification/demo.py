@@ -95,7 +95,8 @@ STAFF = (
     ("tutor", "Marco", "Ferrari", "consorzio", (Role.TUTOR,), None, ()),
     ("certificatore", "Elena", "Ricci", "consorzio", (Role.CERTIFICATORE,), 12, ("24",)),
     ("assessor", "Giorgio", "Galli", "consorzio", (Role.ASSESSOR,), 15, ("24", "22")),
-    ("assessor2", "Paola", "Moretti", "consorzio", (Role.ASSESSOR,), 11, ("22", "23")),
+    ("assessor2", "Paola", "Moretti", "consorzio", (Role.ASSESSOR,), 11, ("22", "23", "24")),
+    ("certificatore2", "Stefano", "Villa", "consorzio", (Role.CERTIFICATORE,), 20, ("24",)),
     ("firmatario", "Francesca", "Conti", "consorzio", (Role.SIGNATORY,), None, ()),
     ("regione", "Anna", "Lombardi", "regione", (Role.REGION_SUPERVISOR, Role.ADMIN), None, ()),
 )
@@ -105,6 +106,15 @@ CANDIDATES = (
     ("giulia.rossi", "Giulia", "Rossi"),
     ("luca.bianchi", "Luca", "Bianchi"),
     ("sara.esposito", "Sara", "Esposito"),
+    # Candidates whose applications show every state of the workflow (certification.demo_cases).
+    ("alessia.marino", "Alessia", "Marino"),
+    ("davide.costa", "Davide", "Costa"),
+    ("elisa.fontana", "Elisa", "Fontana"),
+    ("matteo.rinaldi", "Matteo", "Rinaldi"),
+    ("valentina.lombardo", "Valentina", "Lombardo"),
+    ("simone.gallo", "Simone", "Gallo"),
+    ("irene.mancini", "Irene", "Mancini"),
+    ("tommaso.deluca", "Tommaso", "De Luca"),
 )
 
 

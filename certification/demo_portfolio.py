@@ -140,16 +140,19 @@ def load_portfolios(
         is None
     ):
         _sara(session, sara, accounts, orgs, now)
-    for key, account in (("giulia", giulia), ("luca", luca), ("sara", sara)):
-        cases = workflow.cases_of_candidate(session, account.person)
-        summary[key] = [
-            {
-                "protocol": c.protocol_number,
-                "status": c.status.value,
-                "documents": [d.number for d in c.documents],
-            }
-            for c in cases
-        ]
+    from certification.demo_cases import load_cases
+
+    load_cases(session, storage, renderer, accounts, orgs["consorzio"], now)
+    for local, account in sorted(accounts.items()):
+        if account.person.is_candidate:
+            summary[local] = [
+                {
+                    "protocol": c.protocol_number,
+                    "status": c.status.value,
+                    "documents": [d.number for d in c.documents],
+                }
+                for c in workflow.cases_of_candidate(session, account.person)
+            ]
     return summary
 
 

@@ -201,6 +201,50 @@ def transparency_content(
     }
 
 
+def _store_document(
+    session: Session,
+    storage: BlobStorage,
+    renderer: DocumentRenderer,
+    actor: UserAccount,
+    case: CertificationCase,
+    kind: DocumentKind,
+    template: str,
+    content: dict[str, Any],
+    now: dt.datetime,
+    locale: str,
+) -> Document:
+    pdf = renderer.render_pdf(template, content, locale)
+    sha256 = storage.put(pdf)
+    if session.get(StoredFile, sha256) is None:
+        session.add(
+            StoredFile(sha256=sha256, size=len(pdf), media_type="application/pdf", created_at=now)
+        )
+    document = Document(
+        case_id=case.id,
+        kind=kind,
+        number=content["number"],
+        locale=locale,
+        content=content,
+        pdf_sha256=sha256,
+        issued_at=now,
+        issued_by_id=actor.id,
+    )
+    case.documents.append(document)
+    session.flush()
+    return document
+
+
+def _number(session: Session, case: CertificationCase, prefix: str, now: dt.datetime) -> str:
+    code = case.ente_titolato.code or "ATT"
+    value = next_number(session, f"{prefix.lower()}:{code}:{now.year}")
+    return f"{prefix}-{code}-{now.year}-{value:06d}"
+
+
+def _locale(case: CertificationCase) -> str:
+    account = case.candidate.account
+    return account.locale if account is not None else "it"
+
+
 def issue_transparency_document(
     session: Session,
     storage: BlobStorage,
@@ -221,28 +265,261 @@ def issue_transparency_document(
     if not any(linked.values()):
         raise InvalidInput("no evidence", errors={"case": ["no_linked_evidence"]})
     _transition(session, actor, case, "issue_transparency", now, expected_version=expected_version)
-    prefix = case.ente_titolato.code or "ATT"
-    number = f"DT-{prefix}-{now.year}-{next_number(session, f'dt:{prefix}:{now.year}'):06d}"
+    number = _number(session, case, "DT", now)
     content = transparency_content(session, case, actor, number, now, locale)
-    pdf = renderer.render_pdf("trasparenza.html", content, locale)
-    sha256 = storage.put(pdf)
-    if session.get(StoredFile, sha256) is None:
-        session.add(
-            StoredFile(sha256=sha256, size=len(pdf), media_type="application/pdf", created_at=now)
-        )
-    document = Document(
-        case_id=case.id,
-        kind=DocumentKind.DOCUMENTO_TRASPARENZA,
-        number=number,
-        locale=locale,
-        content=content,
-        pdf_sha256=sha256,
-        issued_at=now,
-        issued_by_id=actor.id,
+    document = _store_document(
+        session,
+        storage,
+        renderer,
+        actor,
+        case,
+        DocumentKind.DOCUMENTO_TRASPARENZA,
+        "trasparenza.html",
+        content,
+        now,
+        locale,
     )
-    session.add(document)
     for items in linked.values():
         for evidence in items:
             evidence.locked_at = evidence.locked_at or now
     session.flush()
     return document
+
+
+# --- assessment documents ---------------------------------------------------------------------
+
+METHODS = {
+    "it": {
+        "esame_dossier": "esame del dossier delle evidenze",
+        "colloquio_tecnico": "colloquio tecnico",
+        "prova_pratica": "prova pratica",
+        "simulazione": "simulazione",
+        "osservazione": "osservazione",
+    },
+    "en": {
+        "esame_dossier": "review of the dossier of evidence",
+        "colloquio_tecnico": "technical interview",
+        "prova_pratica": "practical test",
+        "simulazione": "simulation",
+        "osservazione": "observation",
+    },
+}
+OUTCOMES = {
+    "it": {
+        "validata": "Validata",
+        "non_validata": "Non validata",
+        "integrazione_richiesta": "Integrazione richiesta",
+    },
+    "en": {
+        "validata": "Validated",
+        "non_validata": "Not validated",
+        "integrazione_richiesta": "More evidence needed",
+    },
+}
+FUNCTIONS = {
+    "it": {"presidente": "Presidente", "certificatore": "Certificatore", "assessor": "Assessor"},
+    "en": {"presidente": "Chair", "certificatore": "Certifier", "assessor": "Assessor"},
+}
+
+
+def _base_content(
+    case: CertificationCase, number: str, now: dt.datetime, locale: str
+) -> dict[str, Any]:
+    from certification.assessment import snapshot_competences
+
+    snapshot = case.snapshot.content if case.snapshot else {}
+    person, ente = case.candidate, case.ente_titolato
+    titolare = ente.accredited_by
+    snapshot_competences(case)  # raises NotFound without a snapshot
+    return {
+        "number": number,
+        "issued_on": now.date().strftime("%d/%m/%Y"),
+        "place": ente.city,
+        "protocol_number": case.protocol_number,
+        "illustrative": bool(snapshot["framework"]["illustrative"]),
+        "holder": {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "codice_fiscale": person.codice_fiscale,
+            "birth_date": person.birth_date.strftime("%d/%m/%Y") if person.birth_date else None,
+            "birth_place": person.birth_place,
+        },
+        "ente": {
+            "legal_name": ente.legal_name,
+            "short_name": ente.short_name,
+            "tax_code": ente.tax_code,
+            "accreditation_number": ente.accreditation_number,
+            "address": ente.address,
+        },
+        "titolare": titolare.legal_name if titolare else None,
+        "standard": {
+            "framework_title": snapshot["framework"][f"title_{locale}"],
+            "framework_version": snapshot["framework"]["version"],
+            "profile_code": snapshot["profile"]["code"],
+            "profile_title": snapshot["profile"][f"title_{locale}"],
+            "eqf_level": snapshot["profile"]["eqf_level"],
+        },
+    }
+
+
+def verbale_content(
+    session: Session, case: CertificationCase, number: str, now: dt.datetime, locale: str
+) -> dict[str, Any]:
+    """The assessment record: panel, declarations, ratings and outcomes with their reasons."""
+    from certification.assessment import (
+        current_outcomes,
+        current_ratings,
+        current_session,
+        snapshot_competences,
+    )
+
+    assessment = current_session(case)
+    ratings = current_ratings(case)
+    evidence = {
+        str(e.id): e for items in linked_evidence_for_case(session, case).values() for e in items
+    }
+    outcomes = {o.competence_code: o for o in current_outcomes(case)}
+    content = _base_content(case, number, now, locale)
+    content.update(
+        {
+            "round": case.assessment_round,
+            "session": {
+                "date": assessment.scheduled_at.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M UTC")
+                if assessment
+                else "",
+                "location": assessment.location if assessment else "",
+                "methods": [METHODS[locale][m] for m in (assessment.methods if assessment else [])],
+                "panel": [
+                    {
+                        "name": m.person.full_name,
+                        "function": FUNCTIONS[locale][m.function.value],
+                        "declared": m.declared_at.strftime("%d/%m/%Y") if m.declared_at else None,
+                    }
+                    for m in (assessment.members if assessment else [])
+                ],
+            },
+            "competences": [
+                {
+                    "code": c["code"],
+                    "title": c[f"title_{locale}"],
+                    "outcome": OUTCOMES[locale][outcomes[c["code"]].outcome.value]
+                    if c["code"] in outcomes
+                    else "—",
+                    "validated": c["code"] in outcomes
+                    and outcomes[c["code"]].outcome.value == "validata",
+                    "rationale": outcomes[c["code"]].rationale if c["code"] in outcomes else "",
+                    "feedback": outcomes[c["code"]].feedback if c["code"] in outcomes else "",
+                    "methods": [METHODS[locale][m] for m in outcomes[c["code"]].methods]
+                    if c["code"] in outcomes
+                    else [],
+                    "evidence": [
+                        {"title": evidence[i].title, "sha256": evidence_digest(evidence[i])}
+                        for i in (outcomes[c["code"]].evidence_ids if c["code"] in outcomes else [])
+                        if i in evidence
+                    ],
+                    "criteria": [
+                        {
+                            "code": k["code"],
+                            "text": k[f"text_{locale}"],
+                            "level": ratings[k["code"]].level_code if k["code"] in ratings else "—",
+                            "passing": bool(ratings[k["code"]].passing)
+                            if k["code"] in ratings
+                            else False,
+                            "note": ratings[k["code"]].note if k["code"] in ratings else "",
+                        }
+                        for k in c["criteria"]
+                    ],
+                }
+                for c in snapshot_competences(case)
+            ],
+        }
+    )
+    return content
+
+
+def issue_verbale(
+    session: Session,
+    storage: BlobStorage,
+    renderer: DocumentRenderer,
+    actor: UserAccount,
+    case: CertificationCase,
+    now: dt.datetime,
+) -> Document:
+    """Render and store the verbale of the round just decided (after ``record_outcomes``)."""
+    number = _number(session, case, "VB", now)
+    content = verbale_content(session, case, number, now, _locale(case))
+    return _store_document(
+        session,
+        storage,
+        renderer,
+        actor,
+        case,
+        DocumentKind.VERBALE,
+        "verbale.html",
+        content,
+        now,
+        _locale(case),
+    )
+
+
+def issue_validation_document(
+    session: Session,
+    storage: BlobStorage,
+    renderer: DocumentRenderer,
+    actor: UserAccount,
+    case: CertificationCase,
+    now: dt.datetime,
+    *,
+    expected_version: int | None = None,
+) -> Document:
+    """The Documento di validazione (#17): only the validated competences, with their Atlante
+    ADA codes; it lets the holder go on to certification later."""
+    from certification.assessment import current_outcomes, snapshot_competences
+
+    _transition(
+        session, actor, case, "issue_validation_doc", now, expected_version=expected_version
+    )
+    locale = _locale(case)
+    validated = {o.competence_code for o in current_outcomes(case) if o.outcome.value == "validata"}
+    methods = sorted({m for o in current_outcomes(case) for m in o.methods})
+    contexts = sorted(
+        {
+            x.learning_context.value
+            for items in linked_evidence_for_case(session, case).values()
+            for e in items
+            for x in [e.experience]
+        }
+    )
+    number = _number(session, case, "DV", now)
+    content = _base_content(case, number, now, locale)
+    content.update(
+        {
+            "competences": [
+                {
+                    "code": c["code"],
+                    "title": c[f"title_{locale}"],
+                    "eqf_level": c["eqf_level"],
+                    "ada_codes": c["ada_codes"],
+                }
+                for c in snapshot_competences(case)
+                if c["code"] in validated
+            ],
+            "methods": [METHODS[locale][m] for m in methods],
+            "contexts": [CONTEXTS[locale][c] for c in contexts],
+            "assessed_on": (
+                case.sessions[-1].scheduled_at.strftime("%d/%m/%Y") if case.sessions else ""
+            ),
+        }
+    )
+    return _store_document(
+        session,
+        storage,
+        renderer,
+        actor,
+        case,
+        DocumentKind.DOCUMENTO_VALIDAZIONE,
+        "validazione.html",
+        content,
+        now,
+        locale,
+    )

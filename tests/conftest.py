@@ -29,7 +29,6 @@ from app import create_app
 from app.cli import alembic_config
 from app.db import database
 from certification.db import make_engine
-from certification.demo import load_demo
 from certification.standards import import_rubric
 from rubrics import bundled_rubric_files, load_rubric_file
 
@@ -159,14 +158,6 @@ def app(app_factory: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@pytest.fixture
-def demo(db: Session, app: Flask, renderer: Any) -> dict[str, Any]:
-    """The demo data, loaded inside the test's transaction (files in the app's storage)."""
-    summary = load_demo(db, NOW, app.extensions["attesta.storage"], renderer)
-    db.commit()
-    return summary
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-from app.cases import views  # noqa: E402, F401 - registers the routes
+from app.cases import assessment_views, views  # noqa: E402, F401 - registers the routes

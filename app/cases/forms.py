@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     HiddenField,
     RadioField,
     SelectField,
@@ -96,4 +97,93 @@ class RejectForm(VersionedForm):
         _l("Note to the candidate"),
         validators=[Optional(), Length(max=2000)],
         description=_l("Explain the decision and what the candidate can do next."),
+    )
+
+
+class RateForm(FlaskForm):
+    competence_code = HiddenField(validators=[DataRequired()])
+    criterion_code = HiddenField(validators=[DataRequired()])
+    level_code = SelectField(_l("Level"), choices=[])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class IntegrationForm(VersionedForm):
+    note = TextAreaField(
+        _l("What is missing"),
+        validators=[DataRequired(), Length(max=4000)],
+        description=_l("Say which criteria need more evidence, and what would show them."),
+    )
+    deadline = DateField(_l("Deadline"), validators=[DataRequired()])
+
+
+class RationaleForm(VersionedForm):
+    rationale = TextAreaField(_l("Reasons"), validators=[DataRequired(), Length(max=4000)])
+
+
+class PlanForm(VersionedForm):
+    methods = SelectMultipleField(
+        _l("Assessment methods"),
+        choices=[],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    scheduled_at = DateTimeLocalField(
+        _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    location = StringField(
+        _l("Place"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("Address, or “online” with the link sent separately."),
+    )
+    certifiers = SelectMultipleField(
+        _l("Certifiers on the panel"),
+        choices=[],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    assessors = SelectMultipleField(
+        _l("Assessors on the panel"),
+        choices=[],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    rationale = TextAreaField(
+        _l("Reasons (appeals only)"), validators=[Optional(), Length(max=4000)]
+    )
+
+
+class DeclarationForm(FlaskForm):
+    has_conflict = RadioField(
+        _l("Conflict of interest"),
+        choices=[
+            SelectChoice(
+                "no",
+                _l(
+                    "I declare that I have no conflict of interest with the "
+                    "candidate or with the organisations where the evidence "
+                    "was produced."
+                ),
+            ),
+            SelectChoice("yes", _l("I have a conflict of interest (explain below).")),
+        ],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField(_l("Explanation"), validators=[Optional(), Length(max=2000)])
+
+
+class OpenSessionForm(VersionedForm):
+    identity_checked = BooleanField(_l("I have checked the candidate's identity document."))
+
+
+class AppealForm(VersionedForm):
+    grounds = TextAreaField(
+        _l("Why the result should be reviewed"),
+        validators=[DataRequired(), Length(max=4000)],
+        description=_l("Point to the criteria and the evidence you think were not considered."),
+    )
+
+
+class CancelForm(VersionedForm):
+    reason = TextAreaField(
+        _l("Reason for cancelling"), validators=[DataRequired(), Length(max=4000)]
     )

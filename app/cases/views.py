@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -103,41 +104,77 @@ def new() -> Any:
 
 
 def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
+    from app.cases import forms as f
+    from app.cases.assessment_views import plan_form
+    from certification import assessment as A
+
     actor = current_account()
     session = db_session()
     person = case.candidate
+    versioned = {"version": case.version}
     submit_form = forms.get("submit_form") or SubmitForm(
         formdata=None,
         data={
-            "version": case.version,
+            **versioned,
             "birth_date": person.birth_date,
             "birth_place": person.birth_place,
             "codice_fiscale": person.codice_fiscale,
         },
     )
-    admit_form = forms.get("admit_form") or AdmitForm(formdata=None, data={"version": case.version})
+    admit_form = forms.get("admit_form") or AdmitForm(formdata=None, data=versioned)
     admit_form.tutor.choices = [
         (str(p.id), p.full_name) for p in workflow.tutors_of(session, case.ente_titolato_id)
     ]
     roles = actor.roles_in(case.ente_titolato_id)
+    assessment = A.current_session(case)
+    member = (
+        next((m for m in assessment.members if m.person_id == actor.person_id), None)
+        if assessment
+        else None
+    )
+    on_any_panel = actor.person_id in A.previous_panel(case)
+
+    def may(event: str) -> bool:
+        return (
+            event in workflow.TRANSITIONS
+            and case.status in workflow.TRANSITIONS[event].sources
+            and workflow.actor_may(actor, case, event)
+        )
+
     return render_template(
         "cases/detail.html",
         case=case,
         is_candidate=case.candidate_id == actor.person_id,
         is_operator=Role.OPERATORE_ACCOGLIENZA in roles,
         is_tutor=is_assigned_tutor(actor, case),
-        may=lambda event: (
-            event in workflow.TRANSITIONS
-            and case.status in workflow.TRANSITIONS[event].sources
-            and workflow.actor_may(actor, case, event)
-        ),
+        is_assessor=bool(roles & {Role.CERTIFICATORE, Role.ASSESSOR})
+        and case.assigned_tutor_id != actor.person_id,
+        is_admin=Role.ADMIN in roles,
+        may=may,
         linked=workflow.linked_evidence_for_case(session, case),
+        assessment=assessment,
+        member=member,
+        may_decide_appeal=may("reject_appeal") and not on_any_panel,
+        outcomes=A.current_outcomes(case),
+        old_outcomes=[o for o in case.outcomes if o.superseded_at is not None],
         submit_form=submit_form,
         admit_form=admit_form,
-        reject_form=forms.get("reject_form")
-        or RejectForm(formdata=None, data={"version": case.version}),
-        action_form=VersionedForm(formdata=None, data={"version": case.version}),
+        reject_form=forms.get("reject_form") or RejectForm(formdata=None, data=versioned),
+        action_form=VersionedForm(formdata=None, data=versioned),
         delete_form=EmptyForm(),
+        integration_form=forms.get("integration_form")
+        or f.IntegrationForm(
+            formdata=None, data={**versioned, "deadline": (utcnow() + dt.timedelta(days=30)).date()}
+        ),
+        insufficient_form=forms.get("insufficient_form")
+        or f.RationaleForm(formdata=None, data=versioned),
+        plan_form=forms.get("plan_form") or plan_form(case),
+        declaration_form=forms.get("declaration_form") or f.DeclarationForm(formdata=None),
+        open_form=f.OpenSessionForm(formdata=None, data=versioned),
+        appeal_form=forms.get("appeal_form") or f.AppealForm(formdata=None, data=versioned),
+        appeal_reject_form=forms.get("appeal_reject_form")
+        or f.RationaleForm(formdata=None, data=versioned),
+        cancel_form=forms.get("cancel_form") or f.CancelForm(formdata=None, data=versioned),
         title=_title,
     ), status
 

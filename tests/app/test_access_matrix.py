@@ -26,18 +26,22 @@ ROLES = [
     "admin",
     "other_admin",
     "region_supervisor",
+    "certifier",
+    "assessor",
 ]
-_A, C, OC, T, OT, OP, AD, OA, R = range(9)
+_A, C, OC, T, OT, OP, AD, OA, R, CE, AS = range(11)
+N = len(ROLES)
 
 
 def only(status: int, *allowed: int, default: int = 404, anonymous: int = 302) -> list[int]:
     """``status`` for the listed roles, ``default`` for the other logged-in ones."""
-    return [anonymous] + [status if i in allowed else default for i in range(1, 9)]
+    return [anonymous] + [status if i in allowed else default for i in range(1, N)]
 
 
-EVERYONE = [200] * 9
-LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R)
-VIEW_PORTFOLIO = only(200, C, T, OP)  # owner, assigned tutor, the ente's case staff
+EVERYONE = [200] * N
+LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R, CE, AS)
+VIEW_PORTFOLIO = only(200, C, T, OP, CE, AS)  # owner, assigned tutor, the ente's case staff
+STAFF_VIEW = only(200, T, OP, CE, AS)  # the review: staff who see the case, not the candidate
 EDIT_PORTFOLIO = only(200, C, T)  # owner, assigned tutor during identification
 
 # url template -> expected status per role, in ROLES order. {org} is the accredited body the
@@ -47,10 +51,10 @@ EDIT_PORTFOLIO = only(200, C, T)  # owner, assigned tutor during identification
 MATRIX: dict[str, list[int]] = {
     "/": EVERYONE,
     "/healthz": EVERYONE,
-    "/login": [200] + [302] * 8,
-    "/signup": [200] + [302] * 8,
+    "/login": [200] + [302] * (N - 1),
+    "/signup": [200] + [302] * (N - 1),
     "/password/forgot": EVERYONE,
-    "/password/reset/invalid-token": [400] * 9,
+    "/password/reset/invalid-token": [400] * N,
     "/dashboard": LOGGED_IN,
     "/account/": LOGGED_IN,
     "/account/tokens": LOGGED_IN,
@@ -62,7 +66,7 @@ MATRIX: dict[str, list[int]] = {
     "/staff/{org}/add": only(200, AD),
     "/staff/{org}/members/{member}": only(200, AD),
     "/staff/{other_org}/": only(200, OA),
-    "/portfolio/": only(302, C, OC, T, OT, OP, AD, OA, R),
+    "/portfolio/": only(302, C, OC, T, OT, OP, AD, OA, R, CE, AS),
     "/portfolio/{pid}/": VIEW_PORTFOLIO,
     "/portfolio/{pid}/mapping": VIEW_PORTFOLIO,
     "/portfolio/{pid}/experiences/new": EDIT_PORTFOLIO,
@@ -77,14 +81,20 @@ MATRIX: dict[str, list[int]] = {
     "/cases/new": only(200, C, OC, default=403),
     "/cases/{case}": VIEW_PORTFOLIO,
     "/cases/{case}/documents/{doc}": VIEW_PORTFOLIO,
-    "/referee/invalid-token": [404] * 9,
+    "/cases/{case}/review": only(404),  # no review before validation is asked for
+    "/cases/{rcase}/review": STAFF_VIEW,
+    "/cases/{rcase}/evidence/{ev}/view": VIEW_PORTFOLIO,
+    "/cases/{rcase}/outcomes": only(404),  # only the panel, only during the session
+    "/register/": only(200, R, default=403),
+    "/register/cases.csv": only(200, R, default=403),
+    "/referee/invalid-token": [404] * N,
     "/outbox/": EVERYONE,  # development-only page (DEV_OUTBOX in tests)
     "/api/v1/openapi.json": EVERYONE,
     "/api/v1/frameworks": EVERYONE,
     "/api/v1/profiles": EVERYONE,
     "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
     "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,
-    "/api/v1/me": [401] * 9,  # tokens only: a browser session is no API credential
+    "/api/v1/me": [401] * N,  # tokens only: a browser session is no API credential
 }
 
 PLACEHOLDERS = {
@@ -96,6 +106,7 @@ PLACEHOLDERS = {
     "{ev}": "<uuid:evidence_id>",
     "{case}": "<uuid:case_id>",
     "{doc}": "<uuid:document_id>",
+    "{rcase}": "<uuid:case_id>",
 }
 
 
@@ -117,7 +128,10 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         "admin": make_account(db, roles=(Role.ADMIN,), organisation=org),
         "other_admin": make_account(db, roles=(Role.ADMIN,), organisation=other_org),
         "region_supervisor": make_account(db, roles=(Role.REGION_SUPERVISOR,), organisation=region),
+        "certifier": make_account(db, roles=(Role.CERTIFICATORE,), organisation=org),
+        "assessor": make_account(db, roles=(Role.ASSESSOR,), organisation=org),
     }
+    org.accredited_by = region
     person = accounts["candidate"].person
     experience = make_experience(db, person)
     blob = app.extensions["attesta.storage"].put(b"%PDF-1.7 test\n%%EOF")
@@ -147,6 +161,20 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         issued_at=NOW,
     )
     db.add(document)
+    # a second case of the same candidate, under review: the rubric frozen, the evidence linked
+    from certification.assessment import request_validation
+    from certification.portfolio import link_evidence
+    from tests.factories import competence
+
+    review_case = make_case(
+        db,
+        candidate=accounts["candidate"],
+        ente=org,
+        status=CaseStatus.TRANSPARENCY_ISSUED,
+        tutor=accounts["tutor"],
+    )
+    link_evidence(db, accounts["candidate"], evidence, competence(db, "DEMO-C01"), None, "", NOW)
+    request_validation(db, accounts["candidate"], review_case, NOW)
     db.commit()
     return {
         "org": org.id,
@@ -157,6 +185,7 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         "ev": evidence.id,
         "case": case.id,
         "doc": document.id,
+        "rcase": review_case.id,
         "accounts": accounts,
     }
 

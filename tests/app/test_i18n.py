@@ -51,6 +51,8 @@ SAME_IN_ITALIAN = {
     "Codice fiscale",
     "Documento di trasparenza",
     "Documento di validazione",
+    "Ente titolare",
+    "Verbale di valutazione",
 }
 
 

@@ -1,0 +1,615 @@
+"""Validation and certification on the web: the certifier's and assessors' work on a case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from app.auth import current_account
+from app.cases import bp
+from app.cases.forms import (
+    AppealForm,
+    CancelForm,
+    DeclarationForm,
+    IntegrationForm,
+    OpenSessionForm,
+    PlanForm,
+    RateForm,
+    RationaleForm,
+    VersionedForm,
+)
+from app.cases.views import _case, _detail, _done
+from app.db import db_session
+from app.errors import field_message
+from app.labels import METHOD_LABELS
+from app.mail import send_template
+from app.portfolio.views import send_stored
+from certification import assessment as A
+from certification.clock import utcnow
+from certification.errors import InvalidInput, NotFound, NotPermitted
+from certification.models import (
+    AssessmentMethod,
+    CertificationCase,
+    Outcome,
+    PanelFunction,
+    Person,
+    StaffRole,
+)
+from certification.roles import Role
+from certification.workflow import linked_evidence_for_case
+
+
+def _notify_candidate(case: CertificationCase, template: str, **context: Any) -> None:
+    if case.candidate.account is not None:
+        send_template(db_session(), case.candidate.account, template, case=case, **context)
+
+
+def _errors_to_flash(exc: InvalidInput) -> None:
+    flash(" ".join(field_message(code) for codes in exc.errors.values() for code in codes), "error")
+
+
+def _staff_of(case: CertificationCase, role: Role) -> list[Person]:
+    return [
+        r.person
+        for r in db_session()
+        .query(StaffRole)
+        .filter(StaffRole.organisation_id == case.ente_titolato_id, StaffRole.role == role)
+        if r.person_id != case.assigned_tutor_id
+    ]
+
+
+def plan_form(case: CertificationCase, formdata: Any = None) -> PlanForm:
+    form = (
+        PlanForm(formdata=formdata, data={"version": case.version})
+        if formdata is None
+        else PlanForm()
+    )
+    form.methods.choices = [(m.value, str(METHOD_LABELS[m])) for m in AssessmentMethod]
+    form.certifiers.choices = [
+        (str(p.id), p.full_name) for p in _staff_of(case, Role.CERTIFICATORE)
+    ]
+    form.assessors.choices = [
+        (str(p.id), p.full_name + _years(p, case)) for p in _staff_of(case, Role.ASSESSOR)
+    ]
+    return form
+
+
+def _years(person: Person, case: CertificationCase) -> str:
+    role = next(
+        (
+            r
+            for r in person.staff_roles
+            if r.organisation_id == case.ente_titolato_id and r.role == Role.ASSESSOR
+        ),
+        None,
+    )
+    if role is None or role.years_experience is None:
+        return ""
+    sectors = ", ".join(role.sectors or [])
+    return (
+        " · " + _("%(n)s years", n=role.years_experience) + (f" · SEP {sectors}" if sectors else "")
+    )
+
+
+def _panel_from(form: PlanForm, case: CertificationCase) -> list[A.PanelChoice]:
+    people = {
+        str(p.id): p for p in _staff_of(case, Role.CERTIFICATORE) + _staff_of(case, Role.ASSESSOR)
+    }
+    panel = [
+        A.PanelChoice(people[i], PanelFunction.CERTIFICATORE)
+        for i in form.certifiers.data or []
+        if i in people
+    ]
+    panel += [
+        A.PanelChoice(people[i], PanelFunction.ASSESSOR)
+        for i in form.assessors.data or []
+        if i in people
+    ]
+    return panel
+
+
+# --- the candidate asks for validation --------------------------------------------------------
+
+
+@bp.post("/<uuid:case_id>/request-validation")
+@login_required
+def request_validation(case_id: uuid.UUID) -> Response:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        A.request_validation(
+            db_session(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        return _done(case, _("Your dossier has gone to the certifiers for review."))
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+# --- review -----------------------------------------------------------------------------------
+
+
+@bp.get("/<uuid:case_id>/review")
+@login_required
+def review(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    actor = current_account()
+    if case.snapshot is None or case.candidate_id == actor.person_id:
+        raise NotFound("no review")
+    may_rate = (
+        case.status.value in {"dossier_review", "assessment_in_progress"}
+        and case.assigned_tutor_id != actor.person_id
+        and bool(actor.roles_in(case.ente_titolato_id) & {Role.CERTIFICATORE, Role.ASSESSOR})
+    )
+    linked = linked_evidence_for_case(db_session(), case)
+    by_code = {cc.competence.code: linked.get(cc.competence_id, []) for cc in case.competences}
+    return render_template(
+        "cases/review.html",
+        case=case,
+        competences=A.snapshot_competences(case),
+        ratings=A.current_ratings(case),
+        evidence=by_code,
+        may_rate=may_rate,
+        rate_form=RateForm(formdata=None),
+    )
+
+
+@bp.post("/<uuid:case_id>/ratings")
+@login_required
+def rate(case_id: uuid.UUID) -> Response:
+    case = _case(case_id)
+    form = RateForm()
+    form.level_code.choices = [(request.form.get("level_code", ""), "")]
+    anchor = request.form.get("criterion_code", "")
+    if form.validate_on_submit():
+        try:
+            A.rate_criterion(
+                db_session(),
+                current_account(),
+                case,
+                form.competence_code.data or "",
+                form.criterion_code.data or "",
+                form.level_code.data or "",
+                form.note.data or "",
+                utcnow(),
+            )
+        except InvalidInput as exc:
+            _errors_to_flash(exc)
+        else:
+            flash(_("The rating of %(code)s has been saved.", code=anchor), "success")
+    return redirect(url_for("cases.review", case_id=case.id) + f"#crit-{anchor}")
+
+
+@bp.get("/<uuid:case_id>/evidence/<uuid:evidence_id>/view")
+@login_required
+def view_evidence(case_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
+    """Evidence shown inline for the reviewers: images and PDFs only, never other types."""
+    case = _case(case_id)
+    found = next(
+        (
+            e
+            for items in linked_evidence_for_case(db_session(), case).values()
+            for e in items
+            if e.id == evidence_id
+        ),
+        None,
+    )
+    if found is None or found.file is None:
+        raise NotFound("evidence not found")
+    media_type = found.file.media_type
+    response = send_stored(found.file.sha256, media_type, found.file_name or "file")
+    if media_type in {"image/png", "image/jpeg", "application/pdf"}:
+        response.headers["Content-Disposition"] = "inline"
+        # PDFs checked at upload carry no scripts; the viewer needs no sandbox to render them.
+        if media_type != "application/pdf":
+            response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        else:
+            response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@bp.post("/<uuid:case_id>/integration")
+@login_required
+def request_integration(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = IntegrationForm()
+    if form.validate_on_submit():
+        try:
+            A.request_integration(
+                db_session(),
+                current_account(),
+                case,
+                form.note.data or "",
+                form.deadline.data,
+                utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            _apply(form, exc, "note")
+            return _detail(case, 422, integration_form=form)
+        _notify_candidate(case, "integration_requested")
+        return _done(case, _("The candidate has been asked for more evidence."))
+    return _detail(case, 422, integration_form=form)
+
+
+@bp.post("/<uuid:case_id>/resubmit")
+@login_required
+def resubmit(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        try:
+            A.resubmit(
+                db_session(),
+                current_account(),
+                case,
+                utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            _errors_to_flash(exc)
+            return _detail(case, 422)
+        return _done(case, _("The completed dossier has gone back to the certifiers."))
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/insufficient")
+@login_required
+def dossier_insufficient(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = RationaleForm()
+    if form.validate_on_submit():
+        A.dossier_insufficient(
+            db_session(),
+            current_account(),
+            case,
+            form.rationale.data or "",
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        _notify_candidate(case, "dossier_insufficient")
+        return _done(
+            case,
+            _(
+                "The dossier has been declared insufficient; the candidate is told "
+                "why and may ask for a review."
+            ),
+        )
+    return _detail(case, 422, insufficient_form=form)
+
+
+def _apply(form: Any, exc: InvalidInput, default: str) -> None:
+    for name, codes in exc.errors.items():
+        field = getattr(form, name, None) or getattr(form, default)
+        field.errors = [*field.errors, *(field_message(c) for c in codes)]
+
+
+# --- panel and session ------------------------------------------------------------------------
+
+
+def _scheduled(form: PlanForm) -> dt.datetime:
+    local = form.scheduled_at.data
+    # Times are typed in Italian local time and stored in UTC.
+    from zoneinfo import ZoneInfo
+
+    return local.replace(tzinfo=ZoneInfo("Europe/Rome")).astimezone(dt.UTC)
+
+
+@bp.post("/<uuid:case_id>/plan")
+@login_required
+def plan(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = plan_form(case, formdata=request.form)
+    if not form.validate_on_submit():
+        return _detail(case, 422, plan_form=form)
+    session, actor, now = db_session(), current_account(), utcnow()
+    appeal = case.status.value == "appeal_pending"
+    try:
+        if appeal:
+            A.uphold_appeal(
+                session,
+                actor,
+                case,
+                form.rationale.data or "",
+                methods=[AssessmentMethod(m) for m in form.methods.data or []],
+                scheduled_at=_scheduled(form),
+                location=form.location.data or "",
+                panel=_panel_from(form, case),
+                now=now,
+                expected_version=form.expected_version(),
+            )
+        else:
+            A.plan_assessment(
+                session,
+                actor,
+                case,
+                methods=[AssessmentMethod(m) for m in form.methods.data or []],
+                scheduled_at=_scheduled(form),
+                location=form.location.data or "",
+                panel=_panel_from(form, case),
+                now=now,
+                expected_version=form.expected_version(),
+            )
+    except InvalidInput as exc:
+        _apply(form, exc, "location")
+        if "panel" in exc.errors:
+            form.assessors.errors = [field_message(c) for c in exc.errors["panel"]]
+        return _detail(case, 422, plan_form=form)
+    assessment = A.current_session(case)
+    if appeal:
+        _notify_candidate(case, "appeal_decided", upheld=True)
+    _notify_candidate(case, "assessment_scheduled", assessment=assessment)
+    for member in assessment.members if assessment else []:
+        if member.person.account is not None:
+            send_template(
+                session, member.person.account, "panel_appointed", case=case, assessment=assessment
+            )
+    return _done(
+        case,
+        _("The assessment is planned; the panel is asked to declare any conflict of interest."),
+    )
+
+
+@bp.post("/<uuid:case_id>/declaration")
+@login_required
+def declare(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = DeclarationForm()
+    if form.validate_on_submit():
+        try:
+            A.declare_conflict(
+                db_session(),
+                current_account(),
+                case,
+                form.has_conflict.data == "yes",
+                form.note.data or "",
+                utcnow(),
+            )
+        except InvalidInput as exc:
+            _apply(form, exc, "note")
+            return _detail(case, 422, declaration_form=form)
+        return _done(case, _("Your declaration has been recorded."))
+    return _detail(case, 422, declaration_form=form)
+
+
+@bp.post("/<uuid:case_id>/open")
+@login_required
+def open_session(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = OpenSessionForm()
+    if form.validate_on_submit():
+        try:
+            A.open_session(
+                db_session(),
+                current_account(),
+                case,
+                identity_checked=bool(form.identity_checked.data),
+                now=utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            _errors_to_flash(exc)
+            return _detail(case, 422)
+        return _done(case, _("The session is open: rate the criteria, then record the outcomes."))
+    return _detail(case, 422)
+
+
+@bp.route("/<uuid:case_id>/outcomes", methods=["GET", "POST"])
+@login_required
+def outcomes(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    actor = current_account()
+    assessment = A.current_session(case)
+    if (
+        assessment is None
+        or actor.person_id not in {m.person_id for m in assessment.members}
+        or case.status.value != "assessment_in_progress"
+    ):
+        raise NotFound("no outcomes to record")
+    linked = linked_evidence_for_case(db_session(), case)
+    by_code = {cc.competence.code: linked.get(cc.competence_id, []) for cc in case.competences}
+    form = VersionedForm()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and form.validate_on_submit():
+        decisions = [
+            A.OutcomeInput(
+                competence_code=c["code"],
+                outcome=Outcome(request.form.get(f"outcome-{c['code']}") or "non_validata"),
+                rationale=request.form.get(f"rationale-{c['code']}", ""),
+                feedback=request.form.get(f"feedback-{c['code']}", ""),
+                methods=request.form.getlist(f"methods-{c['code']}"),
+                evidence_ids=request.form.getlist(f"evidence-{c['code']}"),
+            )
+            for c in A.snapshot_competences(case)
+        ]
+        try:
+            status = A.record_outcomes(
+                db_session(),
+                actor,
+                case,
+                decisions,
+                utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            from app.services import renderer, storage
+            from certification.documents import issue_verbale
+
+            issue_verbale(db_session(), storage(), renderer(), actor, case, utcnow())
+            _notify_candidate(case, "outcome", status=status)
+            return _done(case, _("The outcomes are recorded and the verbale is issued."))
+    return render_template(
+        "cases/outcomes.html",
+        case=case,
+        competences=A.snapshot_competences(case),
+        ratings=A.current_ratings(case),
+        evidence=by_code,
+        form=form,
+        errors=errors,
+        values=request.form,
+        session_methods=assessment.methods,
+        status=422 if errors else 200,
+    ), 422 if errors else 200
+
+
+# --- after the outcome ------------------------------------------------------------------------
+
+
+@bp.post("/<uuid:case_id>/start-certification")
+@login_required
+def start_certification(case_id: uuid.UUID) -> Response:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        A.start_certification(
+            db_session(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        return _done(case, _("The validated competences go on to certification."))
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/certify")
+@login_required
+def certify(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        try:
+            A.certify(
+                db_session(),
+                current_account(),
+                case,
+                utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            _errors_to_flash(exc)
+            return _detail(case, 422)
+        _notify_candidate(case, "certified")
+        return _done(case, _("The outcome is confirmed: the certificate can be issued."))
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/validation-document")
+@login_required
+def validation_document(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        from app.services import renderer, storage
+        from certification.documents import issue_validation_document
+
+        document = issue_validation_document(
+            db_session(),
+            storage(),
+            renderer(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        _notify_candidate(case, "validation_issued", document=document)
+        return _done(
+            case,
+            _("The Documento di validazione %(number)s has been issued.", number=document.number),
+        )
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/appeal")
+@login_required
+def appeal(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = AppealForm()
+    if form.validate_on_submit():
+        try:
+            A.file_appeal(
+                db_session(),
+                current_account(),
+                case,
+                form.grounds.data or "",
+                utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            _apply(form, exc, "grounds")
+            return _detail(case, 422, appeal_form=form)
+        return _done(
+            case,
+            _(
+                "Your request for review has been filed. Someone who did not "
+                "assess you will decide on it."
+            ),
+        )
+    return _detail(case, 422, appeal_form=form)
+
+
+@bp.post("/<uuid:case_id>/appeal/reject")
+@login_required
+def reject_appeal(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    form = RationaleForm()
+    if form.validate_on_submit():
+        A.reject_appeal(
+            db_session(),
+            current_account(),
+            case,
+            form.rationale.data or "",
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        _notify_candidate(case, "appeal_decided", upheld=False)
+        return _done(case, _("The request for review has been rejected with its reasons."))
+    return _detail(case, 422, appeal_reject_form=form)
+
+
+@bp.post("/<uuid:case_id>/reactivate")
+@login_required
+def reactivate(case_id: uuid.UUID) -> Response:
+    case = _case(case_id)
+    form = VersionedForm()
+    if form.validate_on_submit():
+        A.reactivate(
+            db_session(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        return _done(case, _("The application is active again."))
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<uuid:case_id>/cancel")
+@login_required
+def cancel(case_id: uuid.UUID) -> Any:
+    case = _case(case_id)
+    if Role.ADMIN not in current_account().roles_in(case.ente_titolato_id):
+        raise NotPermitted("administrators only")
+    form = CancelForm()
+    if form.validate_on_submit():
+        A.cancel_case(
+            db_session(),
+            current_account(),
+            case,
+            form.reason.data or "",
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+        _notify_candidate(case, "cancelled")
+        return _done(case, _("The application has been cancelled."))
+    return _detail(case, 422, cancel_form=form)
