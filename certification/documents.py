@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -288,6 +289,9 @@ def issue_transparency_document(
 
 # --- assessment documents ---------------------------------------------------------------------
 
+#: Documents print Italian local time (the service runs in Lombardy).
+ROME = ZoneInfo("Europe/Rome")
+
 METHODS = {
     "it": {
         "esame_dossier": "esame del dossier delle evidenze",
@@ -384,7 +388,7 @@ def verbale_content(
         {
             "round": case.assessment_round,
             "session": {
-                "date": assessment.scheduled_at.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M UTC")
+                "date": assessment.scheduled_at.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
                 if assessment
                 else "",
                 "location": assessment.location if assessment else "",
@@ -507,7 +511,9 @@ def issue_validation_document(
             "methods": [METHODS[locale][m] for m in methods],
             "contexts": [CONTEXTS[locale][c] for c in contexts],
             "assessed_on": (
-                case.sessions[-1].scheduled_at.strftime("%d/%m/%Y") if case.sessions else ""
+                case.sessions[-1].scheduled_at.astimezone(ROME).strftime("%d/%m/%Y")
+                if case.sessions
+                else ""
             ),
         }
     )
