@@ -111,6 +111,28 @@ def _evidence_detail(evidence: Evidence, locale: str) -> str:
     return evidence.file_name or ""
 
 
+def _holder(case: CertificationCase) -> dict[str, Any]:
+    person = case.candidate
+    return {
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+        "codice_fiscale": person.codice_fiscale,
+        "birth_date": person.birth_date.strftime("%d/%m/%Y") if person.birth_date else None,
+        "birth_place": person.birth_place,
+    }
+
+
+def _ente(case: CertificationCase) -> dict[str, Any]:
+    ente = case.ente_titolato
+    return {
+        "legal_name": ente.legal_name,
+        "short_name": ente.short_name,
+        "tax_code": ente.tax_code,
+        "accreditation_number": ente.accreditation_number,
+        "address": ente.address,
+    }
+
+
 def transparency_content(
     session: Session,
     case: CertificationCase,
@@ -132,7 +154,6 @@ def transparency_content(
     for item in evidence:
         if item.experience not in experiences:
             experiences.append(item.experience)
-    person = case.candidate
     profile = case.target_profile
     framework = profile.framework
     ente = case.ente_titolato
@@ -142,20 +163,11 @@ def transparency_content(
         "place": ente.city,
         "protocol_number": case.protocol_number,
         "illustrative": framework.illustrative,
-        "holder": {
-            "given_name": person.given_name,
-            "family_name": person.family_name,
-            "codice_fiscale": person.codice_fiscale,
-            "birth_date": person.birth_date.strftime("%d/%m/%Y") if person.birth_date else None,
-            "birth_place": person.birth_place,
-        },
-        "ente": {
-            "legal_name": ente.legal_name,
-            "short_name": ente.short_name,
-            "tax_code": ente.tax_code,
-            "accreditation_number": ente.accreditation_number,
-            "address": ente.address,
-        },
+        "holder": _holder(case),
+        "ente": _ente(case),
+        "titolare": case.ente_titolato.accredited_by.legal_name
+        if case.ente_titolato.accredited_by
+        else None,
         "standard": {
             "framework_title": _tr(framework, "title", locale),
             "framework_version": framework.version,
@@ -331,31 +343,20 @@ def _base_content(
 ) -> dict[str, Any]:
     from certification.assessment import snapshot_competences
 
-    snapshot = case.snapshot.content if case.snapshot else {}
-    person, ente = case.candidate, case.ente_titolato
-    titolare = ente.accredited_by
     snapshot_competences(case)  # raises NotFound without a snapshot
+    snapshot = case.snapshot.content if case.snapshot else {}
+    ente = case.ente_titolato
     return {
         "number": number,
         "issued_on": now.date().strftime("%d/%m/%Y"),
         "place": ente.city,
         "protocol_number": case.protocol_number,
         "illustrative": bool(snapshot["framework"]["illustrative"]),
-        "holder": {
-            "given_name": person.given_name,
-            "family_name": person.family_name,
-            "codice_fiscale": person.codice_fiscale,
-            "birth_date": person.birth_date.strftime("%d/%m/%Y") if person.birth_date else None,
-            "birth_place": person.birth_place,
-        },
-        "ente": {
-            "legal_name": ente.legal_name,
-            "short_name": ente.short_name,
-            "tax_code": ente.tax_code,
-            "accreditation_number": ente.accreditation_number,
-            "address": ente.address,
-        },
-        "titolare": titolare.legal_name if titolare else None,
+        "holder": _holder(case),
+        "ente": _ente(case),
+        "titolare": case.ente_titolato.accredited_by.legal_name
+        if case.ente_titolato.accredited_by
+        else None,
         "standard": {
             "framework_title": snapshot["framework"][f"title_{locale}"],
             "framework_version": snapshot["framework"]["version"],

@@ -120,6 +120,7 @@ def _content() -> dict[str, Any]:
         "issued_on": "02/11/2026",
         "place": "Cremona",
         "protocol_number": "P-1",
+        "titolare": None,
         "illustrative": True,
         "holder": {
             "given_name": "A",
