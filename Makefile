@@ -52,6 +52,7 @@ run: install ## Set up everything, load the demo data and serve on http://$(HOST
 	$(RUN_ENV) $(FLASK) db upgrade
 	$(RUN_ENV) $(FLASK) rubrics import rubrics/data
 	$(RUN_ENV) $(FLASK) demo load
+	$(RUN_ENV) $(FLASK) keys init
 	@echo
 	@echo "  Attesta is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
 	@echo

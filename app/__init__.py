@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.cases import bp as cases_bp
     from app.catalogue import bp as catalogue_bp
+    from app.keys import bp as keys_bp
     from app.main import bp as main_bp
     from app.outbox import bp as outbox_bp
     from app.portfolio import bp as portfolio_bp
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cases_bp,
         referee_bp,
         register_bp,
+        keys_bp,
         outbox_bp,
         api_bp,
     ):

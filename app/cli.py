@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from alembic import command
@@ -16,7 +17,8 @@ from app.db import database, db_session
 from app.mail import deliver_pending
 from certification.clock import utcnow
 from certification.demo import load_demo
-from certification.errors import RubricInvalid, RubricVersionConflict
+from certification.errors import DomainError, RubricInvalid, RubricVersionConflict
+from certification.models import Organisation
 from certification.standards import import_rubric, parse_rubric
 from rubrics import RubricFileError, load_rubric_file
 from rubrics.loader import rubric_files_in
@@ -27,6 +29,144 @@ demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
 audit_cli = AppGroup("audit", help="The tamper-evident record of case transitions.")
 cases_cli = AppGroup("cases", help="Certification cases: scheduled jobs.")
+keys_cli = AppGroup("keys", help="Signing keys: root CA, PDF seals, credential keys.")
+
+
+def _passphrase() -> bytes:
+    return str(current_app.config["KEY_PASSPHRASE"]).encode()
+
+
+def _organisation_by_code(code: str) -> Organisation:
+    from sqlalchemy import select
+
+    found = db_session().scalar(select(Organisation).where(Organisation.code == code))
+    if found is None:
+        raise click.ClickException(f"no organisation with code {code!r}")
+    return found
+
+
+def _key_errors(exc: DomainError) -> click.ClickException:
+    messages = {
+        "key_passphrase_wrong": "the key passphrase (ATTESTA_KEY_PASSPHRASE or "
+        "instance/key_passphrase) does not open the stored keys; nothing was changed",
+        "no_active_key": "no active key: run `flask --app wsgi keys init` first",
+        "invalid_input": "; ".join(
+            f"{k}: {', '.join(v)}" for k, v in getattr(exc, "errors", {}).items()
+        ),
+    }
+    return click.ClickException(messages.get(exc.code, exc.detail))
+
+
+@keys_cli.command("init")
+def keys_init() -> None:
+    """Create the root CA and each ente titolato's seal and credential keys (idempotent)."""
+    from certification.keys import init_keys
+
+    session = db_session()
+    try:
+        created = init_keys(session, None, _passphrase(), utcnow())
+    except DomainError as exc:
+        raise _key_errors(exc) from None
+    session.commit()
+    for key in created:
+        owner = key.organisation.short_name if key.organisation else "Attesta"
+        click.echo(f"created {key.purpose.value:<10} {key.algorithm:<10} {key.kid[:16]}  {owner}")
+    click.echo(f"{len(created)} key(s) created." if created else "All keys exist already.")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every key: id, fingerprint, owner, purpose, activation, retirement."""
+    from certification.keys import all_keys, fingerprint
+
+    for key in all_keys(db_session()):
+        owner = key.organisation.code or key.organisation.short_name if key.organisation else "ROOT"
+        state = (
+            "compromised " + key.compromised_at.isoformat(timespec="minutes")
+            if key.compromised_at
+            else "retired " + key.retired_at.isoformat(timespec="minutes")
+            if key.retired_at
+            else "active"
+        )
+        click.echo(
+            f"{key.kid}  {fingerprint(key)}  {owner:<8} {key.purpose.value:<10} "
+            f"{key.algorithm:<10} activated {key.activated_at.isoformat(timespec='minutes')}"
+            f"  {state}  ({key.source})"
+        )
+
+
+@keys_cli.command("rotate")
+@click.option("--org", "code", required=True, help="Organisation code, e.g. CML.")
+@click.option("--purpose", type=click.Choice(["pdf_seal", "credential"]), required=True)
+def keys_rotate(code: str, purpose: str) -> None:
+    """Retire the active key (it keeps verifying what it signed) and activate a new one."""
+    from certification.keys import rotate_key
+    from certification.models import KeyPurpose
+
+    session = db_session()
+    try:
+        key = rotate_key(
+            session, None, _organisation_by_code(code), KeyPurpose(purpose), _passphrase(), utcnow()
+        )
+    except DomainError as exc:
+        raise _key_errors(exc) from None
+    session.commit()
+    click.echo(f"new active {purpose} key {key.kid}")
+
+
+@keys_cli.command("import-p12")
+@click.option("--org", "code", required=True, help="Organisation code, e.g. CML.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--password",
+    envvar="ATTESTA_P12_PASSWORD",
+    default=None,
+    help="The PKCS#12 password (or ATTESTA_P12_PASSWORD).",
+)
+def keys_import_p12(code: str, path: Path, password: str | None) -> None:
+    """Import a real (qualified) seal from a PKCS#12 file; it replaces the generated seal."""
+    from certification.keys import import_p12
+
+    session = db_session()
+    try:
+        key = import_p12(
+            session,
+            None,
+            _organisation_by_code(code),
+            path.read_bytes(),
+            password.encode() if password else None,
+            _passphrase(),
+            utcnow(),
+        )
+    except DomainError as exc:
+        raise _key_errors(exc) from None
+    session.commit()
+    click.echo(f"imported seal {key.kid} ({key.algorithm}); the previous seal is retired")
+
+
+@keys_cli.command("compromise")
+@click.argument("kid")
+@click.option(
+    "--since",
+    type=click.DateTime(),
+    default=None,
+    help="From when (UTC); default now. Everything it signed after then stops verifying.",
+)
+def keys_compromise(kid: str, since: Any) -> None:
+    """Mark a key compromised."""
+    import datetime as dt
+
+    from certification.keys import mark_compromised
+
+    session = db_session()
+    now = utcnow()
+    at = since.replace(tzinfo=dt.UTC) if since else now
+    try:
+        mark_compromised(session, None, kid, at, now)
+    except DomainError as exc:
+        raise _key_errors(exc) from None
+    session.commit()
+    click.echo(f"key {kid} marked compromised since {at.isoformat()}")
 
 
 def alembic_config(app: Flask | None = None) -> AlembicConfig:
@@ -181,5 +321,5 @@ def cases_suspend_inactive(days: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli, audit_cli, cases_cli):
+    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli, audit_cli, cases_cli, keys_cli):
         app.cli.add_command(group)

@@ -21,6 +21,7 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "INSTANCE_PATH": (str(ROOT / "instance"), "str"),
     "DATABASE_URL": (None, "str"),
     "SECRET_KEY": (None, "str"),
+    "KEY_PASSPHRASE": (None, "str"),
     "BASE_URL": ("http://127.0.0.1:5000", "str"),
     "DEFAULT_LOCALE": ("it", "choice:it,en"),
     "SECURE_COOKIES": (None, "bool"),
@@ -103,16 +104,19 @@ def load_config(
     if values["SECURE_COOKIES"] is None:
         values["SECURE_COOKIES"] = values["ENV"] == "production"
     if not values["SECRET_KEY"]:
-        values["SECRET_KEY"] = _instance_secret(instance)
+        values["SECRET_KEY"] = _instance_secret(instance, "secret_key")
+    if not values["KEY_PASSPHRASE"]:
+        # Kept apart from the database: a stolen database alone does not open the keys.
+        values["KEY_PASSPHRASE"] = _instance_secret(instance, "key_passphrase")
     if values["ENV"] == "production" and values["DEV_OUTBOX"]:
         raise ConfigError("ATTESTA_DEV_OUTBOX shows everyone's e-mail: never in production")
     return MappingProxyType(values)
 
 
-def _instance_secret(instance: Path) -> str:
-    # Generated once per instance and kept, so sessions survive restarts; several servers
-    # sharing one database must set ATTESTA_SECRET_KEY instead.
-    path = instance / "secret_key"
+def _instance_secret(instance: Path, name: str) -> str:
+    # Generated once per instance and kept, so sessions and keys survive restarts; several
+    # servers sharing one database must set ATTESTA_SECRET_KEY / ATTESTA_KEY_PASSPHRASE.
+    path = instance / name
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
     instance.mkdir(parents=True, exist_ok=True)

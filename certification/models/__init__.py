@@ -33,6 +33,7 @@ from certification.models.cases import (
     TargetScope,
     WorkflowProfile,
 )
+from certification.models.keys import KeyPurpose, SigningKey
 from certification.models.outbox import OutboxMessage
 from certification.models.portfolio import (
     FILE_EVIDENCE,
@@ -83,6 +84,7 @@ __all__ = [
     "Experience",
     "ExperienceKind",
     "Framework",
+    "KeyPurpose",
     "LearningContext",
     "NumberSequence",
     "Organisation",
@@ -98,6 +100,7 @@ __all__ = [
     "RubricLevel",
     "RubricSnapshot",
     "SelfAssessment",
+    "SigningKey",
     "StaffRole",
     "StoredFile",
     "TargetScope",

@@ -88,6 +88,10 @@ MATRIX: dict[str, list[int]] = {
     "/register/": only(200, R, default=403),
     "/register/cases.csv": only(200, R, default=403),
     "/referee/invalid-token": [404] * N,
+    "/keys/": EVERYONE,
+    "/keys/root-ca.pem": EVERYONE,
+    "/keys/{kid}.pem": EVERYONE,
+    "/issuers/{org}.json": EVERYONE,
     "/outbox/": EVERYONE,  # development-only page (DEV_OUTBOX in tests)
     "/api/v1/openapi.json": EVERYONE,
     "/api/v1/frameworks": EVERYONE,
@@ -107,6 +111,7 @@ PLACEHOLDERS = {
     "{case}": "<uuid:case_id>",
     "{doc}": "<uuid:document_id>",
     "{rcase}": "<uuid:case_id>",
+    "{kid}": "<kid>",
 }
 
 
@@ -175,6 +180,13 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
     )
     link_evidence(db, accounts["candidate"], evidence, competence(db, "DEMO-C01"), None, "", NOW)
     request_validation(db, accounts["candidate"], review_case, NOW)
+    from certification.keys import init_keys
+
+    seal = next(
+        k
+        for k in init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
+        if k.organisation_id == org.id
+    )
     db.commit()
     return {
         "org": org.id,
@@ -186,6 +198,7 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         "case": case.id,
         "doc": document.id,
         "rcase": review_case.id,
+        "kid": seal.kid,
         "accounts": accounts,
     }
 

@@ -1,0 +1,114 @@
+"""Published keys: what a third party needs to check Attesta's seals and credentials without
+Attesta's web pages. Public, cacheable, and kept forever (retired keys included)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, url_for
+from sqlalchemy import select
+
+from app.db import db_session
+from app.extensions import limiter
+from certification.errors import NotFound
+from certification.keys import active_key, all_keys, fingerprint, multikey
+from certification.models import KeyPurpose, Organisation, SigningKey
+from certification.roles import OrganisationKind
+
+bp = Blueprint("keys", __name__)
+
+
+def _cacheable(response: Response) -> Response:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # verifiers fetch these anywhere
+    return response
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+@bp.get("/keys/")
+@limiter.exempt
+def index() -> Response:
+    keys = [
+        {
+            "kid": key.kid,
+            "fingerprint": fingerprint(key),
+            "purpose": key.purpose.value,
+            "algorithm": key.algorithm,
+            "organisation": str(key.organisation_id) if key.organisation_id else None,
+            "activated_at": _iso(key.activated_at),
+            "retired_at": _iso(key.retired_at),
+            "compromised_at": _iso(key.compromised_at),
+            "url": url_for("keys.key_pem", kid=key.kid, _external=True),
+        }
+        for key in all_keys(db_session())
+    ]
+    return _cacheable(jsonify({"keys": keys, "root_ca": url_for("keys.root_ca", _external=True)}))
+
+
+@bp.get("/keys/root-ca.pem")
+@limiter.exempt
+def root_ca() -> Response:
+    key = active_key(db_session(), None, KeyPurpose.ROOT_CA)
+    return _cacheable(Response(key.certificate_pem, mimetype="application/x-pem-file"))
+
+
+@bp.get("/keys/<kid>.pem")
+@limiter.exempt
+def key_pem(kid: str) -> Response:
+    key = db_session().get(SigningKey, kid) if len(kid) == 64 else None
+    if key is None:
+        raise NotFound("no such key")
+    return _cacheable(
+        Response(key.certificate_pem or key.public_key_pem, mimetype="application/x-pem-file")
+    )
+
+
+@bp.get("/issuers/<uuid:organisation_id>.json")
+@limiter.exempt
+def issuer(organisation_id: uuid.UUID) -> Response:
+    """The Open Badges 3.0 issuer Profile, with the ente's credential keys as Multikeys."""
+    session = db_session()
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or organisation.kind != OrganisationKind.ENTE_TITOLATO:
+        raise NotFound("no such issuer")
+    profile_id = url_for("keys.issuer", organisation_id=organisation.id, _external=True)
+    methods = []
+    for key in session.scalars(
+        select(SigningKey)
+        .where(
+            SigningKey.organisation_id == organisation.id,
+            SigningKey.purpose == KeyPurpose.CREDENTIAL,
+        )
+        .order_by(SigningKey.activated_at)
+    ):
+        method: dict[str, Any] = {
+            "id": f"{profile_id}#{key.kid}",
+            "type": "Multikey",
+            "controller": profile_id,
+            "publicKeyMultibase": multikey(key),
+        }
+        if key.compromised_at:
+            method["revoked"] = key.compromised_at.isoformat()
+        methods.append(method)
+    body = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
+        "id": profile_id,
+        "type": ["Profile"],
+        "name": organisation.legal_name,
+        "url": organisation.website or current_app.config["BASE_URL"],
+        "address": {
+            "type": ["Address"],
+            "addressCountry": "IT",
+            "addressLocality": organisation.city or "",
+        },
+        "verificationMethod": methods,
+        "assertionMethod": [m["id"] for m in methods if "revoked" not in m],
+    }
+    return _cacheable(jsonify(body))

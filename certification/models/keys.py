@@ -1,0 +1,53 @@
+"""Signing keys: the service root CA, and per ente titolato a PDF seal and a credential key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certification.db import ModelBase
+from certification.models.accounts import Organisation, _enum
+
+
+class KeyPurpose(enum.StrEnum):
+    """What a key signs: certificates of seals (root CA), PDF seals, or credentials."""
+
+    ROOT_CA = "root_ca"
+    PDF_SEAL = "pdf_seal"
+    CREDENTIAL = "credential"
+
+
+class SigningKey(ModelBase):
+    """A key pair; the private half encrypted at rest, the public half published forever.
+
+    ``kid`` is derived from the public key (sha256 of its SubjectPublicKeyInfo), so it is
+    stable and anyone can recompute it.
+    """
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    purpose: Mapped[KeyPurpose] = mapped_column(_enum(KeyPurpose))
+    algorithm: Mapped[str] = mapped_column(String(20))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
+    #: PKCS#8, encrypted with the service's key passphrase.
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime]
+    activated_at: Mapped[dt.datetime]
+    retired_at: Mapped[dt.datetime | None]
+    compromised_at: Mapped[dt.datetime | None]
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.retired_at is None and self.compromised_at is None
