@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from itertools import groupby
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -28,10 +29,20 @@ from certification.policy import get_case, is_assigned_tutor, is_staff
 from certification.portfolio import target_profile
 from certification.roles import Role
 from certification.standards import search_profiles
+from certification.states import TERMINAL, CaseStatus
 
 
 def _title(obj: Any) -> str:
     return str(getattr(obj, f"title_{current_language()}", None) or obj.title_it)
+
+
+def _queue(session: Any, actor: Any) -> list[tuple[CaseStatus, list[CertificationCase]]]:
+    """The staff's cases grouped by state, in workflow order; closed ones last."""
+    cases = sorted(
+        workflow.cases_for_staff(session, actor),
+        key=lambda c: (c.status in TERMINAL, list(CaseStatus).index(c.status), c.status_changed_at),
+    )
+    return [(status, list(items)) for status, items in groupby(cases, key=lambda c: c.status)]
 
 
 @bp.get("/")
@@ -42,7 +53,8 @@ def index() -> str:
     return render_template(
         "cases/index.html",
         own=workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else [],
-        queue=workflow.cases_for_staff(session, actor) if is_staff(actor) else [],
+        queue=_queue(session, actor) if is_staff(actor) else [],
+        now=utcnow(),
     )
 
 
