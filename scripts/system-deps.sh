@@ -2,15 +2,21 @@
 # Best-effort system packages. Never fails the caller: Attesta runs without them, only slower.
 # - libharfbuzz-subset0: WeasyPrint subsets fonts with HarfBuzz when present, with fontTools
 #   (3-7x slower) otherwise (architecture.md, "Rendering performance").
+# - poppler-utils, libnss3-tools: pdftotext, pdfsig and certutil, with which the tests read and
+#   check our PDFs and seals as an independent tool would (trusting our root CA in NSS).
 set -u
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
-if have_lib libharfbuzz-subset.so; then exit 0; fi
+missing=()
+ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset.so || missing+=(libharfbuzz-subset0)
+command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+[ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Installing libharfbuzz-subset0 (faster PDF rendering)..."
-  (apt-get install -y -qq libharfbuzz-subset0 >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libharfbuzz-subset0 >/dev/null 2>&1; }) \
-    || echo "warning: could not install libharfbuzz-subset0; PDFs will render more slowly." >&2
+  echo "Installing ${missing[*]}..."
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; }) \
+    || echo "warning: could not install ${missing[*]}" >&2
 else
-  echo "note: libharfbuzz-subset0 is missing; install it (apt-get install libharfbuzz-subset0) for faster PDF rendering." >&2
+  echo "note: please install ${missing[*]} (Debian packages) for faster rendering and the PDF tests." >&2
 fi
 exit 0

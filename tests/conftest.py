@@ -203,3 +203,15 @@ def storage(tmp_path: Path) -> Any:
     from certification.storage import FileSystemStorage
 
     return FileSystemStorage(tmp_path / "blobs")
+
+
+def require_tool(name: str) -> str:
+    """The path of an external checker (pdftotext, pdfsig); skip without it, except in CI."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is missing in CI (scripts/system-deps.sh installs it)")
+        pytest.skip(f"{name} not installed (apt-get install poppler-utils)")
+    return path

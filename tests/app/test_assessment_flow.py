@@ -17,7 +17,7 @@ from certification.models import CertificationCase, DocumentKind
 from certification.portfolio import link_evidence
 from certification.roles import OrganisationKind, Role
 from certification.states import CaseStatus
-from tests.conftest import login, post_form
+from tests.conftest import login, post_form, require_tool
 from tests.factories import (
     PASSWORD,
     competence,
@@ -193,7 +193,7 @@ def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> N
     verbale = next(d for d in case.documents if d.kind == DocumentKind.VERBALE)
     pdf = c["candidate"].get(f"{url}/documents/{verbale.id}").data
     text = subprocess.run(
-        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        [require_tool("pdftotext"), "-", "-"], input=pdf, capture_output=True, check=True
     ).stdout.decode()
     assert "Verbale di valutazione" in text and "C02-I2: niente prove." in text
 

@@ -13,7 +13,7 @@ from certification.portfolio import link_evidence
 from certification.rendering import RenderError
 from certification.roles import Role
 from certification.states import CaseStatus
-from tests.conftest import NOW
+from tests.conftest import NOW, require_tool
 from tests.factories import (
     competence,
     make_account,
@@ -72,7 +72,7 @@ def test_transparency_document(
     pdf = storage.get(document.pdf_sha256)
     assert pdf.startswith(b"%PDF-")
     text = subprocess.run(
-        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        [require_tool("pdftotext"), "-", "-"], input=pdf, capture_output=True, check=True
     ).stdout.decode()
     assert "Documento di trasparenza" in text and "DT-CML-2026-000001" in text
     assert "<script>alert('x')</script>" in text  # candidate text shows literally

@@ -1,0 +1,104 @@
+"""Sealing PDFs with an ente's seal (PAdES, pyHanko) and checking seals strictly.
+
+The seal is a certification signature that allows no changes (DocMDP), covering the whole
+file. The signature size is fixed up front (with a margin) so pyHanko signs once, and the
+parsed key is kept by the caller for repeated use (architecture.md, "Rendering performance").
+A seal counts only if it is intact, valid, trusted, covers the entire file and is the only
+signature (security.md §0.2): pyHanko's ``bottom_line`` alone is never trusted.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Final
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from certification.keys import PrivateKey, key_id, load_private_key
+from certification.models import SigningKey
+
+FIELD_NAME: Final = "SigilloAttesta"
+#: Room for the CMS signature with the seal and root certificates, and a margin.
+SIGNATURE_BYTES: Final = 8192
+
+
+def _asn1_certificate(pem: str) -> Any:
+    return asn1_x509.Certificate.load(
+        x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    )
+
+
+class PdfSealer:
+    """An ente's seal ready to sign: the key parsed once, reused for every document."""
+
+    def __init__(self, seal: SigningKey, root: SigningKey, passphrase: bytes) -> None:
+        private_key: PrivateKey = load_private_key(seal, passphrase)
+        der = private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        root_certificate = _asn1_certificate(root.certificate_pem or "")
+        self.kid = seal.kid
+        self._signer = signers.SimpleSigner(
+            signing_cert=_asn1_certificate(seal.certificate_pem or ""),
+            signing_key=asn1_keys.PrivateKeyInfo.load(der),
+            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [root_certificate]
+            ),
+        )
+
+    def seal(self, pdf: bytes, *, reason: str, location: str) -> bytes:
+        """The PDF with a PAdES certification seal that allows no further changes."""
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD_NAME,
+            reason=reason,
+            location=location,
+            certify=True,
+            docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+            subfilter=fields.SigSeedSubFilter.PADES,
+        )
+        out = signers.sign_pdf(writer, meta, signer=self._signer, bytes_reserved=SIGNATURE_BYTES)
+        return bytes(out.getbuffer())
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """The result of a strict check of a sealed PDF."""
+
+    ok: bool
+    reason: str
+    signer_kid: str | None = None
+
+
+def check_seal(pdf: bytes, trusted_root_pem: str) -> SealCheck:
+    """Strictly check that ``pdf`` carries exactly one intact, valid, trusted seal covering the
+    entire file (never ``skip_diff``)."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        signatures = reader.embedded_signatures
+        if len(signatures) != 1:
+            return SealCheck(False, "signature_count")
+        context = ValidationContext(trust_roots=[_asn1_certificate(trusted_root_pem)])
+        status = validate_pdf_signature(signatures[0], context)
+    except Exception as exc:  # malformed input is a verdict, never a crash
+        return SealCheck(False, f"malformed:{type(exc).__name__}")
+    if not (status.intact and status.valid):
+        return SealCheck(False, "not_intact")
+    if not status.trusted:
+        return SealCheck(False, "not_trusted")
+    if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
+        return SealCheck(False, "not_entire_file")
+    certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
+    return SealCheck(True, "ok", key_id(certificate.public_key()))  # type: ignore[arg-type]
