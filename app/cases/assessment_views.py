@@ -24,7 +24,7 @@ from app.cases.forms import (
     RationaleForm,
     VersionedForm,
 )
-from app.cases.views import _case, _detail, _done
+from app.cases.views import _case, _detail, _done, _simple
 from app.db import db_session
 from app.errors import field_message
 from app.labels import METHOD_LABELS
@@ -119,19 +119,10 @@ def _panel_from(form: PlanForm, case: CertificationCase) -> list[A.PanelChoice]:
 
 @bp.post("/<uuid:case_id>/request-validation")
 @login_required
-def request_validation(case_id: uuid.UUID) -> Response:
-    case = _case(case_id)
-    form = VersionedForm()
-    if form.validate_on_submit():
-        A.request_validation(
-            db_session(),
-            current_account(),
-            case,
-            utcnow(),
-            expected_version=form.expected_version(),
-        )
-        return _done(case, _("Your dossier has gone to the certifiers for review."))
-    return redirect(url_for("cases.detail", case_id=case.id))
+def request_validation(case_id: uuid.UUID) -> Any:
+    return _simple(
+        case_id, A.request_validation, _("Your dossier has gone to the certifiers for review.")
+    )
 
 
 # --- review -----------------------------------------------------------------------------------
@@ -243,22 +234,7 @@ def request_integration(case_id: uuid.UUID) -> Any:
 @bp.post("/<uuid:case_id>/resubmit")
 @login_required
 def resubmit(case_id: uuid.UUID) -> Any:
-    case = _case(case_id)
-    form = VersionedForm()
-    if form.validate_on_submit():
-        try:
-            A.resubmit(
-                db_session(),
-                current_account(),
-                case,
-                utcnow(),
-                expected_version=form.expected_version(),
-            )
-        except InvalidInput as exc:
-            _errors_to_flash(exc)
-            return _detail(case, 422)
-        return _done(case, _("The completed dossier has gone back to the certifiers."))
-    return redirect(url_for("cases.detail", case_id=case.id))
+    return _simple(case_id, A.resubmit, _("The completed dossier has gone back to the certifiers."))
 
 
 @bp.post("/<uuid:case_id>/insufficient")
@@ -467,41 +443,21 @@ def outcomes(case_id: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:case_id>/start-certification")
 @login_required
-def start_certification(case_id: uuid.UUID) -> Response:
-    case = _case(case_id)
-    form = VersionedForm()
-    if form.validate_on_submit():
-        A.start_certification(
-            db_session(),
-            current_account(),
-            case,
-            utcnow(),
-            expected_version=form.expected_version(),
-        )
-        return _done(case, _("The validated competences go on to certification."))
-    return redirect(url_for("cases.detail", case_id=case.id))
+def start_certification(case_id: uuid.UUID) -> Any:
+    return _simple(
+        case_id, A.start_certification, _("The validated competences go on to certification.")
+    )
 
 
 @bp.post("/<uuid:case_id>/certify")
 @login_required
 def certify(case_id: uuid.UUID) -> Any:
-    case = _case(case_id)
-    form = VersionedForm()
-    if form.validate_on_submit():
-        try:
-            A.certify(
-                db_session(),
-                current_account(),
-                case,
-                utcnow(),
-                expected_version=form.expected_version(),
-            )
-        except InvalidInput as exc:
-            _errors_to_flash(exc)
-            return _detail(case, 422)
-        _notify_candidate(case, "certified")
-        return _done(case, _("The outcome is confirmed: the certificate can be issued."))
-    return redirect(url_for("cases.detail", case_id=case.id))
+    return _simple(
+        case_id,
+        A.certify,
+        _("The outcome is confirmed: the certificate can be issued."),
+        then=lambda case: _notify_candidate(case, "certified"),
+    )
 
 
 @bp.post("/<uuid:case_id>/validation-document")
@@ -579,19 +535,8 @@ def reject_appeal(case_id: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:case_id>/reactivate")
 @login_required
-def reactivate(case_id: uuid.UUID) -> Response:
-    case = _case(case_id)
-    form = VersionedForm()
-    if form.validate_on_submit():
-        A.reactivate(
-            db_session(),
-            current_account(),
-            case,
-            utcnow(),
-            expected_version=form.expected_version(),
-        )
-        return _done(case, _("The application is active again."))
-    return redirect(url_for("cases.detail", case_id=case.id))
+def reactivate(case_id: uuid.UUID) -> Any:
+    return _simple(case_id, A.reactivate, _("The application is active again."))
 
 
 @bp.post("/<uuid:case_id>/cancel")

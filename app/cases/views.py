@@ -247,17 +247,26 @@ def submit(case_id: uuid.UUID) -> Any:
     )
 
 
-def _simple(case_id: uuid.UUID, action: Any, message: str) -> Response:
+def _simple(case_id: uuid.UUID, action: Any, message: str, then: Any = None) -> Response | Any:
+    """A button that fires one operation on the case (the version it was shown with)."""
     case = _case(case_id)
     form = VersionedForm()
     if form.validate_on_submit():
-        action(
-            db_session(),
-            current_account(),
-            case,
-            utcnow(),
-            expected_version=form.expected_version(),
-        )
+        try:
+            action(
+                db_session(),
+                current_account(),
+                case,
+                utcnow(),
+                expected_version=form.expected_version(),
+            )
+        except InvalidInput as exc:
+            flash(
+                " ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error"
+            )
+            return _detail(case, 422)
+        if then is not None:
+            then(case)
         return _done(case, message)
     return redirect(url_for("cases.detail", case_id=case.id))
 
