@@ -9,7 +9,7 @@ import secrets
 import uuid
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from certification.audit import record_event
@@ -296,8 +296,3 @@ def api_tokens_of(session: Session, account: UserAccount) -> list[ApiToken]:
             .order_by(ApiToken.created_at.desc())
         )
     )
-
-
-def count_accounts(session: Session) -> int:
-    """How many accounts exist (health and demo summaries)."""
-    return int(session.scalar(select(func.count()).select_from(UserAccount)) or 0)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.audit import record_event
-from certification.errors import InvalidInput, NotFound, NotPermitted
+from certification.errors import InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
     Appeal,
     AppealStatus,
@@ -47,15 +47,6 @@ from certification.workflow import _transition, linked_evidence_for_case
 REVIEW_DAYS: Final = 30
 APPEAL_DAYS: Final = 30
 MAX_INTEGRATION_DAYS: Final = 90
-
-
-def _text(value: str | None, name: str, max_len: int = 4000) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(name, errors={name: ["required"]})
-    if len(text) > max_len:
-        raise InvalidInput(name, errors={name: ["too_long"]})
-    return text
 
 
 # --- the frozen rubric ------------------------------------------------------------------------
@@ -232,7 +223,7 @@ def request_integration(
 ) -> None:
     """Ask the candidate for more evidence, saying what is missing, by a deadline (#10)."""
     _require_assessor(actor, case)
-    note = _text(note, "note")
+    note = clean_text(note, "note")
     if not now.date() < deadline <= now.date() + dt.timedelta(days=MAX_INTEGRATION_DAYS):
         raise InvalidInput("deadline", errors={"deadline": ["deadline_range"]})
     _transition(
@@ -275,7 +266,7 @@ def dossier_insufficient(
     expected_version: int | None = None,
 ) -> None:
     """The dossier does not support an assessment (#12); the candidate may appeal."""
-    rationale = _text(rationale, "rationale")
+    rationale = clean_text(rationale, "rationale")
     _require_assessor(actor, case)
     _transition(
         session, actor, case, "dossier_insufficient", now, expected_version=expected_version
@@ -355,7 +346,7 @@ def _new_session(
         round=case.assessment_round,
         methods=chosen,
         scheduled_at=scheduled_at,
-        location=_text(location, "location", 300),
+        location=clean_text(location, "location", max_len=300),
         planned_at=now,
     )
     for choice in panel:
@@ -651,7 +642,7 @@ def file_appeal(
     expected_version: int | None = None,
 ) -> Appeal:
     """The candidate asks for a review (richiesta di riesame) within 30 days of the result."""
-    grounds = _text(grounds, "grounds")
+    grounds = clean_text(grounds, "grounds")
     if now > case.status_changed_at + dt.timedelta(days=APPEAL_DAYS):
         raise InvalidInput("too late", errors={"grounds": ["appeal_too_late"]})
     from_status = case.status.value
@@ -692,7 +683,7 @@ def uphold_appeal(
     expected_version: int | None = None,
 ) -> AssessmentSession:
     """Uphold the appeal (#23): a new assessment by a panel with none of the earlier members."""
-    rationale = _text(rationale, "rationale")
+    rationale = clean_text(rationale, "rationale")
     appeal = _open_appeal(actor, case)
     _check_panel(session, case, panel, excluded=previous_panel(case))
     for outcome in current_outcomes(case):
@@ -726,7 +717,7 @@ def reject_appeal(
     expected_version: int | None = None,
 ) -> None:
     """Reject the appeal with reasons (#24): the earlier result stands and the case closes."""
-    rationale = _text(rationale, "rationale")
+    rationale = clean_text(rationale, "rationale")
     appeal = _open_appeal(actor, case)
     _transition(
         session,
@@ -797,7 +788,7 @@ def cancel_case(
     expected_version: int | None = None,
 ) -> None:
     """An administrator of the ente cancels a case, e.g. for proven false evidence (#27)."""
-    reason = _text(reason, "reason")
+    reason = clean_text(reason, "reason")
     _transition(
         session,
         actor,

@@ -80,3 +80,14 @@ class TokenInvalid(DomainError):
     """A signed token (password reset, API token) is unknown, expired or already used."""
 
     code = "token_invalid"
+
+
+def clean_text(value: str | None, name: str, *, max_len: int = 4000, required: bool = True) -> str:
+    """``value`` stripped; :class:`InvalidInput` (codes ``required``, ``too_long``) naming
+    the field ``name`` otherwise."""
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidInput(name, errors={name: ["required"]})
+    if len(text) > max_len:
+        raise InvalidInput(name, errors={name: ["too_long"]})
+    return text

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from certification.audit import record_event
-from certification.errors import Conflict, InvalidInput, NotFound
+from certification.errors import Conflict, InvalidInput, NotFound, clean_text
 from certification.models import (
     Competence,
     Criterion,
@@ -55,15 +55,6 @@ class Locked(Conflict):
 def _require_edit(session: Session, actor: UserAccount, person: Person) -> None:
     if not can_edit_portfolio(session, actor, person):
         raise NotFound("portfolio not found")
-
-
-def _text(value: str | None, name: str, *, max_len: int, required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise InvalidInput(name, errors={name: ["required"]})
-    if len(text) > max_len:
-        raise InvalidInput(name, errors={name: ["too_long"]})
-    return text
 
 
 # --- experiences ------------------------------------------------------------------------------
@@ -107,20 +98,22 @@ def _apply_experience(
         raise InvalidInput("experience", errors=errors)
     experience.kind = data.kind
     experience.learning_context = data.learning_context
-    experience.role_title = _text(data.role_title, "role_title", max_len=200)
-    experience.description = _text(data.description, "description", max_len=5000)
+    experience.role_title = clean_text(data.role_title, "role_title", max_len=200)
+    experience.description = clean_text(data.description, "description", max_len=5000)
     experience.start_date = data.start_date
     experience.end_date = data.end_date
     experience.hours_estimate = data.hours_estimate
     experience.host_organisation_id = host.id if host else None
     experience.host_name = (
-        None if host else _text(data.host_name, "host_name", max_len=200, required=False) or None
+        None
+        if host
+        else clean_text(data.host_name, "host_name", max_len=200, required=False) or None
     )
     experience.referee_name = (
-        _text(data.referee_name, "referee_name", max_len=200, required=False) or None
+        clean_text(data.referee_name, "referee_name", max_len=200, required=False) or None
     )
     experience.referee_contact = (
-        _text(data.referee_contact, "referee_contact", max_len=254, required=False) or None
+        clean_text(data.referee_contact, "referee_contact", max_len=254, required=False) or None
     )
     experience.updated_at = now
 
@@ -213,8 +206,8 @@ def _new_evidence(
         person_id=experience.person_id,
         experience_id=experience.id,
         type=type_,
-        title=_text(title, "title", max_len=200),
-        description=_text(description, "description", max_len=5000, required=False),
+        title=clean_text(title, "title", max_len=200),
+        description=clean_text(description, "description", max_len=5000, required=False),
         issued_on=issued_on,
         created_at=now,
         created_by_id=actor.id,
@@ -327,9 +320,9 @@ def add_testimonial(
     evidence = _new_evidence(
         actor, experience, EvidenceType.TESTIMONIANZA_TERZI, title, "", issued_on, now
     )
-    evidence.text = _text(text, "text", max_len=5000)
-    evidence.referee_name = _text(referee_name, "referee_name", max_len=200)
-    email = _text(referee_email, "referee_email", max_len=254).lower()
+    evidence.text = clean_text(text, "text", max_len=5000)
+    evidence.referee_name = clean_text(referee_name, "referee_name", max_len=200)
+    email = clean_text(referee_email, "referee_email", max_len=254).lower()
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise InvalidInput("referee_email", errors={"referee_email": ["bad_email"]})
     evidence.referee_email = email
@@ -354,7 +347,7 @@ def add_self_declaration(
     evidence = _new_evidence(
         actor, experience, EvidenceType.AUTODICHIARAZIONE_DPR445, title, "", None, now
     )
-    evidence.text = _text(text, "text", max_len=5000)
+    evidence.text = clean_text(text, "text", max_len=5000)
     evidence.declared_at = now
     return _store(session, actor, evidence, now)
 
@@ -473,7 +466,7 @@ def link_evidence(
         evidence=evidence,
         competence_id=competence.id,
         criterion_id=criterion.id if criterion else None,
-        note=_text(note, "note", max_len=1000, required=False),
+        note=clean_text(note, "note", max_len=1000, required=False),
         created_at=now,
     )
     session.add(link)
@@ -615,7 +608,7 @@ def set_self_assessment(
         )
         session.add(assessment)
     assessment.level_code = level_code
-    assessment.note = _text(note, "note", max_len=2000, required=False)
+    assessment.note = clean_text(note, "note", max_len=2000, required=False)
     assessment.updated_at = now
     session.flush()
     return assessment
@@ -645,7 +638,7 @@ def add_comment(
         person_id=person.id,
         experience_id=experience.id if experience else None,
         author_id=actor.id,
-        body=_text(body, "body", max_len=4000),
+        body=clean_text(body, "body", max_len=4000),
         created_at=now,
     )
     session.add(comment)

@@ -215,16 +215,6 @@ def search_profiles(
     return list(session.scalars(query.order_by(Framework.code, Framework.version, Profile.code)))
 
 
-def get_framework(session: Session, code: str, version: str) -> Framework:
-    """One framework version; :class:`NotFound` if there is none."""
-    framework = session.scalar(
-        select(Framework).where(Framework.code == code, Framework.version == version)
-    )
-    if framework is None:
-        raise NotFound("no such framework version")
-    return framework
-
-
 def get_profile(session: Session, code: str, version: str, profile_code: str) -> Profile:
     """A profile of a framework version, with its competences loaded."""
     profile = session.scalar(

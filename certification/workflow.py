@@ -511,13 +511,3 @@ def linked_evidence_for_case(
         if evidence not in result[competence_id]:
             result[competence_id].append(evidence)
     return result
-
-
-def get_case_for_candidate(
-    session: Session, actor: UserAccount, case_id: uuid.UUID
-) -> CertificationCase:
-    """One of the actor's own cases."""
-    case = session.get(CertificationCase, case_id)
-    if case is None or case.candidate_id != actor.person_id:
-        raise NotFound("case not found")
-    return case

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, session, url_for
@@ -15,7 +13,6 @@ from app.db import db_session
 from app.extensions import login_manager
 from certification import accounts
 from certification.clock import utcnow
-from certification.errors import NotPermitted
 from certification.models import UserAccount
 from certification.policy import is_staff
 
@@ -73,23 +70,6 @@ def log_in(account: UserAccount) -> None:
         session["locale"] = locale
     token = accounts.start_session(db_session(), account, utcnow(), session_lifetime())
     login_user(AuthenticatedUser(account, token))
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def staff_required(view: F) -> F:
-    """Only for people who hold a staff role somewhere (function-level check)."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if not current_user.is_staff:
-            raise NotPermitted("staff only")
-        return view(*args, **kwargs)
-
-    return cast(F, wrapped)
 
 
 def safe_next_url(target: str | None, default: str = "main.dashboard") -> str:
