@@ -13,7 +13,7 @@ FLASK := $(BIN)/flask --app wsgi
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
 	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: help install system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
+.PHONY: help install verifier system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -26,7 +26,12 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed system-deps translations ## Create the virtualenv and install Attesta with its dev tools
+install: $(VENV)/.installed system-deps translations verifier ## Create the virtualenv and install Attesta with its dev tools
+
+verifier: ## Best effort: the independent VC verifier (Node, npm) the credential tests run against
+	@if command -v npm >/dev/null 2>&1; then \
+	  test -d tools/vc-verify/node_modules || npm ci --prefix tools/vc-verify --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the independent credential verification tests will be skipped"; fi
 
 system-deps: ## Best effort: Debian's HarfBuzz subsetter makes PDF rendering 3-7x faster
 	@bash scripts/system-deps.sh

@@ -1,0 +1,181 @@
+"""Our credentials verify in an independent implementation: digitalbazaar's verifier
+(tools/vc-verify, Node), offline, with the issuer profile and status lists given as files.
+
+Needs ``npm ci`` in tools/vc-verify; without it these tests skip, unless
+``ATTESTA_REQUIRE_TOOLS=1`` (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from certification import credentials as C
+from tests.certification.test_credentials import (
+    CREATED,
+    ISSUER_ID,
+    REVOCATION_LIST,
+    STATUS_INDEX,
+    SUSPENSION_LIST,
+    issuer_key,
+    issuer_profile,
+    method_of,
+    ob_credential,
+)
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "vc-verify"
+NOW = "2026-11-21T12:00:00Z"  # fixed, so validFrom checks do not depend on the clock
+
+
+@pytest.fixture(scope="module")
+def verifier() -> list[str]:
+    return verifier_command()
+
+
+def verifier_command() -> list[str]:
+    """The command that runs the Node verifier; skip (or fail, when required) without it."""
+    node = shutil.which("node")
+    if node is None or not (TOOL / "node_modules" / "@digitalbazaar" / "vc").is_dir():
+        reason = "the Node verifier is not installed (npm ci --prefix tools/vc-verify)"
+        if os.environ.get("ATTESTA_REQUIRE_TOOLS") == "1" or os.environ.get("CI") == "true":
+            pytest.fail(f"ATTESTA_REQUIRE_TOOLS=1 but {reason}")
+        pytest.skip(reason)
+    return [node, str(TOOL / "verify.mjs")]
+
+
+def status_list(
+    key: Ed25519PrivateKey, url: str, purpose: str, set_indexes: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    bits = bytearray(C.STATUS_LIST_BITS // 8)
+    for index in set_indexes:
+        C.set_bit(bits, index, True)
+    unsigned = C.status_list_credential(url, ISSUER_ID, purpose, bytes(bits), CREATED)
+    return C.sign_credential(unsigned, key, method_of(key), CREATED)
+
+
+def run_verifier(
+    verifier: list[str],
+    tmp_path: Path,
+    credential: dict[str, Any],
+    profile: dict[str, Any] | None = None,
+    revoked: tuple[int, ...] = (),
+    key: Ed25519PrivateKey | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Exit code and JSON output of the Node verifier; ``key`` signs the status lists."""
+    key = key or issuer_key()
+    documents = {
+        ISSUER_ID: profile or issuer_profile(key),
+        REVOCATION_LIST: status_list(key, REVOCATION_LIST, "revocation", revoked),
+        SUSPENSION_LIST: status_list(key, SUSPENSION_LIST, "suspension"),
+    }
+    arguments = [*verifier, str(_write(tmp_path / "credential.json", credential))]
+    for number, (url, document) in enumerate(documents.items()):
+        arguments += ["--doc", f"{url}={_write(tmp_path / f'doc{number}.json', document)}"]
+    done = subprocess.run(
+        [*arguments, "--status", "--now", NOW],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def _write(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def _signed() -> dict[str, Any]:
+    return C.sign_credential(ob_credential(), issuer_key(), method_of(issuer_key()), CREATED)
+
+
+def test_our_credential_and_status_lists_verify(verifier: list[str], tmp_path: Path) -> None:
+    credential = _signed()
+    # Neighbours of our index set: the verifier must read exactly our bit.
+    code, result = run_verifier(
+        verifier, tmp_path, credential, revoked=(STATUS_INDEX - 1, STATUS_INDEX + 1)
+    )
+    assert (code, result["verified"], result["errors"]) == (0, True, [])
+    assert sorted((s["purpose"], s["index"], s["set"]) for s in result["statuses"]) == [
+        ("revocation", STATUS_INDEX, False),
+        ("suspension", STATUS_INDEX, False),
+    ]
+
+
+def test_a_revoked_credential_is_reported_set(verifier: list[str], tmp_path: Path) -> None:
+    credential = _signed()
+    code, result = run_verifier(verifier, tmp_path, credential, revoked=(STATUS_INDEX,))
+    assert (code, result["verified"]) == (1, True)  # the proof holds; the status says revoked
+    assert {s["purpose"]: s["set"] for s in result["statuses"]} == {
+        "revocation": True,
+        "suspension": False,
+    }
+
+
+def _tampered() -> dict[str, Any]:
+    credential = _signed()
+    credential["credentialSubject"]["achievement"]["name"] = "Dirigere un'azienda"
+    return credential
+
+
+def _signed_by_unlisted_key() -> dict[str, Any]:
+    # A key in the profile's verificationMethod but not in assertionMethod (as the app
+    # publishes a compromised key): it must not verify.
+    other = issuer_key(seed=2)
+    return C.sign_credential(ob_credential(), other, method_of(other), CREATED)
+
+
+def _profile_listing_both_asserting_one() -> dict[str, Any]:
+    profile = issuer_profile(issuer_key(), issuer_key(seed=2))
+    profile["assertionMethod"] = [method_of(issuer_key())]
+    return profile
+
+
+def _profile_as_served_today() -> dict[str, Any]:
+    # app/keys `issuer` without the DID v1 and Multikey contexts: refused in safe mode.
+    return {**issuer_profile(issuer_key()), "@context": [C.VC_V2, C.OB_V3P0]}
+
+
+@pytest.mark.parametrize(
+    ("make_credential", "make_profile", "expected_error"),
+    [
+        pytest.param(_tampered, None, "Invalid signature.", id="tampered"),
+        pytest.param(
+            _signed_by_unlisted_key,
+            _profile_listing_both_asserting_one,
+            "not authorized",
+            id="key-not-in-assertionMethod",
+        ),
+        pytest.param(
+            _signed, _profile_as_served_today, "invalid property", id="profile-missing-contexts"
+        ),
+    ],
+)
+def test_the_node_verifier_refuses(
+    verifier: list[str],
+    tmp_path: Path,
+    make_credential: Any,
+    make_profile: Any,
+    expected_error: str,
+) -> None:
+    profile = make_profile() if make_profile else None
+    code, result = run_verifier(verifier, tmp_path, make_credential(), profile)
+    assert (code, result["verified"]) == (1, False)
+    assert any(expected_error in message for message in result["errors"]), result["errors"]
+
+
+def test_a_random_key_verifies_too(verifier: list[str], tmp_path: Path) -> None:
+    # Beyond the fixed test seeds: any Ed25519 key the app generates, with its Multikey.
+    key = Ed25519PrivateKey.generate()
+    credential = C.sign_credential(ob_credential(), key, method_of(key), CREATED)
+    code, result = run_verifier(verifier, tmp_path, credential, key=key)
+    assert (code, result["verified"], result["errors"]) == (0, True, [])
