@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.cases import bp as cases_bp
     from app.catalogue import bp as catalogue_bp
+    from app.certificates import bp as certificates_bp
     from app.keys import bp as keys_bp
     from app.main import bp as main_bp
     from app.outbox import bp as outbox_bp
@@ -69,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         staff_bp,
         portfolio_bp,
         cases_bp,
+        certificates_bp,
         referee_bp,
         register_bp,
         keys_bp,

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from app.config import ROOT
 from app.db import database, db_session
@@ -18,7 +19,7 @@ from app.mail import deliver_pending
 from certification.clock import utcnow
 from certification.demo import load_demo
 from certification.errors import DomainError, RubricInvalid, RubricVersionConflict
-from certification.models import Organisation
+from certification.models import CertificationCase, Organisation
 from certification.standards import import_rubric, parse_rubric
 from rubrics import RubricFileError, load_rubric_file
 from rubrics.loader import rubric_files_in
@@ -258,8 +259,11 @@ def demo_load(as_json: bool) -> None:
     from app.services import renderer, storage
 
     session = db_session()
-    summary = load_demo(session, utcnow(), storage(), renderer())
+    load_demo(session, utcnow(), storage(), renderer())
     session.commit()
+    certificates = _demo_certificates()
+    summary = load_demo(session, utcnow(), storage(), renderer())  # the states after issuance
+    summary["certificates"] = certificates
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
@@ -270,7 +274,59 @@ def demo_load(as_json: bool) -> None:
     for account in summary["accounts"]:
         where = f" @ {account['organisation']}" if account["organisation"] else ""
         click.echo(f"  {account['email']:<42} {', '.join(account['roles'])}{where}")
+    for label, code in summary["certificates"].items():
+        click.echo(f"Demo certificate ({label}): {base}/verify/{code}")
     click.echo(f"Open {base} and log in with any of them.")
+
+
+def _demo_certificates() -> dict[str, str]:
+    """Issue the demo's certificates (keys first) and revoke the one meant to be revoked;
+    idempotent. Returns their verification codes."""
+    from app.services import issuer
+    from certification import certificates as C
+    from certification.demo import DEMO_DOMAIN
+    from certification.demo_cases import demo_certificate_cases
+    from certification.issuance import issue_one
+    from certification.keys import init_keys
+    from certification.models import Certificate, CertificateStatus, UserAccount
+    from certification.states import CaseStatus
+
+    session = db_session()
+    init_keys(session, None, _passphrase(), utcnow())
+    session.commit()
+    signatory = session.scalar(
+        select(UserAccount).where(UserAccount.email == f"firmatario@{DEMO_DOMAIN}")
+    )
+    codes: dict[str, str] = {}
+    for case, revoke in demo_certificate_cases(session):
+        case_id = case.id
+        if case.status == CaseStatus.CERTIFIED and signatory is not None:
+            signatory_id = signatory.id
+            # Issuance commits on its own connections: end this session's snapshot around it.
+            session.rollback()
+            issue_one(issuer(), signatory_id, case_id)
+            session.rollback()
+        certificate = session.scalar(
+            select(Certificate).where(
+                Certificate.case_id == case_id, Certificate.status.in_(C.PUBLIC_STATES)
+            )
+        )
+        if certificate is None:
+            continue
+        if revoke and certificate.status == CertificateStatus.ISSUED and signatory is not None:
+            now = utcnow()
+            listed = C.revoke_certificate(
+                session,
+                signatory,
+                certificate,
+                "false_evidence",
+                "Demo: la testimonianza allegata è risultata non autentica.",
+                now,
+            )
+            C.publish_status_list(session, listed, _passphrase(), issuer().base_url, now)
+            session.commit()
+        codes["revoked" if revoke else "valid"] = certificate.verification_code
+    return codes
 
 
 @outbox_cli.command("send")
@@ -285,7 +341,6 @@ def outbox_send() -> None:
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check every case's hash chain; name the first broken link of each broken chain."""
-    from certification.models import CertificationCase
     from certification.workflow import verify_all_chains
 
     session = db_session()
@@ -321,5 +376,16 @@ def cases_suspend_inactive(days: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, rubrics_cli, demo_cli, outbox_cli, audit_cli, cases_cli, keys_cli):
+    from app.certificates.cli import certificates_cli
+
+    for group in (
+        db_cli,
+        rubrics_cli,
+        demo_cli,
+        outbox_cli,
+        audit_cli,
+        cases_cli,
+        keys_cli,
+        certificates_cli,
+    ):
         app.cli.add_command(group)

@@ -23,6 +23,10 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "SECRET_KEY": (None, "str"),
     "KEY_PASSPHRASE": (None, "str"),
     "BASE_URL": ("http://127.0.0.1:5000", "str"),
+    #: An RFC 3161 time-stamping authority for certificate seals (PAdES B-T), when set.
+    "TIMESTAMP_URL": (None, "str"),
+    #: Worker processes for bulk issuance (rendering is CPU-bound: one per core).
+    "ISSUANCE_WORKERS": (2, "int"),
     "DEFAULT_LOCALE": ("it", "choice:it,en"),
     "SECURE_COOKIES": (None, "bool"),
     "SESSION_LIFETIME_HOURS": (12, "int"),

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from certification.models import (
     AssessmentMethod,
+    CertificateStatus,
     DocumentKind,
     EvidenceType,
     ExperienceKind,
@@ -121,6 +122,8 @@ EVENT_LABELS: dict[str, Any] = {
     "issue_validation_doc": _l("Documento di validazione issued"),
     "start_certification": _l("Certification started"),
     "certify": _l("Certification confirmed"),
+    "issue_certificate": _l("Certificate issued and sealed"),
+    "close": _l("Closed: the certificate is registered"),
     "file_appeal": _l("Request for review filed"),
     "uphold_appeal": _l("Request for review upheld: new assessment"),
     "reject_appeal": _l("Request for review rejected"),
@@ -165,6 +168,15 @@ DOCUMENT_KIND_LABELS: dict[DocumentKind, Any] = {
     DocumentKind.DOCUMENTO_VALIDAZIONE: _l("Documento di validazione"),
 }
 
+CERTIFICATE_STATUS_LABELS: dict[CertificateStatus, Any] = {
+    CertificateStatus.PENDING: _l("Being issued"),
+    CertificateStatus.ISSUED: _l("Valid"),
+    CertificateStatus.SUSPENDED: _l("Suspended (under review)"),
+    CertificateStatus.REVOKED: _l("Revoked"),
+    CertificateStatus.SUPERSEDED: _l("Replaced by a correction"),
+    CertificateStatus.ABANDONED: _l("Not issued"),
+}
+
 
 def register(app: Any) -> None:
     app.jinja_env.globals.update(
@@ -181,4 +193,5 @@ def register(app: Any) -> None:
         METHOD_LABELS=METHOD_LABELS,
         OUTCOME_LABELS=OUTCOME_LABELS,
         PANEL_FUNCTION_LABELS=PANEL_FUNCTION_LABELS,
+        CERTIFICATE_STATUS_LABELS=CERTIFICATE_STATUS_LABELS,
     )

@@ -9,6 +9,9 @@ from typing import cast
 from flask import Flask, current_app
 
 from app.config import ROOT
+from app.db import database
+from certification.clock import utcnow
+from certification.issuance import Issuer, RendererPaths
 from certification.rendering import DocumentRenderer
 from certification.storage import BlobStorage, FileSystemStorage
 
@@ -25,14 +28,40 @@ def storage() -> BlobStorage:
     return cast(BlobStorage, current_app.extensions["attesta.storage"])
 
 
+def renderer_paths() -> RendererPaths:
+    return RendererPaths(
+        ROOT / "templates" / "documents", ROOT / "static", ROOT / "app" / "translations"
+    )
+
+
+def issuer(app: Flask | None = None) -> Issuer:
+    """What issuing certificates needs, set up once per process (keys parsed once per ente)."""
+    app = app or current_app
+    with _lock:
+        found = app.extensions.get("attesta.issuer")
+    if found is None:
+        found = Issuer(
+            # Looked up on each use: tests rebind the factory to their transaction.
+            session_factory=lambda: database(app).sessionmaker(),
+            storage=cast(BlobStorage, app.extensions["attesta.storage"]),
+            renderer=renderer(app),
+            passphrase=str(app.config["KEY_PASSPHRASE"]).encode(),
+            base_url=str(app.config["BASE_URL"]).rstrip("/"),
+            clock=utcnow,
+            renderer_paths=renderer_paths(),
+            timestamp_url=app.config.get("TIMESTAMP_URL"),
+        )
+        with _lock:
+            app.extensions["attesta.issuer"] = found
+    return cast(Issuer, found)
+
+
 def renderer(app: Flask | None = None) -> DocumentRenderer:
     """The process's renderer, created on first use (fonts and CSS load once, then are shared)."""
     app = app or current_app
     with _lock:
         found = app.extensions.get("attesta.renderer")
         if found is None:
-            found = DocumentRenderer(
-                ROOT / "templates" / "documents", ROOT / "static", ROOT / "app" / "translations"
-            )
+            found = renderer_paths().renderer()
             app.extensions["attesta.renderer"] = found
         return cast(DocumentRenderer, found)

@@ -8,6 +8,7 @@ the tutor, review, panel, outcomes, appeal...), as the staff would on the web.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -196,6 +197,22 @@ SCENARIOS: tuple[tuple[str, str, tuple[str, ...], WorkflowProfile, S, str], ...]
         WorkflowProfile.LOMBARDIA_9380,
         S.DOSSIER_REVIEW,
         "Analisi di mercato per una libreria",
+    ),
+    (
+        "elisa.fontana",
+        "DEMO-P03",
+        ("DEMO-C21", "DEMO-C24"),
+        WorkflowProfile.LOMBARDIA_9380,
+        S.CERTIFICATE_ISSUED,
+        "Lancio di una piccola impresa di eventi",
+    ),
+    (
+        "matteo.rinaldi",
+        "DEMO-P02",
+        ("DEMO-C11", "DEMO-C12"),
+        WorkflowProfile.LOMBARDIA_9380,
+        S.CERTIFICATE_ISSUED,
+        "Organizzazione di un hackathon universitario",
     ),
 )
 
@@ -519,11 +536,46 @@ def _drive(d: _Driver, case: CertificationCase, target: S, codes: tuple[str, ...
                 "Il report è stato esaminato dalla commissione: non documenta i criteri richiesti.",
                 d.tick(),
             )
-    elif target in {S.CERTIFICATION, S.CERTIFIED, S.VALIDATED_FULL, S.VALIDATION_ISSUED}:
+    elif target in {
+        S.CERTIFICATION,
+        S.CERTIFIED,
+        S.CERTIFICATE_ISSUED,
+        S.VALIDATED_FULL,
+        S.VALIDATION_ISSUED,
+    }:
         d.assess(case, set(codes))
-        if target == S.CERTIFIED:
+        if target in {S.CERTIFIED, S.CERTIFICATE_ISSUED}:
             A.certify(session, a["certificatore"], case, d.tick())
         if target == S.VALIDATION_ISSUED and d.renderer is not None:
             issue_validation_document(
                 session, d.storage, d.renderer, a["certificatore"], case, d.tick()
             )
+
+
+#: Cases whose certificate the demo issues (after this module, since issuance commits on its
+#: own: see certification.issuance); the second one is then revoked.
+DEMO_CERTIFICATES: Final = (
+    ("elisa.fontana", "DEMO-P03", False),
+    ("matteo.rinaldi", "DEMO-P02", True),
+)
+
+
+def demo_certificate_cases(session: Session) -> list[tuple[CertificationCase, bool]]:
+    """The demo cases meant to end with a certificate, and whether it is then revoked."""
+    from certification.demo import DEMO_DOMAIN
+    from certification.models import Person
+
+    found = []
+    for local, profile_code, revoke in DEMO_CERTIFICATES:
+        case = session.scalar(
+            select(CertificationCase)
+            .join(Person, Person.id == CertificationCase.candidate_id)
+            .join(UserAccount, UserAccount.person_id == Person.id)
+            .join(Profile, Profile.id == CertificationCase.target_profile_id)
+            .where(UserAccount.email == f"{local}@{DEMO_DOMAIN}", Profile.code == profile_code)
+            .order_by(CertificationCase.opened_at)
+            .limit(1)
+        )
+        if case is not None:
+            found.append((case, revoke))
+    return found

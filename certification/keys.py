@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -79,7 +80,35 @@ def _public_pem(private_key: PrivateKey) -> str:
     )
 
 
-def load_private_key(key: SigningKey, passphrase: bytes) -> PrivateKey:
+class KeyLike(Protocol):
+    """What signing needs of a key: a stored :class:`SigningKey` or a :class:`KeyMaterial`."""
+
+    @property
+    def kid(self) -> str: ...
+    @property
+    def private_key_pem(self) -> str: ...
+    @property
+    def certificate_pem(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """A key's stored (still encrypted) parts, detached from the database so that worker
+    processes can sign with it."""
+
+    kid: str
+    private_key_pem: str
+    certificate_pem: str | None
+    active: bool = True
+
+    @classmethod
+    def of(cls, key: SigningKey) -> KeyMaterial:
+        return cls(key.kid, key.private_key_pem, key.certificate_pem, key.active)
+
+
+def load_private_key(key: KeyLike, passphrase: bytes) -> PrivateKey:
     """The private key of an *active* key; :class:`KeyNotUsable` or
     :class:`KeyPassphraseWrong` otherwise."""
     if not key.active:

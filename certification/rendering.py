@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import mimetypes
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -85,12 +86,25 @@ class DocumentRenderer:
         """The document's HTML (for tests and previews)."""
         return self._environment(locale).get_template(template).render(locale=locale, **context)
 
-    def render_pdf(self, template: str, context: dict[str, Any], locale: str) -> bytes:
-        """The document as PDF bytes."""
+    def render_pdf(
+        self,
+        template: str,
+        context: dict[str, Any],
+        locale: str,
+        *,
+        pdf_variant: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> bytes:
+        """The document as PDF bytes (optionally PDF/A, with associated files attached)."""
         html = self.render_html(template, context, locale)
         try:
             document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=self.fetcher)
-            pdf = document.write_pdf(stylesheets=[self.stylesheet], font_config=self.font_config)
+            pdf = document.write_pdf(
+                stylesheets=[self.stylesheet],
+                font_config=self.font_config,
+                pdf_variant=pdf_variant,
+                attachments=list(attachments),
+            )
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc)) from exc
         if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without target

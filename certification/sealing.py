@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from certification.keys import PrivateKey, key_id, load_private_key
-from certification.models import SigningKey
+from certification.keys import KeyLike, PrivateKey, key_id, load_private_key
 
 FIELD_NAME: Final = "SigilloAttesta"
 #: Room for the CMS signature with the seal and root certificates, and a margin.
@@ -41,7 +41,14 @@ def _asn1_certificate(pem: str) -> Any:
 class PdfSealer:
     """An ente's seal ready to sign: the key parsed once, reused for every document."""
 
-    def __init__(self, seal: SigningKey, root: SigningKey, passphrase: bytes) -> None:
+    def __init__(
+        self,
+        seal: KeyLike,
+        root: KeyLike,
+        passphrase: bytes,
+        *,
+        timestamp_url: str | None = None,
+    ) -> None:
         private_key: PrivateKey = load_private_key(seal, passphrase)
         der = private_key.private_bytes(
             serialization.Encoding.DER,
@@ -50,6 +57,8 @@ class PdfSealer:
         )
         root_certificate = _asn1_certificate(root.certificate_pem or "")
         self.kid = seal.kid
+        # An RFC 3161 time-stamp makes the seal's time provable (PAdES B-T) when a TSA is set.
+        self._timestamper = HTTPTimeStamper(timestamp_url) if timestamp_url else None
         self._signer = signers.SimpleSigner(
             signing_cert=_asn1_certificate(seal.certificate_pem or ""),
             signing_key=asn1_keys.PrivateKeyInfo.load(der),
@@ -69,7 +78,13 @@ class PdfSealer:
             docmdp_permissions=fields.MDPPerm.NO_CHANGES,
             subfilter=fields.SigSeedSubFilter.PADES,
         )
-        out = signers.sign_pdf(writer, meta, signer=self._signer, bytes_reserved=SIGNATURE_BYTES)
+        out = signers.sign_pdf(
+            writer,
+            meta,
+            signer=self._signer,
+            timestamper=self._timestamper,
+            bytes_reserved=SIGNATURE_BYTES + (8192 if self._timestamper else 0),
+        )
         return bytes(out.getbuffer())
 
 

@@ -135,6 +135,8 @@ TRANSITIONS: Final[dict[str, Transition]] = {
             Role.CERTIFICATORE,
         ),
         _t("certify", {S.CERTIFICATION}, S.CERTIFIED, Role.CERTIFICATORE),
+        _t("issue_certificate", {S.CERTIFIED}, S.CERTIFICATE_ISSUED, Role.SIGNATORY),
+        _t("close", {S.CERTIFICATE_ISSUED}, S.CLOSED),
         _t("file_appeal", APPEALABLE, S.APPEAL_PENDING, CANDIDATE),
         _t("uphold_appeal", {S.APPEAL_PENDING}, S.ASSESSMENT_SCHEDULED, Role.CERTIFICATORE),
         _t("reject_appeal", {S.APPEAL_PENDING}, S.CLOSED, Role.CERTIFICATORE),

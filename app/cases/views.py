@@ -21,6 +21,7 @@ from app.mail import send_template
 from app.portfolio.views import send_stored
 from app.services import renderer, storage
 from certification import workflow
+from certification.certificates import PUBLIC_STATES, certificates_of_case
 from certification.clock import utcnow
 from certification.documents import issue_transparency_document
 from certification.errors import InvalidInput, NotFound, NotPermitted
@@ -187,6 +188,11 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         appeal_reject_form=forms.get("appeal_reject_form")
         or f.RationaleForm(formdata=None, data=versioned),
         cancel_form=forms.get("cancel_form") or f.CancelForm(formdata=None, data=versioned),
+        certificates=[
+            c
+            for c in certificates_of_case(case, session)
+            if c.status in PUBLIC_STATES or Role.SIGNATORY in roles
+        ],
         title=_title,
     ), status
 

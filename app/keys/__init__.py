@@ -3,6 +3,7 @@ Attesta's web pages. Public, cacheable, and kept forever (retired keys included)
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -92,12 +93,16 @@ def issuer(organisation_id: uuid.UUID) -> Response:
             "publicKeyMultibase": multikey(key),
         }
         if key.compromised_at:
-            method["revoked"] = key.compromised_at.isoformat()
+            method["revoked"] = key.compromised_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         methods.append(method)
     body = {
+        # DID v1 defines verificationMethod/assertionMethod and Multikey v1 the key fields:
+        # verifiers frame this document strictly, so every term must be defined.
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            "https://www.w3.org/ns/did/v1",
+            "https://w3id.org/security/multikey/v1",
         ],
         "id": profile_id,
         "type": ["Profile"],

@@ -12,6 +12,7 @@ from app.extensions import csrf, limiter
 from app.i18n import LOCALES
 from app.main import bp
 from certification import accounts
+from certification.certificates import certificates_of_holder
 from certification.policy import managed_organisations
 from certification.standards import list_frameworks
 
@@ -31,6 +32,7 @@ def dashboard() -> str:
         account=account,
         roles=roles,
         managed=managed_organisations(db_session(), account),
+        certificates=certificates_of_holder(db_session(), account.person_id),
     )
 
 

@@ -33,6 +33,15 @@ from certification.models.cases import (
     TargetScope,
     WorkflowProfile,
 )
+from certification.models.certificates import (
+    BulkIssuance,
+    Certificate,
+    CertificateCompetence,
+    CertificateKind,
+    CertificateStatus,
+    StatusList,
+    StatusPurpose,
+)
 from certification.models.keys import KeyPurpose, SigningKey
 from certification.models.outbox import OutboxMessage
 from certification.models.portfolio import (
@@ -66,8 +75,13 @@ __all__ = [
     "AssessmentMethod",
     "AssessmentSession",
     "AuditEvent",
+    "BulkIssuance",
     "CaseCompetence",
     "CaseTransition",
+    "Certificate",
+    "CertificateCompetence",
+    "CertificateKind",
+    "CertificateStatus",
     "CertificationCase",
     "Competence",
     "CompetenceOutcome",
@@ -102,6 +116,8 @@ __all__ = [
     "SelfAssessment",
     "SigningKey",
     "StaffRole",
+    "StatusList",
+    "StatusPurpose",
     "StoredFile",
     "TargetScope",
     "UserAccount",

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from certification.models import CertificateStatus
 from certification.roles import OrganisationKind, Role
 from tests.conftest import NOW, login
 from tests.factories import PASSWORD, make_account, make_organisation
@@ -43,6 +44,7 @@ LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R, CE, AS)
 VIEW_PORTFOLIO = only(200, C, T, OP, CE, AS)  # owner, assigned tutor, the ente's case staff
 STAFF_VIEW = only(200, T, OP, CE, AS)  # the review: staff who see the case, not the candidate
 EDIT_PORTFOLIO = only(200, C, T)  # owner, assigned tutor during identification
+CERTIFICATE_VIEW = only(200, C, T, OT, OP, AD, CE, AS)  # the holder and the issuing ente's staff
 
 # url template -> expected status per role, in ROLES order. {org} is the accredited body the
 # staff work for, {other_org} another body, {member} a staff member of {org}; {pid}, {exp},
@@ -98,6 +100,12 @@ MATRIX: dict[str, list[int]] = {
     "/api/v1/profiles": EVERYONE,
     "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
     "/api/v1/frameworks/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,
+    "/certificates/{cert}": CERTIFICATE_VIEW,
+    "/certificates/{cert}/certificate.pdf": CERTIFICATE_VIEW,
+    "/certificates/{cert}/credential.json": CERTIFICATE_VIEW,
+    "/certificates/{pending}": only(404),  # a reservation is nobody's certificate yet
+    "/status/{org}/revocation.json": EVERYONE,
+    "/status/{org}/nonsense.json": [404] * N,
     "/api/v1/me": [401] * N,  # tokens only: a browser session is no API credential
 }
 
@@ -112,6 +120,8 @@ PLACEHOLDERS = {
     "{doc}": "<uuid:document_id>",
     "{rcase}": "<uuid:case_id>",
     "{kid}": "<kid>",
+    "{cert}": "<uuid:certificate_id>",
+    "{pending}": "<uuid:certificate_id>",
 }
 
 
@@ -187,8 +197,14 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         for k in init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
         if k.organisation_id == org.id
     )
+    certificates = {
+        status: _certificate(db, case, org, accounts["candidate"], blob, status)
+        for status in (CertificateStatus.ISSUED, CertificateStatus.PENDING)
+    }
     db.commit()
     return {
+        "cert": certificates[CertificateStatus.ISSUED].id,
+        "pending": certificates[CertificateStatus.PENDING].id,
         "org": org.id,
         "other_org": other_org.id,
         "member": accounts["tutor"].person_id,
@@ -201,6 +217,40 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         "kid": seal.kid,
         "accounts": accounts,
     }
+
+
+def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, status: Any) -> Any:
+    from certification.certificates import new_verification_code
+    from certification.models import Certificate, CertificateKind
+
+    n = 1 if status == CertificateStatus.ISSUED else 2
+    content = {
+        "base_url": "http://localhost",
+        "holder": {"given_name": "Giulia", "family_name": "Rossi"},
+        "ente": {"legal_name": "Ente"},
+        "titolare": None,
+        "standard": {"profile_title_it": "Profilo"},
+    }
+    certificate = Certificate(
+        case_id=case.id,
+        generation=n,
+        organisation_id=org.id,
+        number=f"LOM-TEST-{n}",
+        verification_code=new_verification_code(),
+        status_index=n,
+        kind=CertificateKind.COMPETENZE_SINGOLE,
+        locale="it",
+        status=status,
+        content=content,
+        holder_person_id=holder.person_id,
+        issued_at=NOW,
+        reserved_at=NOW,
+        pdf_sha256=blob,
+        credential_sha256=blob,
+    )
+    db.add(certificate)
+    db.flush()
+    return certificate
 
 
 def _client_for(app: Flask, world: dict[str, Any], role: str) -> FlaskClient:
@@ -238,6 +288,7 @@ def test_every_get_route_is_in_the_matrix(app: Flask) -> None:
             .replace("<profile_code>", "DEMO-P01")
             .replace("<competence_code>", "DEMO-C01")
             .replace("/<token>", "/invalid-token")
+            .replace("<purpose>", "revocation")
         )
         if generic not in listed:
             missing.append(path)

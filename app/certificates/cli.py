@@ -1,0 +1,182 @@
+"""``flask --app wsgi certificates ...``: issue (one or in bulk), export, revoke, recover."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.db import db_session
+from app.mail import send_template
+from app.services import issuer
+from certification import certificates as C
+from certification.clock import utcnow
+from certification.errors import DomainError
+from certification.issuance import ItemResult, recover_pending, run_bulk, start_bulk
+from certification.models import Certificate, CertificationCase, UserAccount
+from certification.states import CaseStatus
+
+certificates_cli = AppGroup("certificates", help="Certificates: issue, export, revoke, recover.")
+
+
+def _certificate(code: str) -> Certificate:
+    found = C.certificate_by_code(db_session(), code)
+    if found is None:
+        raise click.ClickException(f"no issued certificate with code {code!r}")
+    return found
+
+
+def _account(email: str) -> UserAccount:
+    found = db_session().scalar(select(UserAccount).where(UserAccount.email == email.lower()))
+    if found is None:
+        raise click.ClickException(f"no account {email!r}")
+    return found
+
+
+def _fail(exc: DomainError) -> click.ClickException:
+    details = "; ".join(f"{k}: {', '.join(v)}" for k, v in getattr(exc, "errors", {}).items())
+    return click.ClickException(f"{exc.code}: {details or exc.detail}")
+
+
+@certificates_cli.command("issue")
+@click.option("--as", "email", required=True, help="E-mail of the signatory who issues.")
+@click.option("--case", "case_ids", multiple=True, help="Case id (repeatable).")
+@click.option("--all-certified", is_flag=True, help="Every CERTIFIED case the signatory may issue.")
+@click.option("--idempotency-key", help="Repeat a request safely (default: a new one).")
+@click.option("--workers", type=int, default=None, help="Rendering processes (default: config).")
+def issue(
+    email: str,
+    case_ids: tuple[str, ...],
+    all_certified: bool,
+    idempotency_key: str | None,
+    workers: int | None,
+) -> None:
+    """Issue certificates for certified cases, on a worker pool, with progress; idempotent."""
+    session = db_session()
+    actor = _account(email)
+    ids = [uuid.UUID(c) for c in case_ids]
+    if all_certified:
+        ids += list(
+            session.scalars(
+                select(CertificationCase.id).where(CertificationCase.status == CaseStatus.CERTIFIED)
+            )
+        )
+    if not ids:
+        raise click.ClickException("no cases: give --case or --all-certified")
+    try:
+        bulk, created = start_bulk(
+            session, actor, idempotency_key or f"cli-{uuid.uuid4()}", ids, utcnow()
+        )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    bulk_id, total = bulk.id, len(bulk.items)
+    if not created:
+        click.echo(f"idempotency key seen before: resuming request {bulk_id}")
+    session.close()
+    done = 0
+
+    def progress(item: ItemResult) -> None:
+        nonlocal done
+        done += 1
+        what = f"{item.number} {item.verification_code}" if item.status == "issued" else item.error
+        click.echo(f"[{done}/{total}] {item.case_id} {item.status} {what}")
+
+    results = run_bulk(
+        issuer(),
+        bulk_id,
+        workers=current_app.config["ISSUANCE_WORKERS"] if workers is None else workers,
+        progress=progress,
+    )
+    session = db_session()
+    for item in results:
+        if item.status == "issued" and item.certificate_id:
+            certificate = session.get(Certificate, uuid.UUID(item.certificate_id))
+            account = certificate.case.candidate.account if certificate else None
+            if certificate and account:
+                send_template(session, account, "certificate_issued", certificate=certificate)
+    session.commit()
+    failed = sum(1 for r in results if r.status != "issued")
+    click.echo(f"{len(results) - failed} issued, {failed} failed (request {bulk_id}).")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@certificates_cli.command("export")
+@click.argument("code")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--credential", is_flag=True, help="Write the credential JSON instead of the PDF.")
+def export(code: str, path: Path, credential: bool) -> None:
+    """Write an issued certificate's stored PDF (or credential) to PATH."""
+    from app.services import storage
+
+    certificate = _certificate(code)
+    sha256 = certificate.credential_sha256 if credential else certificate.pdf_sha256
+    if sha256 is None:  # pragma: no cover - public certificates have their bytes
+        raise click.ClickException("no stored file")
+    path.write_bytes(storage().get(sha256))
+    click.echo(f"{certificate.number} -> {path} (sha256 {sha256})")
+
+
+def _passphrase() -> bytes:
+    return str(current_app.config["KEY_PASSPHRASE"]).encode()
+
+
+@certificates_cli.command("revoke")
+@click.argument("code")
+@click.option("--reason", required=True, help="The reasoned decision (kept internal).")
+@click.option(
+    "--ground",
+    type=click.Choice(C.REVOCATION_REASONS),
+    default="other",
+    show_default=True,
+    help="Ground of the revocation.",
+)
+@click.option("--as", "email", required=True, help="E-mail of the signatory who revokes.")
+def revoke(code: str, reason: str, ground: str, email: str) -> None:
+    """Revoke a certificate: status list re-signed and republished, holder notified."""
+    session = db_session()
+    certificate = _certificate(code)
+    now = utcnow()
+    try:
+        listed = C.revoke_certificate(session, _account(email), certificate, ground, reason, now)
+        C.publish_status_list(session, listed, _passphrase(), issuer().base_url, now)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    account = certificate.case.candidate.account
+    if account is not None:
+        send_template(session, account, "certificate_status", certificate=certificate)
+    session.commit()
+    click.echo(f"{certificate.number} revoked (status list index {certificate.status_index}).")
+
+
+@certificates_cli.command("recover")
+@click.option("--minutes", type=int, default=10, show_default=True, help="Older than this.")
+def recover(minutes: int) -> None:
+    """Finish (or abandon) issuances a crash left half-way. Safe to run at any time."""
+    import datetime as dt
+
+    results = recover_pending(issuer(), stale_after=dt.timedelta(minutes=minutes))
+    for item in results:
+        click.echo(json.dumps(item.as_dict()))
+    click.echo(f"{len(results)} pending issuance(s) handled.")
+
+
+@certificates_cli.command("registered")
+@click.argument("code")
+@click.option("--ref", required=True, help="The regional register's reference.")
+def registered(code: str, ref: str) -> None:
+    """Record the regional register's acknowledgement: the case closes (#21)."""
+    session = db_session()
+    certificate = _certificate(code)
+    try:
+        C.acknowledge_registration(session, certificate, ref, utcnow())
+    except DomainError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    click.echo(f"{certificate.number} registered as {ref}; case closed.")

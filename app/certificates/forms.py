@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+REVOCATION_CHOICES = [
+    SelectChoice("false_evidence", _l("False evidence")),
+    SelectChoice("false_self_declaration", _l("False self-declaration (DPR 445/2000)")),
+    SelectChoice("identity", _l("Identity not the holder's")),
+    SelectChoice("procedural_defect", _l("Serious procedural defect")),
+    SelectChoice("order_of_titolare", _l("Order of the ente titolare")),
+    SelectChoice("other", _l("Other")),
+]
+SUSPENSION_CHOICES = [
+    SelectChoice("fraud_report", _l("Report of possible fraud")),
+    SelectChoice("challenge_by_region", _l("Challenge by the Region")),
+    SelectChoice("other", _l("Other")),
+]
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reasons (kept in the file, never shown to verifiers)"),
+        validators=[DataRequired(), Length(max=4000)],
+    )
+
+
+class RevokeForm(ReasonForm):
+    reason_code = SelectField(_l("Ground"), choices=REVOCATION_CHOICES)
+
+
+class SuspendForm(ReasonForm):
+    reason_code = SelectField(_l("Ground"), choices=SUSPENSION_CHOICES)

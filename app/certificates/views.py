@@ -1,0 +1,259 @@
+"""Certificates on the web: issuing (signatory), the holder's downloads, status changes, and
+the published status lists."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from app.account.forms import EmptyForm
+from app.auth import current_account
+from app.certificates import bp
+from app.certificates.forms import ReasonForm, RevokeForm, SuspendForm
+from app.db import db_session
+from app.errors import field_message
+from app.extensions import limiter
+from app.mail import send_template
+from app.portfolio.views import send_stored
+from app.services import issuer
+from certification import certificates as C
+from certification.clock import utcnow
+from certification.errors import InvalidInput, NotFound
+from certification.issuance import issue_one
+from certification.models import Certificate, Organisation, StatusPurpose
+from certification.policy import get_case
+from certification.producing import verify_url
+from certification.roles import OrganisationKind
+
+
+def _certificate(certificate_id: uuid.UUID) -> Certificate:
+    """A certificate the current account may see: its holder's, or its ente's staff's."""
+    actor = current_account()
+    found = db_session().get(Certificate, certificate_id)
+    if (
+        found is None
+        or found.status not in C.PUBLIC_STATES
+        or not (found.holder_person_id == actor.person_id or actor.roles_in(found.organisation_id))
+    ):
+        raise NotFound("no such certificate")
+    return found
+
+
+def linkedin_url(certificate: Certificate) -> str:
+    """LinkedIn's add-to-profile link for a certification, pointing at the public check."""
+    content = certificate.content
+    issued = certificate.issued_at
+    return "https://www.linkedin.com/profile/add?" + urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": f"{content['standard']['profile_title_' + certificate.locale]}",
+            "organizationName": content["ente"]["legal_name"],
+            "issueYear": issued.year,
+            "issueMonth": issued.month,
+            "certUrl": verify_url(content["base_url"], certificate.verification_code),
+            "certId": certificate.number,
+        }
+    )
+
+
+@bp.post("/cases/<uuid:case_id>/certificate")
+@login_required
+def issue(case_id: uuid.UUID) -> Response:
+    """The signatory issues the certificate of a CERTIFIED case (#20)."""
+    session = db_session()
+    actor = current_account()
+    case = get_case(session, actor, case_id)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("cases.detail", case_id=case.id))
+    actor_id = actor.id
+    # Issuance commits in its own transactions; end this request's read first (SQLite).
+    session.rollback()
+    try:
+        certificate = issue_one(issuer(), actor_id, case_id)
+    except InvalidInput as exc:
+        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+        return redirect(url_for("cases.detail", case_id=case_id))
+    issued = session.get(Certificate, certificate.id)
+    if issued is not None and issued.case.candidate.account is not None:
+        send_template(
+            session, issued.case.candidate.account, "certificate_issued", certificate=issued
+        )
+    flash(_("Certificate %(number)s issued and sealed.", number=certificate.number), "success")
+    return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+
+
+@bp.get("/certificates/<uuid:certificate_id>")
+@login_required
+def detail(certificate_id: uuid.UUID) -> Any:
+    certificate = _certificate(certificate_id)
+    actor = current_account()
+    session = db_session()
+    successor = (
+        session.get(Certificate, certificate.superseded_by_id)
+        if certificate.superseded_by_id
+        else None
+    )
+    return render_template(
+        "certificates/detail.html",
+        certificate=certificate,
+        content=certificate.content,
+        is_holder=certificate.holder_person_id == actor.person_id,
+        may_manage=C.may_manage(actor, certificate),
+        successor=successor,
+        code=C.format_code(certificate.verification_code),
+        verify=verify_url(certificate.content["base_url"], certificate.verification_code),
+        linkedin=linkedin_url(certificate),
+        revoke_form=RevokeForm(prefix="revoke"),
+        suspend_form=SuspendForm(prefix="suspend"),
+        reinstate_form=ReasonForm(prefix="reinstate"),
+        correct_form=ReasonForm(prefix="correct"),
+    )
+
+
+@bp.get("/certificates/<uuid:certificate_id>/certificate.pdf")
+@login_required
+def pdf(certificate_id: uuid.UUID) -> Response:
+    """The stored, sealed bytes: never rendered again."""
+    certificate = _certificate(certificate_id)
+    if certificate.pdf_sha256 is None:  # pragma: no cover - public states have bytes
+        raise NotFound("no such certificate")
+    return send_stored(certificate.pdf_sha256, "application/pdf", f"{certificate.number}.pdf")
+
+
+@bp.get("/certificates/<uuid:certificate_id>/credential.json")
+@login_required
+def credential(certificate_id: uuid.UUID) -> Response:
+    """The signed Open Badges 3.0 credential, as stored (the one inside the PDF)."""
+    certificate = _certificate(certificate_id)
+    if certificate.credential_sha256 is None:  # pragma: no cover
+        raise NotFound("no such certificate")
+    return send_stored(
+        certificate.credential_sha256, "application/json", f"{certificate.number}.credential.json"
+    )
+
+
+def _status_change(certificate_id: uuid.UUID, form: Any, change: Any, message: str) -> Response:
+    certificate = _certificate(certificate_id)
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    session = db_session()
+    now = utcnow()
+    try:
+        listed = change(session, current_account(), certificate, form, now)
+    except InvalidInput as exc:
+        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+        return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    if listed is not None:
+        C.publish_status_list(
+            session,
+            listed,
+            str(current_app.config["KEY_PASSPHRASE"]).encode(),
+            certificate.content["base_url"],
+            now,
+        )
+    account = certificate.case.candidate.account
+    if account is not None:
+        send_template(session, account, "certificate_status", certificate=certificate)
+    flash(message, "success")
+    return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+
+
+@bp.post("/certificates/<uuid:certificate_id>/revoke")
+@login_required
+def revoke(certificate_id: uuid.UUID) -> Response:
+    return _status_change(
+        certificate_id,
+        RevokeForm(prefix="revoke"),
+        lambda s, a, c, f, now: C.revoke_certificate(
+            s, a, c, f.reason_code.data, f.reason.data, now
+        ),
+        _("The certificate is revoked; the status list is updated and the holder informed."),
+    )
+
+
+@bp.post("/certificates/<uuid:certificate_id>/suspend")
+@login_required
+def suspend(certificate_id: uuid.UUID) -> Response:
+    return _status_change(
+        certificate_id,
+        SuspendForm(prefix="suspend"),
+        lambda s, a, c, f, now: C.suspend_certificate(
+            s, a, c, f.reason_code.data, f.reason.data, now
+        ),
+        _("The certificate is suspended; the status list is updated and the holder informed."),
+    )
+
+
+@bp.post("/certificates/<uuid:certificate_id>/reinstate")
+@login_required
+def reinstate(certificate_id: uuid.UUID) -> Response:
+    return _status_change(
+        certificate_id,
+        ReasonForm(prefix="reinstate"),
+        lambda s, a, c, f, now: C.reinstate_certificate(s, a, c, f.reason.data, now),
+        _("The certificate is valid again; the status list is updated and the holder informed."),
+    )
+
+
+@bp.post("/certificates/<uuid:certificate_id>/correct")
+@login_required
+def correct(certificate_id: uuid.UUID) -> Response:
+    """A correction (rettifica): a new certificate from the current data; this one is
+    SUPERSEDED and points to it."""
+    certificate = _certificate(certificate_id)
+    form = ReasonForm(prefix="correct")
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    session = db_session()
+    actor_id, case_id, old_id = current_account().id, certificate.case_id, certificate.id
+    session.rollback()
+    try:
+        new = issue_one(
+            issuer(), actor_id, case_id, supersedes_id=old_id, correction_note=form.reason.data
+        )
+    except InvalidInput as exc:
+        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+        return redirect(url_for("certificates.detail", certificate_id=old_id))
+    issued = session.get(Certificate, new.id)
+    if issued is not None and issued.case.candidate.account is not None:
+        send_template(
+            session, issued.case.candidate.account, "certificate_issued", certificate=issued
+        )
+    flash(_("Certificate %(number)s issued and sealed.", number=new.number), "success")
+    return redirect(url_for("certificates.detail", certificate_id=new.id))
+
+
+@bp.get("/status/<uuid:organisation_id>/<purpose>.json")
+@limiter.exempt
+def status_list(organisation_id: uuid.UUID, purpose: str) -> Response:
+    """The ente's signed Bitstring Status List credential, as last published (public)."""
+    session = db_session()
+    organisation = session.get(Organisation, organisation_id)
+    if (
+        organisation is None
+        or organisation.kind != OrganisationKind.ENTE_TITOLATO
+        or purpose not in {p.value for p in StatusPurpose}
+    ):
+        raise NotFound("no such status list")
+    listed = C.status_list(session, organisation.id, StatusPurpose(purpose))
+    body = listed.credential or C.signed_status_list(
+        session,
+        listed,
+        str(current_app.config["KEY_PASSPHRASE"]).encode(),
+        str(current_app.config["BASE_URL"]).rstrip("/"),
+        listed.updated_at if listed.updated_at.year > 1970 else utcnow(),
+    )
+    response = Response(json.dumps(body, ensure_ascii=False), mimetype="application/vc+ld+json")
+    # Short cache: a revocation must reach verifiers quickly.
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

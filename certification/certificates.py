@@ -1,0 +1,755 @@
+"""The Certificato: reservation, completion, status (domain.md §3.5–3.6, §6.5, §7.2, §7.5).
+
+Issuing is split so that a crash can never leave a half-issued certificate:
+
+1. :func:`reserve_certificate` (one transaction) checks everything, takes the number from the
+   database counter, a 130-bit verification code and a random status-list index, and freezes
+   the content (holder, issuer, rubric, competences, context, methods) in a PENDING row. Once
+   committed, the number and index are burnt: never reused, whatever happens next.
+2. The PDF and the credential are produced from that frozen content, outside any transaction
+   (:mod:`certification.producing`); nothing is public yet.
+3. :func:`complete_certificate` (second transaction) stores the bytes and their sha256 and only
+   then sets ISSUED and moves the case, in the same commit.
+
+A PENDING row is never shown, served or verified; :mod:`certification.issuance` finishes stale
+ones on recovery, or abandons them (ABANDONED keeps number and index burnt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Sequence
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from certification import credentials
+from certification.audit import record_event
+from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
+from certification.models import (
+    Certificate,
+    CertificateCompetence,
+    CertificateKind,
+    CertificateStatus,
+    CertificationCase,
+    Competence,
+    CompetenceOutcome,
+    Organisation,
+    Outcome,
+    StatusList,
+    StatusPurpose,
+    StoredFile,
+    UserAccount,
+)
+from certification.numbering import next_number
+from certification.portfolio import evidence_digest
+from certification.producing import holder_identifier
+from certification.roles import Role
+from certification.states import CaseStatus
+from certification.storage import BlobStorage
+from certification.workflow import _transition, actor_may, linked_evidence_for_case
+
+#: Crockford's base32: no I, L, O, U, so codes survive being read aloud or retyped.
+CODE_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH: Final = 26  # 130 random bits
+_CONFUSABLE: Final = str.maketrans("OILU", "011V")
+#: Why a certificate is revoked or suspended (the text reason stays internal).
+REVOCATION_REASONS: Final = (
+    "false_evidence",
+    "false_self_declaration",
+    "identity",
+    "procedural_defect",
+    "order_of_titolare",
+    "other",
+)
+SUSPENSION_REASONS: Final = ("fraud_report", "challenge_by_region", "other")
+#: Live (publicly verifiable) states, the others being PENDING and ABANDONED.
+PUBLIC_STATES: Final = frozenset(
+    {
+        CertificateStatus.ISSUED,
+        CertificateStatus.SUSPENDED,
+        CertificateStatus.REVOKED,
+        CertificateStatus.SUPERSEDED,
+    }
+)
+
+
+class AlreadyIssued(Conflict):
+    """The case already has a certificate for this decision."""
+
+    code = "already_issued"
+
+
+def new_verification_code() -> str:
+    """26 Crockford base32 characters from 130 random bits."""
+    number = secrets.randbits(CODE_LENGTH * 5)
+    return "".join(CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    """The code grouped for people: XXXXX-XXXXX-XXXXX-XXXXX-XXXXXX."""
+    return "-".join([code[0:5], code[5:10], code[10:15], code[15:20], code[20:]])
+
+
+def normalise_code(text: str) -> str | None:
+    """A typed code made canonical (case, separators, confusable letters); None if it cannot be
+    one of ours."""
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    cleaned = cleaned.translate(_CONFUSABLE)
+    if len(cleaned) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in cleaned):
+        return None
+    return cleaned
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def certificate_by_code(session: Session, code: str) -> Certificate | None:
+    """The public certificate with this verification code (never a PENDING or ABANDONED one)."""
+    normal = normalise_code(code)
+    if normal is None:
+        return None
+    found = session.scalar(select(Certificate).where(Certificate.verification_code == normal))
+    return found if found is not None and found.status in PUBLIC_STATES else None
+
+
+def certificates_of_holder(session: Session, person_id: uuid.UUID) -> Sequence[Certificate]:
+    """The holder's certificates, newest first (pending work is not shown)."""
+    return session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.holder_person_id == person_id,
+            Certificate.status.in_(PUBLIC_STATES),
+        )
+        .order_by(Certificate.issued_at.desc())
+    ).all()
+
+
+def certificates_of_case(case: CertificationCase, session: Session) -> Sequence[Certificate]:
+    """All the case's certificates, oldest first, pending ones included (for staff)."""
+    return session.scalars(
+        select(Certificate).where(Certificate.case_id == case.id).order_by(Certificate.generation)
+    ).all()
+
+
+def may_manage(actor: UserAccount, certificate: Certificate) -> bool:
+    """Signatories of the issuing ente revoke, suspend, reinstate and correct."""
+    return Role.SIGNATORY in actor.roles_in(certificate.organisation_id)
+
+
+# --- the frozen content -----------------------------------------------------------------------
+
+
+def _iso_date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def certificate_content(
+    session: Session, case: CertificationCase, *, base_url: str, issued_at: dt.datetime
+) -> dict[str, Any]:
+    """Everything the certificate says, as plain data frozen at issuance (domain.md §8).
+
+    Only competences whose current outcome is VALIDATA appear (§6.6 rule 5).
+    """
+    from certification.assessment import current_outcomes, current_ratings, snapshot_competences
+
+    snapshot = case.snapshot.content if case.snapshot else None
+    if snapshot is None:
+        raise NotFound("no rubric snapshot")
+    outcomes: dict[str, CompetenceOutcome] = {
+        o.competence_code: o for o in current_outcomes(case) if o.outcome == Outcome.VALIDATA
+    }
+    ratings = current_ratings(case)
+    framework = case.target_profile.framework
+    competences = []
+    for item in snapshot_competences(case):
+        if item["code"] not in outcomes:
+            continue
+        live = session.get(Competence, uuid.UUID(item["id"]))
+        statements: dict[str, list[dict[str, str]]] = {"abilita": [], "conoscenza": []}
+        for statement in live.statements if live else []:
+            statements.setdefault(statement.kind, []).append(
+                {"it": statement.text_it, "en": statement.text_en}
+            )
+        levels = [ratings[c["code"]].level_code for c in item["criteria"] if c["code"] in ratings]
+        competences.append(
+            {
+                "code": item["code"],
+                "title_it": item["title_it"],
+                "title_en": item["title_en"],
+                "eqf_level": item["eqf_level"],
+                "ada_codes": list(item["ada_codes"]),
+                "alignments": list(live.alignments) if live else [],
+                "abilita": statements["abilita"],
+                "conoscenze": statements["conoscenza"],
+                "achieved_level": min(levels) if levels else None,
+                "criteria": [
+                    {
+                        "code": c["code"],
+                        "text_it": c["text_it"],
+                        "text_en": c["text_en"],
+                        "levels": c["levels"],
+                        "level": ratings[c["code"]].level_code if c["code"] in ratings else None,
+                    }
+                    for c in item["criteria"]
+                ],
+            }
+        )
+    if not competences:
+        raise InvalidInput("nothing certified", errors={"case": ["nothing_validated"]})
+    # The evidence behind the certified competences: what the panel cited, and what the
+    # candidate linked to them.
+    linked = linked_evidence_for_case(session, case)
+    certified_ids = {uuid.UUID(c["id"]) for c in snapshot_competences(case)} & set(linked)
+    by_id = {e.id: e for items in linked.values() for e in items}
+    cited = {uuid.UUID(i) for o in outcomes.values() for i in o.evidence_ids}
+    used = [
+        e
+        for e in by_id.values()
+        if e.id in cited
+        or any(e in linked[c] for c in certified_ids if _code_of(case, c) in outcomes)
+    ]
+    experiences = {e.experience.id: e.experience for e in used}
+    starts = [x.start_date for x in experiences.values()]
+    ends = [x.end_date or x.start_date for x in experiences.values()]
+    session_dates = sorted(
+        s.scheduled_at.date() for s in case.sessions if s.scheduled_at is not None
+    )
+    person = case.candidate
+    ente = case.ente_titolato
+    titolare = ente.accredited_by
+    return {
+        "issued_at": issued_at.isoformat(),
+        "place": ente.city,
+        "case_protocol": case.protocol_number,
+        "illustrative": bool(snapshot["framework"]["illustrative"]),
+        "kind": _kind(case, set(outcomes)).value,
+        "holder": {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "codice_fiscale": person.codice_fiscale,
+            "birth_date": _iso_date(person.birth_date),
+            "birth_place": person.birth_place,
+        },
+        "ente": {
+            "id": str(ente.id),
+            "legal_name": ente.legal_name,
+            "short_name": ente.short_name,
+            "tax_code": ente.tax_code,
+            "accreditation_number": ente.accreditation_number,
+            "accreditation_register": ente.accreditation_register,
+            "address": ente.address,
+            "city": ente.city,
+            "website": ente.website,
+        },
+        "titolare": {"id": str(titolare.id), "legal_name": titolare.legal_name}
+        if titolare
+        else None,
+        "standard": {
+            "framework_code": framework.code,
+            "framework_version": framework.version,
+            "framework_title_it": framework.title_it,
+            "framework_title_en": framework.title_en,
+            "legal_reference_it": framework.legal_reference_it,
+            "legal_reference_en": framework.legal_reference_en,
+            "valid_from": _iso_date(framework.valid_from),
+            "profile_code": snapshot["profile"]["code"],
+            "profile_title_it": snapshot["profile"]["title_it"],
+            "profile_title_en": snapshot["profile"]["title_en"],
+            "eqf_level": snapshot["profile"]["eqf_level"],
+        },
+        "competences": competences,
+        "learning": {
+            "contexts": sorted({x.learning_context.value for x in experiences.values()}),
+            "experiences": [
+                {
+                    "kind": x.kind.value,
+                    "host": x.host_organisation.legal_name if x.host_organisation else x.host_name,
+                    "start": _iso_date(x.start_date),
+                    "end": _iso_date(x.end_date),
+                }
+                for x in sorted(experiences.values(), key=lambda x: x.start_date)
+            ],
+            "start": _iso_date(min(starts)) if starts else None,
+            "end": _iso_date(max(ends)) if ends else None,
+        },
+        "assessment": {
+            "methods": sorted({m for o in outcomes.values() for m in o.methods}),
+            "dates": [d.isoformat() for d in dict.fromkeys(session_dates)],
+            "decided_on": max(o.decided_at for o in outcomes.values()).date().isoformat(),
+            "panel": [
+                {"name": m.person.full_name, "function": m.function.value}
+                for m in (case.sessions[-1].members if case.sessions else [])
+            ],
+        },
+        "evidence": [
+            {
+                "sha256": evidence_digest(e),
+                "type": e.type.value,
+                "date": _iso_date(e.issued_on or e.created_at.date()),
+            }
+            for e in sorted(used, key=lambda e: e.created_at)
+        ],
+        "base_url": base_url.rstrip("/"),
+    }
+
+
+def _code_of(case: CertificationCase, competence_id: uuid.UUID) -> str | None:
+    return next(
+        (cc.competence.code for cc in case.competences if cc.competence_id == competence_id), None
+    )
+
+
+def _kind(case: CertificationCase, certified: set[str]) -> CertificateKind:
+    mandatory = {
+        link.competence.code for link in case.target_profile.competence_links if link.mandatory
+    }
+    if mandatory and mandatory <= certified:
+        return CertificateKind.PROFILO_COMPLETO
+    return CertificateKind.COMPETENZE_SINGOLE
+
+
+# --- status lists -----------------------------------------------------------------------------
+
+
+def status_list(session: Session, organisation_id: uuid.UUID, purpose: StatusPurpose) -> StatusList:
+    """The ente's status list for ``purpose``, created empty on first use."""
+    found = session.scalar(
+        select(StatusList).where(
+            StatusList.organisation_id == organisation_id, StatusList.purpose == purpose
+        )
+    )
+    if found is None:
+        found = StatusList(
+            organisation_id=organisation_id,
+            purpose=purpose,
+            size_bits=credentials.STATUS_LIST_BITS,
+            bitstring=bytes(credentials.STATUS_LIST_BITS // 8),
+            credential=None,
+            updated_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        )
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _allocate_index(session: Session, organisation_id: uuid.UUID) -> int:
+    """A random free index of the ente's lists (herd privacy: no issuance order leaks)."""
+    used = set(
+        session.scalars(
+            select(Certificate.status_index).where(Certificate.organisation_id == organisation_id)
+        )
+    )
+    if len(used) >= credentials.STATUS_LIST_BITS // 2:
+        raise Conflict("the status list is full")  # a new list generation is then needed
+    while True:
+        index = secrets.randbelow(credentials.STATUS_LIST_BITS)
+        if index not in used:
+            return index
+
+
+def _set_status_bit(
+    session: Session,
+    certificate: Certificate,
+    purpose: StatusPurpose,
+    value: bool,
+    now: dt.datetime,
+) -> StatusList:
+    listed = status_list(session, certificate.organisation_id, purpose)
+    bits = bytearray(listed.bitstring)
+    credentials.set_bit(bits, certificate.status_index, value)
+    listed.bitstring = bytes(bits)
+    listed.credential = None  # re-signed by the caller (app/issuance) before the commit
+    listed.updated_at = now
+    session.flush()
+    return listed
+
+
+# --- issuance ---------------------------------------------------------------------------------
+
+
+def reserve_certificate(
+    session: Session,
+    actor: UserAccount,
+    case: CertificationCase,
+    now: dt.datetime,
+    *,
+    base_url: str,
+    supersedes: Certificate | None = None,
+    correction_note: str | None = None,
+) -> Certificate:
+    """Check and reserve a certificate for a CERTIFIED case (or a correction of an issued one).
+
+    Refused: a case not CERTIFIED, an actor who is not a signatory of the case's ente, a second
+    certificate for the same decision. The caller commits, then produces and completes it.
+    """
+    if supersedes is None:
+        if case.status != CaseStatus.CERTIFIED:
+            existing = session.scalar(
+                select(Certificate).where(
+                    Certificate.case_id == case.id,
+                    Certificate.status.in_(PUBLIC_STATES),
+                )
+            )
+            if existing is not None:
+                raise AlreadyIssued("this decision already has its certificate")
+            raise InvalidInput("case not certified", errors={"case": ["not_certified"]})
+        if not actor_may(actor, case, "issue_certificate"):
+            raise NotPermitted("only a signatory of the ente issues certificates")
+        pending = session.scalar(
+            select(Certificate).where(
+                Certificate.case_id == case.id, Certificate.status == CertificateStatus.PENDING
+            )
+        )
+        if pending is not None:
+            return pending  # an interrupted issuance: finish it, never start a second one
+    else:
+        if not may_manage(actor, supersedes):
+            raise NotPermitted("only a signatory of the ente corrects certificates")
+        if supersedes.status not in {CertificateStatus.ISSUED, CertificateStatus.SUSPENDED}:
+            raise Conflict("only an issued certificate can be corrected")
+        correction_note = clean_text(correction_note or "", "reason")
+    # Abandoned reservations keep their generation: a new attempt takes the next one, and two
+    # concurrent attempts take the same one, so the unique constraint lets only one through.
+    generation = 1 + max((c.generation for c in certificates_of_case(case, session)), default=0)
+    content = certificate_content(session, case, base_url=base_url, issued_at=now)
+    if actor.person is None:
+        raise NotPermitted("a signatory is a person")
+    content["signatory"] = {"name": actor.person.full_name}
+    person = case.candidate
+    if person.codice_fiscale:
+        identity, identity_type = person.codice_fiscale.upper(), "nationalIdentityNumber"
+    elif person.account is not None:
+        identity, identity_type = person.account.email.lower(), "emailAddress"
+    else:
+        identity, identity_type = str(person.id), "identifier"
+    content["holder_identifier"] = holder_identifier(identity, identity_type, secrets.token_hex(16))
+    ente = case.ente_titolato
+    code = ente.code or "ATT"
+    number = f"LOM-{code}-{now.year}-{next_number(session, f'cert:{code}:{now.year}'):06d}"
+    content["number"] = number
+    content["supersedes"] = supersedes.number if supersedes else None
+    content["correction_note"] = correction_note
+    certificate = Certificate(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        generation=generation,
+        organisation_id=ente.id,
+        number=number,
+        verification_code=new_verification_code(),
+        status_index=_allocate_index(session, ente.id),
+        kind=CertificateKind(content["kind"]),
+        locale=_locale(case),
+        status=CertificateStatus.PENDING,
+        content=content,
+        holder_person_id=case.candidate_id,
+        issued_at=now,
+        issued_by_id=actor.id,
+        reserved_at=now,
+        supersedes_id=supersedes.id if supersedes else None,
+    )
+    content["verification_code"] = certificate.verification_code
+    content["certificate_id"] = str(certificate.id)
+    content["status_index"] = certificate.status_index
+    for position, item in enumerate(content["competences"]):
+        certificate.competences.append(
+            CertificateCompetence(
+                position=position,
+                code=item["code"],
+                title_it=item["title_it"],
+                title_en=item["title_en"],
+                eqf_level=item["eqf_level"],
+                ada_codes=item["ada_codes"],
+                achieved_level=item["achieved_level"],
+            )
+        )
+    session.add(certificate)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Two signatories at once, or a colliding random index/code: the other one won.
+        raise AlreadyIssued("this decision already has its certificate") from None
+    for purpose in StatusPurpose:
+        status_list(session, ente.id, purpose)
+    record_event(
+        session,
+        actor,
+        "certificate.reserved",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=ente.id,
+        number=number,
+    )
+    return certificate
+
+
+def _locale(case: CertificationCase) -> str:
+    account = case.candidate.account
+    return account.locale if account is not None else "it"
+
+
+def complete_certificate(
+    session: Session,
+    certificate: Certificate,
+    pdf: bytes,
+    credential_json: bytes,
+    *,
+    seal_kid: str,
+    credential_kid: str,
+    storage: BlobStorage,
+    now: dt.datetime,
+) -> Certificate:
+    """Store the sealed PDF and the credential, then mark the certificate ISSUED and move the
+    case (#20), all in the caller's one commit."""
+    if certificate.status != CertificateStatus.PENDING:
+        raise Conflict("the certificate is not pending")
+    for data, media_type in ((pdf, "application/pdf"), (credential_json, "application/json")):
+        sha256 = storage.put(data)
+        if session.get(StoredFile, sha256) is None:
+            session.add(
+                StoredFile(sha256=sha256, size=len(data), media_type=media_type, created_at=now)
+            )
+    certificate.pdf_sha256 = _sha256(pdf)
+    certificate.pdf_size = len(pdf)
+    certificate.credential_sha256 = _sha256(credential_json)
+    certificate.seal_kid = seal_kid
+    certificate.credential_kid = credential_kid
+    certificate.status = CertificateStatus.ISSUED
+    certificate.status_changed_at = now
+    certificate.completed_at = now
+    case = certificate.case
+    issuer = certificate.issued_by
+    if certificate.supersedes_id is None:
+        _transition(
+            session,
+            None,
+            case,
+            "issue_certificate",
+            now,
+            payload={"certificate": certificate.number, "by": str(issuer.id) if issuer else None},
+        )
+    else:
+        old = session.get(Certificate, certificate.supersedes_id)
+        if old is None:
+            raise NotFound("no such certificate")
+        old.status = CertificateStatus.SUPERSEDED
+        old.status_changed_at = now
+        old.status_reason_code = "correction"
+        old.status_reason = certificate.content.get("correction_note")
+        old.superseded_by_id = certificate.id
+    record_event(
+        session,
+        issuer,
+        "certificate.issued",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=certificate.organisation_id,
+        number=certificate.number,
+        pdf_sha256=certificate.pdf_sha256,
+    )
+    session.flush()
+    return certificate
+
+
+def abandon_certificate(
+    session: Session, certificate: Certificate, reason: str, now: dt.datetime
+) -> None:
+    """Give up a reservation that cannot be completed; its number and index stay burnt and the
+    case can be issued again."""
+    if certificate.status != CertificateStatus.PENDING:
+        raise Conflict("the certificate is not pending")
+    certificate.status = CertificateStatus.ABANDONED
+    certificate.status_changed_at = now
+    certificate.status_reason = reason[:500]
+    record_event(
+        session,
+        None,
+        "certificate.abandoned",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=certificate.organisation_id,
+        reason=reason[:200],
+    )
+    session.flush()
+
+
+def stale_pending(session: Session, older_than: dt.datetime) -> Sequence[Certificate]:
+    """Reservations left by a crash (reserved before ``older_than`` and never completed)."""
+    return session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.status == CertificateStatus.PENDING,
+            Certificate.reserved_at < older_than,
+        )
+        .order_by(Certificate.reserved_at)
+    ).all()
+
+
+def acknowledge_registration(
+    session: Session, certificate: Certificate, registry_ref: str, now: dt.datetime
+) -> None:
+    """The regional register acknowledged the certificate: the case closes (#21)."""
+    certificate.registry_ref = clean_text(registry_ref, "registry_ref")[:60]
+    if certificate.case.status == CaseStatus.CERTIFICATE_ISSUED:
+        _transition(session, None, certificate.case, "close", now, payload={"ref": registry_ref})
+    session.flush()
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- status changes (§7.5) --------------------------------------------------------------------
+
+
+def _change_status(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    allowed_from: set[CertificateStatus],
+    to: CertificateStatus,
+    reason_code: str,
+    reason: str,
+    now: dt.datetime,
+    event: str,
+) -> None:
+    if not may_manage(actor, certificate):
+        raise NotPermitted("only a signatory of the ente changes a certificate's status")
+    if certificate.status not in allowed_from:
+        raise Conflict(f"not possible for a {certificate.status.value} certificate")
+    certificate.status = to
+    certificate.status_changed_at = now
+    certificate.status_reason_code = reason_code
+    certificate.status_reason = reason
+    record_event(
+        session,
+        actor,
+        event,
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=certificate.organisation_id,
+        reason=reason_code,
+    )
+
+
+def revoke_certificate(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    reason_code: str,
+    reason: str,
+    now: dt.datetime,
+) -> StatusList:
+    """Revoke (irreversible): the revocation bit is set; returns the list to re-sign."""
+    if reason_code not in REVOCATION_REASONS:
+        raise InvalidInput("reason", errors={"reason_code": ["invalid_choice"]})
+    reason = clean_text(reason, "reason")
+    _change_status(
+        session,
+        actor,
+        certificate,
+        {CertificateStatus.ISSUED, CertificateStatus.SUSPENDED},
+        CertificateStatus.REVOKED,
+        reason_code,
+        reason,
+        now,
+        "certificate.revoked",
+    )
+    return _set_status_bit(session, certificate, StatusPurpose.REVOCATION, True, now)
+
+
+def suspend_certificate(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    reason_code: str,
+    reason: str,
+    now: dt.datetime,
+) -> StatusList:
+    """Suspend while a report is checked: the suspension bit is set."""
+    if reason_code not in SUSPENSION_REASONS:
+        raise InvalidInput("reason", errors={"reason_code": ["invalid_choice"]})
+    reason = clean_text(reason, "reason")
+    _change_status(
+        session,
+        actor,
+        certificate,
+        {CertificateStatus.ISSUED},
+        CertificateStatus.SUSPENDED,
+        reason_code,
+        reason,
+        now,
+        "certificate.suspended",
+    )
+    return _set_status_bit(session, certificate, StatusPurpose.SUSPENSION, True, now)
+
+
+def reinstate_certificate(
+    session: Session, actor: UserAccount, certificate: Certificate, reason: str, now: dt.datetime
+) -> StatusList:
+    """The suspension is cleared: ISSUED again, suspension bit cleared."""
+    reason = clean_text(reason, "reason")
+    _change_status(
+        session,
+        actor,
+        certificate,
+        {CertificateStatus.SUSPENDED},
+        CertificateStatus.ISSUED,
+        "reinstated",
+        reason,
+        now,
+        "certificate.reinstated",
+    )
+    return _set_status_bit(session, certificate, StatusPurpose.SUSPENSION, False, now)
+
+
+def organisation_of(session: Session, certificate: Certificate) -> Organisation:
+    found = session.get(Organisation, certificate.organisation_id)
+    if found is None:  # pragma: no cover - foreign key
+        raise NotFound("no such organisation")
+    return found
+
+
+def publish_status_list(
+    session: Session, listed: StatusList, passphrase: bytes, base_url: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Sign the list as a BitstringStatusListCredential with the ente's credential key and keep
+    it as published (called on every change, before the commit)."""
+    signed = signed_status_list(session, listed, passphrase, base_url, now)
+    listed.credential = signed
+    session.flush()
+    return signed
+
+
+def signed_status_list(
+    session: Session, listed: StatusList, passphrase: bytes, base_url: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The list as a freshly signed credential (not stored)."""
+    from certification.keys import active_key, load_private_key
+    from certification.models import KeyPurpose
+    from certification.producing import issuer_url, status_list_url, verification_method
+
+    key = active_key(session, listed.organisation_id, KeyPurpose.CREDENTIAL)
+    private = load_private_key(key, passphrase)
+    if not isinstance(private, Ed25519PrivateKey):  # pragma: no cover - init makes Ed25519
+        raise Conflict("the credential key is not Ed25519")
+    organisation = str(listed.organisation_id)
+    url = status_list_url(base_url, organisation, listed.purpose.value)
+    unsigned = credentials.status_list_credential(
+        url, issuer_url(base_url, organisation), listed.purpose.value, listed.bitstring, now
+    )
+    return credentials.sign_credential(
+        unsigned, private, verification_method(base_url, organisation, key.kid), now
+    )

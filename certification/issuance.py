@@ -1,0 +1,378 @@
+"""Running issuance: one certificate, many on a worker pool, and recovery after a crash.
+
+Issuance is the one operation that spans transactions, by design (see
+:mod:`certification.certificates`): the reservation commits first, the slow render and seal
+run outside any transaction, and the completion commits the ISSUED state. So this module takes
+a session *factory*; every other domain operation takes a session and never commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from certification.certificates import (
+    abandon_certificate,
+    complete_certificate,
+    reserve_certificate,
+    stale_pending,
+)
+from certification.errors import Conflict, DomainError, InvalidInput, NotFound
+from certification.models import (
+    BulkIssuance,
+    Certificate,
+    CertificateStatus,
+    CertificationCase,
+    UserAccount,
+)
+from certification.producing import (
+    IssuerSigner,
+    ProducedCertificate,
+    SignerMaterial,
+    produce_certificate,
+    signer_material,
+)
+from certification.rendering import DocumentRenderer
+from certification.storage import BlobStorage
+
+#: A reservation older than this with no completion was left by a crash.
+STALE_AFTER: Final = dt.timedelta(minutes=10)
+MAX_BULK: Final = 1000
+
+SessionFactory = Callable[[], Session]
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class RendererPaths:
+    """Where the renderer's templates, assets and catalogues are (picklable for workers)."""
+
+    templates: Path
+    assets: Path
+    translations: Path
+
+    def renderer(self) -> DocumentRenderer:
+        return DocumentRenderer(self.templates, self.assets, self.translations)
+
+
+@dataclass
+class Issuer:
+    """What issuing needs, set up once per process: keys are parsed once per ente."""
+
+    session_factory: SessionFactory
+    storage: BlobStorage
+    renderer: DocumentRenderer
+    passphrase: bytes
+    base_url: str
+    clock: Clock
+    renderer_paths: RendererPaths | None = None
+    timestamp_url: str | None = None
+    _signers: dict[tuple[str, str, str], IssuerSigner] = field(default_factory=dict)
+
+    def signer(self, material: SignerMaterial) -> IssuerSigner:
+        key = (material.organisation_id, material.seal.kid, material.credential.kid)
+        found = self._signers.get(key)
+        if found is None:
+            found = self._signers[key] = IssuerSigner(material, self.passphrase)
+        return found
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The outcome of issuing for one case."""
+
+    case_id: str
+    status: str  # "issued" | "failed"
+    certificate_id: str | None = None
+    number: str | None = None
+    verification_code: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class _Reserved:
+    certificate_id: uuid.UUID
+    content: dict[str, Any]
+    locale: str
+    material: SignerMaterial
+
+
+def _reserve(
+    issuer: Issuer,
+    actor_id: uuid.UUID,
+    case_id: uuid.UUID,
+    *,
+    supersedes_id: uuid.UUID | None = None,
+    correction_note: str | None = None,
+) -> _Reserved:
+    with issuer.session_factory() as session:
+        actor = session.get(UserAccount, actor_id)
+        case = session.get(CertificationCase, case_id)
+        if actor is None or case is None:
+            raise NotFound("no such case")
+        supersedes = session.get(Certificate, supersedes_id) if supersedes_id else None
+        if supersedes_id and (supersedes is None or supersedes.case_id != case.id):
+            raise NotFound("no such certificate")
+        # Keys first: a missing key or a wrong passphrase reserves nothing.
+        material = signer_material(
+            session, case.ente_titolato_id, issuer.passphrase, issuer.timestamp_url
+        )
+        certificate = reserve_certificate(
+            session,
+            actor,
+            case,
+            issuer.clock(),
+            base_url=issuer.base_url,
+            supersedes=supersedes,
+            correction_note=correction_note,
+        )
+        reserved = _Reserved(
+            certificate.id, dict(certificate.content), certificate.locale, material
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            raise Conflict("this decision already has its certificate") from None
+        return reserved
+
+
+def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate) -> Certificate:
+    with issuer.session_factory() as session:
+        certificate = session.get(Certificate, reserved.certificate_id)
+        if certificate is None:  # pragma: no cover - rows are never deleted
+            raise NotFound("no such certificate")
+        complete_certificate(
+            session,
+            certificate,
+            produced.pdf,
+            produced.credential_json,
+            seal_kid=reserved.material.seal.kid,
+            credential_kid=reserved.material.credential.kid,
+            storage=issuer.storage,
+            now=issuer.clock(),
+        )
+        session.commit()
+        return certificate
+
+
+def _abandon(issuer: Issuer, certificate_id: uuid.UUID, reason: str) -> None:
+    with issuer.session_factory() as session:
+        certificate = session.get(Certificate, certificate_id)
+        if certificate is not None and certificate.status == CertificateStatus.PENDING:
+            abandon_certificate(session, certificate, reason, issuer.clock())
+            session.commit()
+
+
+def issue_one(
+    issuer: Issuer,
+    actor_id: uuid.UUID,
+    case_id: uuid.UUID,
+    *,
+    supersedes_id: uuid.UUID | None = None,
+    correction_note: str | None = None,
+) -> Certificate:
+    """Reserve, produce and complete one certificate (a correction when ``supersedes_id``)."""
+    reserved = _reserve(
+        issuer, actor_id, case_id, supersedes_id=supersedes_id, correction_note=correction_note
+    )
+    try:
+        produced = produce_certificate(
+            reserved.content, reserved.locale, issuer.signer(reserved.material), issuer.renderer
+        )
+        return _complete(issuer, reserved, produced)
+    except Exception as exc:
+        # A failure we saw (not a crash): give the reservation up so the case can be retried.
+        _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) -> list[ItemResult]:
+    """Finish reservations a crash left behind (from their frozen content, with the ente's
+    current keys), or abandon those that can no longer be finished."""
+    with issuer.session_factory() as session:
+        pending = [
+            (c.id, c.case_id, c.organisation_id, dict(c.content), c.locale)
+            for c in stale_pending(session, issuer.clock() - stale_after)
+        ]
+    results = []
+    for certificate_id, case_id, organisation_id, content, locale in pending:
+        try:
+            with issuer.session_factory() as session:
+                material = signer_material(
+                    session, organisation_id, issuer.passphrase, issuer.timestamp_url
+                )
+            reserved = _Reserved(certificate_id, content, locale, material)
+            produced = produce_certificate(
+                content, locale, issuer.signer(material), issuer.renderer
+            )
+            done = _complete(issuer, reserved, produced)
+            results.append(
+                ItemResult(
+                    str(case_id), "issued", str(done.id), done.number, done.verification_code
+                )
+            )
+        except DomainError as exc:
+            _abandon(issuer, certificate_id, f"{exc.code}: {exc}")
+            results.append(ItemResult(str(case_id), "failed", str(certificate_id), error=exc.code))
+    return results
+
+
+# --- bulk -------------------------------------------------------------------------------------
+
+_worker_state: dict[str, Any] = {}
+
+
+def _worker_init(paths: RendererPaths, passphrase: bytes) -> None:
+    _worker_state["renderer"] = paths.renderer()
+    _worker_state["passphrase"] = passphrase
+    _worker_state["signers"] = {}
+
+
+def _worker_produce(
+    material: SignerMaterial, content: dict[str, Any], locale: str
+) -> ProducedCertificate:
+    signers: dict[str, IssuerSigner] = _worker_state["signers"]
+    key = f"{material.seal.kid}:{material.credential.kid}"
+    if key not in signers:
+        signers[key] = IssuerSigner(material, _worker_state["passphrase"])
+    return produce_certificate(content, locale, signers[key], _worker_state["renderer"])
+
+
+def start_bulk(
+    session: Session,
+    actor: UserAccount,
+    idempotency_key: str,
+    case_ids: Sequence[uuid.UUID],
+    now: dt.datetime,
+) -> tuple[BulkIssuance, bool]:
+    """Record a bulk request, or return the earlier one with the same idempotency key
+    (``created`` False). The same key with other cases is refused."""
+    key = idempotency_key.strip()
+    if not 8 <= len(key) <= 100 or not key.isprintable():
+        raise InvalidInput("idempotency key", errors={"idempotency_key": ["invalid"]})
+    ids = [str(c) for c in dict.fromkeys(case_ids)]
+    if not ids or len(ids) > MAX_BULK:
+        raise InvalidInput("cases", errors={"case_ids": ["bulk_size"]})
+    existing = session.scalar(
+        select(BulkIssuance).where(
+            BulkIssuance.requested_by_id == actor.id, BulkIssuance.idempotency_key == key
+        )
+    )
+    if existing is not None:
+        if existing.case_ids != ids:
+            raise Conflict("this idempotency key was used for other cases")
+        return existing, False
+    bulk = BulkIssuance(
+        idempotency_key=key,
+        requested_by_id=actor.id,
+        case_ids=ids,
+        items=[{"case_id": i, "status": "pending"} for i in ids],
+        created_at=now,
+    )
+    session.add(bulk)
+    session.flush()
+    return bulk, True
+
+
+def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None:
+    with issuer.session_factory() as session:
+        bulk = session.get(BulkIssuance, bulk_id)
+        if bulk is None:  # pragma: no cover
+            return
+        bulk.items = [
+            result.as_dict() if item["case_id"] == result.case_id else item for item in bulk.items
+        ]
+        if all(item["status"] != "pending" for item in bulk.items):
+            bulk.finished_at = issuer.clock()
+        session.commit()
+
+
+def run_bulk(
+    issuer: Issuer,
+    bulk_id: uuid.UUID,
+    *,
+    workers: int = 2,
+    progress: Callable[[ItemResult], None] | None = None,
+) -> list[ItemResult]:
+    """Issue every still-pending item of a bulk request: reservations one by one, rendering and
+    sealing on a pool of ``workers`` processes (0: in this process), completions as they come.
+    Items already done (a repeated run) are not touched: no double issuance."""
+    with issuer.session_factory() as session:
+        bulk = session.get(BulkIssuance, bulk_id)
+        if bulk is None:
+            raise NotFound("no such bulk issuance")
+        actor_id = bulk.requested_by_id
+        todo = [uuid.UUID(i["case_id"]) for i in bulk.items if i["status"] == "pending"]
+    results: list[ItemResult] = []
+
+    def report(result: ItemResult) -> None:
+        _record_item(issuer, bulk_id, result)
+        results.append(result)
+        if progress:
+            progress(result)
+
+    def reservations() -> Iterator[tuple[uuid.UUID, _Reserved]]:
+        for case_id in todo:
+            try:
+                yield case_id, _reserve(issuer, actor_id, case_id)
+            except DomainError as exc:
+                report(ItemResult(str(case_id), "failed", error=exc.code))
+
+    def finish(
+        case_id: uuid.UUID, reserved: _Reserved, produce: Callable[[], ProducedCertificate]
+    ) -> None:
+        try:
+            done = _complete(issuer, reserved, produce())
+        except Exception as exc:
+            _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
+            code = exc.code if isinstance(exc, DomainError) else "production_failed"
+            report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
+        else:
+            report(
+                ItemResult(
+                    str(case_id), "issued", str(done.id), done.number, done.verification_code
+                )
+            )
+
+    if workers <= 0 or issuer.renderer_paths is None:
+        for case_id, reserved in reservations():
+            finish(
+                case_id,
+                reserved,
+                lambda r=reserved: produce_certificate(  # type: ignore[misc]
+                    r.content, r.locale, issuer.signer(r.material), issuer.renderer
+                ),
+            )
+        return results
+    # Spawned (not forked) workers: no inherited database connections or threads.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(issuer.renderer_paths, issuer.passphrase),
+    ) as pool:
+        futures: list[tuple[uuid.UUID, _Reserved, Future[ProducedCertificate]]] = [
+            (
+                case_id,
+                reserved,
+                pool.submit(_worker_produce, reserved.material, reserved.content, reserved.locale),
+            )
+            for case_id, reserved in reservations()
+        ]
+        for case_id, reserved, future in futures:
+            finish(case_id, reserved, future.result)
+    return results

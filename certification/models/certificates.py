@@ -1,0 +1,163 @@
+"""Certificates (Certificato / attestato di competenza), their frozen competences, the status
+lists that publish revocation and suspension, and bulk issuance requests (domain.md §6.5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certification.db import ModelBase, UUIDPrimaryKey
+from certification.models.accounts import Organisation, UserAccount, _enum
+from certification.models.cases import CertificationCase
+
+
+class CertificateStatus(enum.StrEnum):
+    """PENDING is reserved, not issued: it is never shown, served or verified. ABANDONED is a
+    reservation that could not be completed; its number and status index stay burnt."""
+
+    PENDING = "pending"
+    ISSUED = "issued"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+    ABANDONED = "abandoned"
+
+
+class CertificateKind(enum.StrEnum):
+    COMPETENZE_SINGOLE = "competenze_singole"
+    PROFILO_COMPLETO = "profilo_completo"
+
+
+class StatusPurpose(enum.StrEnum):
+    REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+
+
+class Certificate(UUIDPrimaryKey, ModelBase):
+    """An issued (or reserved) certificate; immutable once ISSUED but for its status.
+
+    ``content`` is the frozen snapshot everything is made from (holder, issuer, rubric,
+    competences, learning context, assessment): the PDF and the credential are rendered from it
+    once, and the stored bytes (``pdf_sha256``, ``credential_sha256``) are what is served.
+    """
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("case_id", "generation"),
+        UniqueConstraint("organisation_id", "status_index"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("certification_cases.id", ondelete="RESTRICT"), index=True
+    )
+    #: 1 for the first certificate of a case; a correction (rettifica) issues generation + 1.
+    generation: Mapped[int] = mapped_column(Integer)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    #: 26 Crockford base32 characters, 130 random bits: the public look-up key.
+    verification_code: Mapped[str] = mapped_column(String(32), unique=True)
+    #: Position in the ente's revocation and suspension status lists; random, never reused.
+    status_index: Mapped[int]
+    kind: Mapped[CertificateKind] = mapped_column(_enum(CertificateKind))
+    locale: Mapped[str] = mapped_column(String(5))
+    status: Mapped[CertificateStatus] = mapped_column(_enum(CertificateStatus), index=True)
+    content: Mapped[dict[str, Any]]
+    holder_person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), index=True
+    )
+    issued_at: Mapped[dt.datetime]
+    issued_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_accounts.id", ondelete="SET NULL")
+    )
+    reserved_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime | None]
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_size: Mapped[int | None]
+    credential_sha256: Mapped[str | None] = mapped_column(String(64))
+    seal_kid: Mapped[str | None] = mapped_column(ForeignKey("signing_keys.kid"))
+    credential_kid: Mapped[str | None] = mapped_column(ForeignKey("signing_keys.kid"))
+    status_changed_at: Mapped[dt.datetime | None]
+    status_reason_code: Mapped[str | None] = mapped_column(String(40))
+    #: Internal: never shown to verifiers (security.md, issue 6).
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    #: The regional register's acknowledgement (domain.md §7.2 #21), once received.
+    registry_ref: Mapped[str | None] = mapped_column(String(60))
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="RESTRICT")
+    )
+    superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="SET NULL")
+    )
+
+    case: Mapped[CertificationCase] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    issued_by: Mapped[UserAccount | None] = relationship()
+    competences: Mapped[list[CertificateCompetence]] = relationship(
+        back_populates="certificate",
+        cascade="all, delete-orphan",
+        order_by="CertificateCompetence.position",
+    )
+
+
+class CertificateCompetence(ModelBase):
+    """A certified competence as printed: frozen copies, so a later QRSP change alters nothing."""
+
+    __tablename__ = "certificate_competences"
+
+    certificate_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(60))
+    title_it: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    eqf_level: Mapped[int | None]
+    ada_codes: Mapped[list[str]]
+    achieved_level: Mapped[str | None] = mapped_column(String(10))
+
+    certificate: Mapped[Certificate] = relationship(back_populates="competences")
+
+
+class StatusList(UUIDPrimaryKey, ModelBase):
+    """One ente's W3C Bitstring Status List for a purpose; ``credential`` is the signed list as
+    published (re-signed on every change), ``version`` guards concurrent updates."""
+
+    __tablename__ = "status_lists"
+    __table_args__ = (UniqueConstraint("organisation_id", "purpose"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    purpose: Mapped[StatusPurpose] = mapped_column(_enum(StatusPurpose))
+    size_bits: Mapped[int]
+    bitstring: Mapped[bytes] = mapped_column(LargeBinary)
+    credential: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class BulkIssuance(UUIDPrimaryKey, ModelBase):
+    """A bulk issuance request; its idempotency key makes a repeated request return this one."""
+
+    __tablename__ = "bulk_issuances"
+    __table_args__ = (UniqueConstraint("requested_by_id", "idempotency_key"),)
+
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    requested_by_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_accounts.id", ondelete="RESTRICT")
+    )
+    case_ids: Mapped[list[str]]
+    #: One entry per case: {"case_id", "status": "issued"|"failed"|"pending", "code"?, "error"?}
+    items: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]

@@ -1,0 +1,185 @@
+"""Certificates on the web: the signatory issues, the holder downloads, status changes publish."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certification import credentials
+from certification.keys import init_keys
+from certification.models import Certificate, CertificateStatus, OutboxMessage
+from certification.roles import Role
+from certification.states import CaseStatus
+from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
+from tests.certification.test_certificates import _certified, _resolver, embedded_credential
+from tests.conftest import NOW, login, post_form
+from tests.factories import PASSWORD, make_account, make_candidate
+
+
+@pytest.fixture
+def stage(db: Session, app: Flask, w: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    w["signatory"] = make_account(db, roles=(Role.SIGNATORY,), organisation=w["ente"])
+    case = _certified(db, w)
+    init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
+    db.commit()
+    return {**w, "case": case}
+
+
+def _issue(app: Flask, stage: dict[str, Any], db: Session) -> Certificate:
+    client = app.test_client()
+    login(client, stage["signatory"].email, PASSWORD)
+    page = client.get(f"/cases/{stage['case'].id}").get_data(as_text=True)
+    assert "Rilascia e sigilla il certificato" in page
+    response = post_form(
+        client, f"/cases/{stage['case'].id}/certificate", {}, page=f"/cases/{stage['case'].id}"
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    db.expire_all()
+    certificate = db.scalar(select(Certificate))
+    assert certificate is not None
+    assert response.headers["Location"].endswith(f"/certificates/{certificate.id}")
+    return certificate
+
+
+def test_signatory_issues_and_holder_downloads(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    certificate = _issue(app, stage, db)
+    assert certificate.status == CertificateStatus.ISSUED
+    assert stage["case"].status == CaseStatus.CERTIFICATE_ISSUED
+    mail = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == stage["candidate"].email)
+    ).all()
+    assert any(certificate.number in m.subject for m in mail)
+
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert certificate.number in page and "linkedin.com/profile/add" in page
+    pdf = holder.get(f"/certificates/{certificate.id}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    assert hashlib.sha256(pdf.data).hexdigest() == certificate.pdf_sha256  # the stored bytes
+    raw = holder.get(f"/certificates/{certificate.id}/credential.json").data
+    assert raw == embedded_credential(pdf.data)
+    assert credentials.verify_credential(json.loads(raw), _resolver_for(app, db)).ok
+    dashboard = holder.get("/dashboard").get_data(as_text=True)
+    assert certificate.number in dashboard
+
+    stranger = app.test_client()
+    other = make_candidate(db)
+    db.commit()
+    login(stranger, other.email, PASSWORD)
+    assert stranger.get(f"/certificates/{certificate.id}/certificate.pdf").status_code == 404
+
+
+def _resolver_for(app: Flask, db: Session) -> Any:
+    return _resolver(db, app.config["BASE_URL"].rstrip("/"))
+
+
+def test_revocation_is_published(app: Flask, stage: dict[str, Any], db: Session) -> None:
+    certificate = _issue(app, stage, db)
+    client = app.test_client()
+    login(client, stage["signatory"].email, PASSWORD)
+    url = f"/certificates/{certificate.id}"
+    refused = post_form(
+        client, f"{url}/revoke", {"revoke-reason_code": "made_up", "revoke-reason": "x"}, page=url
+    )
+    assert refused.status_code == 302
+    db.expire_all()
+    assert certificate.status == CertificateStatus.ISSUED
+    response = post_form(
+        client,
+        f"{url}/revoke",
+        {"revoke-reason_code": "false_evidence", "revoke-reason": "Testimonianza non autentica."},
+        page=url,
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert certificate.status == CertificateStatus.REVOKED
+    listed = app.test_client().get(f"/status/{certificate.organisation_id}/revocation.json")
+    assert listed.status_code == 200 and listed.headers["Access-Control-Allow-Origin"] == "*"
+    body = listed.get_json()
+    assert credentials.verify_credential(body, _resolver_for(app, db)).ok
+    bits = credentials.decode_bitstring(body["credentialSubject"]["encodedList"])
+    assert credentials.get_bit(bits, certificate.status_index)
+    # The reason stays internal: nothing of it in what verifiers see.
+    assert "Testimonianza" not in json.dumps(body)
+    # A certifier is no signatory: no revoke, no issue.
+    certifier = app.test_client()
+    login(certifier, stage["certifier"].email, PASSWORD)
+    assert (
+        post_form(
+            certifier,
+            f"{url}/suspend",
+            {"suspend-reason_code": "other", "suspend-reason": "x"},
+            page=url,
+        ).status_code
+        == 403
+    )
+
+
+def test_an_issued_credential_verifies_in_an_independent_verifier(
+    app: Flask, stage: dict[str, Any], db: Session, tmp_path: Any
+) -> None:
+    """The credential inside the sealed PDF, the issuer profile and the status lists exactly as
+    the app publishes them: digitalbazaar's verifier accepts it, then sees the revocation."""
+    import subprocess
+
+    from tests.certification.test_credentials_independent import TOOL, verifier_command
+
+    command = verifier_command()
+    certificate = _issue(app, stage, db)
+    public = app.test_client()
+    base = app.config["BASE_URL"].rstrip("/")
+    org = certificate.organisation_id
+
+    def run() -> tuple[int, dict[str, Any]]:
+        holder_pdf = _download(app, stage, certificate)
+        (tmp_path / "credential.json").write_bytes(embedded_credential(holder_pdf))
+        documents = {
+            f"{base}/issuers/{org}.json": public.get(f"/issuers/{org}.json").data,
+            f"{base}/status/{org}/revocation.json": public.get(
+                f"/status/{org}/revocation.json"
+            ).data,
+            f"{base}/status/{org}/suspension.json": public.get(
+                f"/status/{org}/suspension.json"
+            ).data,
+        }
+        arguments = [*command, str(tmp_path / "credential.json"), "--status"]
+        for number, (url, body) in enumerate(documents.items()):
+            path = tmp_path / f"doc{number}.json"
+            path.write_bytes(body)
+            arguments += ["--doc", f"{url}={path}"]
+        done = subprocess.run(arguments, capture_output=True, text=True, timeout=60, cwd=TOOL)
+        return done.returncode, json.loads(done.stdout or "{}")
+
+    code, result = run()
+    assert code == 0 and result["verified"], result
+    client = app.test_client()
+    login(client, stage["signatory"].email, PASSWORD)
+    url = f"/certificates/{certificate.id}"
+    post_form(
+        client,
+        f"{url}/revoke",
+        {"revoke-reason_code": "identity", "revoke-reason": "Persona diversa."},
+        page=url,
+    )
+    code, result = run()
+    assert code == 1 and result["verified"], result  # the proof holds, the status says revoked
+    assert {s["purpose"]: s["set"] for s in result["statuses"]} == {
+        "revocation": True,
+        "suspension": False,
+    }
+
+
+def _download(app: Flask, stage: dict[str, Any], certificate: Certificate) -> bytes:
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    return holder.get(f"/certificates/{certificate.id}/certificate.pdf").data

@@ -1,0 +1,521 @@
+"""Issuing certificates: the happy path, refusals, crash points, rotation, tampering, status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import subprocess
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from certification import assessment as A
+from certification import certificates as C
+from certification import credentials
+from certification.errors import Conflict, InvalidInput, NotPermitted
+from certification.issuance import (
+    Issuer,
+    RendererPaths,
+    issue_one,
+    recover_pending,
+    run_bulk,
+    start_bulk,
+)
+from certification.keys import KeyPassphraseWrong, NoActiveKey, init_keys, rotate_key
+from certification.models import (
+    Certificate,
+    CertificateStatus,
+    KeyPurpose,
+    Outcome,
+    SigningKey,
+    StatusList,
+    StatusPurpose,
+)
+from certification.producing import ProducedCertificate, produce_certificate
+from certification.rendering import RenderError
+from certification.roles import Role
+from certification.sealing import check_seal
+from certification.states import CaseStatus
+from certification.workflow import verify_case_chain
+from tests.certification.test_assessment import (  # noqa: F401 - the `w` fixture
+    LATER,
+    _decide,
+    _rate_all,
+    _to_session,
+    w,
+)
+from tests.conftest import require_tool
+from tests.factories import make_account, make_candidate, make_case
+
+PASS = b"test passphrase"
+BASE = "https://attesta.test"
+ISSUE_TIME = LATER + dt.timedelta(days=1)
+
+
+def _certified(db: Session, w: dict[str, Any]) -> Any:  # noqa: F811
+    case = _to_session(db, w)
+    _rate_all(db, w, "DEMO-C01", "L3")
+    _rate_all(db, w, "DEMO-C02", "L1")
+    A.record_outcomes(
+        db,
+        w["certifier"],
+        case,
+        [
+            _decide("DEMO-C01", Outcome.VALIDATA, evidence_ids=[str(w["evidence"].id)]),
+            _decide("DEMO-C02", Outcome.NON_VALIDATA),
+        ],
+        LATER,
+    )
+    A.start_certification(db, w["certifier"], case, LATER)
+    A.certify(db, w["certifier"], case, LATER)
+    return case
+
+
+@pytest.fixture
+def world(
+    db: Session,
+    connection: Connection,
+    w: dict[str, Any],  # noqa: F811
+    storage: Any,
+    renderer: Any,
+    tmp_path: Any,
+) -> dict[str, Any]:
+    """A CERTIFIED case of an ente with keys, a signatory, and an issuer on the test's
+    transaction."""
+    ente = w["ente"]
+    w["signatory"] = make_account(
+        db, roles=(Role.SIGNATORY,), organisation=ente, given_name="Francesca", family_name="Conti"
+    )
+    w["candidate"].person.given_name = "Giulia <b>&amp;"
+    case = _certified(db, w)
+    init_keys(db, None, PASS, LATER)
+    db.commit()
+    clock = [ISSUE_TIME]
+
+    def sessions() -> Session:
+        return Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    root = renderer._templates_dir.parent.parent
+    issuer = Issuer(
+        session_factory=sessions,
+        storage=storage,
+        renderer=renderer,
+        passphrase=PASS,
+        base_url=BASE,
+        clock=lambda: clock[0],
+        renderer_paths=RendererPaths(
+            root / "templates" / "documents", root / "static", root / "app" / "translations"
+        ),
+    )
+    return {**w, "case": case, "issuer": issuer, "clock": clock}
+
+
+def _issue(db: Session, world: dict[str, Any], case: Any = None) -> Certificate:
+    done = issue_one(world["issuer"], world["signatory"].id, (case or world["case"]).id)
+    db.expire_all()
+    found = db.get(Certificate, done.id)
+    assert found is not None
+    return found
+
+
+def _root_pem(db: Session) -> str:
+    return (
+        db.scalars(
+            select(SigningKey.certificate_pem).where(SigningKey.purpose == KeyPurpose.ROOT_CA)
+        ).one()
+        or ""
+    )
+
+
+def _resolver(db: Session, base: str = BASE) -> Any:
+    """Keys from our own registry only (retired ones still verify what they signed)."""
+
+    def resolve(method: str) -> Ed25519PublicKey | None:
+        kid = method.rsplit("#", 1)[-1]
+        key = db.get(SigningKey, kid)
+        if (
+            key is None
+            or key.purpose != KeyPurpose.CREDENTIAL
+            or not method.startswith(f"{base}/issuers/")
+        ):
+            return None
+        public = serialization.load_pem_public_key(key.public_key_pem.encode())
+        return public if isinstance(public, Ed25519PublicKey) else None
+
+    return resolve
+
+
+def embedded_credential(pdf: bytes) -> bytes:
+    reader = PdfFileReader(io.BytesIO(pdf))
+    names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    assert names[0] == "credential.json"
+    spec = names[1]
+    assert spec["/AFRelationship"] == "/Alternative"
+    return bytes(spec["/EF"]["/F"].data)
+
+
+def _count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(Certificate)) or 0
+
+
+# --- the happy path ------------------------------------------------------------------------------
+
+
+def test_issuing_a_certificate(db: Session, world: dict[str, Any], storage: Any) -> None:
+    certificate = _issue(db, world)
+    case = world["case"]
+    assert certificate.status == CertificateStatus.ISSUED
+    assert case.status == CaseStatus.CERTIFICATE_ISSUED
+    assert [t.event for t in case.transitions][-1] == "issue_certificate"
+    assert verify_case_chain(case) is None
+    assert certificate.number == "LOM-CML-2026-000001"
+    assert len(certificate.verification_code) == 26
+    assert 0 <= certificate.status_index < credentials.STATUS_LIST_BITS
+    # Only the validated competence is certified, frozen with its codes.
+    assert [c.code for c in certificate.competences] == ["DEMO-C01"]
+    assert certificate.competences[0].ada_codes and certificate.competences[0].eqf_level == 4
+    # The stored bytes are the sealed PDF, and the seal checks out against our root only.
+    pdf = storage.get(certificate.pdf_sha256)
+    assert hashlib.sha256(pdf).hexdigest() == certificate.pdf_sha256
+    seal = check_seal(pdf, _root_pem(db))
+    assert seal.ok and seal.signer_kid == certificate.seal_kid, seal
+    # The credential inside the PDF is the stored one, and it verifies.
+    inside = embedded_credential(pdf)
+    assert inside == storage.get(certificate.credential_sha256)
+    credential = credentials.parse_credential_json(inside)
+    check = credentials.verify_credential(credential, _resolver(db))
+    assert check.ok, check
+    assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    subject = credential["credentialSubject"]
+    assert subject["achievement"]["humanCode"] == "DEMO-P01"
+    assert {"DEMO-C01", "EQF 4"} <= {
+        a["targetCode"] for a in subject["achievement"]["alignment"]
+    } | {a["targetName"] for a in subject["achievement"]["alignment"]}
+    assert "DEMO-C02" not in json.dumps(credential)  # not validated, not certified
+    assert subject["identifier"][0]["hashed"] is True  # never the clear codice fiscale
+    assert [e["statusPurpose"] for e in credential["credentialStatus"]] == [
+        "revocation",
+        "suspension",
+    ]
+    assert all(
+        e["statusListIndex"] == str(certificate.status_index)
+        for e in credential["credentialStatus"]
+    )
+    assert credential["evidence"][0]["description"].startswith("sha256:")
+    assert credential["proof"]["verificationMethod"].endswith(certificate.credential_kid)
+
+
+def test_the_pdf_prints_candidate_text_literally(
+    db: Session, world: dict[str, Any], storage: Any, tmp_path: Any
+) -> None:
+    pdftotext = require_tool("pdftotext")
+    certificate = _issue(db, world)
+    path = tmp_path / "c.pdf"
+    path.write_bytes(storage.get(certificate.pdf_sha256))
+    text = subprocess.run(
+        [pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Giulia <b>&amp;" in text  # markup in a name is text, never markup
+    assert certificate.number in text
+    assert C.format_code(certificate.verification_code) in text
+    assert "DEMO-C01" in text and "DEMO-C02" not in text.split("Annex")[0]
+
+
+# --- refusals: nothing issued --------------------------------------------------------------------
+
+
+def test_refusals_issue_nothing(db: Session, world: dict[str, Any]) -> None:
+    issuer = world["issuer"]
+    other = make_case(
+        db,
+        candidate=make_candidate(db),
+        ente=world["ente"],
+        status=CaseStatus.TRANSPARENCY_ISSUED,
+        codes=("DEMO-C01",),
+    )
+    db.commit()
+    with pytest.raises(InvalidInput) as info:
+        issue_one(issuer, world["signatory"].id, other.id)
+    assert info.value.errors == {"case": ["not_certified"]}
+    with pytest.raises(NotPermitted):  # a certifier is not a signatory
+        issue_one(issuer, world["certifier"].id, world["case"].id)
+    wrong = Issuer(**{**issuer.__dict__, "passphrase": b"wrong", "_signers": {}})
+    with pytest.raises(KeyPassphraseWrong):
+        issue_one(wrong, world["signatory"].id, world["case"].id)
+    assert _count(db) == 0
+    _issue(db, world)
+    with pytest.raises(C.AlreadyIssued):  # twice for the same decision
+        issue_one(issuer, world["signatory"].id, world["case"].id)
+    assert _count(db) == 1
+
+
+def test_no_keys_no_certificate(db: Session, world: dict[str, Any]) -> None:
+    for key in db.scalars(select(SigningKey)):
+        key.retired_at = LATER  # retired keys never sign again
+    db.commit()
+    with pytest.raises(NoActiveKey):
+        issue_one(world["issuer"], world["signatory"].id, world["case"].id)
+    assert _count(db) == 0
+
+
+# --- crash points --------------------------------------------------------------------------------
+
+
+def test_a_crash_after_the_reservation_is_recovered(db: Session, world: dict[str, Any]) -> None:
+    issuer = world["issuer"]
+    with issuer.session_factory() as session:
+        actor = session.get(type(world["signatory"]), world["signatory"].id)
+        reserved = C.reserve_certificate(
+            session,
+            actor,
+            session.get(type(world["case"]), world["case"].id),
+            ISSUE_TIME,
+            base_url=BASE,
+        )
+        session.commit()
+        code = reserved.verification_code
+    # The process dies here: nothing is public, the number and index are burnt.
+    db.expire_all()
+    assert C.certificate_by_code(db, code) is None
+    assert world["case"].status == CaseStatus.CERTIFIED
+    assert recover_pending(issuer) == []  # not stale yet: maybe still running
+    world["clock"][0] = ISSUE_TIME + dt.timedelta(hours=1)
+    [result] = recover_pending(issuer)
+    assert result.status == "issued" and result.verification_code == code
+    db.expire_all()
+    certificate = C.certificate_by_code(db, code)
+    assert certificate is not None and certificate.status == CertificateStatus.ISSUED
+    assert world["case"].status == CaseStatus.CERTIFICATE_ISSUED
+
+
+def test_a_crash_after_the_pdf_is_stored_leaves_nothing_public(
+    db: Session, world: dict[str, Any], storage: Any
+) -> None:
+    issuer = world["issuer"]
+    with issuer.session_factory() as session:
+        actor = session.get(type(world["signatory"]), world["signatory"].id)
+        case = session.get(type(world["case"]), world["case"].id)
+        reserved = C.reserve_certificate(session, actor, case, ISSUE_TIME, base_url=BASE)
+        session.commit()
+        certificate_id = reserved.id
+    with issuer.session_factory() as session:
+        certificate = session.get(Certificate, certificate_id)
+        from certification.producing import signer_material
+
+        signer = issuer.signer(signer_material(session, certificate.organisation_id, PASS, None))
+        produced = produce_certificate(
+            certificate.content, certificate.locale, signer, issuer.renderer
+        )
+        C.complete_certificate(
+            session,
+            certificate,
+            produced.pdf,
+            produced.credential_json,
+            seal_kid=signer.seal_kid,
+            credential_kid=signer.credential_kid,
+            storage=storage,
+            now=ISSUE_TIME,
+        )
+        session.rollback()  # killed before the commit: the bytes are stored, the row is not
+    db.expire_all()
+    orphan = hashlib.sha256(produced.pdf).hexdigest()
+    assert storage.exists(orphan)
+    assert db.scalar(select(Certificate).where(Certificate.pdf_sha256 == orphan)) is None
+    assert db.get(Certificate, certificate_id).status == CertificateStatus.PENDING
+    world["clock"][0] = ISSUE_TIME + dt.timedelta(hours=1)
+    [result] = recover_pending(issuer)
+    assert result.status == "issued"
+    db.expire_all()
+    done = db.get(Certificate, certificate_id)
+    assert done.status == CertificateStatus.ISSUED
+    assert check_seal(storage.get(done.pdf_sha256), _root_pem(db)).ok
+
+
+def test_a_failed_production_is_abandoned_and_never_reuses_number_or_index(
+    db: Session, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> ProducedCertificate:
+        raise RenderError("template bug")
+
+    monkeypatch.setattr("certification.issuance.produce_certificate", broken)
+    with pytest.raises(RenderError):
+        issue_one(world["issuer"], world["signatory"].id, world["case"].id)
+    db.expire_all()
+    [abandoned] = db.scalars(select(Certificate)).all()
+    assert abandoned.status == CertificateStatus.ABANDONED
+    assert world["case"].status == CaseStatus.CERTIFIED  # can be issued again
+    monkeypatch.undo()
+    certificate = _issue(db, world)
+    assert certificate.number != abandoned.number
+    assert certificate.verification_code != abandoned.verification_code
+    assert C.certificate_by_code(db, abandoned.verification_code) is None
+
+
+# --- rotation and tampering ----------------------------------------------------------------------
+
+
+def test_rotation_keeps_old_certificates_verifying(
+    db: Session, world: dict[str, Any], storage: Any
+) -> None:
+    old = _issue(db, world)
+    for purpose in (KeyPurpose.PDF_SEAL, KeyPurpose.CREDENTIAL):
+        rotate_key(db, None, world["ente"], purpose, PASS, ISSUE_TIME)
+    db.commit()
+    other = _certified_second(db, world)
+    new = _issue(db, world, other)
+    assert new.seal_kid != old.seal_kid and new.credential_kid != old.credential_kid
+    for certificate in (old, new):
+        pdf = storage.get(certificate.pdf_sha256)
+        assert check_seal(pdf, _root_pem(db)).ok
+        credential = json.loads(storage.get(certificate.credential_sha256))
+        assert credentials.verify_credential(credential, _resolver(db)).ok
+
+
+def _certified_second(db: Session, world: dict[str, Any]) -> Any:
+    """A second certified case of a new candidate (same ente, same panel)."""
+    from tests.factories import competence, make_evidence, make_experience
+
+    candidate = make_candidate(db)
+    case = make_case(
+        db,
+        candidate=candidate,
+        ente=world["ente"],
+        tutor=world["tutor"],
+        status=CaseStatus.TRANSPARENCY_ISSUED,
+        codes=("DEMO-C01", "DEMO-C02"),
+    )
+    evidence = make_evidence(db, make_experience(db, candidate.person))
+    from certification.portfolio import link_evidence
+
+    link_evidence(db, candidate, evidence, competence(db, "DEMO-C01"), None, "", LATER)
+    certified = _certified(
+        db, {**world, "case": case, "candidate": candidate, "evidence": evidence}
+    )
+    db.commit()
+    return certified
+
+
+def test_tampering_is_detected(db: Session, world: dict[str, Any], storage: Any) -> None:
+    certificate = _issue(db, world)
+    pdf = storage.get(certificate.pdf_sha256)
+    root = _root_pem(db)
+    flipped = bytearray(pdf)
+    flipped[len(pdf) // 3] ^= 0x01
+    assert not check_seal(bytes(flipped), root).ok
+    assert not check_seal(pdf + b"\n%%EOF\n", root).ok
+    credential = json.loads(storage.get(certificate.credential_sha256))
+    credential["credentialSubject"]["achievement"]["name"] = "Laurea in medicina"
+    assert credentials.verify_credential(credential, _resolver(db)).reason == "bad_signature"
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+def _bit(db: Session, certificate: Certificate, purpose: StatusPurpose) -> bool:
+    listed = db.scalar(
+        select(StatusList).where(
+            StatusList.organisation_id == certificate.organisation_id, StatusList.purpose == purpose
+        )
+    )
+    assert listed is not None and listed.credential is not None
+    assert credentials.verify_credential(listed.credential, _resolver(db)).ok
+    bits = credentials.decode_bitstring(listed.credential["credentialSubject"]["encodedList"])
+    return credentials.get_bit(bits, certificate.status_index)
+
+
+def test_suspend_reinstate_revoke(db: Session, world: dict[str, Any]) -> None:
+    certificate = _issue(db, world)
+    signatory = world["signatory"]
+
+    def publish(listed: StatusList) -> None:
+        C.publish_status_list(db, listed, PASS, BASE, ISSUE_TIME)
+
+    with pytest.raises(NotPermitted):
+        C.revoke_certificate(db, world["certifier"], certificate, "other", "No.", ISSUE_TIME)
+    with pytest.raises(InvalidInput):
+        C.revoke_certificate(db, signatory, certificate, "made_up", "No.", ISSUE_TIME)
+    publish(
+        C.suspend_certificate(
+            db, signatory, certificate, "fraud_report", "Segnalazione.", ISSUE_TIME
+        )
+    )
+    assert certificate.status == CertificateStatus.SUSPENDED
+    assert _bit(db, certificate, StatusPurpose.SUSPENSION)
+    publish(C.reinstate_certificate(db, signatory, certificate, "Verifica conclusa.", ISSUE_TIME))
+    assert certificate.status == CertificateStatus.ISSUED
+    assert not _bit(db, certificate, StatusPurpose.SUSPENSION)
+    publish(
+        C.revoke_certificate(db, signatory, certificate, "false_evidence", "Falso.", ISSUE_TIME)
+    )
+    assert certificate.status == CertificateStatus.REVOKED
+    assert _bit(db, certificate, StatusPurpose.REVOCATION)
+    with pytest.raises(Conflict):  # revocation is irreversible
+        C.reinstate_certificate(db, signatory, certificate, "Ripensamento.", ISSUE_TIME)
+
+
+def test_a_correction_supersedes(db: Session, world: dict[str, Any]) -> None:
+    old = _issue(db, world)
+    world["candidate"].person.family_name = "Rossi-Bianchi"
+    db.commit()
+    new = issue_one(
+        world["issuer"],
+        world["signatory"].id,
+        world["case"].id,
+        supersedes_id=old.id,
+        correction_note="Cognome errato.",
+    )
+    db.expire_all()
+    assert old.status == CertificateStatus.SUPERSEDED and old.superseded_by_id == new.id
+    fresh = db.get(Certificate, new.id)
+    assert fresh.generation == 2 and fresh.supersedes_id == old.id
+    assert fresh.content["holder"]["family_name"] == "Rossi-Bianchi"
+    assert fresh.content["supersedes"] == old.number
+
+
+# --- bulk ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_bulk_issuance_is_idempotent(db: Session, world: dict[str, Any], workers: int) -> None:
+    second = _certified_second(db, world)
+    not_ready = make_case(db, candidate=make_candidate(db), ente=world["ente"], codes=("DEMO-C01",))
+    db.commit()
+    ids = [world["case"].id, second.id, not_ready.id]
+    bulk, created = start_bulk(db, world["signatory"], "batch-2026-11", ids, ISSUE_TIME)
+    db.commit()
+    assert created
+    seen: list[Any] = []
+    results = run_bulk(world["issuer"], bulk.id, workers=workers, progress=seen.append)
+    by_case = {r.case_id: r for r in results}
+    assert [by_case[str(i)].status for i in ids] == ["issued", "issued", "failed"]
+    assert by_case[str(not_ready.id)].error == "invalid_input" and seen == results
+    db.expire_all()
+    again, created = start_bulk(db, world["signatory"], "batch-2026-11", ids, ISSUE_TIME)
+    assert not created and again.id == bulk.id and again.finished_at is not None
+    assert run_bulk(world["issuer"], bulk.id, workers=workers) == []  # nothing twice
+    assert _count(db) == 2
+    with pytest.raises(Conflict):
+        start_bulk(db, world["signatory"], "batch-2026-11", ids[:1], ISSUE_TIME)
+
+
+# --- codes ---------------------------------------------------------------------------------------
+
+
+def test_codes_are_random_and_forgiving() -> None:
+    codes = {C.new_verification_code() for _ in range(200)}
+    assert len(codes) == 200 and all(len(c) == 26 for c in codes)
+    code = "0123456789ABCDEFGHJKMNPQRS"
+    assert C.normalise_code(C.format_code(code).lower()) == code
+    assert C.normalise_code("O123456789abcdefghjkmnpqrs") == code  # O read as 0
+    assert C.normalise_code("short") is None
+    assert C.normalise_code(code + "X") is None
