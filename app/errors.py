@@ -31,6 +31,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_transition": 409,
     "stale_case": 409,
     "upload_rejected": 422,
+    "already_issued": 409,
+    "key_not_usable": 409,
+    "key_passphrase_wrong": 503,
+    "no_active_key": 503,
+    "credential_invalid": 422,
 }
 
 MESSAGES: dict[str, Any] = {
@@ -56,6 +61,17 @@ MESSAGES: dict[str, Any] = {
         "changed, then try again."
     ),
     "upload_rejected": _l("The file cannot be accepted."),
+    "already_issued": _l("The certificate for this decision has already been issued."),
+    "key_not_usable": _l("This key is retired or compromised: it can no longer sign."),
+    "key_passphrase_wrong": _l(
+        "Signing is unavailable: the key passphrase does not open the signing keys. Nothing was "
+        "issued. Ask the administrator to check the configuration."
+    ),
+    "no_active_key": _l(
+        "Signing is unavailable: the accredited body has no active signing key. Nothing was "
+        "issued. Ask the administrator to create the keys."
+    ),
+    "credential_invalid": _l("The credential is not valid."),
 }
 
 #: Field-level problem codes raised by the domain (certification.*) and their messages.
@@ -133,6 +149,7 @@ FIELD_MESSAGES: dict[str, Any] = {
     ),
     "methods_required": _l("Choose the methods used."),
     "nothing_validated": _l("No competence was validated: there is nothing to certify."),
+    "not_certified": _l("The certificate can be issued only once the certification is confirmed."),
     "appeal_too_late": _l("A review can be asked for within 30 days of the result."),
 }
 

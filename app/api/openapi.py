@@ -50,6 +50,8 @@ def openapi_document() -> dict[str, Any]:
         ("Profile", s.ProfileSchema),
         ("Competence", s.CompetenceSchema),
         ("Me", s.MeSchema),
+        ("BulkRequest", s.BulkRequestSchema),
+        ("Bulk", s.BulkSchema),
     ):
         spec.components.schema(name, schema=schema)
 
@@ -124,4 +126,58 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     )
+    spec.path(
+        path="/certificates/bulk",
+        operations={
+            "post": {
+                "operationId": "issueCertificatesInBulk",
+                "summary": "Issue the certificates of many certified cases (signatories)",
+                "description": "Runs in the background on a worker pool; poll the Location. "
+                "The same Idempotency-Key with the same cases returns the same request "
+                "(nothing is issued twice); with other cases it is refused (409).",
+                "tags": ["certificates"],
+                "security": [{"token": []}],
+                "parameters": [
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "BulkRequest"}},
+                },
+                "responses": {
+                    "202": _ok("Bulk", "Accepted: the request is running"),
+                    "200": _ok("Bulk", "The earlier request with this Idempotency-Key"),
+                    "401": _error("Missing or invalid token"),
+                    "409": _error("The Idempotency-Key was used for other cases"),
+                    "422": _error("Invalid body or Idempotency-Key"),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/certificates/bulk/{bulk_id}",
+        operations={
+            "get": {
+                "operationId": "getBulkIssuance",
+                "summary": "Progress and per-item results of a bulk issuance",
+                "tags": ["certificates"],
+                "security": [{"token": []}],
+                "parameters": _path_params("bulk_id"),
+                "responses": {
+                    "200": _ok("Bulk", "The request"),
+                    "401": _error("Missing or invalid token"),
+                    **_ERRORS,
+                },
+            }
+        },
+    )
     return spec.to_dict()
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": "Error"}}}

@@ -131,3 +131,31 @@ class MeSchema(Schema):
     locale = fields.String(required=True)
     is_candidate = fields.Boolean(required=True)
     roles = fields.List(fields.Nested(RoleSchema), required=True)
+
+
+class BulkRequestSchema(Schema):
+    case_ids = fields.List(
+        fields.UUID(),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "The CERTIFIED cases to issue certificates for"},
+    )
+
+
+class BulkItemSchema(Schema):
+    case_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["pending", "issued", "failed"]))
+    certificate_id = fields.UUID()
+    number = fields.String()
+    verification_code = fields.String()
+    error = fields.String(metadata={"description": "Stable error code of a failed item"})
+
+
+class BulkSchema(Schema):
+    id = fields.UUID(required=True)
+    idempotency_key = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    finished_at = fields.DateTime(allow_none=True, required=True)
+    total = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    items = fields.List(fields.Nested(BulkItemSchema), required=True)

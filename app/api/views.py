@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from marshmallow import ValidationError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
@@ -13,12 +15,15 @@ from werkzeug.wrappers import Response
 from app.api import bp
 from app.api import schemas as s
 from app.api.openapi import openapi_document
-from app.db import db_session
+from app.db import after_commit, db_session
 from app.errors import error_response
 from app.extensions import csrf
+from app.services import issuer
 from certification import accounts, standards
 from certification.clock import utcnow
-from certification.models import Competence, Framework, Profile, UserAccount
+from certification.errors import InvalidInput, NotFound
+from certification.issuance import STALE_AFTER, run_bulk, start_bulk
+from certification.models import BulkIssuance, Competence, Framework, Profile, UserAccount
 
 csrf.exempt(bp)  # token-authenticated JSON: no cookies are trusted here
 
@@ -197,3 +202,67 @@ def me() -> Response:
         ],
     }
     return jsonify(s.MeSchema().dump(body))
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+
+def _bulk_body(bulk: BulkIssuance) -> dict[str, Any]:
+    return {
+        "id": bulk.id,
+        "idempotency_key": bulk.idempotency_key,
+        "created_at": bulk.created_at,
+        "finished_at": bulk.finished_at,
+        "total": len(bulk.items),
+        "done": sum(1 for i in bulk.items if i["status"] != "pending"),
+        "items": bulk.items,
+    }
+
+
+def _start_bulk_run(bulk_id: uuid.UUID) -> None:
+    """Run the bulk request after this request's commit: inline when testing, otherwise on a
+    background thread of this process (a job queue takes over when one is configured)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run(workers: int = app.config["ISSUANCE_WORKERS"]) -> None:
+        with app.app_context():
+            run_bulk(issuer(app), bulk_id, workers=workers)
+
+    if app.config["ENV"] == "testing":
+        after_commit(lambda: run(0))
+    else:
+        after_commit(lambda: threading.Thread(target=run, daemon=True).start())
+
+
+@bp.post("/certificates/bulk")
+@token_required
+def bulk_issue() -> tuple[Response, int, dict[str, str]]:
+    """Issue certificates for many certified cases; idempotent by the Idempotency-Key header."""
+    account: UserAccount = g.api_account
+    key = request.headers.get("Idempotency-Key", "")
+    try:
+        data = s.BulkRequestSchema().load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise InvalidInput("invalid body", errors={k: ["invalid"] for k in exc.messages}) from None
+    session = db_session()
+    bulk, created = start_bulk(session, account, key, data["case_ids"], utcnow())
+    stale = bulk.finished_at is None and bulk.created_at < utcnow() - STALE_AFTER
+    if created or stale:
+        _start_bulk_run(bulk.id)
+    location = url_for("api.bulk_status", bulk_id=bulk.id)
+    return (
+        jsonify(s.BulkSchema().dump(_bulk_body(bulk))),
+        202 if created else 200,
+        {"Location": location},
+    )
+
+
+@bp.get("/certificates/bulk/<uuid:bulk_id>")
+@token_required
+def bulk_status(bulk_id: uuid.UUID) -> Response:
+    """Progress and per-item results of a bulk request (its requester only)."""
+    account: UserAccount = g.api_account
+    bulk = db_session().get(BulkIssuance, bulk_id)
+    if bulk is None or bulk.requested_by_id != account.id:
+        raise NotFound("no such bulk issuance")
+    return jsonify(s.BulkSchema().dump(_bulk_body(bulk)))

@@ -18,14 +18,14 @@ from app.auth import current_account
 from app.certificates import bp
 from app.certificates.forms import ReasonForm, RevokeForm, SuspendForm
 from app.db import db_session
-from app.errors import field_message
+from app.errors import MESSAGES, field_message
 from app.extensions import limiter
 from app.mail import send_template
 from app.portfolio.views import send_stored
 from app.services import issuer
 from certification import certificates as C
 from certification.clock import utcnow
-from certification.errors import InvalidInput, NotFound
+from certification.errors import DomainError, InvalidInput, NotFound
 from certification.issuance import issue_one
 from certification.models import Certificate, Organisation, StatusPurpose
 from certification.policy import get_case
@@ -44,6 +44,13 @@ def _certificate(certificate_id: uuid.UUID) -> Certificate:
     ):
         raise NotFound("no such certificate")
     return found
+
+
+def _explain(exc: DomainError) -> str:
+    """The user's-language explanation of a refusal (field codes first, then the error code)."""
+    if isinstance(exc, InvalidInput) and exc.errors:
+        return " ".join(field_message(c) for codes in exc.errors.values() for c in codes)
+    return str(MESSAGES.get(exc.code, MESSAGES["conflict"]))
 
 
 def linkedin_url(certificate: Certificate) -> str:
@@ -77,8 +84,8 @@ def issue(case_id: uuid.UUID) -> Response:
     session.rollback()
     try:
         certificate = issue_one(issuer(), actor_id, case_id)
-    except InvalidInput as exc:
-        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+    except DomainError as exc:  # refused before anything was issued
+        flash(_explain(exc), "error")
         return redirect(url_for("cases.detail", case_id=case_id))
     issued = session.get(Certificate, certificate.id)
     if issued is not None and issued.case.candidate.account is not None:
@@ -149,7 +156,7 @@ def _status_change(certificate_id: uuid.UUID, form: Any, change: Any, message: s
     try:
         listed = change(session, current_account(), certificate, form, now)
     except InvalidInput as exc:
-        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+        flash(_explain(exc), "error")
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     if listed is not None:
         C.publish_status_list(
@@ -220,8 +227,8 @@ def correct(certificate_id: uuid.UUID) -> Response:
         new = issue_one(
             issuer(), actor_id, case_id, supersedes_id=old_id, correction_note=form.reason.data
         )
-    except InvalidInput as exc:
-        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+    except DomainError as exc:
+        flash(_explain(exc), "error")
         return redirect(url_for("certificates.detail", certificate_id=old_id))
     issued = session.get(Certificate, new.id)
     if issued is not None and issued.case.candidate.account is not None:

@@ -106,7 +106,9 @@ MATRIX: dict[str, list[int]] = {
     "/certificates/{pending}": only(404),  # a reservation is nobody's certificate yet
     "/status/{org}/revocation.json": EVERYONE,
     "/status/{org}/nonsense.json": [404] * N,
-    "/api/v1/me": [401] * N,  # tokens only: a browser session is no API credential
+    "/api/v1/me": [401] * N,
+    "/api/v1/certificates/bulk/{bulk}": [401]
+    * N,  # tokens only: a browser session is no API credential
 }
 
 PLACEHOLDERS = {
@@ -122,6 +124,7 @@ PLACEHOLDERS = {
     "{kid}": "<kid>",
     "{cert}": "<uuid:certificate_id>",
     "{pending}": "<uuid:certificate_id>",
+    "{bulk}": "<uuid:bulk_id>",
 }
 
 
@@ -205,6 +208,7 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
     return {
         "cert": certificates[CertificateStatus.ISSUED].id,
         "pending": certificates[CertificateStatus.PENDING].id,
+        "bulk": certificates[CertificateStatus.PENDING].id,  # any id: tokens only
         "org": org.id,
         "other_org": other_org.id,
         "member": accounts["tutor"].person_id,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from flask import Flask
@@ -126,7 +127,7 @@ def test_openapi_documents_every_api_route(app: Flask, client: FlaskClient) -> N
     assert document["openapi"].startswith("3.1")
     documented = set(document["paths"])
     routes = {
-        rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1") and rule.endpoint != "api.openapi"
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -183,3 +184,38 @@ def _download(app: Flask, stage: dict[str, Any], certificate: Certificate) -> by
     holder = app.test_client()
     login(holder, stage["candidate"].email, PASSWORD)
     return holder.get(f"/certificates/{certificate.id}/certificate.pdf").data
+
+
+def test_bulk_issuance_over_the_api(app: Flask, stage: dict[str, Any], db: Session) -> None:
+    from certification.accounts import create_api_token
+
+    _token, secret = create_api_token(db, stage["signatory"], "bulk", NOW)
+    _other, other_secret = create_api_token(db, stage["certifier"], "x", NOW)
+    db.commit()
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "bulk-2026-11-22-a"}
+    body = {"case_ids": [str(stage["case"].id)]}
+    assert client.post("/api/v1/certificates/bulk", json=body).status_code == 401
+    missing_key = client.post(
+        "/api/v1/certificates/bulk", json=body, headers={"Authorization": auth["Authorization"]}
+    )
+    assert missing_key.status_code == 422
+    assert client.post("/api/v1/certificates/bulk", json={}, headers=auth).status_code == 422
+    first = client.post("/api/v1/certificates/bulk", json=body, headers=auth)
+    assert first.status_code == 202, first.get_json()
+    location = first.headers["Location"]
+    progress = client.get(location, headers=auth).get_json()
+    assert progress["done"] == 1 and progress["finished_at"] is not None
+    [item] = progress["items"]
+    assert item["status"] == "issued" and len(item["verification_code"]) == 26
+    again = client.post("/api/v1/certificates/bulk", json=body, headers=auth)
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    other_cases = {"case_ids": [str(uuid.uuid4())]}
+    assert (
+        client.post("/api/v1/certificates/bulk", json=other_cases, headers=auth).status_code == 409
+    )
+    assert (
+        client.get(location, headers={"Authorization": f"Bearer {other_secret}"}).status_code == 404
+    )
+    db.expire_all()
+    assert len(db.scalars(select(Certificate)).all()) == 1  # never twice
