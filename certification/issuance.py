@@ -126,10 +126,10 @@ def _reserve(
         supersedes = session.get(Certificate, supersedes_id) if supersedes_id else None
         if supersedes_id and (supersedes is None or supersedes.case_id != case.id):
             raise NotFound("no such certificate")
-        # Keys first: a missing key or a wrong passphrase reserves nothing.
-        material = signer_material(
-            session, case.ente_titolato_id, issuer.passphrase, issuer.timestamp_url
-        )
+        # Keys first: a missing key or a wrong passphrase reserves nothing (the signer is
+        # built, and the passphrase checked, once per process and key).
+        material = signer_material(session, case.ente_titolato_id, issuer.timestamp_url)
+        issuer.signer(material)
         certificate = reserve_certificate(
             session,
             actor,
@@ -211,9 +211,7 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
     for certificate_id, case_id, organisation_id, content, locale in pending:
         try:
             with issuer.session_factory() as session:
-                material = signer_material(
-                    session, organisation_id, issuer.passphrase, issuer.timestamp_url
-                )
+                material = signer_material(session, organisation_id, issuer.timestamp_url)
             reserved = _Reserved(certificate_id, content, locale, material)
             produced = produce_certificate(
                 content, locale, issuer.signer(material), issuer.renderer

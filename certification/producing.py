@@ -81,19 +81,17 @@ class SignerMaterial:
 
 
 def signer_material(
-    session: Session, organisation_id: uuid.UUID, passphrase: bytes, timestamp_url: str | None
+    session: Session, organisation_id: uuid.UUID, timestamp_url: str | None
 ) -> SignerMaterial:
-    """The ente's active keys, checked to open with ``passphrase`` (:class:`NoActiveKey`,
-    :class:`KeyPassphraseWrong` before anything is reserved)."""
-    material = SignerMaterial(
+    """The ente's active keys (:class:`NoActiveKey` without them). Building an
+    :class:`IssuerSigner` from them checks the passphrase."""
+    return SignerMaterial(
         organisation_id=str(organisation_id),
         seal=KeyMaterial.of(active_key(session, organisation_id, KeyPurpose.PDF_SEAL)),
         root=KeyMaterial.of(active_key(session, None, KeyPurpose.ROOT_CA)),
         credential=KeyMaterial.of(active_key(session, organisation_id, KeyPurpose.CREDENTIAL)),
         timestamp_url=timestamp_url,
     )
-    load_private_key(material.credential, passphrase)
-    return material
 
 
 class IssuerSigner:

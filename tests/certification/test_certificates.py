@@ -312,7 +312,7 @@ def test_a_crash_after_the_pdf_is_stored_leaves_nothing_public(
         certificate = session.get(Certificate, certificate_id)
         from certification.producing import signer_material
 
-        signer = issuer.signer(signer_material(session, certificate.organisation_id, PASS, None))
+        signer = issuer.signer(signer_material(session, certificate.organisation_id, None))
         produced = produce_certificate(
             certificate.content, certificate.locale, signer, issuer.renderer
         )
