@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -36,6 +37,12 @@ def _account(email: str) -> UserAccount:
     if found is None:
         raise click.ClickException(f"no account {email!r}")
     return found
+
+
+def _notify(session: Any, account: UserAccount, template: str, **context: Any) -> None:
+    """E-mail from the command line: links are built against the configured BASE_URL."""
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        send_template(session, account, template, **context)
 
 
 def _fail(exc: DomainError) -> click.ClickException:
@@ -99,7 +106,7 @@ def issue(
             certificate = session.get(Certificate, uuid.UUID(item.certificate_id))
             account = certificate.case.candidate.account if certificate else None
             if certificate and account:
-                send_template(session, account, "certificate_issued", certificate=certificate)
+                _notify(session, account, "certificate_issued", certificate=certificate)
     session.commit()
     failed = sum(1 for r in results if r.status != "issued")
     click.echo(f"{len(results) - failed} issued, {failed} failed (request {bulk_id}).")
@@ -150,7 +157,7 @@ def revoke(code: str, reason: str, ground: str, email: str) -> None:
         raise _fail(exc) from None
     account = certificate.case.candidate.account
     if account is not None:
-        send_template(session, account, "certificate_status", certificate=certificate)
+        _notify(session, account, "certificate_status", certificate=certificate)
     session.commit()
     click.echo(f"{certificate.number} revoked (status list index {certificate.status_index}).")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -197,7 +198,9 @@ def test_cli_rubrics_and_demo(app: Flask, tmp_path: Path, db: Session) -> None:
         "validation_issued",
         "transparency_issued",
         "suspended_inactive",
+        "certificate_issued",
     } <= states
+
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     # the demo accounts work, with the password the README gives
     client = app.test_client()
@@ -205,6 +208,67 @@ def test_cli_rubrics_and_demo(app: Flask, tmp_path: Path, db: Session) -> None:
     login(client, admin["email"], admin["password"])
     html = client.get("/staff/", follow_redirects=True).get_data(as_text=True)
     assert "Elena Ricci" in html and "Giorgio Galli" in html
+    _certificate_commands(runner, a["certificates"], tmp_path)
+
+
+def _certificate_commands(runner: Any, codes: dict[str, str], tmp_path: Path) -> None:
+    """The demo issued a valid and a revoked certificate; the CLI exports, revokes, recovers."""
+    assert set(codes) == {"valid", "revoked"}
+    pdf, credential = tmp_path / "c.pdf", tmp_path / "c.json"
+    assert runner.invoke(args=["certificates", "export", codes["valid"], str(pdf)]).exit_code == 0
+    exported = runner.invoke(
+        args=["certificates", "export", codes["valid"], str(credential), "--credential"]
+    )
+    assert exported.exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF") and json.loads(credential.read_text())["proof"]
+    unknown = runner.invoke(args=["certificates", "export", "NOT-A-CODE", str(pdf)])
+    assert unknown.exit_code == 1 and "no issued certificate" in unknown.output
+    twice = runner.invoke(
+        args=[
+            "certificates",
+            "revoke",
+            codes["revoked"],
+            "--reason",
+            "Di nuovo.",
+            "--as",
+            "firmatario@demo.attesta.example",
+        ]
+    )
+    assert twice.exit_code == 1 and "conflict" in twice.output  # already revoked
+    revoked = runner.invoke(
+        args=[
+            "certificates",
+            "revoke",
+            codes["valid"],
+            "--reason",
+            "Prova.",
+            "--ground",
+            "procedural_defect",
+            "--as",
+            "firmatario@demo.attesta.example",
+        ]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    recovered = runner.invoke(args=["certificates", "recover", "--minutes", "0"])
+    assert recovered.exit_code == 0 and "0 pending issuance(s)" in recovered.output
+    registered = runner.invoke(
+        args=["certificates", "registered", codes["revoked"], "--ref", "RL-2026-0001"]
+    )
+    assert registered.exit_code == 0 and "case closed" in registered.output
+    issue = [
+        "certificates",
+        "issue",
+        "--as",
+        "firmatario@demo.attesta.example",
+        "--all-certified",
+        "--idempotency-key",
+        "cli-test-0001",
+        "--workers",
+        "0",
+    ]
+    issued = runner.invoke(args=issue)
+    assert issued.exit_code == 0 and "1 issued, 0 failed" in issued.output, issued.output
+    assert runner.invoke(args=issue).exit_code == 1  # nothing certified is left to issue
 
 
 def test_suspend_inactive_command(app: Flask, db: Session) -> None:
