@@ -18,6 +18,7 @@ ones on recovery, or abandons them (ABANDONED keeps number and index burnt).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from certification import credentials
 from certification.audit import record_event
+from certification.documents import _locale
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
     Certificate,
@@ -39,7 +41,6 @@ from certification.models import (
     CertificationCase,
     Competence,
     CompetenceOutcome,
-    Organisation,
     Outcome,
     StatusList,
     StatusPurpose,
@@ -490,11 +491,6 @@ def reserve_certificate(
     return certificate
 
 
-def _locale(case: CertificationCase) -> str:
-    account = case.candidate.account
-    return account.locale if account is not None else "it"
-
-
 def complete_certificate(
     session: Session,
     certificate: Certificate,
@@ -605,27 +601,53 @@ def acknowledge_registration(
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
 # --- status changes (§7.5) --------------------------------------------------------------------
 
 
+#: change -> (from, to, the list whose bit changes, the bit's new value, allowed grounds)
+_CHANGES: Final = {
+    "revoked": (
+        frozenset({CertificateStatus.ISSUED, CertificateStatus.SUSPENDED}),
+        CertificateStatus.REVOKED,
+        StatusPurpose.REVOCATION,
+        True,
+        REVOCATION_REASONS,
+    ),
+    "suspended": (
+        frozenset({CertificateStatus.ISSUED}),
+        CertificateStatus.SUSPENDED,
+        StatusPurpose.SUSPENSION,
+        True,
+        SUSPENSION_REASONS,
+    ),
+    "reinstated": (
+        frozenset({CertificateStatus.SUSPENDED}),
+        CertificateStatus.ISSUED,
+        StatusPurpose.SUSPENSION,
+        False,
+        ("reinstated",),
+    ),
+}
+
+
 def _change_status(
     session: Session,
     actor: UserAccount,
     certificate: Certificate,
-    allowed_from: set[CertificateStatus],
-    to: CertificateStatus,
+    change: str,
     reason_code: str,
     reason: str,
     now: dt.datetime,
-    event: str,
-) -> None:
+) -> StatusList:
+    allowed_from, to, purpose, bit, grounds = _CHANGES[change]
     if not may_manage(actor, certificate):
         raise NotPermitted("only a signatory of the ente changes a certificate's status")
+    if reason_code not in grounds:
+        raise InvalidInput("reason", errors={"reason_code": ["invalid_choice"]})
+    reason = clean_text(reason, "reason")
     if certificate.status not in allowed_from:
         raise Conflict(f"not possible for a {certificate.status.value} certificate")
     certificate.status = to
@@ -635,13 +657,14 @@ def _change_status(
     record_event(
         session,
         actor,
-        event,
+        f"certificate.{change}",
         "certificate",
         certificate.id,
         now,
         organisation_id=certificate.organisation_id,
         reason=reason_code,
     )
+    return _set_status_bit(session, certificate, purpose, bit, now)
 
 
 def revoke_certificate(
@@ -653,21 +676,7 @@ def revoke_certificate(
     now: dt.datetime,
 ) -> StatusList:
     """Revoke (irreversible): the revocation bit is set; returns the list to re-sign."""
-    if reason_code not in REVOCATION_REASONS:
-        raise InvalidInput("reason", errors={"reason_code": ["invalid_choice"]})
-    reason = clean_text(reason, "reason")
-    _change_status(
-        session,
-        actor,
-        certificate,
-        {CertificateStatus.ISSUED, CertificateStatus.SUSPENDED},
-        CertificateStatus.REVOKED,
-        reason_code,
-        reason,
-        now,
-        "certificate.revoked",
-    )
-    return _set_status_bit(session, certificate, StatusPurpose.REVOCATION, True, now)
+    return _change_status(session, actor, certificate, "revoked", reason_code, reason, now)
 
 
 def suspend_certificate(
@@ -679,47 +688,14 @@ def suspend_certificate(
     now: dt.datetime,
 ) -> StatusList:
     """Suspend while a report is checked: the suspension bit is set."""
-    if reason_code not in SUSPENSION_REASONS:
-        raise InvalidInput("reason", errors={"reason_code": ["invalid_choice"]})
-    reason = clean_text(reason, "reason")
-    _change_status(
-        session,
-        actor,
-        certificate,
-        {CertificateStatus.ISSUED},
-        CertificateStatus.SUSPENDED,
-        reason_code,
-        reason,
-        now,
-        "certificate.suspended",
-    )
-    return _set_status_bit(session, certificate, StatusPurpose.SUSPENSION, True, now)
+    return _change_status(session, actor, certificate, "suspended", reason_code, reason, now)
 
 
 def reinstate_certificate(
     session: Session, actor: UserAccount, certificate: Certificate, reason: str, now: dt.datetime
 ) -> StatusList:
     """The suspension is cleared: ISSUED again, suspension bit cleared."""
-    reason = clean_text(reason, "reason")
-    _change_status(
-        session,
-        actor,
-        certificate,
-        {CertificateStatus.SUSPENDED},
-        CertificateStatus.ISSUED,
-        "reinstated",
-        reason,
-        now,
-        "certificate.reinstated",
-    )
-    return _set_status_bit(session, certificate, StatusPurpose.SUSPENSION, False, now)
-
-
-def organisation_of(session: Session, certificate: Certificate) -> Organisation:
-    found = session.get(Organisation, certificate.organisation_id)
-    if found is None:  # pragma: no cover - foreign key
-        raise NotFound("no such organisation")
-    return found
+    return _change_status(session, actor, certificate, "reinstated", "reinstated", reason, now)
 
 
 def publish_status_list(
