@@ -189,6 +189,14 @@ def field_message(code: str) -> str:
     return str(FIELD_MESSAGES.get(code, MESSAGES["invalid_input"]))
 
 
+def explain(exc: DomainError) -> str:
+    """A refusal in the user's language: its field problems, else the message of its code."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        return " ".join(field_message(code) for codes in errors.values() for code in codes)
+    return str(MESSAGES.get(exc.code, MESSAGES["conflict"]))
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 

@@ -18,7 +18,6 @@ ones on recovery, or abandons them (ABANDONED keeps number and index burnt).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -44,11 +43,10 @@ from certification.models import (
     Outcome,
     StatusList,
     StatusPurpose,
-    StoredFile,
     UserAccount,
 )
 from certification.numbering import next_number
-from certification.portfolio import evidence_digest
+from certification.portfolio import evidence_digest, store_file
 from certification.producing import holder_identifier
 from certification.roles import Role
 from certification.states import CaseStatus
@@ -131,7 +129,7 @@ def certificates_of_holder(session: Session, person_id: uuid.UUID) -> Sequence[C
     ).all()
 
 
-def certificates_of_case(case: CertificationCase, session: Session) -> Sequence[Certificate]:
+def certificates_of_case(session: Session, case: CertificationCase) -> Sequence[Certificate]:
     """All the case's certificates, oldest first, pending ones included (for staff)."""
     return session.scalars(
         select(Certificate).where(Certificate.case_id == case.id).order_by(Certificate.generation)
@@ -206,15 +204,14 @@ def certificate_content(
     # The evidence behind the certified competences: what the panel cited, and what the
     # candidate linked to them.
     linked = linked_evidence_for_case(session, case)
-    certified_ids = {uuid.UUID(c["id"]) for c in snapshot_competences(case)} & set(linked)
+    certified_ids = {
+        uuid.UUID(c["id"]) for c in snapshot_competences(case) if c["code"] in outcomes
+    }
+    wanted = {uuid.UUID(i) for o in outcomes.values() for i in o.evidence_ids} | {
+        e.id for c in certified_ids for e in linked.get(c, [])
+    }
     by_id = {e.id: e for items in linked.values() for e in items}
-    cited = {uuid.UUID(i) for o in outcomes.values() for i in o.evidence_ids}
-    used = [
-        e
-        for e in by_id.values()
-        if e.id in cited
-        or any(e in linked[c] for c in certified_ids if _code_of(case, c) in outcomes)
-    ]
+    used = [e for e in by_id.values() if e.id in wanted]
     experiences = {e.experience.id: e.experience for e in used}
     starts = [x.start_date for x in experiences.values()]
     ends = [x.end_date or x.start_date for x in experiences.values()]
@@ -300,12 +297,6 @@ def certificate_content(
     }
 
 
-def _code_of(case: CertificationCase, competence_id: uuid.UUID) -> str | None:
-    return next(
-        (cc.competence.code for cc in case.competences if cc.competence_id == competence_id), None
-    )
-
-
 def _kind(case: CertificationCase, certified: set[str]) -> CertificateKind:
     mandatory = {
         link.competence.code for link in case.target_profile.competence_links if link.mandatory
@@ -318,8 +309,11 @@ def _kind(case: CertificationCase, certified: set[str]) -> CertificateKind:
 # --- status lists -----------------------------------------------------------------------------
 
 
-def status_list(session: Session, organisation_id: uuid.UUID, purpose: StatusPurpose) -> StatusList:
-    """The ente's status list for ``purpose``, created empty on first use."""
+def status_list(
+    session: Session, organisation_id: uuid.UUID, purpose: StatusPurpose, *, create: bool = True
+) -> StatusList:
+    """The ente's status list for ``purpose``; created empty on first use, or (``create``
+    False, for readers) an unsaved empty one."""
     found = session.scalar(
         select(StatusList).where(
             StatusList.organisation_id == organisation_id, StatusList.purpose == purpose
@@ -334,24 +328,28 @@ def status_list(session: Session, organisation_id: uuid.UUID, purpose: StatusPur
             credential=None,
             updated_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
         )
-        session.add(found)
-        session.flush()
+        if create:
+            session.add(found)
+            session.flush()
     return found
 
 
 def _allocate_index(session: Session, organisation_id: uuid.UUID) -> int:
-    """A random free index of the ente's lists (herd privacy: no issuance order leaks)."""
-    used = set(
-        session.scalars(
-            select(Certificate.status_index).where(Certificate.organisation_id == organisation_id)
-        )
-    )
-    if len(used) >= credentials.STATUS_LIST_BITS // 2:
-        raise Conflict("the status list is full")  # a new list generation is then needed
-    while True:
+    """A random free index of the ente's lists (herd privacy: no issuance order leaks).
+
+    Probes instead of loading every used index; the unique constraint settles races. Failing
+    64 probes in a row means the list is nearly full: a new list generation is then needed.
+    """
+    for _ in range(64):
         index = secrets.randbelow(credentials.STATUS_LIST_BITS)
-        if index not in used:
+        taken = session.scalar(
+            select(Certificate.id).where(
+                Certificate.organisation_id == organisation_id, Certificate.status_index == index
+            )
+        )
+        if taken is None:
             return index
+    raise Conflict("the status list is full")
 
 
 def _set_status_bit(
@@ -417,7 +415,7 @@ def reserve_certificate(
         correction_note = clean_text(correction_note or "", "reason")
     # Abandoned reservations keep their generation: a new attempt takes the next one, and two
     # concurrent attempts take the same one, so the unique constraint lets only one through.
-    generation = 1 + max((c.generation for c in certificates_of_case(case, session)), default=0)
+    generation = 1 + max((c.generation for c in certificates_of_case(session, case)), default=0)
     content = certificate_content(session, case, base_url=base_url, issued_at=now)
     if actor.person is None:
         raise NotPermitted("a signatory is a person")
@@ -506,15 +504,11 @@ def complete_certificate(
     case (#20), all in the caller's one commit."""
     if certificate.status != CertificateStatus.PENDING:
         raise Conflict("the certificate is not pending")
-    for data, media_type in ((pdf, "application/pdf"), (credential_json, "application/json")):
-        sha256 = storage.put(data)
-        if session.get(StoredFile, sha256) is None:
-            session.add(
-                StoredFile(sha256=sha256, size=len(data), media_type=media_type, created_at=now)
-            )
-    certificate.pdf_sha256 = _sha256(pdf)
+    certificate.pdf_sha256 = store_file(session, storage, pdf, "application/pdf", now)
     certificate.pdf_size = len(pdf)
-    certificate.credential_sha256 = _sha256(credential_json)
+    certificate.credential_sha256 = store_file(
+        session, storage, credential_json, "application/json", now
+    )
     certificate.seal_kid = seal_kid
     certificate.credential_kid = credential_kid
     certificate.status = CertificateStatus.ISSUED
@@ -598,10 +592,6 @@ def acknowledge_registration(
     if certificate.case.status == CaseStatus.CERTIFICATE_ISSUED:
         _transition(session, None, certificate.case, "close", now, payload={"ref": registry_ref})
     session.flush()
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # --- status changes (§7.5) --------------------------------------------------------------------

@@ -19,11 +19,10 @@ from certification.models import (
     DocumentKind,
     Evidence,
     Experience,
-    StoredFile,
     UserAccount,
 )
 from certification.numbering import next_number
-from certification.portfolio import evidence_digest
+from certification.portfolio import evidence_digest, store_file
 from certification.rendering import DocumentRenderer
 from certification.storage import BlobStorage
 from certification.workflow import _transition, linked_evidence_for_case
@@ -227,11 +226,7 @@ def _store_document(
     locale: str,
 ) -> Document:
     pdf = renderer.render_pdf(template, content, locale)
-    sha256 = storage.put(pdf)
-    if session.get(StoredFile, sha256) is None:
-        session.add(
-            StoredFile(sha256=sha256, size=len(pdf), media_type="application/pdf", created_at=now)
-        )
+    sha256 = store_file(session, storage, pdf, "application/pdf", now)
     document = Document(
         case_id=case.id,
         kind=kind,

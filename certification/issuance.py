@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from certification.certificates import (
     abandon_certificate,
     complete_certificate,
+    publish_status_list,
     reserve_certificate,
     stale_pending,
+    status_list,
 )
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound
 from certification.models import (
@@ -33,6 +35,7 @@ from certification.models import (
     Certificate,
     CertificateStatus,
     CertificationCase,
+    StatusPurpose,
     UserAccount,
 )
 from certification.producing import (
@@ -164,6 +167,12 @@ def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate
             storage=issuer.storage,
             now=issuer.clock(),
         )
+        for purpose in StatusPurpose:  # published once, so readers never sign on the fly
+            listed = status_list(session, certificate.organisation_id, purpose)
+            if listed.credential is None:
+                publish_status_list(
+                    session, listed, issuer.passphrase, issuer.base_url, issuer.clock()
+                )
         session.commit()
         return certificate
 

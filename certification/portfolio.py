@@ -255,16 +255,21 @@ def add_file_evidence(
         raise InvalidInput("type", errors={"type": ["invalid_choice"]})
     evidence = _new_evidence(actor, experience, type_, title, description, issued_on, now)
     checked = check_upload(data, filename, max_bytes=max_bytes)
-    sha256 = storage.put(checked.data)
-    if session.get(StoredFile, sha256) is None:
-        session.add(
-            StoredFile(
-                sha256=sha256, size=len(checked.data), media_type=checked.media_type, created_at=now
-            )
-        )
-    evidence.file_sha256 = sha256
+    evidence.file_sha256 = store_file(session, storage, checked.data, checked.media_type, now)
     evidence.file_name = checked.filename
     return _store(session, actor, evidence, now)
+
+
+def store_file(
+    session: Session, storage: BlobStorage, data: bytes, media_type: str, now: dt.datetime
+) -> str:
+    """Store bytes content-addressed and record them (once) as a StoredFile; their sha256."""
+    sha256 = storage.put(data)
+    if session.get(StoredFile, sha256) is None:
+        session.add(
+            StoredFile(sha256=sha256, size=len(data), media_type=media_type, created_at=now)
+        )
+    return sha256
 
 
 def check_url(url: str) -> str:

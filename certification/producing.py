@@ -214,16 +214,21 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
                     )
                 )
         scale = competence["criteria"][0] if competence["criteria"] else None
-        descriptions.append(
-            {
-                "id": f"urn:attesta:result:{code}",
-                "type": ["ResultDescription"],
-                "name": name,
-                "resultType": "RubricCriterionLevel",
-                "rubricCriterionLevel": _levels(scale, locale) if scale else [],
-                "requiredLevel": _level_id(scale["code"], "L2") if scale else None,
-            }
+        description: dict[str, Any] = {
+            "id": f"urn:attesta:result:{code}",
+            "type": ["ResultDescription"],
+            "name": name,
+            "resultType": "RubricCriterionLevel",
+            "rubricCriterionLevel": _levels(scale, locale) if scale else [],
+        }
+        threshold = (
+            next((lvl["code"] for lvl in scale["levels"] if lvl["passing"]), None)
+            if scale
+            else None
         )
+        if scale and threshold:
+            description["requiredLevel"] = _level_id(scale["code"], threshold)
+        descriptions.append(description)
         results.append(
             {
                 "type": ["Result"],
@@ -254,9 +259,6 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
                         "achievedLevel": _level_id(criterion["code"], criterion["level"]),
                     }
                 )
-    for description in descriptions:
-        if description.get("requiredLevel") is None:
-            description.pop("requiredLevel", None)
     issuer: dict[str, Any] = {
         "id": issuer_url(base, ente["id"]),
         "type": ["Profile"],

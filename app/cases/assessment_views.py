@@ -26,7 +26,7 @@ from app.cases.forms import (
 )
 from app.cases.views import _case, _detail, _done, _simple
 from app.db import db_session
-from app.errors import field_message
+from app.errors import explain, field_message
 from app.labels import METHOD_LABELS
 from app.mail import send_template
 from app.portfolio.views import send_stored
@@ -51,7 +51,7 @@ def _notify_candidate(case: CertificationCase, template: str, **context: Any) ->
 
 
 def _errors_to_flash(exc: InvalidInput) -> None:
-    flash(" ".join(field_message(code) for codes in exc.errors.values() for code in codes), "error")
+    flash(explain(exc), "error")
 
 
 def _staff_of(case: CertificationCase, role: Role) -> list[Person]:

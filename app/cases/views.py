@@ -15,7 +15,7 @@ from app.auth import current_account
 from app.cases import bp
 from app.cases.forms import AdmitForm, NewCaseForm, RejectForm, SubmitForm, VersionedForm
 from app.db import db_session
-from app.errors import field_message
+from app.errors import explain, field_message
 from app.i18n import current_language
 from app.mail import send_template
 from app.portfolio.views import send_stored
@@ -190,7 +190,7 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         cancel_form=forms.get("cancel_form") or f.CancelForm(formdata=None, data=versioned),
         certificates=[
             c
-            for c in certificates_of_case(case, session)
+            for c in certificates_of_case(session, case)
             if c.status in PUBLIC_STATES or Role.SIGNATORY in roles
         ],
         title=_title,
@@ -267,9 +267,7 @@ def _simple(case_id: uuid.UUID, action: Any, message: str, then: Any = None) -> 
                 expected_version=form.expected_version(),
             )
         except InvalidInput as exc:
-            flash(
-                " ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error"
-            )
+            flash(explain(exc), "error")
             return _detail(case, 422)
         if then is not None:
             then(case)
@@ -386,7 +384,7 @@ def issue_transparency(case_id: uuid.UUID) -> Any:
             expected_version=form.expected_version(),
         )
     except InvalidInput as exc:
-        flash(" ".join(field_message(c) for codes in exc.errors.values() for c in codes), "error")
+        flash(explain(exc), "error")
         return _detail(case, 422)
     if case.candidate.account:
         send_template(

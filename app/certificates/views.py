@@ -18,7 +18,7 @@ from app.auth import current_account
 from app.certificates import bp
 from app.certificates.forms import ReasonForm, RevokeForm, SuspendForm
 from app.db import db_session
-from app.errors import MESSAGES, field_message
+from app.errors import explain
 from app.extensions import limiter
 from app.mail import send_template
 from app.portfolio.views import send_stored
@@ -46,11 +46,29 @@ def _certificate(certificate_id: uuid.UUID) -> Certificate:
     return found
 
 
-def _explain(exc: DomainError) -> str:
-    """The user's-language explanation of a refusal (field codes first, then the error code)."""
-    if isinstance(exc, InvalidInput) and exc.errors:
-        return " ".join(field_message(c) for codes in exc.errors.values() for c in codes)
-    return str(MESSAGES.get(exc.code, MESSAGES["conflict"]))
+def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: Any) -> Response:
+    """Issue (or correct) outside this request's transaction, then tell the holder.
+
+    Issuance commits in its own transactions, so this request's read is ended first (SQLite
+    would refuse to upgrade a stale read to a write afterwards).
+    """
+    session = db_session()
+    session.rollback()
+    try:
+        done = issue_one(issuer(), actor_id, case_id, **correction)
+    except DomainError as exc:  # refused before anything was issued
+        flash(explain(exc), "error")
+        return redirect(refused)
+    certificate = session.get(Certificate, done.id)
+    if certificate is not None and certificate.case.candidate.account is not None:
+        send_template(
+            session,
+            certificate.case.candidate.account,
+            "certificate_issued",
+            certificate=certificate,
+        )
+    flash(_("Certificate %(number)s issued and sealed.", number=done.number), "success")
+    return redirect(url_for("certificates.detail", certificate_id=done.id))
 
 
 def linkedin_url(certificate: Certificate) -> str:
@@ -79,21 +97,7 @@ def issue(case_id: uuid.UUID) -> Response:
     case = get_case(session, actor, case_id)
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("cases.detail", case_id=case.id))
-    actor_id = actor.id
-    # Issuance commits in its own transactions; end this request's read first (SQLite).
-    session.rollback()
-    try:
-        certificate = issue_one(issuer(), actor_id, case_id)
-    except DomainError as exc:  # refused before anything was issued
-        flash(_explain(exc), "error")
-        return redirect(url_for("cases.detail", case_id=case_id))
-    issued = session.get(Certificate, certificate.id)
-    if issued is not None and issued.case.candidate.account is not None:
-        send_template(
-            session, issued.case.candidate.account, "certificate_issued", certificate=issued
-        )
-    flash(_("Certificate %(number)s issued and sealed.", number=certificate.number), "success")
-    return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+    return _issue(actor.id, case.id, url_for("cases.detail", case_id=case.id))
 
 
 @bp.get("/certificates/<uuid:certificate_id>")
@@ -156,7 +160,7 @@ def _status_change(certificate_id: uuid.UUID, form: Any, change: Any, message: s
     try:
         listed = change(session, current_account(), certificate, form, now)
     except InvalidInput as exc:
-        flash(_explain(exc), "error")
+        flash(explain(exc), "error")
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     if listed is not None:
         C.publish_status_list(
@@ -220,23 +224,13 @@ def correct(certificate_id: uuid.UUID) -> Response:
     if not form.validate_on_submit():
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
-    session = db_session()
-    actor_id, case_id, old_id = current_account().id, certificate.case_id, certificate.id
-    session.rollback()
-    try:
-        new = issue_one(
-            issuer(), actor_id, case_id, supersedes_id=old_id, correction_note=form.reason.data
-        )
-    except DomainError as exc:
-        flash(_explain(exc), "error")
-        return redirect(url_for("certificates.detail", certificate_id=old_id))
-    issued = session.get(Certificate, new.id)
-    if issued is not None and issued.case.candidate.account is not None:
-        send_template(
-            session, issued.case.candidate.account, "certificate_issued", certificate=issued
-        )
-    flash(_("Certificate %(number)s issued and sealed.", number=new.number), "success")
-    return redirect(url_for("certificates.detail", certificate_id=new.id))
+    return _issue(
+        current_account().id,
+        certificate.case_id,
+        url_for("certificates.detail", certificate_id=certificate.id),
+        supersedes_id=certificate.id,
+        correction_note=form.reason.data,
+    )
 
 
 @bp.get("/status/<uuid:organisation_id>/<purpose>.json")
@@ -251,7 +245,8 @@ def status_list(organisation_id: uuid.UUID, purpose: str) -> Response:
         or purpose not in {p.value for p in StatusPurpose}
     ):
         raise NotFound("no such status list")
-    listed = C.status_list(session, organisation.id, StatusPurpose(purpose))
+    # Readers never write: an ente that has issued nothing gets an empty list signed now.
+    listed = C.status_list(session, organisation.id, StatusPurpose(purpose), create=False)
     body = listed.credential or C.signed_status_list(
         session,
         listed,
