@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.referee import bp as referee_bp
     from app.register import bp as register_bp
     from app.staff import bp as staff_bp
+    from app.verify import bp as verify_bp
 
     for blueprint in (
         main_bp,
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         referee_bp,
         register_bp,
         keys_bp,
+        verify_bp,
         outbox_bp,
         api_bp,
     ):

@@ -194,4 +194,76 @@ def register(app: Any) -> None:
         OUTCOME_LABELS=OUTCOME_LABELS,
         PANEL_FUNCTION_LABELS=PANEL_FUNCTION_LABELS,
         CERTIFICATE_STATUS_LABELS=CERTIFICATE_STATUS_LABELS,
+        VERDICT_LABELS=VERDICT_LABELS,
+        VERIFICATION_QUESTIONS=VERIFICATION_QUESTIONS,
+        VERIFICATION_STATES=VERIFICATION_STATES,
     )
+
+
+# --- verification (certification.verification) -----------------------------------------------
+
+VERDICT_LABELS: dict[str, Any] = {
+    "valid": _l("Valid"),
+    "not_valid": _l("Not valid"),
+    "indeterminate": _l("Cannot be determined now"),
+}
+
+VERIFICATION_QUESTIONS: dict[str, Any] = {
+    "found": _l("In the register"),
+    "signature": _l("Seal and issuer"),
+    "identical": _l("Identical to what was issued"),
+    "status": _l("Status"),
+    "validity": _l("Validity period"),
+}
+
+#: What each dimension's state means, in one sentence for the verifier.
+VERIFICATION_STATES: dict[str, Any] = {
+    "found": _l("The certificate is in the register of issued certificates."),
+    "not_found": _l("No certificate issued by Attesta matches what you submitted."),
+    "not_checked": _l("Not checked: an earlier check failed."),
+    "valid": _l(
+        "Sealed by the accredited body with its own key, active and trusted when it signed."
+    ),
+    "untrusted_issuer": _l(
+        "The seal or signature was not made with a key of the issuing body: it may imitate "
+        "its name, but it is not its key."
+    ),
+    "invalid_signature": _l(
+        "The seal or signature is broken: the content was changed after it was made."
+    ),
+    "modified_after_sealing": _l(
+        "Something was added to the file after it was sealed (an update, extra data)."
+    ),
+    "extra_signature": _l(
+        "The file carries more than one signature: someone added one after issuance."
+    ),
+    "no_seal": _l("The file carries no seal."),
+    "no_signature": _l("The credential carries no signature (proof)."),
+    "no_credential": _l("The sealed file does not contain the certificate's credential."),
+    "key_compromised": _l(
+        "The key that signed it was reported compromised before the date of signature."
+    ),
+    "key_not_active": _l("The key that signed it was not active on the date of signature."),
+    "malformed": _l("The file is damaged, encrypted or not in a format we can check."),
+    "too_large": _l("The file is larger than a certificate can be (10 MB at most)."),
+    "not_a_pdf": _l("This is not a PDF file."),
+    "unsupported_file": _l(
+        "Upload the certificate PDF or its credential file (JSON); other files cannot be checked."
+    ),
+    "busy": _l("The check is busy right now. Try again in a minute."),
+    "identical": _l("The file is exactly the one issued: not a byte changed."),
+    "modified": _l(
+        "The file differs from the one issued. Ask the holder for the original, or rely on "
+        "the data shown here from the register."
+    ),
+    "register_record": _l("Checked against the register's own record."),
+    "unavailable": _l("The issued copy cannot be read right now. Try again later."),
+    "active": _l("Valid: not revoked, not suspended."),
+    "revoked": _l("Revoked by the issuing body: it no longer certifies anything."),
+    "suspended": _l("Suspended while a report is checked."),
+    "superseded": _l("Replaced by a corrected certificate."),
+    "unknown": _l("The status cannot be read right now. Try again later."),
+    "current": _l("Within its validity period."),
+    "expired": _l("Its validity period has ended."),
+    "not_yet_valid": _l("Its validity period has not started yet."),
+}

@@ -1,7 +1,9 @@
-"""Per-process services the views use: file storage and the document renderer."""
+"""Per-process services the views use: file storage, the document renderer, the issuer and
+the seal checker for uploads."""
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 from typing import cast
@@ -13,9 +15,11 @@ from app.db import database
 from certification.clock import utcnow
 from certification.issuance import Issuer, RendererPaths
 from certification.rendering import DocumentRenderer
+from certification.sandbox import SealChecker
 from certification.storage import BlobStorage, FileSystemStorage
 
 _lock = threading.Lock()
+_seal_checker: SealChecker | None = None
 
 
 def init_app(app: Flask) -> None:
@@ -65,3 +69,14 @@ def renderer(app: Flask | None = None) -> DocumentRenderer:
             found = renderer_paths().renderer()
             app.extensions["attesta.renderer"] = found
         return cast(DocumentRenderer, found)
+
+
+def seal_checker() -> SealChecker:
+    """The process's checker of uploaded PDFs: one warm, limited child process, started on
+    first use and stopped at exit."""
+    global _seal_checker
+    with _lock:
+        if _seal_checker is None:
+            _seal_checker = SealChecker()
+            atexit.register(_seal_checker.close)
+        return _seal_checker

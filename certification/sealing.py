@@ -10,6 +10,7 @@ signature (security.md §0.2): pyHanko's ``bottom_line`` alone is never trusted.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,30 +91,62 @@ class PdfSealer:
 
 @dataclass(frozen=True)
 class SealCheck:
-    """The result of a strict check of a sealed PDF."""
+    """The result of a strict check of a sealed PDF: ``reason`` is ``ok`` or a stable code
+    (``signature_count``, ``malformed:<exception>``, ``not_intact``, ``not_trusted``,
+    ``not_entire_file``, ``no_attachment``); ``attachment`` holds the bytes of the requested
+    embedded file of a good seal."""
 
     ok: bool
     reason: str
     signer_kid: str | None = None
+    signatures: int | None = None
+    attachment: bytes | None = None
 
 
-def check_seal(pdf: bytes, trusted_root_pem: str) -> SealCheck:
-    """Strictly check that ``pdf`` carries exactly one intact, valid, trusted seal covering the
-    entire file (never ``skip_diff``)."""
+def embedded_file(reader: PdfFileReader, name: str) -> bytes | None:
+    """The bytes of the document-level embedded file called ``name``, if there is one."""
+
+    def member(container: Any, key: str) -> Any:  # dictionary look-ups resolve references
+        return container[key] if container is not None and key in container else None
+
+    entries = member(member(member(reader.root, "/Names"), "/EmbeddedFiles"), "/Names")
+    if entries is None:
+        return None
+    for position in range(0, len(entries) - 1, 2):
+        if str(entries[position]) == name:
+            stream = entries[position + 1]["/EF"]["/F"]
+            return bytes(stream.data)
+    return None
+
+
+def check_seal(
+    pdf: bytes, trusted_roots: str | Sequence[str], *, attachment: str | None = None
+) -> SealCheck:
+    """Strictly check that ``pdf`` carries exactly one intact, valid seal, trusted by one of
+    ``trusted_roots`` (PEM), covering the entire file (never ``skip_diff``). With
+    ``attachment``, also return that embedded file (from the signed bytes: the seal covers
+    the whole file)."""
+    roots = [trusted_roots] if isinstance(trusted_roots, str) else list(trusted_roots)
+    count: int | None = None
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=True)
         signatures = reader.embedded_signatures
-        if len(signatures) != 1:
-            return SealCheck(False, "signature_count")
-        context = ValidationContext(trust_roots=[_asn1_certificate(trusted_root_pem)])
+        count = len(signatures)
+        if count != 1:
+            return SealCheck(False, "signature_count", signatures=count)
+        context = ValidationContext(trust_roots=[_asn1_certificate(pem) for pem in roots])
         status = validate_pdf_signature(signatures[0], context)
+        extracted = embedded_file(reader, attachment) if attachment else None
     except Exception as exc:  # malformed input is a verdict, never a crash
-        return SealCheck(False, f"malformed:{type(exc).__name__}")
+        return SealCheck(False, f"malformed:{type(exc).__name__}", signatures=count)
     if not (status.intact and status.valid):
-        return SealCheck(False, "not_intact")
+        return SealCheck(False, "not_intact", signatures=count)
     if not status.trusted:
-        return SealCheck(False, "not_trusted")
+        return SealCheck(False, "not_trusted", signatures=count)
     if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
-        return SealCheck(False, "not_entire_file")
+        return SealCheck(False, "not_entire_file", signatures=count)
     certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
-    return SealCheck(True, "ok", key_id(certificate.public_key()))  # type: ignore[arg-type]
+    kid = key_id(certificate.public_key())  # type: ignore[arg-type]
+    if attachment and extracted is None:
+        return SealCheck(False, "no_attachment", kid, count)
+    return SealCheck(True, "ok", kid, count, extracted)

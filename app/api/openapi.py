@@ -34,8 +34,11 @@ def openapi_document() -> dict[str, Any]:
         openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
         info={
-            "description": "Competence standards, accounts and (in later versions) "
-            "certification cases and verification. Errors have a stable `code`.",
+            "description": "Competence standards, accounts, bulk issuance of certificates and "
+            "their public verification. Errors have a stable `code`. To check a certificate "
+            "without Attesta, a verifier needs the published root CA (`/keys/root-ca.pem`), "
+            "keys (`/keys/`), issuer profiles (`/issuers/<id>.json`) and status lists "
+            "(`/status/<id>/revocation.json`, `/status/<id>/suspension.json`).",
         },
         servers=[{"url": "/api/v1"}],
     )
@@ -52,6 +55,7 @@ def openapi_document() -> dict[str, Any]:
         ("Me", s.MeSchema),
         ("BulkRequest", s.BulkRequestSchema),
         ("Bulk", s.BulkSchema),
+        ("Verification", s.VerificationSchema),
     ):
         spec.components.schema(name, schema=schema)
 
@@ -172,6 +176,66 @@ def openapi_document() -> dict[str, Any]:
                     "200": _ok("Bulk", "The request"),
                     "401": _error("Missing or invalid token"),
                     **_ERRORS,
+                },
+            }
+        },
+    )
+    verdict_note = (
+        "One overall `verdict` (`valid`, `not_valid`, `indeterminate`) and five `dimensions` "
+        "(found, signature, identical, status, validity), each with a stable `state`. The "
+        "`certificate` is read from the register, never from the submitted file. Public, "
+        "rate-limited per client (429 with Retry-After)."
+    )
+    spec.path(
+        path="/verify/{code}",
+        operations={
+            "get": {
+                "operationId": "verifyByCode",
+                "summary": "Verify a certificate by its verification code",
+                "description": verdict_note + " The code is case- and separator-insensitive; "
+                "unknown and malformed codes get the same 404 body.",
+                "tags": ["verification"],
+                "parameters": _path_params("code"),
+                "responses": {
+                    "200": _ok("Verification", "The verdict for a certificate in the register"),
+                    "404": _ok("Verification", "No certificate has this code"),
+                    "429": _ERRORS["429"],
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/verify",
+        operations={
+            "post": {
+                "operationId": "verifyFile",
+                "summary": "Verify a certificate PDF or its credential JSON",
+                "description": verdict_note + " Any file gets a verdict (200); a damaged or "
+                "forged one gets `not_valid` with the reason.",
+                "tags": ["verification"],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {
+                                    "file": {
+                                        "type": "string",
+                                        "format": "binary",
+                                        "description": "The PDF (at most 10 MB) or the JSON",
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _ok("Verification", "The verdict"),
+                    "413": _error("Larger than the upload limit"),
+                    "422": _error("No file sent"),
+                    "429": _ERRORS["429"],
                 },
             }
         },

@@ -159,3 +159,90 @@ class BulkSchema(Schema):
     total = fields.Integer(required=True)
     done = fields.Integer(required=True)
     items = fields.List(fields.Nested(BulkItemSchema), required=True)
+
+
+# --- verification -----------------------------------------------------------------------------
+
+_OUTCOMES = ["pass", "fail", "unknown", "not_applicable"]
+
+
+class DimensionSchema(Schema):
+    name = fields.String(
+        required=True,
+        validate=validate.OneOf(["found", "signature", "identical", "status", "validity"]),
+    )
+    state = fields.String(
+        required=True, metadata={"description": "Stable code, e.g. `revoked`, `untrusted_issuer`"}
+    )
+    outcome = fields.String(required=True, validate=validate.OneOf(_OUTCOMES))
+    detail = fields.String(allow_none=True, metadata={"description": "A finer stable code"})
+    message = fields.String(required=True, metadata={"description": "In the request's language"})
+
+
+class PublicCompetenceSchema(Schema):
+    code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+    eqf_level = fields.Integer(allow_none=True, required=True)
+
+
+class PublicEvidenceSchema(Schema):
+    type = fields.String(required=True)
+    date = fields.Date(allow_none=True)
+    sha256 = fields.String(required=True)
+
+
+class PublicExperienceSchema(Schema):
+    kind = fields.String(required=True)
+    host = fields.String(allow_none=True)
+    start = fields.Date(allow_none=True)
+    end = fields.Date(allow_none=True)
+
+
+class PublicCertificateSchema(Schema):
+    """What the register shows a verifier; never the codice fiscale, birth date or e-mail."""
+
+    number = fields.String(required=True)
+    verification_code = fields.String(required=True)
+    issued_on = fields.Date(required=True)
+    kind = fields.String(required=True)
+    holder_name = fields.String(required=True)
+    holder_full_name_shown = fields.Boolean(
+        required=True, metadata={"description": "False: initials only, by the holder's choice"}
+    )
+    ente_titolato = fields.String(required=True)
+    ente_titolare = fields.String(allow_none=True, required=True)
+    framework_title = fields.Nested(TextSchema, required=True)
+    profile_code = fields.String(required=True)
+    profile_title = fields.Nested(TextSchema, required=True)
+    eqf_level = fields.Integer(allow_none=True, required=True)
+    competences = fields.List(fields.Nested(PublicCompetenceSchema), required=True)
+    assessment_methods = fields.List(fields.String(), required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["issued", "suspended", "revoked", "superseded"])
+    )
+    status_changed_on = fields.Date(allow_none=True, required=True)
+    superseded_by = fields.String(
+        allow_none=True, required=True, metadata={"description": "Code of the correction"}
+    )
+    illustrative = fields.Boolean(required=True)
+    learning_experiences = fields.List(
+        fields.Nested(PublicExperienceSchema),
+        metadata={"description": "Only when the holder chose to show them"},
+    )
+    evidence = fields.List(
+        fields.Nested(PublicEvidenceSchema),
+        metadata={"description": "Only when the holder chose to show it"},
+    )
+
+
+class VerificationSchema(Schema):
+    verdict = fields.String(
+        required=True, validate=validate.OneOf(["valid", "not_valid", "indeterminate"])
+    )
+    reason = fields.String(
+        required=True, metadata={"description": "`valid` or the first failing state"}
+    )
+    method = fields.String(required=True, validate=validate.OneOf(["code", "pdf", "json", "file"]))
+    checked_at = fields.DateTime(metadata={"description": "Absent when nothing was found"})
+    dimensions = fields.List(fields.Nested(DimensionSchema), required=True)
+    certificate = fields.Nested(PublicCertificateSchema, allow_none=True, required=True)

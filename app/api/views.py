@@ -17,13 +17,30 @@ from app.api import schemas as s
 from app.api.openapi import openapi_document
 from app.db import after_commit, db_session
 from app.errors import error_response
-from app.extensions import csrf
-from app.services import issuer
+from app.extensions import csrf, limiter
+from app.services import issuer, seal_checker, storage
+from app.verify.views import (
+    CODE_LIMIT,
+    UPLOAD_LIMIT,
+    checked,
+    global_limit,
+    private,
+    read_upload,
+    verification_json,
+)
 from certification import accounts, standards
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
 from certification.issuance import STALE_AFTER, run_bulk, start_bulk
-from certification.models import BulkIssuance, Competence, Framework, Profile, UserAccount
+from certification.models import (
+    BulkIssuance,
+    Competence,
+    Framework,
+    Profile,
+    UserAccount,
+    VerificationChannel,
+)
+from certification.verification import Verification, verify_code, verify_file
 
 csrf.exempt(bp)  # token-authenticated JSON: no cookies are trusted here
 
@@ -266,3 +283,38 @@ def bulk_status(bulk_id: uuid.UUID) -> Response:
     if bulk is None or bulk.requested_by_id != account.id:
         raise NotFound("no such bulk issuance")
     return jsonify(s.BulkSchema().dump(_bulk_body(bulk)))
+
+
+# --- verification (public, no token) ----------------------------------------------------------
+
+
+def _verification(result: Verification, status: int = 200) -> tuple[Response, int]:
+    record = checked(result, VerificationChannel.API) if status == 200 else None
+    body = verification_json(result, record)
+    if status == 404:
+        del body["checked_at"]  # the same body for every unknown code, whenever asked
+    return private(jsonify(s.VerificationSchema().dump(body))), status
+
+
+@bp.get("/verify/<code>")
+@limiter.limit(CODE_LIMIT)
+@global_limit
+def verify_by_code(code: str) -> tuple[Response, int]:
+    result = verify_code(db_session(), code[:100], utcnow())
+    # Unknown and malformed codes: one identical 404 body.
+    return _verification(result, 200 if result.certificate else 404)
+
+
+@bp.post("/verify")
+@limiter.limit(UPLOAD_LIMIT)
+@global_limit
+def verify_upload() -> tuple[Response | str, int]:
+    data = read_upload()
+    if data is None:
+        return error_response(
+            422,
+            "invalid_input",
+            "send the file as multipart/form-data field `file`",
+            {"file": ["required"]},
+        )
+    return _verification(verify_file(db_session(), storage(), data, seal_checker(), utcnow()))

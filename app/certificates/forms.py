@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -34,3 +34,14 @@ class RevokeForm(ReasonForm):
 
 class SuspendForm(ReasonForm):
     reason_code = SelectField(_l("Ground"), choices=SUSPENSION_CHOICES)
+
+
+class PublicCheckForm(FlaskForm):
+    """What the holder lets the public check show beyond the minimum."""
+
+    show_name = BooleanField(
+        _l("Show my full name (otherwise only my initials, and the verifier compares them)")
+    )
+    show_evidence = BooleanField(
+        _l("Show where I learned (experiences) and the list of evidence (type, date, fingerprint)")
+    )

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from app.account.forms import EmptyForm
 from app.auth import current_account
 from app.certificates import bp
-from app.certificates.forms import ReasonForm, RevokeForm, SuspendForm
+from app.certificates.forms import PublicCheckForm, ReasonForm, RevokeForm, SuspendForm
 from app.db import db_session
 from app.errors import explain
 from app.extensions import limiter
@@ -27,10 +27,12 @@ from certification import certificates as C
 from certification.clock import utcnow
 from certification.errors import DomainError, InvalidInput, NotFound
 from certification.issuance import issue_one
-from certification.models import Certificate, Organisation, StatusPurpose
+from certification.models import Certificate, ConsentPurpose, Organisation, StatusPurpose
 from certification.policy import get_case
 from certification.producing import verify_url
 from certification.roles import OrganisationKind
+from certification.verification import public_consents, set_public_consents, verification_count
+from certification.workflow import CONSENT_TEXT_VERSION
 
 
 def _certificate(certificate_id: uuid.UUID) -> Certificate:
@@ -125,7 +127,39 @@ def detail(certificate_id: uuid.UUID) -> Any:
         suspend_form=SuspendForm(prefix="suspend"),
         reinstate_form=ReasonForm(prefix="reinstate"),
         correct_form=ReasonForm(prefix="correct"),
+        public_form=_public_form(certificate),
+        verifications=verification_count(session, certificate.id),
     )
+
+
+def _public_form(certificate: Certificate) -> PublicCheckForm:
+    chosen = public_consents(db_session(), certificate)
+    return PublicCheckForm(
+        prefix="public",
+        formdata=None,
+        show_name=ConsentPurpose.PUBLIC_VERIFICATION_PAGE in chosen,
+        show_evidence=ConsentPurpose.PUBLIC_EVIDENCE in chosen,
+    )
+
+
+@bp.post("/certificates/<uuid:certificate_id>/public")
+@login_required
+def public_check(certificate_id: uuid.UUID) -> Response:
+    """The holder chooses what the public check shows (consents, withdrawable at any time)."""
+    certificate = _certificate(certificate_id)
+    form = PublicCheckForm(prefix="public")
+    if form.validate_on_submit():
+        set_public_consents(
+            db_session(),
+            current_account(),
+            certificate,
+            show_name=bool(form.show_name.data),
+            show_evidence=bool(form.show_evidence.data),
+            text_version=CONSENT_TEXT_VERSION,
+            now=utcnow(),
+        )
+        flash(_("Your choices for the public check are saved."), "success")
+    return redirect(url_for("certificates.detail", certificate_id=certificate.id))
 
 
 @bp.get("/certificates/<uuid:certificate_id>/certificate.pdf")

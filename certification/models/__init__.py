@@ -41,6 +41,8 @@ from certification.models.certificates import (
     CertificateStatus,
     StatusList,
     StatusPurpose,
+    VerificationChannel,
+    VerificationLog,
 )
 from certification.models.keys import KeyPurpose, SigningKey
 from certification.models.outbox import OutboxMessage
@@ -122,5 +124,7 @@ __all__ = [
     "TargetScope",
     "UserAccount",
     "UserSession",
+    "VerificationChannel",
+    "VerificationLog",
     "WorkflowProfile",
 ]

@@ -40,6 +40,8 @@ class TargetScope(enum.StrEnum):
 class ConsentPurpose(enum.StrEnum):
     PROCESSING_IVC = "processing_ivc"
     PUBLIC_VERIFICATION_PAGE = "public_verification_page"
+    #: The holder's choice to show the learning context and evidence list on the public check.
+    PUBLIC_EVIDENCE = "public_evidence"
     GUARDIAN = "guardian"
 
 

@@ -161,3 +161,28 @@ class BulkIssuance(UUIDPrimaryKey, ModelBase):
     items: Mapped[list[Any]]
     created_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
+
+
+class VerificationChannel(enum.StrEnum):
+    """How a verifier reached us: the QR code's link, the web page, or the API."""
+
+    QR = "qr"
+    WEB = "web"
+    API = "api"
+
+
+class VerificationLog(UUIDPrimaryKey, ModelBase):
+    """One verification: what was checked, how, and the verdict. Nothing about the verifier
+    (no address, no agent): the holder sees how often their certificate was checked."""
+
+    __tablename__ = "verification_logs"
+
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime]
+    channel: Mapped[VerificationChannel] = mapped_column(_enum(VerificationChannel))
+    #: code, pdf or json
+    method: Mapped[str] = mapped_column(String(10))
+    verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))

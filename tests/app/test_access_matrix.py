@@ -106,6 +106,13 @@ MATRIX: dict[str, list[int]] = {
     "/certificates/{pending}": only(404),  # a reservation is nobody's certificate yet
     "/status/{org}/revocation.json": EVERYONE,
     "/status/{org}/nonsense.json": [404] * N,
+    # The public check: anyone, logged in or not; unknown and pending codes are not found.
+    "/verify": EVERYONE,
+    "/verify/DEMO-LOMBARDIA": [404] * N,
+    "/verify/{cert_code}": EVERYONE,
+    "/verify/{pending_code}": [404] * N,
+    "/api/v1/verify/DEMO-LOMBARDIA": [404] * N,
+    "/api/v1/verify/{cert_code}": EVERYONE,
     "/api/v1/me": [401] * N,
     "/api/v1/certificates/bulk/{bulk}": [401]
     * N,  # tokens only: a browser session is no API credential
@@ -125,6 +132,9 @@ PLACEHOLDERS = {
     "{cert}": "<uuid:certificate_id>",
     "{pending}": "<uuid:certificate_id>",
     "{bulk}": "<uuid:bulk_id>",
+    # Instances of /verify/<code> (the route check below writes <code> as DEMO-LOMBARDIA).
+    "{cert_code}": "DEMO-LOMBARDIA",
+    "{pending_code}": "DEMO-LOMBARDIA",
 }
 
 
@@ -208,6 +218,8 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
     return {
         "cert": certificates[CertificateStatus.ISSUED].id,
         "pending": certificates[CertificateStatus.PENDING].id,
+        "cert_code": certificates[CertificateStatus.ISSUED].verification_code,
+        "pending_code": certificates[CertificateStatus.PENDING].verification_code,
         "bulk": certificates[CertificateStatus.PENDING].id,  # any id: tokens only
         "org": org.id,
         "other_org": other_org.id,
@@ -233,7 +245,15 @@ def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, statu
         "holder": {"given_name": "Giulia", "family_name": "Rossi"},
         "ente": {"legal_name": "Ente"},
         "titolare": None,
-        "standard": {"profile_title_it": "Profilo"},
+        "standard": {
+            "framework_title_it": "Quadro",
+            "framework_title_en": "Framework",
+            "profile_code": "DEMO-P01",
+            "profile_title_it": "Profilo",
+            "profile_title_en": "Profile",
+            "eqf_level": 4,
+        },
+        "assessment": {"methods": ["colloquio_tecnico"]},
     }
     certificate = Certificate(
         case_id=case.id,

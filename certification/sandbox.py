@@ -1,0 +1,111 @@
+"""Checking the seal of an uploaded PDF in a child process with CPU, memory and time limits.
+
+A PDF from the internet is hostile input for a PDF parser: compression bombs, deep nesting,
+quadratic cross-reference tables. The check runs in a warm child process (spawned once, reused
+for many checks, so the web process never pays pyHanko's start-up per upload) limited in address
+space and CPU seconds per check, with a wall-clock timeout; a child that dies or hangs is
+replaced and the upload gets a verdict, never a crash (security.md §1.8).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from typing import Final
+
+from certification.sealing import SealCheck, check_seal
+
+CPU_SECONDS: Final = 5
+MEMORY_BYTES: Final = 512 * 2**20
+TIMEOUT_SECONDS: Final = 15.0
+#: Checks waiting for the child at once; more get "busy, try again" (INDETERMINATE).
+MAX_WAITING: Final = 4
+
+
+def _limit_memory(memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _check_in_child(
+    pdf: bytes, roots: tuple[str, ...], attachment: str | None, cpu_seconds: int
+) -> SealCheck:
+    # RLIMIT_CPU counts the whole life of the (reused) child: allow this check its seconds
+    # on top of what the child has used so far. Past them the kernel kills it (SIGXCPU).
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (used + cpu_seconds, hard))
+    return check_seal(pdf, roots, attachment=attachment)
+
+
+class SealChecker:
+    """:func:`certification.sealing.check_seal` in a limited child process; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        cpu_seconds: int = CPU_SECONDS,
+        memory_bytes: int = MEMORY_BYTES,
+        timeout: float = TIMEOUT_SECONDS,
+        max_waiting: int = MAX_WAITING,
+    ) -> None:
+        self._cpu_seconds = cpu_seconds
+        self._memory_bytes = memory_bytes
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_waiting)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=1,
+                    # Never fork a web worker (threads, database connections): start clean.
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_limit_memory,
+                    initargs=(self._memory_bytes,),
+                    max_tasks_per_child=200,
+                )
+            return self._executor
+
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        # A hung child does not stop by itself; the pool keeps its processes privately.
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def check(
+        self, pdf: bytes, roots: Sequence[str], *, attachment: str | None = None
+    ) -> SealCheck:
+        """The strict seal check of ``pdf``; ``busy`` when too many wait, ``malformed:limit``
+        when the child ran out of time or memory."""
+        if not self._slots.acquire(blocking=False):
+            return SealCheck(False, "busy")
+        try:
+            executor = self._pool()
+            try:
+                future: Future[SealCheck] = executor.submit(
+                    _check_in_child, pdf, tuple(roots), attachment, self._cpu_seconds
+                )
+                return future.result(timeout=self._timeout)
+            except (BrokenProcessPool, FutureTimeout):
+                self._discard(executor)
+                return SealCheck(False, "malformed:limit")
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        """Stop the child process (at shutdown, and in tests)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)

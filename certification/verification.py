@@ -1,0 +1,537 @@
+"""Verifying certificates for employers and other third parties (security.md §1.8, §2, §3.11).
+
+A verification answers five questions apart and then gives one verdict:
+
+- ``found``: is the certificate in the register (by its code, the file's hash, or the id of a
+  credential whose proof holds)?
+- ``signature``: are the seal (PDF) or proof (credential) intact and made by the ente's key from
+  *our* registry, a key that was active and not compromised when it signed?
+- ``identical``: is the submitted file byte for byte (PDF) or member for member (credential)
+  what was issued?
+- ``status``: active, or revoked / suspended / superseded (read live from the register);
+- ``validity``: within its validity period?
+
+The verdict is VALID only when every answer is good, INDETERMINATE when one could not be
+determined now (try again later), NOT_VALID otherwise, with the first failing reason. What is
+shown about a certificate comes from the register (:func:`public_view`), never from the file.
+Nothing here raises on bad input: every failure is a verdict with a stable code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from certification.certificates import PUBLIC_STATES, certificate_by_code, format_code
+from certification.credentials import CredentialError, parse_credential_json, verify_credential
+from certification.errors import NotPermitted
+from certification.models import (
+    Certificate,
+    CertificateStatus,
+    Consent,
+    ConsentPurpose,
+    KeyPurpose,
+    SigningKey,
+    UserAccount,
+    VerificationChannel,
+    VerificationLog,
+)
+from certification.producing import CREDENTIAL_FILE_NAME, verification_method
+from certification.sealing import SealCheck
+from certification.storage import BlobStorage
+
+#: Uploads larger than this are refused before anything parses them.
+MAX_PDF_BYTES: Final = 10 * 2**20
+MAX_JSON_BYTES: Final = 1_000_000
+#: The personal-data choices a holder makes for the public check.
+PUBLIC_CONSENTS: Final = (ConsentPurpose.PUBLIC_VERIFICATION_PAGE, ConsentPurpose.PUBLIC_EVIDENCE)
+
+
+class Verdict(enum.StrEnum):
+    VALID = "valid"
+    NOT_VALID = "not_valid"
+    INDETERMINATE = "indeterminate"
+
+
+class Method(enum.StrEnum):
+    CODE = "code"
+    PDF = "pdf"
+    JSON = "json"
+    FILE = "file"  # an upload that is neither
+
+
+class Outcome(enum.StrEnum):
+    PASS = "pass"  # noqa: S105 - an outcome, not a password
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+    NOT_APPLICABLE = "not_applicable"
+
+
+#: Dimension names in the order they are shown.
+DIMENSIONS: Final = ("found", "signature", "identical", "status", "validity")
+#: The order in which failures become the verdict's reason: the most telling first.
+_REASON_ORDER: Final = ("signature", "identical", "found", "status", "validity")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One answer: ``state`` is a stable code (e.g. ``revoked``), ``detail`` a finer one."""
+
+    name: str
+    state: str
+    outcome: Outcome
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verdict, its five dimensions, and the register's certificate when one was found."""
+
+    method: Method
+    verdict: Verdict
+    reason: str
+    dimensions: tuple[Dimension, ...]
+    certificate: Certificate | None = field(default=None, compare=False)
+
+    def dimension(self, name: str) -> Dimension:
+        return next(d for d in self.dimensions if d.name == name)
+
+
+class SealCheckerLike(Protocol):
+    def check(
+        self, pdf: bytes, roots: Sequence[str], *, attachment: str | None = None
+    ) -> SealCheck: ...
+
+
+def _verdict(
+    method: Method, dimensions: dict[str, Dimension], certificate: Certificate | None
+) -> Verification:
+    ordered = tuple(
+        dimensions.get(name) or Dimension(name, "not_checked", Outcome.NOT_APPLICABLE)
+        for name in DIMENSIONS
+    )
+    by_name = {d.name: d for d in ordered}
+    for wanted, verdict in (
+        (Outcome.FAIL, Verdict.NOT_VALID),
+        (Outcome.UNKNOWN, Verdict.INDETERMINATE),
+    ):
+        for name in _REASON_ORDER:
+            if by_name[name].outcome == wanted:
+                return Verification(method, verdict, by_name[name].state, ordered, certificate)
+    return Verification(method, Verdict.VALID, "valid", ordered, certificate)
+
+
+def _refused(method: Method, state: str, detail: str | None = None) -> Verification:
+    return _verdict(
+        method, {"signature": Dimension("signature", state, Outcome.FAIL, detail)}, None
+    )
+
+
+def _not_found(method: Method, signature: Dimension | None = None) -> Verification:
+    dimensions = {"found": Dimension("found", "not_found", Outcome.FAIL)}
+    if signature is not None:
+        dimensions["signature"] = signature
+    return _verdict(method, dimensions, None)
+
+
+# --- what the register says -------------------------------------------------------------------
+
+
+def _key_state(session: Session, certificate: Certificate) -> Dimension:
+    """Were the keys that sealed and signed the certificate ours, active and not compromised
+    at that moment (by the register's clock)? A key compromised later leaves earlier
+    certificates valid: the register proves when they were made."""
+    signed_at = certificate.completed_at or certificate.issued_at
+    for kid in (certificate.seal_kid, certificate.credential_kid):
+        key = session.get(SigningKey, kid) if kid else None
+        if key is None or key.organisation_id != certificate.organisation_id:
+            return Dimension("signature", "untrusted_issuer", Outcome.FAIL, "unknown_key")
+        if key.compromised_at is not None and key.compromised_at <= signed_at:
+            return Dimension("signature", "key_compromised", Outcome.FAIL)
+        if key.activated_at > signed_at or (key.retired_at and key.retired_at < signed_at):
+            return Dimension("signature", "key_not_active", Outcome.FAIL)
+    return Dimension("signature", "valid", Outcome.PASS)
+
+
+_STATUS: Final = {
+    CertificateStatus.ISSUED: ("active", Outcome.PASS),
+    CertificateStatus.REVOKED: ("revoked", Outcome.FAIL),
+    CertificateStatus.SUSPENDED: ("suspended", Outcome.FAIL),
+    CertificateStatus.SUPERSEDED: ("superseded", Outcome.FAIL),
+}
+
+
+def _register_dimensions(
+    session: Session, certificate: Certificate, now: dt.datetime
+) -> dict[str, Dimension]:
+    state, outcome = _STATUS.get(certificate.status, ("unknown", Outcome.UNKNOWN))
+    valid_until = certificate.content.get("valid_until")
+    if certificate.issued_at > now:
+        validity = Dimension("validity", "not_yet_valid", Outcome.FAIL)
+    elif valid_until and dt.date.fromisoformat(valid_until) < now.date():
+        validity = Dimension("validity", "expired", Outcome.FAIL)
+    else:
+        validity = Dimension("validity", "current", Outcome.PASS)
+    return {
+        "found": Dimension("found", "found", Outcome.PASS),
+        "signature": _key_state(session, certificate),
+        "status": Dimension("status", state, outcome),
+        "validity": validity,
+    }
+
+
+def _public(certificate: Certificate | None) -> Certificate | None:
+    return certificate if certificate is not None and certificate.status in PUBLIC_STATES else None
+
+
+def verify_code(session: Session, code: str, now: dt.datetime) -> Verification:
+    """Verify by the code printed on the certificate (or in its QR code): the register's own
+    record, so ``identical`` does not apply."""
+    certificate = certificate_by_code(session, code)
+    if certificate is None:
+        return _not_found(Method.CODE)
+    dimensions = _register_dimensions(session, certificate, now)
+    dimensions["identical"] = Dimension("identical", "register_record", Outcome.NOT_APPLICABLE)
+    return _verdict(Method.CODE, dimensions, certificate)
+
+
+def trusted_roots(session: Session) -> list[str]:
+    """Our root CA certificates (PEM) that were never compromised: the only trust anchors."""
+    keys = session.scalars(
+        select(SigningKey).where(
+            SigningKey.purpose == KeyPurpose.ROOT_CA, SigningKey.compromised_at.is_(None)
+        )
+    )
+    return [key.certificate_pem for key in keys if key.certificate_pem]
+
+
+_SEAL_STATES: Final = {
+    "not_intact": "invalid_signature",
+    "not_trusted": "untrusted_issuer",
+    "not_entire_file": "modified_after_sealing",
+    "no_attachment": "no_credential",
+}
+
+
+def _seal_dimension(check: SealCheck) -> Dimension:
+    if check.reason == "busy":
+        return Dimension("signature", "busy", Outcome.UNKNOWN)
+    if check.reason == "signature_count":
+        state = "no_seal" if check.signatures == 0 else "extra_signature"
+        return Dimension("signature", state, Outcome.FAIL, f"signatures:{check.signatures}")
+    if check.reason.startswith("malformed"):
+        return Dimension("signature", "malformed", Outcome.FAIL, check.reason.partition(":")[2])
+    return Dimension("signature", _SEAL_STATES.get(check.reason, "invalid_signature"), Outcome.FAIL)
+
+
+def _certificate_of_credential(session: Session, credential: dict[str, Any]) -> Certificate | None:
+    credential_id = credential.get("id")
+    if not isinstance(credential_id, str) or not credential_id.startswith("urn:uuid:"):
+        return None
+    try:
+        certificate_id = uuid.UUID(credential_id.removeprefix("urn:uuid:"))
+    except ValueError:
+        return None
+    return _public(session.get(Certificate, certificate_id))
+
+
+def verify_pdf(
+    session: Session, data: bytes, checker: SealCheckerLike, now: dt.datetime
+) -> Verification:
+    """Verify an uploaded PDF: its hash against the register first; otherwise its seal in a
+    limited child process and the credential inside it, to say what was changed."""
+    if len(data) > MAX_PDF_BYTES:
+        return _refused(Method.PDF, "too_large")
+    if not data.startswith(b"%PDF-"):
+        return _refused(Method.PDF, "not_a_pdf")
+    digest = hashlib.sha256(data).hexdigest()
+    certificate = _public(
+        session.scalar(select(Certificate).where(Certificate.pdf_sha256 == digest))
+    )
+    if certificate is not None:
+        dimensions = _register_dimensions(session, certificate, now)
+        dimensions["identical"] = Dimension("identical", "identical", Outcome.PASS)
+        return _verdict(Method.PDF, dimensions, certificate)
+    # Not what we issued. Say why: a broken or foreign seal, or one of ours changed since.
+    check = checker.check(data, trusted_roots(session), attachment=CREDENTIAL_FILE_NAME)
+    if not check.ok or check.attachment is None:
+        return _not_found(Method.PDF, _seal_dimension(check))
+    try:
+        credential = parse_credential_json(check.attachment)
+    except CredentialError as error:
+        return _not_found(
+            Method.PDF, Dimension("signature", "malformed", Outcome.FAIL, error.reason)
+        )
+    certificate = _certificate_of_credential(session, credential)
+    if certificate is None or hashlib.sha256(check.attachment).hexdigest() != (
+        certificate.credential_sha256
+    ):
+        # Sealed with a key under our root, but carrying no credential we issued.
+        return _not_found(Method.PDF, Dimension("signature", "valid", Outcome.PASS))
+    dimensions = _register_dimensions(session, certificate, now)
+    if check.signer_kid != certificate.seal_kid:
+        dimensions["signature"] = Dimension(
+            "signature", "untrusted_issuer", Outcome.FAIL, "seal_key"
+        )
+    dimensions["identical"] = Dimension("identical", "modified", Outcome.FAIL)
+    return _verdict(Method.PDF, dimensions, certificate)
+
+
+_PROOF_STATES: Final = {
+    "unknown_key": "untrusted_issuer",
+    "issuer_mismatch": "untrusted_issuer",
+    "bad_signature": "invalid_signature",
+    "no_proof": "no_signature",
+    "multiple_proofs": "invalid_signature",
+    "proof_malformed": "invalid_signature",
+    "unsupported_cryptosuite": "invalid_signature",
+    "wrong_proof_purpose": "invalid_signature",
+}
+
+
+def verify_credential_json(
+    session: Session, storage: BlobStorage, data: bytes, now: dt.datetime
+) -> Verification:
+    """Verify an Open Badges credential (JSON): strictly parsed, its proof checked with the one
+    key the register says signed that certificate (never a key the document names), then
+    compared member for member with the credential as issued."""
+    if len(data) > MAX_JSON_BYTES:
+        return _refused(Method.JSON, "too_large")
+    try:
+        credential = parse_credential_json(data, max_bytes=MAX_JSON_BYTES)
+    except CredentialError as error:
+        return _refused(Method.JSON, "malformed", error.reason)
+    certificate = _certificate_of_credential(session, credential)
+    if certificate is None:
+        return _not_found(Method.JSON)
+    key = (
+        session.get(SigningKey, certificate.credential_kid) if certificate.credential_kid else None
+    )
+    pinned = (
+        verification_method(
+            certificate.content["base_url"], str(certificate.organisation_id), key.kid
+        )
+        if key is not None
+        else None
+    )
+
+    def resolve(method: str) -> ed25519.Ed25519PublicKey | None:
+        if key is None or method != pinned:
+            return None
+        public = serialization.load_pem_public_key(key.public_key_pem.encode())
+        return public if isinstance(public, ed25519.Ed25519PublicKey) else None
+
+    proof = verify_credential(credential, resolve)
+    dimensions = _register_dimensions(session, certificate, now)
+    if not proof.ok:
+        state = _PROOF_STATES.get(proof.reason, "malformed")
+        dimensions["signature"] = Dimension("signature", state, Outcome.FAIL, proof.reason)
+        return _verdict(Method.JSON, dimensions, certificate)
+    try:
+        issued = json.loads(storage.get(certificate.credential_sha256 or ""))
+    except KeyError:  # the stored copy is missing: we cannot compare now
+        dimensions["identical"] = Dimension("identical", "unavailable", Outcome.UNKNOWN)
+        return _verdict(Method.JSON, dimensions, certificate)
+    dimensions["identical"] = (
+        Dimension("identical", "identical", Outcome.PASS)
+        if issued == credential
+        else Dimension("identical", "modified", Outcome.FAIL)
+    )
+    return _verdict(Method.JSON, dimensions, certificate)
+
+
+def verify_file(
+    session: Session,
+    storage: BlobStorage,
+    data: bytes,
+    checker: SealCheckerLike,
+    now: dt.datetime,
+) -> Verification:
+    """Verify an upload that is either a certificate PDF or its credential JSON."""
+    if data.startswith(b"%PDF-"):
+        return verify_pdf(session, data, checker, now)
+    if data.lstrip()[:1] == b"{":
+        return verify_credential_json(session, storage, data, now)
+    if len(data) > MAX_PDF_BYTES:
+        return _refused(Method.FILE, "too_large")
+    return _refused(Method.FILE, "unsupported_file")
+
+
+# --- the log ----------------------------------------------------------------------------------
+
+
+def record_verification(
+    session: Session, result: Verification, channel: VerificationChannel, now: dt.datetime
+) -> VerificationLog:
+    """Log one verification: certificate, channel, method, verdict, time; nothing about who
+    asked."""
+    entry = VerificationLog(
+        certificate_id=result.certificate.id if result.certificate else None,
+        at=now,
+        channel=channel,
+        method=result.method.value,
+        verdict=result.verdict.value,
+        reason=result.reason[:40],
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def verification_count(session: Session, certificate_id: uuid.UUID) -> int:
+    """How many times the certificate was verified (shown to its holder)."""
+    return (
+        session.scalar(select(func.count()).where(VerificationLog.certificate_id == certificate_id))
+        or 0
+    )
+
+
+# --- what the public sees ---------------------------------------------------------------------
+
+
+def public_consents(session: Session, certificate: Certificate) -> set[ConsentPurpose]:
+    """The holder's current choices for the public check of this certificate."""
+    return set(
+        session.scalars(
+            select(Consent.purpose).where(
+                Consent.person_id == certificate.holder_person_id,
+                Consent.case_id == certificate.case_id,
+                Consent.purpose.in_(PUBLIC_CONSENTS),
+                Consent.withdrawn_at.is_(None),
+            )
+        )
+    )
+
+
+def set_public_consents(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    *,
+    show_name: bool,
+    show_evidence: bool,
+    text_version: str,
+    now: dt.datetime,
+) -> set[ConsentPurpose]:
+    """The holder (only) chooses what the public check shows beyond the minimum: the full name
+    (otherwise initials) and the learning context with the evidence list."""
+    if actor.person_id != certificate.holder_person_id:
+        raise NotPermitted("only the holder chooses what the public check shows")
+    wanted = {
+        purpose
+        for purpose, chosen in zip(PUBLIC_CONSENTS, (show_name, show_evidence), strict=True)
+        if chosen
+    }
+    current = session.scalars(
+        select(Consent).where(
+            Consent.person_id == certificate.holder_person_id,
+            Consent.case_id == certificate.case_id,
+            Consent.purpose.in_(PUBLIC_CONSENTS),
+            Consent.withdrawn_at.is_(None),
+        )
+    ).all()
+    for consent in current:
+        if consent.purpose not in wanted:
+            consent.withdrawn_at = now
+    for purpose in wanted - {c.purpose for c in current}:
+        session.add(
+            Consent(
+                person_id=certificate.holder_person_id,
+                case_id=certificate.case_id,
+                purpose=purpose,
+                text_version=text_version,
+                granted_at=now,
+            )
+        )
+    session.flush()
+    return wanted
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _initials(*names: str) -> str:
+    return " ".join(f"{part[0]}." for name in names for part in name.split() if part)
+
+
+def public_view(session: Session, certificate: Certificate) -> dict[str, Any]:
+    """What a verifier may see of a certificate (security.md §3.11): holder name, number and
+    date, ente titolato and titolare, profile and competences with codes and EQF levels,
+    assessment methods, status with its date. Never the codice fiscale, birth date, e-mail,
+    assessors, or why a certificate was revoked. The full name needs the holder's consent
+    (initials otherwise), and so do the learning context and the evidence list."""
+    content = certificate.content
+    consents = public_consents(session, certificate)
+    holder = content["holder"]
+    show_name = ConsentPurpose.PUBLIC_VERIFICATION_PAGE in consents
+    successor = (
+        session.get(Certificate, certificate.superseded_by_id)
+        if certificate.superseded_by_id
+        else None
+    )
+    view: dict[str, Any] = {
+        "number": certificate.number,
+        "code": format_code(certificate.verification_code),
+        "issued_on": certificate.issued_at.date(),
+        "locale": certificate.locale,
+        "kind": certificate.kind.value,
+        "illustrative": bool(content.get("illustrative")),
+        "holder": {
+            "name": f"{holder['given_name']} {holder['family_name']}"
+            if show_name
+            else _initials(holder["given_name"], holder["family_name"]),
+            "full_name_shown": show_name,
+        },
+        "ente_titolato": content["ente"]["legal_name"],
+        "ente_titolare": (content.get("titolare") or {}).get("legal_name"),
+        "standard": {
+            key: content["standard"][key]
+            for key in (
+                "framework_title_it",
+                "framework_title_en",
+                "profile_code",
+                "profile_title_it",
+                "profile_title_en",
+                "eqf_level",
+            )
+        },
+        "competences": [
+            {
+                "code": c.code,
+                "title_it": c.title_it,
+                "title_en": c.title_en,
+                "eqf_level": c.eqf_level,
+            }
+            for c in certificate.competences
+        ],
+        "assessment_methods": list(content["assessment"]["methods"]),
+        "status": certificate.status.value,
+        "status_changed_on": certificate.status_changed_at.date()
+        if certificate.status_changed_at and certificate.status != CertificateStatus.ISSUED
+        else None,
+        "superseded_by": format_code(successor.verification_code)
+        if successor is not None and successor.status in PUBLIC_STATES
+        else None,
+    }
+    if ConsentPurpose.PUBLIC_EVIDENCE in consents:
+        view["learning"] = {
+            "contexts": list(content["learning"]["contexts"]),
+            "experiences": [
+                {**x, "start": _date(x["start"]), "end": _date(x["end"])}
+                for x in content["learning"]["experiences"]
+            ],
+        }
+        view["evidence"] = [{**e, "date": _date(e["date"])} for e in content["evidence"]]
+    return view
