@@ -225,8 +225,6 @@ _SEAL_STATES: Final = {
 
 
 def _seal_dimension(check: SealCheck) -> Dimension:
-    if check.reason == "busy":
-        return Dimension("signature", "busy", Outcome.UNKNOWN)
     if check.reason == "signature_count":
         state = "no_seal" if check.signatures == 0 else "extra_signature"
         return Dimension("signature", state, Outcome.FAIL, f"signatures:{check.signatures}")
@@ -265,6 +263,9 @@ def verify_pdf(
         return _verdict(Method.PDF, dimensions, certificate)
     # Not what we issued. Say why: a broken or foreign seal, or one of ours changed since.
     check = checker.check(data, trusted_roots(session), attachment=CREDENTIAL_FILE_NAME)
+    if check.reason == "busy":  # nothing is known yet: try again later
+        busy = {n: Dimension(n, "busy", Outcome.UNKNOWN) for n in ("found", "signature")}
+        return _verdict(Method.PDF, busy, None)
     if not check.ok or check.attachment is None:
         return _not_found(Method.PDF, _seal_dimension(check))
     try:

@@ -454,3 +454,55 @@ def truncate(genuine: bytes, keep: float = 0.5) -> bytes:
 def garbage() -> bytes:
     """Not a PDF beyond its first line."""
     return b"%PDF-1.7\nnot really a PDF\n"
+
+
+def _certificate(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: Any,
+    signing_key: Any,
+    *,
+    ca: bool,
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(signing_key, hashes.SHA256())
+    )
+
+
+def lookalike_seal(unsigned: bytes, genuine: bytes) -> bytes:
+    """A9, key substitution: ``unsigned`` sealed by an attacker's own CA whose root and seal
+    certificates copy the subject names of the genuine seal's chain, byte for byte."""
+    signed = PdfFileReader(io.BytesIO(genuine)).embedded_signatures[0].signer_cert
+    genuine_seal = x509.load_der_x509_certificate(signed.dump())
+    seal_name, root_name = genuine_seal.subject, genuine_seal.issuer
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    seal_key = ec.generate_private_key(ec.SECP256R1())
+    root = _certificate(root_name, root_name, root_key.public_key(), root_key, ca=True)
+    seal = _certificate(seal_name, root_name, seal_key.public_key(), root_key, ca=False)
+
+    def asn1(certificate: x509.Certificate) -> Any:
+        return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+    signer = signers.SimpleSigner(
+        signing_cert=asn1(seal),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            seal_key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore.from_certs([asn1(root)]),
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
+    meta = signers.PdfSignatureMetadata(field_name="SigilloAttesta", certify=True)
+    return bytes(signers.sign_pdf(writer, meta, signer=signer).getbuffer())

@@ -17,15 +17,15 @@ from app.api import schemas as s
 from app.api.openapi import openapi_document
 from app.db import after_commit, db_session
 from app.errors import error_response
-from app.extensions import csrf, limiter
+from app.extensions import csrf
 from app.services import issuer, seal_checker, storage
 from app.verify.views import (
-    CODE_LIMIT,
-    UPLOAD_LIMIT,
     checked,
+    code_limit,
     global_limit,
     private,
     read_upload,
+    upload_limit,
     verification_json,
 )
 from certification import accounts, standards
@@ -297,7 +297,7 @@ def _verification(result: Verification, status: int = 200) -> tuple[Response, in
 
 
 @bp.get("/verify/<code>")
-@limiter.limit(CODE_LIMIT)
+@code_limit
 @global_limit
 def verify_by_code(code: str) -> tuple[Response, int]:
     result = verify_code(db_session(), code[:100], utcnow())
@@ -306,7 +306,7 @@ def verify_by_code(code: str) -> tuple[Response, int]:
 
 
 @bp.post("/verify")
-@limiter.limit(UPLOAD_LIMIT)
+@upload_limit
 @global_limit
 def verify_upload() -> tuple[Response | str, int]:
     data = read_upload()

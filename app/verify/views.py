@@ -39,6 +39,13 @@ def _everyone() -> str:
     return "everyone"
 
 
+# One budget per client for the web pages and the API together.
+code_limit = limiter.shared_limit(
+    CODE_LIMIT,
+    scope="verify-code",
+    exempt_when=lambda: request.endpoint == "verify.index" and "code" not in request.args,
+)
+upload_limit = limiter.shared_limit(UPLOAD_LIMIT, scope="verify-upload")
 global_limit = limiter.shared_limit(GLOBAL_LIMIT, scope="verify-all", key_func=_everyone)
 
 
@@ -91,7 +98,7 @@ def _by_code(code: str, channel: VerificationChannel) -> Response:
 
 
 @bp.get("/verify")
-@limiter.limit(CODE_LIMIT, exempt_when=lambda: "code" not in request.args)
+@code_limit
 @global_limit
 def index() -> Response:
     """The form (type a code, upload a file) or, with ``?code=``, the result for that code."""
@@ -102,7 +109,7 @@ def index() -> Response:
 
 
 @bp.get("/verify/<code>")
-@limiter.limit(CODE_LIMIT)
+@code_limit
 @global_limit
 def by_link(code: str) -> Response:
     """The address printed on the certificate and in its QR code."""
@@ -110,7 +117,7 @@ def by_link(code: str) -> Response:
 
 
 @bp.post("/verify")
-@limiter.limit(UPLOAD_LIMIT)
+@upload_limit
 @global_limit
 def upload() -> Response:
     """A PDF or credential JSON checked: the result page, whatever the file."""

@@ -1,0 +1,215 @@
+"""The public check on the web and over the API: by link, code, PDF and JSON; revoked shows
+revoked; unknown codes all look alike; headers, rate limits, the log and the holder's choices."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certification import certificates as C
+from certification.models import Certificate, VerificationLog
+from certification.verification import set_public_consents
+from tests import forgeries
+from tests.app.test_certificates_web import _download, _issue, stage  # noqa: F401 - fixture
+from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
+from tests.conftest import NOW, csrf_token, login, post_form
+from tests.factories import PASSWORD
+
+
+def _upload(client: FlaskClient, data: bytes, url: str = "/verify", name: str = "c.pdf") -> Any:
+    form: dict[str, Any] = {"file": (io.BytesIO(data), name)}
+    if not url.startswith("/api/"):
+        form["csrf_token"] = csrf_token(client, "/verify")
+    return client.post(url, data=form, content_type="multipart/form-data")
+
+
+def test_the_valid_certificate_verifies_by_link_code_pdf_and_json(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    _show_name(stage, certificate, db)
+    anyone = app.test_client()
+    code = certificate.verification_code
+    typed = C.format_code(code).lower()
+    pages = {
+        "link": anyone.get(f"/verify/{code}"),
+        "code": anyone.get(f"/verify?code={typed}"),
+        "pdf": _upload(anyone, pdf),
+        "json": _upload(anyone, forgeries_credential(pdf), name="c.json"),
+    }
+    for how, page in pages.items():
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200, how
+        assert "verdict-valid" in text and "Questo certificato è autentico" in text, how
+        assert certificate.number in text and stage["candidate"].person.family_name in text
+        # Never personal data beyond what a verifier needs.
+        assert stage["candidate"].email not in text
+        assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
+        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert "object-src 'none'" in page.headers["Content-Security-Policy"]
+    english = anyone.get(f"/verify/{code}", headers={"Accept-Language": "en"})
+    assert "This certificate is genuine, unchanged and valid today." in english.get_data(
+        as_text=True
+    )
+    logged = db.scalars(select(VerificationLog).order_by(VerificationLog.at)).all()
+    assert [(e.channel.value, e.method) for e in logged] == [
+        ("qr", "code"),
+        ("web", "code"),
+        ("web", "pdf"),
+        ("web", "json"),
+        ("qr", "code"),
+    ]
+
+
+def _show_name(world: dict[str, Any], certificate: Certificate, db: Session) -> None:
+    set_public_consents(
+        db,
+        world["candidate"],
+        certificate,
+        show_name=True,
+        show_evidence=False,
+        text_version="t",
+        now=NOW,
+    )
+    db.commit()
+
+
+def forgeries_credential(pdf: bytes) -> bytes:
+    from tests.certification.test_certificates import embedded_credential
+
+    return embedded_credential(pdf)
+
+
+def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    anyone = app.test_client()
+    tampered = _upload(anyone, forgeries.append_garbage(pdf)).get_data(as_text=True)
+    assert "verdict-not_valid" in tampered and "Al file è stato aggiunto qualcosa" in tampered
+    assert certificate.number not in tampered  # a forged file never shows the register's data
+    C.revoke_certificate(db, stage["signatory"], certificate, "false_evidence", "Prove false", NOW)
+    db.commit()
+    for page in (anyone.get(f"/verify/{certificate.verification_code}"), _upload(anyone, pdf)):
+        text = page.get_data(as_text=True)
+        assert "verdict-not_valid" in text and "Revocato dall" in text
+        assert "Prove false" not in text and "Prove" not in text
+    api = anyone.get(f"/api/v1/verify/{certificate.verification_code}").get_json()
+    assert api["verdict"] == "not_valid" and api["reason"] == "revoked"
+    assert api["certificate"]["status"] == "revoked"
+
+
+def test_unknown_codes_all_get_the_same_404(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    anyone = app.test_client()
+    bodies = {
+        anyone.get(f"/verify/{code}").get_data()
+        for code in ("0" * 26, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZZ", "nope", "%3Cscript%3E")
+    }
+    assert len(bodies) == 1
+    assert b"Nessun certificato rilasciato con Attesta ha questo codice" in bodies.pop()
+    api = {
+        anyone.get(f"/api/v1/verify/{code}").get_data() for code in ("0" * 26, "nope", "x" * 300)
+    }
+    assert len(api) == 1
+    body = json.loads(api.pop())
+    assert body["verdict"] == "not_valid" and body["reason"] == "not_found"
+    assert body["certificate"] is None
+    assert anyone.get("/api/v1/verify/nope").status_code == 404
+
+
+def test_the_api_verifies_files_and_documents_itself(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    _show_name(stage, certificate, db)
+    anyone = app.test_client()
+    body = _upload(anyone, pdf, "/api/v1/verify").get_json()
+    assert body["verdict"] == "valid" and body["method"] == "pdf"
+    assert [d["name"] for d in body["dimensions"]] == [
+        "found",
+        "signature",
+        "identical",
+        "status",
+        "validity",
+    ]
+    assert all(d["outcome"] == "pass" for d in body["dimensions"])
+    record = body["certificate"]
+    assert record["number"] == certificate.number and record["holder_full_name_shown"] is True
+    assert "codice_fiscale" not in json.dumps(body) and "birth" not in json.dumps(body)
+    bad = _upload(anyone, forgeries.flip_byte_in_signed_range(pdf), "/api/v1/verify").get_json()
+    assert bad["verdict"] == "not_valid" and bad["reason"] == "invalid_signature"
+    missing = anyone.post("/api/v1/verify", data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422 and missing.get_json()["error"]["code"] == "invalid_input"
+    paths = anyone.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "post" in paths["/verify"] and "get" in paths["/verify/{code}"]
+
+
+def test_the_public_endpoints_are_rate_limited(
+    app_factory: Callable[..., Flask],
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    limited = app_factory(RATELIMIT_ENABLED=True)
+    client = limited.test_client()
+    statuses = [client.get(f"/verify/{'0' * 26}").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
+    refused = client.get("/api/v1/verify/" + "0" * 26)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert client.get("/verify").status_code == 200  # the form itself stays available
+
+
+def test_the_holder_sees_the_count_and_chooses_what_is_shown(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    certificate = _issue(app, stage, db)
+    anyone = app.test_client()
+    for _ in range(2):
+        anyone.get(f"/verify/{certificate.verification_code}")
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert "Verificato 2 volte" in page
+    url = f"/certificates/{certificate.id}/public"
+    post_form(holder, url, {}, page=f"/certificates/{certificate.id}")  # nothing ticked
+    text = anyone.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
+    person = stage["candidate"].person
+    assert person.family_name not in text and "solo iniziali" in text
+    post_form(
+        holder,
+        url,
+        {"public-show_name": "y", "public-show_evidence": "y"},
+        page=f"/certificates/{certificate.id}",
+    )
+    text = anyone.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
+    assert person.family_name in text and "Contesto di apprendimento ed evidenze" in text
+    signatory = app.test_client()
+    login(signatory, stage["signatory"].email, PASSWORD)
+    refused = post_form(
+        signatory, url, {"public-show_name": "y"}, page=f"/certificates/{certificate.id}"
+    )
+    assert refused.status_code == 403
+    db.expire_all()
+    assert db.get(Certificate, certificate.id) is not None

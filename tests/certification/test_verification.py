@@ -1,0 +1,425 @@
+"""Verification: every dimension apart, one verdict, no forgery passes, nothing personal leaks.
+
+The PDFs are real certificates issued through the issuer (WeasyPrint PDF/A-3 with the
+credential attached, sealed by pyHanko), checked through the real child-process checker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certification import certificates as C
+from certification import credentials
+from certification.demo_portfolio import simple_pdf
+from certification.errors import NotPermitted
+from certification.models import (
+    Certificate,
+    Consent,
+    ConsentPurpose,
+    SigningKey,
+    VerificationChannel,
+    VerificationLog,
+)
+from certification.sandbox import SealChecker
+from certification.sealing import SealCheck
+from certification.verification import (
+    MAX_PDF_BYTES,
+    Outcome,
+    Verdict,
+    Verification,
+    public_view,
+    record_verification,
+    set_public_consents,
+    verification_count,
+    verify_code,
+    verify_credential_json,
+    verify_file,
+    verify_pdf,
+)
+from tests import forgeries
+from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
+from tests.certification.test_certificates import (  # noqa: F401 - the `world` fixture
+    ISSUE_TIME,
+    _issue,
+    world,
+)
+
+NOW = ISSUE_TIME + dt.timedelta(days=30)
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[SealChecker]:
+    found = SealChecker()
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def issued(db: Session, world: dict[str, Any], storage: Any) -> dict[str, Any]:  # noqa: F811
+    certificate = _issue(db, world)
+    return {
+        "certificate": certificate,
+        "pdf": storage.get(certificate.pdf_sha256),
+        "json": storage.get(certificate.credential_sha256),
+        "storage": storage,
+        **world,
+    }
+
+
+def _states(result: Verification) -> dict[str, str]:
+    return {d.name: d.state for d in result.dimensions}
+
+
+def test_a_genuine_pdf_is_valid_in_every_dimension(
+    db: Session, issued: dict[str, Any], checker: SealChecker
+) -> None:
+    result = verify_pdf(db, issued["pdf"], checker, NOW)
+    assert result.verdict == Verdict.VALID and result.reason == "valid"
+    assert _states(result) == {
+        "found": "found",
+        "signature": "valid",
+        "identical": "identical",
+        "status": "active",
+        "validity": "current",
+    }
+    assert result.certificate is not None and result.certificate.id == issued["certificate"].id
+
+
+FORGERIES: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "ISA: page content redefined in an update": lambda i: forgeries.incremental_update(i["pdf"]),
+    "shadow: /Contents swapped": lambda i: forgeries.shadow_swap_contents(i["pdf"]),
+    "embedded credential swapped": lambda i: forgeries.replace_attachment(
+        i["pdf"], i["json"].replace(b"Giulia", b"Mallory")
+    ),
+    "bytes appended after %%EOF": lambda i: forgeries.append_garbage(i["pdf"]),
+    "object appended without xref": lambda i: forgeries.append_object_without_xref(i["pdf"]),
+    "USF: /Contents zeroed": lambda i: forgeries.zero_signature_contents(i["pdf"]),
+    "USF: /ByteRange removed": lambda i: forgeries.remove_byterange(i["pdf"]),
+    "USF: /ByteRange [0 0 0 0]": lambda i: forgeries.zero_byterange(i["pdf"]),
+    "one byte changed in the signed range": lambda i: forgeries.flip_byte_in_signed_range(i["pdf"]),
+    "a second signature added": lambda i: forgeries.add_second_signature(i["pdf"]),
+    "look-alike CA with our names": lambda i: forgeries.lookalike_seal(
+        simple_pdf("Certificato", ["Mallory Attacker"]), i["pdf"]
+    ),
+    "encrypted": lambda i: forgeries.encrypt(i["pdf"]),
+    "flate bomb": lambda i: forgeries.flate_bomb(),
+    "truncated": lambda i: forgeries.truncate(i["pdf"]),
+    "garbage after a PDF header": lambda i: forgeries.garbage(),
+    "unsigned PDF": lambda i: simple_pdf("Certificato", ["Mallory Attacker"]),
+    "not a PDF": lambda i: b"MZ\x90\x00 an executable",
+    "oversized": lambda i: b"%PDF-1.7\n" + b"0" * MAX_PDF_BYTES,
+}
+
+EXPECTED: dict[str, str] = {
+    "ISA: page content redefined in an update": "modified_after_sealing",
+    "shadow: /Contents swapped": "modified_after_sealing",
+    "embedded credential swapped": "modified_after_sealing",
+    "bytes appended after %%EOF": "modified_after_sealing",
+    "object appended without xref": "malformed",
+    "USF: /Contents zeroed": "malformed",
+    "USF: /ByteRange removed": "malformed",
+    "USF: /ByteRange [0 0 0 0]": "invalid_signature",
+    "one byte changed in the signed range": "invalid_signature",
+    "a second signature added": "extra_signature",
+    "look-alike CA with our names": "untrusted_issuer",
+    "encrypted": "malformed",
+    "flate bomb": "malformed",
+    "truncated": "malformed",
+    "garbage after a PDF header": "malformed",
+    "unsigned PDF": "no_seal",
+    "not a PDF": "unsupported_file",
+    "oversized": "too_large",
+}
+
+
+@pytest.mark.parametrize("attack", list(FORGERIES))
+def test_forged_pdfs_are_never_valid(
+    db: Session, issued: dict[str, Any], checker: SealChecker, attack: str
+) -> None:
+    data = FORGERIES[attack](issued)
+    result = verify_file(db, issued["storage"], data, checker, NOW)
+    assert result.verdict == Verdict.NOT_VALID, (attack, result)
+    assert result.reason == EXPECTED[attack], (attack, result)
+    # A file that is not what we issued never borrows the register's data.
+    assert result.certificate is None
+
+
+def test_a_genuine_pdf_of_a_revoked_certificate_shows_revoked(
+    db: Session, issued: dict[str, Any], checker: SealChecker
+) -> None:
+    certificate = issued["certificate"]
+    C.revoke_certificate(db, issued["signatory"], certificate, "false_evidence", "Falso", NOW)
+    for result in (
+        verify_pdf(db, issued["pdf"], checker, NOW),
+        verify_credential_json(db, issued["storage"], issued["json"], NOW),
+        verify_code(db, certificate.verification_code, NOW),
+    ):
+        assert result.verdict == Verdict.NOT_VALID and result.reason == "revoked"
+        assert result.dimension("signature").outcome == Outcome.PASS  # genuine, but revoked
+    view = public_view(db, certificate)
+    assert view["status"] == "revoked" and view["status_changed_on"] == NOW.date()
+    assert "Falso" not in json.dumps(view, default=str) and "false_evidence" not in str(view)
+
+
+def test_suspended_and_superseded(db: Session, issued: dict[str, Any]) -> None:
+    certificate = issued["certificate"]
+    C.suspend_certificate(db, issued["signatory"], certificate, "fraud_report", "Segnalazione", NOW)
+    assert verify_code(db, certificate.verification_code, NOW).reason == "suspended"
+    C.reinstate_certificate(db, issued["signatory"], certificate, "Verificato", NOW)
+    assert verify_code(db, certificate.verification_code, NOW).verdict == Verdict.VALID
+    db.commit()
+    from certification.issuance import issue_one
+
+    done = issue_one(
+        issued["issuer"],
+        issued["signatory"].id,
+        certificate.case_id,
+        supersedes_id=certificate.id,
+        correction_note="Nome corretto",
+    )
+    db.expire_all()
+    result = verify_code(db, certificate.verification_code, NOW)
+    assert result.reason == "superseded"
+    new = db.get(Certificate, done.id)
+    assert new is not None
+    assert public_view(db, certificate)["superseded_by"] == C.format_code(new.verification_code)
+    assert verify_code(db, new.verification_code, NOW).verdict == Verdict.VALID
+
+
+def test_codes_forgive_case_separators_and_confusables(db: Session, issued: dict[str, Any]) -> None:
+    code = issued["certificate"].verification_code
+    typed = C.format_code(code).lower().replace("0", "o").replace("1", "l")
+    assert verify_code(db, f"  {typed} ", NOW).verdict == Verdict.VALID
+    for wrong in ("", "x", code[:-1], code[:-1] + ("A" if code[-1] != "A" else "B"), "!" * 26):
+        result = verify_code(db, wrong, NOW)
+        assert result.verdict == Verdict.NOT_VALID and result.reason == "not_found"
+        assert result.certificate is None
+
+
+def test_a_pending_certificate_is_not_found(db: Session, issued: dict[str, Any]) -> None:
+    certificate = issued["certificate"]
+    certificate.status = C.CertificateStatus.PENDING
+    db.flush()
+    assert verify_code(db, certificate.verification_code, NOW).reason == "not_found"
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def _tampered(issued: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> bytes:
+    credential = json.loads(issued["json"])
+    change(credential)
+    return json.dumps(credential).encode()
+
+
+def _attacker_resigned(credential: dict[str, Any]) -> None:
+    """The name changed and the proof re-made with the attacker's key, which the document
+    names as its verification method (in our URL space, and as a did:key)."""
+    credential.pop("proof")
+    credential["name"] = "Laurea in medicina"
+    key = Ed25519PrivateKey.generate()
+    method = credential["issuer"]["id"] + "#attacker"
+    signed = credentials.sign_credential(
+        credential, key, method, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    credential.clear()
+    credential.update(signed)
+
+
+CREDENTIAL_ATTACKS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str, str | None]] = {
+    "name changed": (
+        lambda i: _tampered(i, lambda c: c.update(name="Laurea in medicina")),
+        "invalid_signature",
+        "bad_signature",
+    ),
+    "re-signed with an attacker's key": (
+        lambda i: _tampered(i, _attacker_resigned),
+        "untrusted_issuer",
+        "unknown_key",
+    ),
+    "proof removed": (
+        lambda i: _tampered(i, lambda c: c.pop("proof")),
+        "no_signature",
+        "no_proof",
+    ),
+    "duplicate keys": (
+        lambda i: i["json"].replace(b"{", b'{"name": "Mallory", ', 1),
+        "malformed",
+        "duplicate_key",
+    ),
+    "NaN": (
+        lambda i: i["json"].replace(b"{", b'{"x": NaN, ', 1),
+        "malformed",
+        None,
+    ),
+    "lone surrogate": (
+        lambda i: i["json"].replace(b"{", b'{"x": "\\ud800", ', 1),
+        "malformed",
+        None,
+    ),
+    "not JSON": (lambda i: b"{nope", "malformed", None),
+}
+
+
+@pytest.mark.parametrize("attack", list(CREDENTIAL_ATTACKS))
+def test_forged_credentials_are_never_valid(
+    db: Session, issued: dict[str, Any], checker: SealChecker, attack: str
+) -> None:
+    make, state, detail = CREDENTIAL_ATTACKS[attack]
+    result = verify_file(db, issued["storage"], make(issued), checker, NOW)
+    assert result.verdict == Verdict.NOT_VALID, (attack, result)
+    assert result.reason == state, (attack, result)
+    if detail:
+        assert result.dimension("signature").detail == detail
+
+
+def test_a_genuine_credential_is_valid_however_it_is_reformatted(
+    db: Session, issued: dict[str, Any]
+) -> None:
+    compact = json.dumps(json.loads(issued["json"]), separators=(",", ":"), sort_keys=True)
+    for data in (issued["json"], compact.encode()):
+        result = verify_credential_json(db, issued["storage"], data, NOW)
+        assert result.verdict == Verdict.VALID, result
+        assert _states(result)["identical"] == "identical"
+
+
+def test_a_credential_of_an_unknown_certificate_is_not_found(
+    db: Session, issued: dict[str, Any]
+) -> None:
+    data = _tampered(issued, lambda c: c.update(id="urn:uuid:00000000-0000-4000-8000-000000000000"))
+    result = verify_credential_json(db, issued["storage"], data, NOW)
+    assert result.reason == "not_found" and result.certificate is None
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("compromised_before", "verdict"), [(True, "key_compromised"), (False, "valid")]
+)
+def test_a_compromised_key_invalidates_what_it_signed_after(
+    db: Session,
+    issued: dict[str, Any],
+    checker: SealChecker,
+    compromised_before: bool,
+    verdict: str,
+) -> None:
+    certificate = issued["certificate"]
+    signed_at = certificate.completed_at or certificate.issued_at
+    key = db.get(SigningKey, certificate.credential_kid)
+    assert key is not None
+    key.compromised_at = signed_at + dt.timedelta(seconds=-60 if compromised_before else 60)
+    db.flush()
+    for result in (
+        verify_code(db, certificate.verification_code, NOW),
+        verify_pdf(db, issued["pdf"], checker, NOW),
+        verify_credential_json(db, issued["storage"], issued["json"], NOW),
+    ):
+        assert result.reason == verdict, result
+
+
+# --- the child process -----------------------------------------------------------------------
+
+
+def test_the_child_process_limits_memory_and_time(issued: dict[str, Any]) -> None:
+    roots = [
+        k.certificate_pem
+        for k in issued["issuer"].session_factory().scalars(select(SigningKey))
+        if k.purpose.value == "root_ca" and k.certificate_pem
+    ]
+    small = SealChecker(memory_bytes=160 * 2**20)
+    try:
+        bomb = small.check(forgeries.flate_bomb(), roots)
+        assert not bomb.ok and bomb.reason.startswith("malformed"), bomb
+        # The child survives or is replaced: the next check works.
+        assert small.check(issued["pdf"], roots).ok
+    finally:
+        small.close()
+    hasty = SealChecker(timeout=0.000_001)
+    try:
+        assert hasty.check(issued["pdf"], roots) == SealCheck(False, "malformed:limit")
+    finally:
+        hasty.close()
+    busy = SealChecker(max_waiting=0)
+    assert busy.check(issued["pdf"], roots).reason == "busy"
+
+
+def test_a_busy_checker_gives_indeterminate(db: Session, issued: dict[str, Any]) -> None:
+    class Busy:
+        def check(self, pdf: bytes, roots: Any, *, attachment: str | None = None) -> SealCheck:
+            return SealCheck(False, "busy")
+
+    result = verify_pdf(db, forgeries.append_garbage(issued["pdf"]), Busy(), NOW)
+    assert result.verdict == Verdict.INDETERMINATE and result.reason == "busy"
+
+
+# --- what the public sees, and the log --------------------------------------------------------
+
+
+def test_the_public_view_shows_only_what_a_verifier_needs(
+    db: Session, issued: dict[str, Any]
+) -> None:
+    certificate = issued["certificate"]
+    holder = issued["candidate"]
+    certificate.content["holder"]["codice_fiscale"] = "RSSGLI00A41F205X"
+    set_public_consents(
+        db, holder, certificate, show_name=True, show_evidence=True, text_version="t", now=NOW
+    )
+    shown = public_view(db, certificate)
+    assert holder.person.family_name in shown["holder"]["name"]
+    assert shown["evidence"] and shown["learning"]["experiences"]
+    set_public_consents(
+        db, holder, certificate, show_name=False, show_evidence=False, text_version="t", now=NOW
+    )
+    view = public_view(db, certificate)
+    text = json.dumps(view, default=str)
+    person = holder.person
+    for secret in (
+        "RSSGLI00A41F205X",
+        holder.email,
+        person.family_name,
+        str(person.birth_date) if person.birth_date else "never-printed",
+        "Francesca",  # the signatory
+        "sha256",
+    ):
+        assert secret not in text, secret
+    assert view["holder"]["full_name_shown"] is False and view["holder"]["name"].startswith("G.")
+    assert "evidence" not in view and "learning" not in view
+    with pytest.raises(NotPermitted):
+        set_public_consents(
+            db,
+            issued["signatory"],
+            certificate,
+            show_name=True,
+            show_evidence=True,
+            text_version="t",
+            now=NOW,
+        )
+    assert db.scalars(
+        select(Consent).where(
+            Consent.purpose == ConsentPurpose.PUBLIC_VERIFICATION_PAGE,
+            Consent.withdrawn_at.is_not(None),
+        )
+    ).all()  # an earlier choice is withdrawn, not deleted
+
+
+def test_each_verification_is_logged_without_the_verifier(
+    db: Session, issued: dict[str, Any]
+) -> None:
+    certificate = issued["certificate"]
+    for channel in (VerificationChannel.QR, VerificationChannel.WEB, VerificationChannel.API):
+        record_verification(db, verify_code(db, certificate.verification_code, NOW), channel, NOW)
+    record_verification(db, verify_code(db, "unknown", NOW), VerificationChannel.WEB, NOW)
+    assert verification_count(db, certificate.id) == 3
+    entries = db.scalars(select(VerificationLog)).all()
+    assert {e.verdict for e in entries} == {"valid", "not_valid"}
+    columns = set(VerificationLog.__table__.columns.keys())
+    assert columns == {"id", "certificate_id", "at", "channel", "method", "verdict", "reason"}
