@@ -33,8 +33,13 @@ verifier: ## Best effort: the independent VC verifier (Node, npm) the credential
 	  test -d tools/vc-verify/node_modules || npm ci --prefix tools/vc-verify --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the independent credential verification tests will be skipped"; fi
 
-system-deps: ## Best effort: Debian's HarfBuzz subsetter makes PDF rendering 3-7x faster
+system-deps: ## Best effort: Debian's HarfBuzz subsetter makes PDF rendering 3-7x faster; wrk for make bench
 	@bash scripts/system-deps.sh
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && { echo "Installing wrk..."; export DEBIAN_FRONTEND=noninteractive; \
+	       apt-get install -y -qq wrk >/dev/null 2>&1 \
+	       || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; }; } \
+	  || echo "note: wrk (Debian package) not installed: make bench falls back to a Python load generator" >&2; }
 
 translations: $(VENV)/.installed ## Compile the Italian and English message catalogues
 	@$(BIN)/pybabel compile -d app/translations 2>&1 | grep -v '^compiling catalog' || true

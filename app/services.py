@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from app.config import ROOT
 from app.db import database
+from app.verification_log import VerificationRecorder
 from certification.clock import utcnow
 from certification.issuance import Issuer, RendererPaths
 from certification.rendering import DocumentRenderer
@@ -80,3 +81,17 @@ def seal_checker() -> SealChecker:
             _seal_checker = SealChecker()
             atexit.register(_seal_checker.close)
         return _seal_checker
+
+
+def verification_recorder(app: Flask | None = None) -> VerificationRecorder:
+    """The app's batched verification log (written at once when testing)."""
+    # The real app, not the proxy: the writer thread has no application context.
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    with _lock:
+        found = app.extensions.get("attesta.verification_recorder")
+        if found is None:
+            found = VerificationRecorder(
+                lambda: database(app).sessionmaker(), background=not app.config["TESTING"]
+            )
+            app.extensions["attesta.verification_recorder"] = found
+        return cast(VerificationRecorder, found)

@@ -26,7 +26,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from certification import credentials
 from certification.audit import record_event
@@ -113,7 +113,11 @@ def certificate_by_code(session: Session, code: str) -> Certificate | None:
     normal = normalise_code(code)
     if normal is None:
         return None
-    found = session.scalar(select(Certificate).where(Certificate.verification_code == normal))
+    found = session.scalar(
+        select(Certificate)
+        .where(Certificate.verification_code == normal)
+        .options(selectinload(Certificate.competences))
+    )
     return found if found is not None and found.status in PUBLIC_STATES else None
 
 

@@ -153,8 +153,10 @@ def _key_state(session: Session, certificate: Certificate) -> Dimension:
     at that moment (by the register's clock)? A key compromised later leaves earlier
     certificates valid: the register proves when they were made."""
     signed_at = certificate.completed_at or certificate.issued_at
+    kids = [kid for kid in (certificate.seal_kid, certificate.credential_kid) if kid]
+    found = {k.kid: k for k in session.scalars(select(SigningKey).where(SigningKey.kid.in_(kids)))}
     for kid in (certificate.seal_kid, certificate.credential_kid):
-        key = session.get(SigningKey, kid) if kid else None
+        key = found.get(kid) if kid else None
         if key is None or key.organisation_id != certificate.organisation_id:
             return Dimension("signature", "untrusted_issuer", Outcome.FAIL, "unknown_key")
         if key.compromised_at is not None and key.compromised_at <= signed_at:

@@ -288,12 +288,15 @@ def bulk_status(bulk_id: uuid.UUID) -> Response:
 # --- verification (public, no token) ----------------------------------------------------------
 
 
+_VERIFICATION = s.VerificationSchema()  # built once: schemas are reusable and thread-safe
+
+
 def _verification(result: Verification, status: int = 200) -> tuple[Response, int]:
     record = checked(result, VerificationChannel.API) if status == 200 else None
     body = verification_json(result, record)
     if status == 404:
         del body["checked_at"]  # the same body for every unknown code, whenever asked
-    return private(jsonify(s.VerificationSchema().dump(body))), status
+    return private(jsonify(_VERIFICATION.dump(body))), status
 
 
 @bp.get("/verify/<code>")

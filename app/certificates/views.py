@@ -22,7 +22,7 @@ from app.errors import explain
 from app.extensions import limiter
 from app.mail import send_template
 from app.portfolio.views import send_stored
-from app.services import issuer
+from app.services import issuer, verification_recorder
 from certification import certificates as C
 from certification.clock import utcnow
 from certification.errors import DomainError, InvalidInput, NotFound
@@ -128,7 +128,8 @@ def detail(certificate_id: uuid.UUID) -> Any:
         reinstate_form=ReasonForm(prefix="reinstate"),
         correct_form=ReasonForm(prefix="correct"),
         public_form=_public_form(certificate),
-        verifications=verification_count(session, certificate.id),
+        verifications=verification_count(session, certificate.id)
+        + verification_recorder().pending_for(certificate.id),
     )
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from app.db import db_session
 from app.extensions import limiter
-from app.services import seal_checker, storage
+from app.services import seal_checker, storage, verification_recorder
 from app.verify import bp
 from certification.clock import utcnow
 from certification.models import VerificationChannel
@@ -22,7 +22,6 @@ from certification.verification import (
     MAX_PDF_BYTES,
     Verification,
     public_view,
-    record_verification,
     verify_code,
     verify_file,
 )
@@ -59,9 +58,8 @@ def private(response: Response) -> Response:
 
 def checked(result: Verification, channel: VerificationChannel) -> dict[str, Any] | None:
     """Log the check and return what the verifier may see of the certificate."""
-    session = db_session()
-    record_verification(session, result, channel, utcnow())
-    return public_view(session, result.certificate) if result.certificate else None
+    verification_recorder().record(result, channel, utcnow())
+    return public_view(db_session(), result.certificate) if result.certificate else None
 
 
 def read_upload() -> bytes | None:

@@ -213,3 +213,38 @@ def test_the_holder_sees_the_count_and_chooses_what_is_shown(
     assert refused.status_code == 403
     db.expire_all()
     assert db.get(Certificate, certificate.id) is not None
+
+
+def test_the_log_is_written_in_batches_and_survives_a_busy_database(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    from app.db import database
+    from app.verification_log import VerificationRecorder
+    from certification.models import VerificationChannel
+    from certification.verification import verify_code
+
+    certificate = _issue(app, stage, db)
+    result = verify_code(db, certificate.verification_code, NOW)
+    failing = [True]
+
+    def sessions() -> Session:
+        session = database(app).sessionmaker()
+        if failing[0]:
+            session.commit = _busy  # type: ignore[method-assign]
+        return session
+
+    def _busy() -> None:
+        raise RuntimeError("database is locked")
+
+    # A long interval: the test, not the thread, decides when to write.
+    recorder = VerificationRecorder(sessions, interval=3600)
+    for channel in (VerificationChannel.QR, VerificationChannel.API):
+        recorder.record(result, channel, NOW)
+    assert recorder.flush() == 0 and recorder.pending_for(certificate.id) == 2  # kept
+    failing[0] = False
+    assert recorder.flush() == 2 and recorder.pending_for(certificate.id) == 0
+    db.expire_all()
+    logged = db.scalars(select(VerificationLog)).all()
+    assert sorted(e.channel.value for e in logged) == ["api", "qr"]

@@ -1,0 +1,130 @@
+"""The verification log, written in batches off the request path.
+
+A verification is a read: making every one wait for its own write (and, on SQLite, for the one
+writer lock every process shares) would make the public check slow, and a check must never fail
+because its log entry could not be written. So each web process keeps the entries of the last
+moment in memory and a background thread writes them in one transaction about once a second. An
+entry can be lost only if the process dies within that second; the holder's count is then off
+by that much, nothing else depends on it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from certification.models import VerificationChannel, VerificationLog
+from certification.verification import Verification
+
+log = logging.getLogger(__name__)
+
+#: Entries kept while the database cannot be written; beyond it the oldest are dropped.
+MAX_PENDING: Final = 50_000
+
+
+@dataclass(frozen=True)
+class _Entry:
+    certificate_id: uuid.UUID | None
+    at: dt.datetime
+    channel: VerificationChannel
+    method: str
+    verdict: str
+    reason: str
+
+
+class VerificationRecorder:
+    """Collects verification log entries and writes them in batches; thread-safe."""
+
+    def __init__(
+        self, sessions: Callable[[], Session], *, interval: float = 1.0, background: bool = True
+    ) -> None:
+        self._sessions = sessions
+        self._interval = interval
+        self._background = background
+        self._pending: deque[_Entry] = deque(maxlen=MAX_PENDING)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def record(self, result: Verification, channel: VerificationChannel, now: dt.datetime) -> None:
+        """Queue one entry: certificate, channel, method, verdict, time; nothing about who
+        asked."""
+        self._pending.append(
+            _Entry(
+                result.certificate.id if result.certificate else None,
+                now,
+                channel,
+                result.method.value,
+                result.verdict.value,
+                result.reason[:40],
+            )
+        )
+        if self._background:
+            self._ensure_thread()
+        else:  # tests: written at once, in order
+            self.flush()
+
+    def pending_for(self, certificate_id: uuid.UUID) -> int:
+        """Entries of this certificate not written yet (so a count can include them)."""
+        return sum(1 for e in list(self._pending) if e.certificate_id == certificate_id)
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            # A forked worker inherits the object but not the thread: start its own.
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="verification-log", daemon=True
+                )
+                self._thread.start()
+                atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what is queued in one transaction; on failure keep it for the next try."""
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+        if not batch:
+            return 0
+        session = None
+        try:
+            session = self._sessions()
+            session.add_all(
+                VerificationLog(
+                    certificate_id=e.certificate_id,
+                    at=e.at,
+                    channel=e.channel,
+                    method=e.method,
+                    verdict=e.verdict,
+                    reason=e.reason,
+                )
+                for e in batch
+            )
+            session.commit()
+        except Exception:  # the database is busy or away: try again in a moment
+            if session is not None:
+                session.rollback()
+            log.warning("verification log: %d entries not written yet", len(batch), exc_info=True)
+            self._pending.extendleft(reversed(batch))
+            return 0
+        finally:
+            if session is not None:
+                session.close()
+        return len(batch)
