@@ -15,31 +15,21 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
 from certification.models import VerificationChannel, VerificationLog
-from certification.verification import Verification
+from certification.verification import Verification, verification_entry
 
 log = logging.getLogger(__name__)
 
 #: Entries kept while the database cannot be written; beyond it the oldest are dropped.
 MAX_PENDING: Final = 50_000
-
-
-@dataclass(frozen=True)
-class _Entry:
-    certificate_id: uuid.UUID | None
-    at: dt.datetime
-    channel: VerificationChannel
-    method: str
-    verdict: str
-    reason: str
 
 
 class VerificationRecorder:
@@ -51,25 +41,17 @@ class VerificationRecorder:
         self._sessions = sessions
         self._interval = interval
         self._background = background
-        self._pending: deque[_Entry] = deque(maxlen=MAX_PENDING)
+        self._pending: deque[dict[str, Any]] = deque(maxlen=MAX_PENDING)
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        if background:
+            atexit.register(self.flush)  # what the last second collected
 
     def record(self, result: Verification, channel: VerificationChannel, now: dt.datetime) -> None:
         """Queue one entry: certificate, channel, method, verdict, time; nothing about who
         asked."""
-        self._pending.append(
-            _Entry(
-                result.certificate.id if result.certificate else None,
-                now,
-                channel,
-                result.method.value,
-                result.verdict.value,
-                result.reason[:40],
-            )
-        )
+        self._pending.append(verification_entry(result, channel, now))
         if self._background:
             self._ensure_thread()
         else:  # tests: written at once, in order
@@ -77,7 +59,7 @@ class VerificationRecorder:
 
     def pending_for(self, certificate_id: uuid.UUID) -> int:
         """Entries of this certificate not written yet (so a count can include them)."""
-        return sum(1 for e in list(self._pending) if e.certificate_id == certificate_id)
+        return sum(1 for e in list(self._pending) if e["certificate_id"] == certificate_id)
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -88,12 +70,10 @@ class VerificationRecorder:
                     target=self._run, name="verification-log", daemon=True
                 )
                 self._thread.start()
-                atexit.register(self.flush)
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
+            time.sleep(self._interval)
             self.flush()
 
     def flush(self) -> int:
@@ -106,17 +86,7 @@ class VerificationRecorder:
         session = None
         try:
             session = self._sessions()
-            session.add_all(
-                VerificationLog(
-                    certificate_id=e.certificate_id,
-                    at=e.at,
-                    channel=e.channel,
-                    method=e.method,
-                    verdict=e.verdict,
-                    reason=e.reason,
-                )
-                for e in batch
-            )
+            session.add_all(VerificationLog(**entry) for entry in batch)
             session.commit()
         except Exception:  # the database is busy or away: try again in a moment
             if session is not None:

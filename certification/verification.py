@@ -374,19 +374,26 @@ def verify_file(
 # --- the log ----------------------------------------------------------------------------------
 
 
+def verification_entry(
+    result: Verification, channel: VerificationChannel, now: dt.datetime
+) -> dict[str, Any]:
+    """The log row of one verification (VerificationLog's columns): certificate, channel,
+    method, verdict, time; nothing about who asked."""
+    return {
+        "certificate_id": result.certificate.id if result.certificate else None,
+        "at": now,
+        "channel": channel,
+        "method": result.method.value,
+        "verdict": result.verdict.value,
+        "reason": result.reason[:40],
+    }
+
+
 def record_verification(
     session: Session, result: Verification, channel: VerificationChannel, now: dt.datetime
 ) -> VerificationLog:
-    """Log one verification: certificate, channel, method, verdict, time; nothing about who
-    asked."""
-    entry = VerificationLog(
-        certificate_id=result.certificate.id if result.certificate else None,
-        at=now,
-        channel=channel,
-        method=result.method.value,
-        verdict=result.verdict.value,
-        reason=result.reason[:40],
-    )
+    """Log one verification now (the web app batches them: app.verification_log)."""
+    entry = VerificationLog(**verification_entry(result, channel, now))
     session.add(entry)
     session.flush()
     return entry

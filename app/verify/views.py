@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from app.db import db_session
 from app.extensions import limiter
+from app.labels import VERIFICATION_STATES
 from app.services import seal_checker, storage, verification_recorder
 from app.verify import bp
 from certification.clock import utcnow
@@ -131,8 +132,6 @@ def upload() -> Response:
 
 def verification_json(result: Verification, record: dict[str, Any] | None) -> dict[str, Any]:
     """The API's body for a verification (app.api.schemas.VerificationSchema)."""
-    from app.labels import VERIFICATION_STATES
-
     certificate = None
     if record is not None:
         standard = record["standard"]

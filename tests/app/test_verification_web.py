@@ -19,6 +19,7 @@ from certification.verification import set_public_consents
 from tests import forgeries
 from tests.app.test_certificates_web import _download, _issue, stage  # noqa: F401 - fixture
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
+from tests.certification.test_certificates import embedded_credential
 from tests.conftest import NOW, csrf_token, login, post_form
 from tests.factories import PASSWORD
 
@@ -45,7 +46,7 @@ def test_the_valid_certificate_verifies_by_link_code_pdf_and_json(
         "link": anyone.get(f"/verify/{code}"),
         "code": anyone.get(f"/verify?code={typed}"),
         "pdf": _upload(anyone, pdf),
-        "json": _upload(anyone, forgeries_credential(pdf), name="c.json"),
+        "json": _upload(anyone, embedded_credential(pdf), name="c.json"),
     }
     for how, page in pages.items():
         text = page.get_data(as_text=True)
@@ -83,12 +84,6 @@ def _show_name(world: dict[str, Any], certificate: Certificate, db: Session) -> 
         now=NOW,
     )
     db.commit()
-
-
-def forgeries_credential(pdf: bytes) -> bytes:
-    from tests.certification.test_certificates import embedded_credential
-
-    return embedded_credential(pdf)
 
 
 def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(

@@ -38,6 +38,7 @@ from certification.verification import (
     public_view,
     record_verification,
     set_public_consents,
+    trusted_roots,
     verification_count,
     verify_code,
     verify_credential_json,
@@ -329,12 +330,8 @@ def test_a_compromised_key_invalidates_what_it_signed_after(
 # --- the child process -----------------------------------------------------------------------
 
 
-def test_the_child_process_limits_memory_and_time(issued: dict[str, Any]) -> None:
-    roots = [
-        k.certificate_pem
-        for k in issued["issuer"].session_factory().scalars(select(SigningKey))
-        if k.purpose.value == "root_ca" and k.certificate_pem
-    ]
+def test_the_child_process_limits_memory_and_time(db: Session, issued: dict[str, Any]) -> None:
+    roots = trusted_roots(db)
     small = SealChecker(memory_bytes=160 * 2**20)
     try:
         bomb = small.check(forgeries.flate_bomb(), roots)
