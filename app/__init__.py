@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from app.account import bp as account_bp
     from app.api import bp as api_bp
+    from app.cards import bp as cards_bp
     from app.cases import bp as cases_bp
     from app.catalogue import bp as catalogue_bp
     from app.certificates import bp as certificates_bp
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         register_bp,
         keys_bp,
         verify_bp,
+        cards_bp,
         outbox_bp,
         api_bp,
     ):

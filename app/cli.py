@@ -262,7 +262,9 @@ def demo_load(as_json: bool) -> None:
     load_demo(session, utcnow(), storage(), renderer())
     session.commit()
     certificates = _demo_certificates()
-    summary = load_demo(session, utcnow(), storage(), renderer())  # the states after issuance
+    # Again, now that certificates exist: the states after issuance, and the demo card.
+    summary = load_demo(session, utcnow(), storage(), renderer())
+    session.commit()
     summary["certificates"] = certificates
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -276,6 +278,10 @@ def demo_load(as_json: bool) -> None:
         click.echo(f"  {account['email']:<42} {', '.join(account['roles'])}{where}")
     for label, code in summary["certificates"].items():
         click.echo(f"Demo certificate ({label}): {base}/verify/{code}")
+    if "active" in summary["cards"]:
+        click.echo(
+            f"Demo talent card: {summary['cards']['active']} (conventions: {base}/conventions/)"
+        )
     click.echo(f"Open {base} and log in with any of them.")
 
 
@@ -376,6 +382,7 @@ def cases_suspend_inactive(days: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.cards.cli import cards_cli
     from app.certificates.cli import certificates_cli
 
     for group in (
@@ -387,5 +394,6 @@ def init_app(app: Flask) -> None:
         cases_cli,
         keys_cli,
         certificates_cli,
+        cards_cli,
     ):
         app.cli.add_command(group)

@@ -36,6 +36,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "key_passphrase_wrong": 503,
     "no_active_key": 503,
     "credential_invalid": 422,
+    "card_not_valid": 409,
+    "card_exists": 409,
+    "convention_not_for_card": 409,
 }
 
 MESSAGES: dict[str, Any] = {
@@ -72,6 +75,14 @@ MESSAGES: dict[str, Any] = {
         "issued. Ask the administrator to create the keys."
     ),
     "credential_invalid": _l("The credential is not valid."),
+    "card_not_valid": _l(
+        "The card is not valid today (expired, suspended, revoked or not yet active): it cannot "
+        "be used."
+    ),
+    "card_exists": _l("There is already a talent card of this body for this person."),
+    "convention_not_for_card": _l(
+        "This convention is not on offer today for the holders of this card's programme."
+    ),
 }
 
 #: Field-level problem codes raised by the domain (certification.*) and their messages.
@@ -151,6 +162,13 @@ FIELD_MESSAGES: dict[str, Any] = {
     "nothing_validated": _l("No competence was validated: there is nothing to certify."),
     "not_certified": _l("The certificate can be issued only once the certification is confirmed."),
     "appeal_too_late": _l("A review can be asked for within 30 days of the result."),
+    "photo_invalid": _l("Use a JPEG or PNG photo of at most 5 MB."),
+    "percent_range": _l("Enter a discount between 1 and 100 per cent, or leave it empty."),
+    "tax_code_taken": _l("An organisation with this tax code already exists."),
+    "no_such_account": _l(
+        "There is no account with this e-mail address: ask the person to sign up first."
+    ),
+    "no_such_certificate": _l("There is no issued certificate with this number for this person."),
 }
 
 HTTP_TITLES: dict[int, Any] = {

@@ -8,8 +8,11 @@ from flask_babel import lazy_gettext as _l
 
 from certification.models import (
     AssessmentMethod,
+    CardStatus,
     CertificateStatus,
+    ConventionCategory,
     DocumentKind,
+    EligibilityBasis,
     EvidenceType,
     ExperienceKind,
     LearningContext,
@@ -178,8 +181,80 @@ CERTIFICATE_STATUS_LABELS: dict[CertificateStatus, Any] = {
 }
 
 
+CARD_STATUS_LABELS: dict[CardStatus, Any] = {
+    CardStatus.REQUESTED: _l("Requested (being checked)"),
+    CardStatus.ACTIVE: _l("Active"),
+    CardStatus.SUSPENDED: _l("Suspended"),
+    CardStatus.REVOKED: _l("Revoked"),
+    CardStatus.EXPIRED: _l("Expired"),
+}
+
+ELIGIBILITY_LABELS: dict[EligibilityBasis, Any] = {
+    EligibilityBasis.CERTIFICATE: _l("A certificate issued in the programme"),
+    EligibilityBasis.PROGRAMME_ENROLMENT: _l("Enrolment in the programme"),
+    EligibilityBasis.STARTUP_REGISTERED: _l("A registered start-up"),
+}
+
+CONVENTION_CATEGORY_LABELS: dict[ConventionCategory, Any] = {
+    ConventionCategory.PRINTING: _l("Printing"),
+    ConventionCategory.OFFICE_SUPPLIES: _l("Office supplies"),
+    ConventionCategory.TELEPHONY: _l("Landline and mobile phones"),
+    ConventionCategory.INSURANCE: _l("Insurance"),
+    ConventionCategory.ACCOUNTING: _l("Accountants"),
+    ConventionCategory.LABOUR_CONSULTING: _l("Labour consultants"),
+    ConventionCategory.LEGAL: _l("Lawyers"),
+    ConventionCategory.HARDWARE: _l("Hardware"),
+    ConventionCategory.SOFTWARE: _l("Software"),
+    ConventionCategory.VEHICLES: _l("Vehicles"),
+    ConventionCategory.WEB_DOMAINS: _l("Web domains and hosting"),
+    ConventionCategory.TECHNOLOGY_SERVICES: _l("Technology services"),
+    ConventionCategory.COWORKING: _l("Co-working spaces"),
+    ConventionCategory.OTHER: _l("Other"),
+}
+
+CARD_REASON_LABELS: dict[str, Any] = {
+    "abuse_report": _l("Report of misuse"),
+    "not_eligible": _l("Not eligible"),
+    "abuse": _l("Misuse"),
+    "holder_request": _l("The holder asked for it"),
+    "basis_revoked": _l("The certificate it rests on was revoked"),
+    "other": _l("Other"),
+}
+
+CARD_CHANGE_LABELS: dict[str, Any] = {
+    "activated": _l("Activate (eligibility checked)"),
+    "suspended": _l("Suspend"),
+    "reinstated": _l("Reinstate"),
+    "revoked": _l("Revoke"),
+    "renewed": _l("Renew for another period"),
+}
+
+#: What the counter page says for each reason a card is not valid (certification.cards).
+CARD_CHECK_LABELS: dict[str, Any] = {
+    "valid": _l("The card is active and within its validity."),
+    "unreadable": _l("This is not a talent-card code: scan the QR code on the back again."),
+    "unknown_key": _l("This code was not signed by a body of the programme."),
+    "bad_signature": _l("This code has been altered: it is not the one printed on a card."),
+    "key_compromised": _l("This card was signed with a key that is no longer trusted."),
+    "unknown_card": _l("There is no card with this code or number."),
+    "outdated": _l("This is an old copy of the card: the holder has a newer one."),
+    "mistyped": _l("This number is not written correctly: check it and type it again."),
+    "not_active": _l("The card has not been activated yet."),
+    "not_yet_valid": _l("The card is not valid yet."),
+    "expired": _l("The card has expired."),
+    "suspended": _l("The card is not valid."),
+    "revoked": _l("The card is not valid."),
+}
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals.update(
+        CARD_STATUS_LABELS=CARD_STATUS_LABELS,
+        ELIGIBILITY_LABELS=ELIGIBILITY_LABELS,
+        CONVENTION_CATEGORY_LABELS=CONVENTION_CATEGORY_LABELS,
+        CARD_REASON_LABELS=CARD_REASON_LABELS,
+        CARD_CHANGE_LABELS=CARD_CHANGE_LABELS,
+        CARD_CHECK_LABELS=CARD_CHECK_LABELS,
         ROLE_LABELS=ROLE_LABELS,
         ORGANISATION_KIND_LABELS=ORGANISATION_KIND_LABELS,
         EVIDENCE_TYPE_LABELS=EVIDENCE_TYPE_LABELS,

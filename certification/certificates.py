@@ -538,6 +538,10 @@ def complete_certificate(
         old.status_reason_code = "correction"
         old.status_reason = certificate.content.get("correction_note")
         old.superseded_by_id = certificate.id
+        # Cards rest on certificates, not the reverse: imported here to keep that one-way.
+        from certification.cards import rebase_cards
+
+        rebase_cards(session, old, certificate)
     record_event(
         session,
         issuer,
@@ -658,6 +662,10 @@ def _change_status(
         organisation_id=certificate.organisation_id,
         reason=reason_code,
     )
+    if to == CertificateStatus.REVOKED:
+        from certification.cards import revoke_cards_resting_on
+
+        revoke_cards_resting_on(session, certificate, now)
     return _set_status_bit(session, certificate, purpose, bit, now)
 
 

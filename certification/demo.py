@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.accounts import create_account, find_account
+from certification.demo_cards import PARTNER_USER, PARTNERS, load_demo_cards
 from certification.demo_portfolio import load_portfolios
 from certification.models import Organisation, StaffRole, UserAccount
 from certification.rendering import DocumentRenderer
@@ -170,10 +171,30 @@ def load_demo(
                 "roles": ["candidate"],
             }
         )
+    local, given, family = PARTNER_USER
+    partner_account = _account(session, local, given, family, now)
     session.flush()
     cases = load_portfolios(session, storage, renderer, by_local, orgs, now) if storage else {}
+    cards = load_demo_cards(
+        session,
+        orgs["consorzio"],
+        by_local["operatore"],
+        partner_account,
+        by_local["luca.bianchi"],
+        now,
+    )
+    accounts.append(
+        {
+            "email": partner_account.email,
+            "password": DEMO_PASSWORD,
+            "name": partner_account.person.full_name,
+            "organisation": PARTNERS[0][2],
+            "roles": [Role.PARTNER.value],
+        }
+    )
     return {
         "cases": cases,
+        "cards": cards,
         "organisations": {
             k: {"id": str(o.id), "name": o.short_name, "kind": o.kind.value}
             for k, o in orgs.items()

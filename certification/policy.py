@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from certification.errors import NotFound
@@ -22,6 +22,8 @@ STAFF_ROLES = frozenset(Role) - {Role.PARTNER}
 CASE_STAFF_ROLES = frozenset(
     {Role.OPERATORE_ACCOGLIENZA, Role.CERTIFICATORE, Role.ASSESSOR, Role.SIGNATORY}
 )
+#: Roles of an ente titolato that run its talent-card programme (cards, partners, conventions).
+CARD_PROGRAMME_ROLES = frozenset({Role.OPERATORE_ACCOGLIENZA, Role.ADMIN})
 
 
 def is_staff(actor: UserAccount) -> bool:
@@ -30,16 +32,33 @@ def is_staff(actor: UserAccount) -> bool:
 
 
 def can_manage_staff(actor: UserAccount, organisation: Organisation) -> bool:
-    """Only an administrator of that very organisation manages its staff."""
-    return actor.is_active and Role.ADMIN in actor.roles_in(organisation.id)
+    """An administrator of that very organisation manages its staff; the staff running an
+    ente's card programme also manage the users of its partner businesses."""
+    if not actor.is_active:
+        return False
+    if Role.ADMIN in actor.roles_in(organisation.id):
+        return True
+    return organisation.managed_by_id is not None and bool(
+        actor.roles_in(organisation.managed_by_id) & CARD_PROGRAMME_ROLES
+    )
 
 
 def managed_organisations(session: Session, actor: UserAccount) -> list[Organisation]:
     """The organisations whose staff ``actor`` manages."""
+    administered = select(StaffRole.organisation_id).where(
+        StaffRole.person_id == actor.person_id, StaffRole.role == Role.ADMIN
+    )
+    programmes = select(StaffRole.organisation_id).where(
+        StaffRole.person_id == actor.person_id, StaffRole.role.in_(CARD_PROGRAMME_ROLES)
+    )
     query = (
         select(Organisation)
-        .join(StaffRole, StaffRole.organisation_id == Organisation.id)
-        .where(StaffRole.person_id == actor.person_id, StaffRole.role == Role.ADMIN)
+        .where(
+            or_(
+                Organisation.id.in_(administered),
+                Organisation.managed_by_id.in_(programmes),
+            )
+        )
         .order_by(Organisation.short_name)
     )
     return list(session.scalars(query))

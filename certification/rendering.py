@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import mimetypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 ASSET_SCHEME = "asset:"
+#: Per-render bytes (e.g. a holder's photo from storage): ``resource:<name>``.
+RESOURCE_SCHEME = "resource:"
 
 
 class RenderError(Exception):
@@ -47,6 +49,23 @@ class AssetFetcher(URLFetcher):
         return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": media_type})
 
 
+class _ResourceFetcher(URLFetcher):
+    """One render's in-memory resources, then the shared assets; nothing else."""
+
+    def __init__(self, assets: AssetFetcher, resources: Mapping[str, tuple[bytes, str]]) -> None:
+        super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=True)
+        self.assets = assets
+        self.resources = resources
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        if url.startswith(RESOURCE_SCHEME):
+            found = self.resources.get(url[len(RESOURCE_SCHEME) :])
+            if found is None:
+                raise FatalURLFetchingError(f"no such resource {url[:100]!r}")
+            return URLFetcherResponse(url, body=found[0], headers={"Content-Type": found[1]})
+        return self.assets.fetch(url, headers)
+
+
 class DocumentRenderer:
     """Turns a document template and plain data into PDF bytes, in Italian or English."""
 
@@ -59,13 +78,24 @@ class DocumentRenderer:
     ) -> None:
         self.fetcher = AssetFetcher(assets_dir)
         self.font_config = FontConfiguration()
-        self.stylesheet = CSS(
-            url=ASSET_SCHEME + stylesheet, url_fetcher=self.fetcher, font_config=self.font_config
-        )
+        self.stylesheet = self._css(stylesheet)
+        self._stylesheets = {stylesheet: self.stylesheet}
         self._translations_dir = translations_dir
         self._templates_dir = templates_dir
         self._environments: dict[str, Environment] = {}
         self._lock = threading.Lock()
+
+    def _css(self, name: str) -> CSS:
+        return CSS(url=ASSET_SCHEME + name, url_fetcher=self.fetcher, font_config=self.font_config)
+
+    def _stylesheet(self, name: str | None) -> CSS:
+        if name is None:
+            return self.stylesheet
+        with self._lock:
+            found = self._stylesheets.get(name)
+            if found is None:
+                found = self._stylesheets[name] = self._css(name)
+            return found
 
     def _environment(self, locale: str) -> Environment:
         with self._lock:
@@ -94,13 +124,17 @@ class DocumentRenderer:
         *,
         pdf_variant: str | None = None,
         attachments: Sequence[Attachment] = (),
+        stylesheet: str | None = None,
+        resources: Mapping[str, tuple[bytes, str]] | None = None,
     ) -> bytes:
-        """The document as PDF bytes (optionally PDF/A, with associated files attached)."""
+        """The document as PDF bytes (optionally PDF/A, with associated files attached, another
+        of the shipped stylesheets, and in-memory ``resource:<name>`` images)."""
         html = self.render_html(template, context, locale)
+        fetcher = _ResourceFetcher(self.fetcher, resources) if resources else self.fetcher
         try:
-            document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=self.fetcher)
+            document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher)
             pdf = document.write_pdf(
-                stylesheets=[self.stylesheet],
+                stylesheets=[self._stylesheet(stylesheet)],
                 font_config=self.font_config,
                 pdf_variant=pdf_variant,
                 attachments=list(attachments),

@@ -170,3 +170,60 @@ def make_case(
     db.add(case)
     db.flush()
     return case
+
+
+def make_card(db: Session, holder: Person, organisation: Organisation, **fields: Any) -> Any:
+    """An ACTIVE talent card, valid from a month before today (the real clock: pages check
+    cards against it) for a year."""
+    import datetime as dt
+    import secrets
+
+    from certification.cards import new_card_number, today
+    from certification.clock import utcnow
+    from certification.models import CardStatus, EligibilityBasis, TalentCard
+
+    start = fields.pop("valid_from", today(utcnow()) - dt.timedelta(days=30))
+    card = TalentCard(
+        number=fields.pop("number", new_card_number()),
+        organisation_id=organisation.id,
+        holder_person_id=holder.id,
+        programme=fields.pop("programme", "Talenti Diffusi"),
+        eligibility_basis=fields.pop("eligibility_basis", EligibilityBasis.PROGRAMME_ENROLMENT),
+        basis_reference=fields.pop("basis_reference", "ISCR-1"),
+        status=fields.pop("status", CardStatus.ACTIVE),
+        valid_from=start,
+        valid_until=fields.pop("valid_until", start + dt.timedelta(days=364)),
+        qr_token=fields.pop("qr_token", secrets.token_hex(10)),
+        requested_at=NOW,
+        status_changed_at=NOW,
+        activated_at=NOW,
+        **fields,
+    )
+    db.add(card)
+    db.flush()
+    return card
+
+
+def make_convention(db: Session, partner: Organisation, **fields: Any) -> Any:
+    """A convention of ``partner`` (managed by its ente), on offer from 2026 with no end."""
+    import datetime as dt
+
+    from certification.models import ConventionCategory, PartnerConvention
+
+    convention = PartnerConvention(
+        partner_id=partner.id,
+        organisation_id=fields.pop("organisation_id", partner.managed_by_id),
+        title=fields.pop("title", "Sconto stampa"),
+        benefit=fields.pop("benefit", "Sconto su biglietti da visita"),
+        category=fields.pop("category", ConventionCategory.PRINTING),
+        discount_pct=fields.pop("discount_pct", 15),
+        valid_from=fields.pop("valid_from", dt.date(2026, 1, 1)),
+        valid_to=fields.pop("valid_to", None),
+        active=fields.pop("active", True),
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
+    db.add(convention)
+    db.flush()
+    return convention

@@ -12,6 +12,7 @@ from flask_login import current_user
 from app.db import db_session
 from app.extensions import login_manager
 from certification import accounts
+from certification.cards import may_manage_cards, partner_organisations
 from certification.clock import utcnow
 from certification.models import UserAccount
 from certification.policy import is_staff
@@ -44,6 +45,16 @@ class AuthenticatedUser:
     @property
     def is_staff(self) -> bool:
         return is_staff(self.account)
+
+    @property
+    def runs_card_programme(self) -> bool:
+        return any(
+            may_manage_cards(self.account, r.organisation_id) for r in self.person.staff_roles
+        )
+
+    @property
+    def is_partner(self) -> bool:
+        return bool(partner_organisations(self.account))
 
 
 def session_lifetime() -> dt.timedelta:

@@ -21,6 +21,14 @@ from certification.models.assessment import (
     RubricSnapshot,
 )
 from certification.models.audit import AuditEvent
+from certification.models.cards import (
+    CardStatus,
+    CardUse,
+    ConventionCategory,
+    EligibilityBasis,
+    PartnerConvention,
+    TalentCard,
+)
 from certification.models.cases import (
     CaseCompetence,
     CaseTransition,
@@ -78,6 +86,8 @@ __all__ = [
     "AssessmentSession",
     "AuditEvent",
     "BulkIssuance",
+    "CardStatus",
+    "CardUse",
     "CaseCompetence",
     "CaseTransition",
     "Certificate",
@@ -90,10 +100,12 @@ __all__ = [
     "CompetenceStatement",
     "Consent",
     "ConsentPurpose",
+    "ConventionCategory",
     "Criterion",
     "CriterionRating",
     "Document",
     "DocumentKind",
+    "EligibilityBasis",
     "Evidence",
     "EvidenceLink",
     "EvidenceType",
@@ -108,6 +120,7 @@ __all__ = [
     "Outcome",
     "PanelFunction",
     "PanelMember",
+    "PartnerConvention",
     "Person",
     "PortfolioComment",
     "PortfolioTarget",
@@ -121,6 +134,7 @@ __all__ = [
     "StatusList",
     "StatusPurpose",
     "StoredFile",
+    "TalentCard",
     "TargetScope",
     "UserAccount",
     "UserSession",

@@ -45,11 +45,21 @@ class Organisation(UUIDPrimaryKey, ModelBase):
     city: Mapped[str | None] = mapped_column(String(100))
     pec: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(300))
+    #: A partner business: the ente titolato whose programme staff manage it (its conventions,
+    #: its users).
+    managed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
     #: True for the demo organisations: names are real, their data here is not.
     illustrative: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime]
 
-    accredited_by: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")
+    accredited_by: Mapped[Organisation | None] = relationship(
+        remote_side="Organisation.id", foreign_keys=[accredited_by_id]
+    )
+    managed_by: Mapped[Organisation | None] = relationship(
+        remote_side="Organisation.id", foreign_keys=[managed_by_id]
+    )
     staff_roles: Mapped[list[StaffRole]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan"
     )

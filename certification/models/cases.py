@@ -43,6 +43,8 @@ class ConsentPurpose(enum.StrEnum):
     #: The holder's choice to show the learning context and evidence list on the public check.
     PUBLIC_EVIDENCE = "public_evidence"
     GUARDIAN = "guardian"
+    #: Showing the talent card's first name and initial to partner businesses (domain.md §6.6 #9).
+    SHARE_WITH_PARTNERS = "share_with_partners"
 
 
 class DocumentKind(enum.StrEnum):

@@ -29,8 +29,9 @@ ROLES = [
     "region_supervisor",
     "certifier",
     "assessor",
+    "partner",
 ]
-_A, C, OC, T, OT, OP, AD, OA, R, CE, AS = range(11)
+_A, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA = range(12)
 N = len(ROLES)
 
 
@@ -40,7 +41,9 @@ def only(status: int, *allowed: int, default: int = 404, anonymous: int = 302) -
 
 
 EVERYONE = [200] * N
-LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R, CE, AS)
+LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA)
+CARD_VIEW = only(200, C, OP, AD)  # the holder and the operators of the issuing ente
+PROGRAMME = only(200, OP, AD)  # the operators and administrators running the card programme
 VIEW_PORTFOLIO = only(200, C, T, OP, CE, AS)  # owner, assigned tutor, the ente's case staff
 STAFF_VIEW = only(200, T, OP, CE, AS)  # the review: staff who see the case, not the candidate
 EDIT_PORTFOLIO = only(200, C, T)  # owner, assigned tutor during identification
@@ -63,12 +66,13 @@ MATRIX: dict[str, list[int]] = {
     "/catalogue/": EVERYONE,
     "/catalogue/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
     "/catalogue/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,
-    "/staff/": only(302, AD, OA, default=403),
+    # An administrator of the ente also manages its partners' users: two organisations, a list.
+    "/staff/": [302, 403, 403, 403, 403, 302, 200, 302, 403, 403, 403, 403],
     "/staff/{org}/": only(200, AD),
     "/staff/{org}/add": only(200, AD),
     "/staff/{org}/members/{member}": only(200, AD),
     "/staff/{other_org}/": only(200, OA),
-    "/portfolio/": only(302, C, OC, T, OT, OP, AD, OA, R, CE, AS),
+    "/portfolio/": only(302, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA),
     "/portfolio/{pid}/": VIEW_PORTFOLIO,
     "/portfolio/{pid}/mapping": VIEW_PORTFOLIO,
     "/portfolio/{pid}/experiences/new": EDIT_PORTFOLIO,
@@ -113,6 +117,26 @@ MATRIX: dict[str, list[int]] = {
     "/verify/{pending_code}": [404] * N,
     "/api/v1/verify/DEMO-LOMBARDIA": [404] * N,
     "/api/v1/verify/{cert_code}": EVERYONE,
+    # Talent cards: the holder's card, the ente's programme, partners, the public counter check.
+    "/cards/": LOGGED_IN,
+    "/cards/{card}": CARD_VIEW,
+    "/cards/{card}/card.pdf": CARD_VIEW,
+    "/cards/{card}/card.png": CARD_VIEW,
+    "/cards/{card}/photo.jpg": only(404),  # no photo was added
+    "/programme/": only(302, OP, AD, OA, default=403),  # every ente runs its own programme
+    "/programme/{org}/": PROGRAMME,
+    "/programme/{org}/cards/new": PROGRAMME,
+    "/programme/{org}/partners/new": PROGRAMME,
+    "/programme/partners/{partner}/": PROGRAMME,
+    "/programme/partners/{partner}/conventions/new": PROGRAMME,
+    "/programme/conventions/{convention}/edit": PROGRAMME,
+    "/staff/{partner}/": PROGRAMME,  # the programme's staff manage the partner's users
+    "/partner/": only(200, PA, default=403),
+    "/conventions/": EVERYONE,
+    "/card/verify": EVERYONE,
+    "/card/verify/{card_payload}": EVERYONE,
+    "/card/verify/DEMO-LOMBARDIA": [404] * N,
+    "/card/keys.json": EVERYONE,
     "/api/v1/me": [401] * N,
     "/api/v1/certificates/bulk/{bulk}": [401]
     * N,  # tokens only: a browser session is no API credential
@@ -132,6 +156,10 @@ PLACEHOLDERS = {
     "{cert}": "<uuid:certificate_id>",
     "{pending}": "<uuid:certificate_id>",
     "{bulk}": "<uuid:bulk_id>",
+    "{card}": "<uuid:card_id>",
+    "{partner}": "<uuid:partner_id>",
+    "{convention}": "<uuid:convention_id>",
+    "{card_payload}": "DEMO-LOMBARDIA",
     # Instances of /verify/<code> (the route check below writes <code> as DEMO-LOMBARDIA).
     "{cert_code}": "DEMO-LOMBARDIA",
     "{pending_code}": "DEMO-LOMBARDIA",
@@ -159,6 +187,9 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         "certifier": make_account(db, roles=(Role.CERTIFICATORE,), organisation=org),
         "assessor": make_account(db, roles=(Role.ASSESSOR,), organisation=org),
     }
+    partner = make_organisation(db, OrganisationKind.PARTNER_BUSINESS)
+    partner.managed_by_id = org.id
+    accounts["partner"] = make_account(db, roles=(Role.PARTNER,), organisation=partner)
     org.accredited_by = region
     person = accounts["candidate"].person
     experience = make_experience(db, person)
@@ -214,8 +245,13 @@ def world(db: Session, app: Flask) -> dict[str, Any]:
         status: _certificate(db, case, org, accounts["candidate"], blob, status)
         for status in (CertificateStatus.ISSUED, CertificateStatus.PENDING)
     }
+    card, convention = _card(db, app, accounts["candidate"], org, partner)
     db.commit()
     return {
+        "card": card.id,
+        "card_payload": _payload(db, app, card),
+        "partner": partner.id,
+        "convention": convention.id,
         "cert": certificates[CertificateStatus.ISSUED].id,
         "pending": certificates[CertificateStatus.PENDING].id,
         "cert_code": certificates[CertificateStatus.ISSUED].verification_code,
@@ -277,6 +313,18 @@ def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, statu
     return certificate
 
 
+def _card(db: Session, app: Flask, holder: Any, org: Any, partner: Any) -> tuple[Any, Any]:
+    from tests.factories import make_card, make_convention
+
+    return make_card(db, holder.person, org), make_convention(db, partner)
+
+
+def _payload(db: Session, app: Flask, card: Any) -> str:
+    from certification.cards import qr_payload
+
+    return qr_payload(db, card, app.config["KEY_PASSPHRASE"].encode())
+
+
 def _client_for(app: Flask, world: dict[str, Any], role: str) -> FlaskClient:
     client = app.test_client()
     if role != "anonymous":
@@ -313,6 +361,7 @@ def test_every_get_route_is_in_the_matrix(app: Flask) -> None:
             .replace("<competence_code>", "DEMO-C01")
             .replace("/<token>", "/invalid-token")
             .replace("<purpose>", "revocation")
+            .replace("<payload>", "DEMO-LOMBARDIA")
         )
         if generic not in listed:
             missing.append(path)

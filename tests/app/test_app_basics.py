@@ -206,7 +206,8 @@ def test_cli_rubrics_and_demo(app: Flask, tmp_path: Path, db: Session) -> None:
     client = app.test_client()
     admin = next(x for x in a["accounts"] if x["email"].startswith("admin@"))
     login(client, admin["email"], admin["password"])
-    html = client.get("/staff/", follow_redirects=True).get_data(as_text=True)
+    consorzio = a["organisations"]["consorzio"]["id"]
+    html = client.get(f"/staff/{consorzio}/").get_data(as_text=True)
     assert "Elena Ricci" in html and "Giorgio Galli" in html
     _certificate_commands(runner, a["certificates"], tmp_path)
 
