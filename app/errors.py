@@ -207,6 +207,20 @@ def field_message(code: str) -> str:
     return str(FIELD_MESSAGES.get(code, MESSAGES["invalid_input"]))
 
 
+def apply_field_errors(form: Any, exc: Any) -> list[str]:
+    """Put an :class:`InvalidInput`'s problems on the form's fields; returns the messages of
+    problems that have no field on the form (for the caller to show)."""
+    unplaced = []
+    for name, codes in exc.errors.items():
+        messages = [field_message(c) for c in codes]
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            unplaced.extend(messages)
+    return unplaced
+
+
 def explain(exc: DomainError) -> str:
     """A refusal in the user's language: its field problems, else the message of its code."""
     errors = getattr(exc, "errors", None)

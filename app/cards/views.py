@@ -34,7 +34,7 @@ from app.cards.forms import (
     UseForm,
 )
 from app.db import db_session
-from app.errors import explain, field_message
+from app.errors import apply_field_errors, explain
 from app.extensions import limiter
 from app.i18n import current_language
 from app.labels import ELIGIBILITY_LABELS
@@ -64,12 +64,9 @@ check_limit = limiter.shared_limit(CHECK_LIMIT, scope="card-check")
 
 
 def _apply_errors(form: Form, exc: InvalidInput) -> None:
-    for name, codes in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, *(field_message(c) for c in codes)]
-        else:
-            flash(" ".join(field_message(c) for c in codes), "error")
+    unplaced = apply_field_errors(form, exc)
+    if unplaced:
+        flash(" ".join(unplaced), "error")
 
 
 def _basis_choices(form: IssueCardForm | RequestCardForm) -> None:
@@ -89,20 +86,23 @@ def _request_form(certificates: list[Certificate]) -> RequestCardForm:
     return form
 
 
-@bp.get("/cards/")
-@login_required
-def mine() -> str:
+def _mine_page(form: RequestCardForm | None = None) -> str:
     session = db_session()
     actor = current_account()
     certificates = list(C.eligible_certificates(session, actor.person_id))
     return render_template(
         "cards/mine.html",
         cards=C.cards_of_holder(session, actor.person_id),
-        form=_request_form(certificates),
+        form=form or _request_form(certificates),
         has_certificates=bool(certificates),
         programmes=C.card_programmes(session, actor),
-        now=utcnow(),
     )
+
+
+@bp.get("/cards/")
+@login_required
+def mine() -> str:
+    return _mine_page()
 
 
 @bp.post("/cards/request")
@@ -110,8 +110,7 @@ def mine() -> str:
 def request_card() -> Response | tuple[str, int]:
     session = db_session()
     actor = current_account()
-    certificates = list(C.eligible_certificates(session, actor.person_id))
-    form = _request_form(certificates)
+    form = _request_form(list(C.eligible_certificates(session, actor.person_id)))
     if form.validate_on_submit():
         basis = EligibilityBasis(form.basis.data)
         try:
@@ -137,15 +136,7 @@ def request_card() -> Response | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("cards.detail", card_id=card.id))
-    page = render_template(
-        "cards/mine.html",
-        cards=C.cards_of_holder(session, actor.person_id),
-        form=form,
-        has_certificates=bool(certificates),
-        programmes=C.card_programmes(session, actor),
-        now=utcnow(),
-    )
-    return page, 422
+    return _mine_page(form), 422
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

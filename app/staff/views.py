@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app.account.forms import EmptyForm
 from app.auth import current_account
 from app.db import db_session
-from app.errors import field_message
+from app.errors import apply_field_errors, field_message
 from app.i18n import current_language
 from app.mail import send_template
 from app.staff import bp
@@ -24,13 +24,6 @@ from certification.policy import get_managed_organisation, managed_organisations
 
 def _organisation(organisation_id: uuid.UUID) -> Organisation:
     return get_managed_organisation(db_session(), current_account(), organisation_id)
-
-
-def _apply_errors(form: StaffRolesForm, exc: InvalidInput) -> None:
-    for name, codes in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, *(field_message(c) for c in codes)]
 
 
 @bp.get("/")
@@ -75,7 +68,7 @@ def add(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
                 now=utcnow(),
             )
         except InvalidInput as exc:
-            _apply_errors(form, exc)
+            apply_field_errors(form, exc)
             return render_template("staff/add.html", organisation=org, form=form), 422
         if created:
             token = accounts.make_password_reset_token(account, current_app.config["SECRET_KEY"])
@@ -131,7 +124,7 @@ def member(organisation_id: uuid.UUID, person_id: uuid.UUID) -> Response | str |
                 remove_form=EmptyForm(),
             ), 409
         except InvalidInput as exc:
-            _apply_errors(form, exc)
+            apply_field_errors(form, exc)
             return render_template(
                 "staff/member.html",
                 organisation=org,
