@@ -1,5 +1,5 @@
-"""Per-process services the views use: file storage, the document renderer, the issuer and
-the seal checker for uploads."""
+"""Per-process services the views use: file storage, the document renderer, the issuer, the
+talent-card renderer and the seal checker for uploads."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import cast
 from flask import Flask, current_app
 
 from app.config import ROOT
-from app.db import database
+from app.db import database, db_session
 from app.verification_log import VerificationRecorder
+from certification.card_documents import render_card_pdf
 from certification.clock import utcnow
 from certification.issuance import Issuer, RendererPaths
+from certification.models import TalentCard
 from certification.rendering import DocumentRenderer
 from certification.sandbox import SealChecker
 from certification.storage import BlobStorage, FileSystemStorage
@@ -70,6 +72,19 @@ def renderer(app: Flask | None = None) -> DocumentRenderer:
             found = renderer_paths().renderer()
             app.extensions["attesta.renderer"] = found
         return cast(DocumentRenderer, found)
+
+
+def card_pdf(card: TalentCard, locale: str) -> bytes:
+    """A talent card's PDF, signed QR included, with the configured keys and address."""
+    return render_card_pdf(
+        db_session(),
+        card,
+        renderer(),
+        storage(),
+        str(current_app.config["KEY_PASSPHRASE"]).encode(),
+        str(current_app.config["BASE_URL"]).rstrip("/"),
+        locale,
+    )
 
 
 def seal_checker() -> SealChecker:

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,7 @@ from certification import card_payload
 from certification.audit import record_event
 from certification.certificates import CODE_ALPHABET
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
-from certification.keys import active_key, load_private_key
+from certification.keys import active_key, ed25519_public_key, load_private_key
 from certification.models import (
     CardStatus,
     CardUse,
@@ -610,27 +609,36 @@ def set_card_photo(
 # --- the QR payload and the check at the counter ----------------------------------------------
 
 
-def _public_key(key: SigningKey) -> Ed25519PublicKey | None:
-    public = serialization.load_pem_public_key(key.public_key_pem.encode())
-    return public if isinstance(public, Ed25519PublicKey) else None
-
-
-def card_keys(session: Session) -> list[SigningKey]:
-    """The keys that sign card payloads: every ente's credential keys, retired ones included
-    (they keep verifying what they signed); compromised ones are published as such."""
+def card_keys(session: Session, kid_prefix: str = "") -> list[SigningKey]:
+    """The keys that sign card payloads (those whose kid starts with ``kid_prefix``): every
+    ente's credential keys, retired ones included (they keep verifying what they signed);
+    compromised ones are published as such."""
     return list(
         session.scalars(
             select(SigningKey)
-            .where(SigningKey.purpose == KeyPurpose.CREDENTIAL, SigningKey.algorithm == "Ed25519")
+            .where(
+                SigningKey.purpose == KeyPurpose.CREDENTIAL,
+                SigningKey.algorithm == "Ed25519",
+                SigningKey.kid.startswith(kid_prefix, autoescape=True),
+            )
             .order_by(SigningKey.activated_at)
         )
+    )
+
+
+def has_printable_form(card: TalentCard) -> bool:
+    """Issued once (it has validity dates) and not revoked: it can be printed, with its QR."""
+    return card.valid_from is not None and card.status not in (
+        CardStatus.REQUESTED,
+        CardStatus.REVOKED,
     )
 
 
 def qr_payload(session: Session, card: TalentCard, passphrase: bytes) -> str:
     """The card's signed QR payload, with the ente's active credential key (Ed25519 signatures
     are deterministic: the same card and key always give the same text)."""
-    if card.valid_from is None or card.status in (CardStatus.REQUESTED, CardStatus.REVOKED):
+    start, end = card.valid_from, card.valid_until
+    if start is None or end is None or not has_printable_form(card):
         raise CardNotValid("only an issued card has a QR code")
     key = active_key(session, card.organisation_id, KeyPurpose.CREDENTIAL)
     private = load_private_key(key, passphrase)
@@ -640,8 +648,8 @@ def qr_payload(session: Session, card: TalentCard, passphrase: bytes) -> str:
         private,
         key.kid,
         card.qr_token,
-        card.valid_from,
-        card.valid_until or card.valid_from,
+        start,
+        end,
         card_payload.initials_of(card.holder.given_name, card.holder.family_name),
     )
 
@@ -691,13 +699,12 @@ def check_card(session: Session, text: str, now: dt.datetime) -> CardCheck:
         payload = card_payload.decode(card_payload.payload_from_url(text))
     except card_payload.PayloadUnreadable:
         return CardCheck(False, "unreadable")
-    keys = [k for k in card_keys(session) if k.kid[:8] == payload.kid_prefix]
-    public = {k.kid[:8]: p for k in keys if (p := _public_key(k)) is not None}
-    if not public:
+    keys = card_keys(session, payload.kid_prefix)
+    if not keys:
         return CardCheck(False, "unknown_key")
-    if not card_payload.verify(payload, public):
-        return CardCheck(False, "bad_signature")
     key = keys[0]
+    if not card_payload.verify(payload, {payload.kid_prefix: ed25519_public_key(key)}):
+        return CardCheck(False, "bad_signature")
     card = session.scalar(select(TalentCard).where(TalentCard.qr_token == payload.token))
     if card is None or card.organisation_id != key.organisation_id:
         return CardCheck(False, "unknown_card")
@@ -968,11 +975,7 @@ def record_card_use(
         raise NotFound("no such convention")
     if not is_usable(card, now):
         raise CardNotValid("the card is not valid")
-    if convention.organisation_id != card.organisation_id or not (
-        convention.active
-        and convention.valid_from <= today(now)
-        and (convention.valid_to is None or convention.valid_to >= today(now))
-    ):
+    if convention not in conventions_for_counter(session, actor, card, now):
         raise ConventionNotForCard("the convention is not on offer for this card")
     use = CardUse(
         card_id=card.id, convention_id=convention.id, used_at=now, recorded_by_id=actor.id

@@ -474,13 +474,24 @@ def base58btc(data: bytes) -> str:
     return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
 
 
-def multikey(key: SigningKey) -> str:
-    """publicKeyMultibase of an Ed25519 key: 'z' + base58btc(0xed01 + raw key) (W3C Multikey)."""
+def ed25519_public_key(key: SigningKey) -> ed25519.Ed25519PublicKey:
+    """The public half of an Ed25519 key (:class:`InvalidInput` for another algorithm)."""
     public = serialization.load_pem_public_key(key.public_key_pem.encode())
     if not isinstance(public, ed25519.Ed25519PublicKey):
         raise InvalidInput("not an Ed25519 key", errors={"kid": ["invalid_choice"]})
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "z" + base58btc(b"\xed\x01" + raw)
+    return public
+
+
+def raw_public_key(key: SigningKey) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key."""
+    return ed25519_public_key(key).public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+
+
+def multikey(key: SigningKey) -> str:
+    """publicKeyMultibase of an Ed25519 key: 'z' + base58btc(0xed01 + raw key) (W3C Multikey)."""
+    return "z" + base58btc(b"\xed\x01" + raw_public_key(key))
 
 
 def fingerprint(key: SigningKey) -> str:

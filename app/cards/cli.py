@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from app.db import db_session
-from app.services import renderer, storage
+from app.services import card_pdf
 from certification import cards as C
-from certification.card_documents import card_png, render_card_pdf
+from certification.card_documents import card_png
 from certification.clock import utcnow
 from certification.errors import DomainError
 
@@ -32,15 +31,7 @@ def export(number: str, path: Path, locale: str) -> None:
     if card is None:
         raise click.ClickException(f"no talent card {number!r} (check the number)")
     try:
-        pdf = render_card_pdf(
-            session,
-            card,
-            renderer(),
-            storage(),
-            str(current_app.config["KEY_PASSPHRASE"]).encode(),
-            str(current_app.config["BASE_URL"]).rstrip("/"),
-            locale,
-        )
+        pdf = card_pdf(card, locale)
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from None
     path.write_bytes(card_png(pdf) if path.suffix.lower() == ".png" else pdf)

@@ -4,10 +4,8 @@ import base64
 import uuid
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     make_response,
@@ -38,15 +36,15 @@ from app.errors import apply_field_errors, explain
 from app.extensions import limiter
 from app.i18n import current_language
 from app.labels import ELIGIBILITY_LABELS
-from app.portfolio.views import send_stored
-from app.services import renderer, storage
+from app.portfolio.views import send_bytes, send_stored
+from app.services import card_pdf, storage
 from app.verify.views import private
 from certification import cards as C
-from certification.card_documents import card_file_name, card_png, render_card_pdf
+from certification.card_documents import card_file_name, card_png
 from certification.certificates import PUBLIC_STATES
 from certification.clock import utcnow
 from certification.errors import DomainError, InvalidInput, NotFound, NotPermitted
-from certification.keys import fingerprint
+from certification.keys import fingerprint, raw_public_key
 from certification.models import (
     Certificate,
     ConventionCategory,
@@ -166,50 +164,33 @@ def detail(card_id: uuid.UUID) -> str:
         photo_form=PhotoForm(),
         conventions=C.convention_directory(session, now, organisation_id=card.organisation_id),
         uses=C.uses_of_card(session, card),
-        downloadable=card.valid_from is not None and card.status.value not in ("revoked",),
+        downloadable=C.has_printable_form(card),
     )
 
 
 def _downloadable(card_id: uuid.UUID) -> TalentCard:
     card = C.get_card(db_session(), current_account(), card_id)
-    if card.valid_from is None or card.status.value == "revoked":
+    if not C.has_printable_form(card):
         raise C.CardNotValid("the card has no printable form")
     return card
-
-
-def _card_pdf(card: TalentCard) -> bytes:
-    return render_card_pdf(
-        db_session(),
-        card,
-        renderer(),
-        storage(),
-        str(current_app.config["KEY_PASSPHRASE"]).encode(),
-        str(current_app.config["BASE_URL"]).rstrip("/"),
-        current_language(),
-    )
-
-
-def _download(data: bytes, media_type: str, name: str) -> Response:
-    response = make_response(data)
-    response.headers["Content-Type"] = media_type
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @bp.get("/cards/<uuid:card_id>/card.pdf")
 @login_required
 def pdf(card_id: uuid.UUID) -> Response:
     card = _downloadable(card_id)
-    return _download(_card_pdf(card), "application/pdf", card_file_name(card, "pdf"))
+    return send_bytes(
+        card_pdf(card, current_language()), "application/pdf", card_file_name(card, "pdf")
+    )
 
 
 @bp.get("/cards/<uuid:card_id>/card.png")
 @login_required
 def png(card_id: uuid.UUID) -> Response:
     card = _downloadable(card_id)
-    return _download(card_png(_card_pdf(card)), "image/png", card_file_name(card, "png"))
+    return send_bytes(
+        card_png(card_pdf(card, current_language())), "image/png", card_file_name(card, "png")
+    )
 
 
 @bp.get("/cards/<uuid:card_id>/photo.jpg")
@@ -561,8 +542,7 @@ def keys() -> Response:
     """The public keys that sign talent-card QR codes, for checking them offline."""
     published = []
     for key in C.card_keys(db_session()):
-        public = serialization.load_pem_public_key(key.public_key_pem.encode())
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = raw_public_key(key)
         published.append(
             {
                 "kid": key.kid,

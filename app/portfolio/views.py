@@ -429,6 +429,11 @@ def send_stored(sha256: str, media_type: str, name: str) -> Response:
         data = storage().get(sha256)
     except KeyError:
         raise NotFound("file missing") from None
+    return send_bytes(data, media_type, name)
+
+
+def send_bytes(data: bytes, media_type: str, name: str) -> Response:
+    """Serve bytes as a download, sandboxed and never cached."""
     response = send_file(
         io.BytesIO(data), mimetype=media_type, as_attachment=True, download_name=name, max_age=0
     )
