@@ -382,6 +382,7 @@ def cases_suspend_inactive(days: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.backup import backup_cli
     from app.cards.cli import cards_cli
     from app.certificates.cli import certificates_cli
 
@@ -395,5 +396,6 @@ def init_app(app: Flask) -> None:
         keys_cli,
         certificates_cli,
         cards_cli,
+        backup_cli,
     ):
         app.cli.add_command(group)

@@ -50,6 +50,7 @@ from certification.models import (
     UserAccount,
 )
 from certification.policy import CARD_PROGRAMME_ROLES
+from certification.portfolio import store_file
 from certification.roles import OrganisationKind, Role
 from certification.storage import BlobStorage
 
@@ -593,7 +594,8 @@ def set_card_photo(
         raise InvalidInput("photo", errors={"photo": ["photo_invalid"]}) from None
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=88)
-    card.photo_sha256 = storage.put(out.getvalue())
+    # Recorded as a stored file like every other blob, so backups and erasure find it.
+    card.photo_sha256 = store_file(session, storage, out.getvalue(), "image/jpeg", now)
     record_event(
         session,
         actor,

@@ -18,9 +18,10 @@ from certification.models import Certificate, CertificateStatus, OutboxMessage
 from certification.roles import Role
 from certification.states import CaseStatus
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
-from tests.certification.test_certificates import _certified, _resolver, embedded_credential
+from tests.certification.test_certificates import _resolver, embedded_credential
 from tests.conftest import NOW, login, post_form
 from tests.factories import PASSWORD, make_account, make_candidate
+from tests.worlds import certified as _certified
 
 
 @pytest.fixture

@@ -8,108 +8,28 @@ from sqlalchemy.orm import Session
 
 from certification import assessment as A
 from certification.errors import InvalidInput, NotFound, NotPermitted
-from certification.models import AssessmentMethod, Outcome, PanelFunction, WorkflowProfile
-from certification.portfolio import link_evidence
-from certification.roles import OrganisationKind, Role
+from certification.models import Outcome, WorkflowProfile
+from certification.roles import Role
 from certification.states import CaseStatus
 from tests.conftest import NOW
 from tests.factories import (
     competence,
     make_account,
-    make_candidate,
-    make_case,
-    make_evidence,
-    make_experience,
-    make_organisation,
 )
-
-LATER = NOW + dt.timedelta(days=7)
+from tests.worlds import (
+    LATER,
+    _decide,
+    _panel,
+    _rate_all,
+    _to_review,
+    _to_session,
+    assessment_world,
+)
 
 
 @pytest.fixture
 def w(db: Session) -> dict[str, Any]:
-    ente = make_organisation(db, OrganisationKind.ENTE_TITOLATO, code="CML")
-    people = {
-        "certifier": make_account(db, roles=(Role.CERTIFICATORE,), organisation=ente),
-        "certifier2": make_account(db, roles=(Role.CERTIFICATORE,), organisation=ente),
-        "assessor": make_account(
-            db, roles=(Role.ASSESSOR,), organisation=ente, years_experience=15
-        ),
-        "assessor2": make_account(
-            db, roles=(Role.ASSESSOR,), organisation=ente, years_experience=12
-        ),
-        "junior": make_account(db, roles=(Role.ASSESSOR,), organisation=ente, years_experience=4),
-        "tutor": make_account(
-            db, roles=(Role.TUTOR, Role.ASSESSOR), organisation=ente, years_experience=20
-        ),
-    }
-    for key in ("assessor", "assessor2", "junior", "tutor"):
-        for role in people[key].person.staff_roles:
-            role.sectors = ["24"]
-    candidate = make_candidate(db)
-    case = make_case(
-        db,
-        candidate=candidate,
-        ente=ente,
-        tutor=people["tutor"],
-        status=CaseStatus.TRANSPARENCY_ISSUED,
-        codes=("DEMO-C01", "DEMO-C02"),
-    )
-    evidence = make_evidence(db, make_experience(db, candidate.person))
-    link_evidence(db, candidate, evidence, competence(db, "DEMO-C01"), None, "", NOW)
-    db.flush()
-    return {**people, "ente": ente, "candidate": candidate, "case": case, "evidence": evidence}
-
-
-def _panel(w: dict[str, Any], *names: str) -> list[A.PanelChoice]:
-    functions = {
-        "certifier": PanelFunction.CERTIFICATORE,
-        "certifier2": PanelFunction.CERTIFICATORE,
-    }
-    return [A.PanelChoice(w[n].person, functions.get(n, PanelFunction.ASSESSOR)) for n in names]
-
-
-def _to_review(db: Session, w: dict[str, Any]) -> Any:
-    A.request_validation(db, w["candidate"], w["case"], NOW)
-    return w["case"]
-
-
-def _to_session(db: Session, w: dict[str, Any]) -> Any:
-    case = _to_review(db, w)
-    A.plan_assessment(
-        db,
-        w["certifier"],
-        case,
-        methods=[AssessmentMethod.COLLOQUIO_TECNICO],
-        scheduled_at=LATER,
-        location="Sede di Cremona",
-        panel=_panel(w, "certifier", "assessor"),
-        now=NOW,
-    )
-    for name in ("certifier", "assessor"):
-        A.declare_conflict(db, w[name], case, False, "", NOW)
-    A.open_session(db, w["certifier"], case, identity_checked=True, now=LATER)
-    return case
-
-
-def _rate_all(db: Session, w: dict[str, Any], code: str, level: str) -> None:
-    case = w["case"]
-    for comp in A.snapshot_competences(case):
-        if comp["code"] == code:
-            for crit in comp["criteria"]:
-                A.rate_criterion(db, w["assessor"], case, code, crit["code"], level, "", LATER)
-
-
-def _decide(code: str, outcome: Outcome, **changes: Any) -> A.OutcomeInput:
-    data: dict[str, Any] = {
-        "competence_code": code,
-        "outcome": outcome,
-        "rationale": "Evidenze solide e colloquio convincente.",
-        "feedback": "" if outcome == Outcome.VALIDATA else "Manca il C02-I2.",
-        "methods": ["esame_dossier", "colloquio_tecnico"],
-    }
-    data.update(changes)
-    return A.OutcomeInput(**data)
+    return assessment_world(db)
 
 
 def test_the_rubric_is_frozen_when_the_review_starts(db: Session, w: dict[str, Any]) -> None:

@@ -289,7 +289,8 @@ def test_bad_codes_never_check_as_valid(db: Session, w: dict[str, Any]) -> None:
         result = C.check_card(db, text, NOW)
         assert (result.valid, result.reason, result.holder) == (False, reason, None), name
     assert C.check_card_number(db, "TC-0000-0000-0", NOW).reason == "unknown_card"
-    assert C.check_card_number(db, card.number[:-1] + "Z", NOW).reason in ("mistyped",)
+    wrong = "Z" if card.number[-1] != "Z" else "Y"  # any check character but the right one
+    assert C.check_card_number(db, card.number[:-1] + wrong, NOW).reason == "mistyped"
 
 
 def card_payload_kid(db: Session, w: dict[str, Any]) -> str:

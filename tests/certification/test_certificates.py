@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from certification import assessment as A
 from certification import certificates as C
 from certification import credentials
 from certification.errors import Conflict, InvalidInput, NotPermitted
@@ -34,7 +33,6 @@ from certification.models import (
     Certificate,
     CertificateStatus,
     KeyPurpose,
-    Outcome,
     SigningKey,
     StatusList,
     StatusPurpose,
@@ -45,38 +43,15 @@ from certification.roles import Role
 from certification.sealing import check_seal
 from certification.states import CaseStatus
 from certification.workflow import verify_case_chain
-from tests.certification.test_assessment import (  # noqa: F401 - the `w` fixture
-    LATER,
-    _decide,
-    _rate_all,
-    _to_session,
-    w,
-)
+from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.conftest import require_tool
 from tests.factories import make_account, make_candidate, make_case
+from tests.worlds import LATER
+from tests.worlds import certified as _certified
 
 PASS = b"test passphrase"
 BASE = "https://attesta.test"
 ISSUE_TIME = LATER + dt.timedelta(days=1)
-
-
-def _certified(db: Session, w: dict[str, Any]) -> Any:  # noqa: F811
-    case = _to_session(db, w)
-    _rate_all(db, w, "DEMO-C01", "L3")
-    _rate_all(db, w, "DEMO-C02", "L1")
-    A.record_outcomes(
-        db,
-        w["certifier"],
-        case,
-        [
-            _decide("DEMO-C01", Outcome.VALIDATA, evidence_ids=[str(w["evidence"].id)]),
-            _decide("DEMO-C02", Outcome.NON_VALIDATA),
-        ],
-        LATER,
-    )
-    A.start_certification(db, w["certifier"], case, LATER)
-    A.certify(db, w["certifier"], case, LATER)
-    return case
 
 
 @pytest.fixture
