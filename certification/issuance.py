@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certification.certificates import (
+    PUBLIC_STATES,
+    AlreadyIssued,
     abandon_certificate,
     complete_certificate,
     publish_status_list,
@@ -29,7 +31,8 @@ from certification.certificates import (
     stale_pending,
     status_list,
 )
-from certification.errors import Conflict, DomainError, InvalidInput, NotFound
+from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
+from certification.faults import crash_point
 from certification.models import (
     BulkIssuance,
     Certificate,
@@ -46,6 +49,7 @@ from certification.producing import (
     signer_material,
 )
 from certification.rendering import DocumentRenderer
+from certification.roles import Role
 from certification.storage import BlobStorage
 
 #: A reservation older than this with no completion was left by a crash.
@@ -149,12 +153,16 @@ def _reserve(
             session.commit()
         except IntegrityError:
             raise Conflict("this decision already has its certificate") from None
+        crash_point("reserved")  # the number and the status index are taken
         return reserved
 
 
 def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate) -> Certificate:
+    crash_point("produced")  # the sealed PDF exists in memory only
     with issuer.session_factory() as session:
-        certificate = session.get(Certificate, reserved.certificate_id)
+        # Locked: a retry and a recovery finishing the same reservation at once cannot both
+        # complete it (the second sees it issued and gives up).
+        certificate = session.get(Certificate, reserved.certificate_id, with_for_update=True)
         if certificate is None:  # pragma: no cover - rows are never deleted
             raise NotFound("no such certificate")
         complete_certificate(
@@ -173,7 +181,9 @@ def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate
                 publish_status_list(
                     session, listed, issuer.passphrase, issuer.base_url, issuer.clock()
                 )
+        crash_point("stored")  # the files are written, the ISSUED row is not committed
         session.commit()
+        crash_point("committed")  # issued; the caller has not heard of it
         return certificate
 
 
@@ -266,7 +276,10 @@ def start_bulk(
     now: dt.datetime,
 ) -> tuple[BulkIssuance, bool]:
     """Record a bulk request, or return the earlier one with the same idempotency key
-    (``created`` False). The same key with other cases is refused."""
+    (``created`` False). The same key with other cases is refused, and so is anyone who is
+    not a signatory (each case is checked again when it is issued)."""
+    if not actor.has_role(Role.SIGNATORY):
+        raise NotPermitted("only signatories issue certificates")
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 100 or not key.isprintable():
         raise InvalidInput("idempotency key", errors={"idempotency_key": ["invalid"]})
@@ -307,6 +320,20 @@ def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None
         session.commit()
 
 
+def _already_issued(issuer: Issuer, case_id: uuid.UUID) -> ItemResult:
+    with issuer.session_factory() as session:
+        done = session.scalar(
+            select(Certificate).where(
+                Certificate.case_id == case_id, Certificate.status.in_(PUBLIC_STATES)
+            )
+        )
+        if done is None:  # pragma: no cover - AlreadyIssued means there is one
+            return ItemResult(str(case_id), "failed", error="already_issued")
+        return ItemResult(
+            str(case_id), "issued", str(done.id), done.number, done.verification_code
+        )
+
+
 def run_bulk(
     issuer: Issuer,
     bulk_id: uuid.UUID,
@@ -335,6 +362,10 @@ def run_bulk(
         for case_id in todo:
             try:
                 yield case_id, _reserve(issuer, actor_id, case_id)
+            except AlreadyIssued:
+                # Issued by an earlier run of this request that died before recording it (or
+                # by someone else): the item's goal is met, and nothing is issued twice.
+                report(_already_issued(issuer, case_id))
             except DomainError as exc:
                 report(ItemResult(str(case_id), "failed", error=exc.code))
 

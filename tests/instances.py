@@ -139,3 +139,35 @@ def seed_certified(instance: Instance, cases: int) -> tuple[uuid.UUID, list[uuid
         init_keys(db, None, str(app.config["KEY_PASSPHRASE"]).encode(), LATER)
         db.commit()
     return signatory.id, ids
+
+
+def seed_issued(instance: Instance) -> dict[str, Any]:
+    """Two certificates issued for real (rendered and sealed), the second revoked: their
+    verification codes (``valid``, ``revoked``) and the valid one's PDF (``pdf``)."""
+    from app.services import issuer
+    from certification import certificates as C
+    from certification.clock import utcnow
+    from certification.issuance import issue_one
+    from certification.models import Certificate, UserAccount
+
+    app = instance.app()
+    signatory_id, case_ids = seed_certified(instance, 2)
+    done = [issue_one(issuer(app), signatory_id, case_id) for case_id in case_ids]
+    with Session(database(app).engine) as db:
+        now = utcnow()
+        listed = C.revoke_certificate(
+            db,
+            db.get_one(UserAccount, signatory_id),
+            db.get_one(Certificate, done[1].id),
+            "false_evidence",
+            "La testimonianza allegata non è autentica.",
+            now,
+        )
+        passphrase = str(app.config["KEY_PASSPHRASE"]).encode()
+        C.publish_status_list(db, listed, passphrase, str(app.config["BASE_URL"]), now)
+        db.commit()
+    return {
+        "valid": done[0].verification_code,
+        "revoked": done[1].verification_code,
+        "pdf": app.extensions["attesta.storage"].get(done[0].pdf_sha256),
+    }

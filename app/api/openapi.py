@@ -157,6 +157,7 @@ def openapi_document() -> dict[str, Any]:
                     "202": _ok("Bulk", "Accepted: the request is running"),
                     "200": _ok("Bulk", "The earlier request with this Idempotency-Key"),
                     "401": _error("Missing or invalid token"),
+                    "403": _error("The token's user is not a signatory"),
                     "409": _error("The Idempotency-Key was used for other cases"),
                     "422": _error("Invalid body or Idempotency-Key"),
                 },

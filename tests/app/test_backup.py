@@ -14,12 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import database
-from app.services import issuer
-from certification import certificates as C
-from certification.clock import utcnow
-from certification.issuance import issue_one
-from certification.models import Certificate, UserAccount
-from tests.instances import new_instance, seed_certified
+from certification.models import Certificate
+from tests.instances import new_instance, seed_issued
 
 
 def _cli(app: Flask, *args: str) -> Any:
@@ -32,35 +28,12 @@ def backups(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("backup")
     with new_instance(root / "source") as source:
         app = source.app()
-        signatory_id, case_ids = seed_certified(source, 2)
-        done = [issue_one(issuer(app), signatory_id, case_id) for case_id in case_ids]
-        with Session(database(app).engine) as db:
-            revoked = db.get(Certificate, done[1].id)
-            listed = C.revoke_certificate(
-                db,
-                db.get(UserAccount, signatory_id),
-                revoked,
-                "false_evidence",
-                "Prova falsa.",
-                utcnow(),
-            )
-            C.publish_status_list(
-                db, listed, str(app.config["KEY_PASSPHRASE"]).encode(), "http://localhost", utcnow()
-            )
-            db.commit()
+        issued = seed_issued(source)
         plain, secret = root / "plain.tar", root / "secret.tar"
         assert _cli(app, "backup", "create", str(plain)).exit_code == 0
         result = _cli(app, "backup", "create", str(secret), "--with-secrets")
         assert result.exit_code == 0, result.output
-        pdf = app.extensions["attesta.storage"].get(done[0].pdf_sha256)
-    return {
-        "root": root,
-        "plain": plain,
-        "secret": secret,
-        "valid": done[0].verification_code,
-        "revoked": done[1].verification_code,
-        "pdf": pdf,
-    }
+    return {"root": root, "plain": plain, "secret": secret, **issued}
 
 
 @pytest.mark.parametrize("kind", ["plain", "secret"])

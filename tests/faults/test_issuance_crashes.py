@@ -1,0 +1,228 @@
+"""Fault injection on issuance: the issuing process is killed with SIGKILL at each step, over and
+over, then restarted; whatever the moment, no certificate is ISSUED without its PDF and matching
+hash, nothing is public without an ISSUED row, and no number, status index or code is reused.
+On PostgreSQL, processes issuing at the same time never collide.
+
+Slow (a process per round), so not part of ``make test``: ``make faults`` runs it, and .ci/run
+runs it on SQLite and on PostgreSQL. FAULT_ROUNDS (default 2) repeats every crash point and
+adds as many kills at random moments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import database
+from certification.certificates import PUBLIC_STATES
+from certification.models import (
+    Certificate,
+    CertificateStatus,
+    CertificationCase,
+    KeyPurpose,
+    SigningKey,
+    StoredFile,
+    UserAccount,
+)
+from certification.sealing import check_seal
+from certification.states import CaseStatus
+from certification.storage import FileSystemStorage
+from certification.workflow import verify_all_chains
+from tests.faults.conftest import TALLY
+from tests.instances import ROOT, Instance, new_instance, seed_certified
+
+ROUNDS = int(os.environ.get("FAULT_ROUNDS", "2"))
+#: Where ``certification.faults.crash_point`` can kill issuance, in the order they are reached.
+POINTS = ["reserved", "produced", "stored", "committed"]
+ON_POSTGRES = bool(os.environ.get("ATTESTA_TEST_DATABASE_URL"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    cases = ROUNDS * (len(POINTS) + 3) + 9  # one a crash round, three a random one, nine at once
+    with new_instance(tmp_path_factory.mktemp("faults")) as instance:
+        signatory_id, case_ids = seed_certified(instance, cases)
+        app = instance.app()
+        with Session(database(app).engine) as db:
+            email = db.get(UserAccount, signatory_id).email  # type: ignore[union-attr]
+        yield {
+            "instance": instance,
+            "app": app,
+            "email": email,
+            "cases": iter(case_ids),
+            "sealed": set(),  # PDFs whose seal was checked already (bytes never change)
+        }
+
+
+def _issue_command(
+    world: dict[str, Any], case_ids: list[uuid.UUID], key: str, workers: int = 0
+) -> list[str]:
+    """``certificates issue`` (rendering in the process itself unless ``workers``)."""
+    args = ["certificates", "issue", "--as", world["email"], "--idempotency-key", key]
+    for case_id in case_ids:
+        args += ["--case", str(case_id)]
+    return [*args, "--workers", str(workers)]
+
+
+def _issue(world: dict[str, Any], case_ids: list[uuid.UUID], key: str, **env: str) -> Any:
+    return world["instance"].flask(*_issue_command(world, case_ids, key), **env)
+
+
+def _recover(world: dict[str, Any]) -> None:
+    done = world["instance"].flask("certificates", "recover", "--minutes", "0")
+    assert done.returncode == 0, done.stderr
+
+
+def _check(world: dict[str, Any]) -> dict[str, int]:
+    """The invariants, read from the instance's database and files like a verifier would."""
+    app: Flask = world["app"]
+    instance: Instance = world["instance"]
+    files = FileSystemStorage(instance.path / "files")
+    client = app.test_client()
+    with Session(database(app).engine) as db:
+        rows = db.scalars(select(Certificate).order_by(Certificate.reserved_at)).all()
+        root = db.scalars(
+            select(SigningKey.certificate_pem).where(SigningKey.purpose == KeyPurpose.ROOT_CA)
+        ).one()
+        recorded = set(db.scalars(select(StoredFile.sha256)))
+        for field in ("number", "verification_code"):
+            values = [getattr(c, field) for c in rows]
+            assert len(values) == len(set(values)), f"a {field} was reused"
+        indices = [(c.organisation_id, c.status_index) for c in rows]
+        assert len(indices) == len(set(indices)), "a status index was reused"
+        for certificate in rows:
+            public = certificate.status in PUBLIC_STATES
+            answer = client.get(f"/api/v1/verify/{certificate.verification_code}")
+            if not public:
+                assert certificate.pdf_sha256 is None and certificate.credential_sha256 is None
+                assert answer.status_code == 404, certificate.status
+                continue
+            assert answer.status_code == 200
+            for sha256 in (certificate.pdf_sha256, certificate.credential_sha256):
+                assert sha256 in recorded
+                assert hashlib.sha256(files.get(str(sha256))).hexdigest() == sha256
+            if certificate.pdf_sha256 not in world["sealed"]:
+                assert check_seal(files.get(str(certificate.pdf_sha256)), root).ok
+                world["sealed"].add(certificate.pdf_sha256)
+        public_by_case = Counter(
+            c.case_id
+            for c in rows
+            if c.status in PUBLIC_STATES and c.status != CertificateStatus.SUPERSEDED
+        )
+        assert max(public_by_case.values(), default=1) == 1, "a case has two certificates"
+        for case in db.scalars(select(CertificationCase)):
+            issued = public_by_case[case.id] == 1
+            assert issued == (case.status == CaseStatus.CERTIFICATE_ISSUED), case.status
+        assert verify_all_chains(db) == []
+        on_disk = {p.name for p in (instance.path / "files").rglob("*") if p.is_file()}
+        return {
+            "certificates": len(rows),
+            "issued": sum(1 for c in rows if c.status == CertificateStatus.ISSUED),
+            "pending": sum(1 for c in rows if c.status == CertificateStatus.PENDING),
+            "orphan_files": len(on_disk - recorded),
+        }
+
+
+def _status(world: dict[str, Any], case_id: uuid.UUID) -> CaseStatus:
+    with Session(database(world["app"]).engine) as db:
+        case = db.get(CertificationCase, case_id)
+        assert case is not None
+        return case.status
+
+
+@pytest.mark.parametrize("repeat", range(ROUNDS))
+@pytest.mark.parametrize("point", POINTS)
+def test_a_kill_at_any_step_is_recovered(world: dict[str, Any], point: str, repeat: int) -> None:
+    case_id = next(world["cases"])
+    key = f"faults-{point}-{repeat}"
+    killed = _issue(world, [case_id], key, ATTESTA_CRASH_AT=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    after_crash = _check(world)
+    # Restarted: the same request again (its idempotency key) and the recovery sweep finish it.
+    again = _issue(world, [case_id], key)
+    _recover(world)
+    after_restart = _check(world)
+    assert _status(world, case_id) == CaseStatus.CERTIFICATE_ISSUED, again.stdout + again.stderr
+    assert after_restart["pending"] == 0
+    TALLY["kill rounds"] += 1
+    TALLY[f"killed at {point}"] += 1
+    TALLY["files written but never recorded (unreachable)"] = after_restart["orphan_files"]
+    if point == "committed":
+        # Issued before the kill: the restart has nothing to do and issues no second one.
+        assert after_crash["issued"] == after_restart["issued"]
+
+
+@pytest.mark.parametrize("repeat", range(ROUNDS))
+def test_a_kill_at_a_random_moment_is_recovered(world: dict[str, Any], repeat: int) -> None:
+    """The whole process group (with its rendering workers) killed at a random moment of a
+    bulk request of three, then the request repeated."""
+    case_ids = [next(world["cases"]) for _ in range(3)]
+    key = f"faults-random-{repeat}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *_issue_command(world, case_ids, key, 2)],
+        cwd=ROOT,
+        env=world["instance"].env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    time.sleep(random.uniform(1.0, 6.0))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    _check(world)
+    _issue(world, case_ids, key)
+    _recover(world)
+    _check(world)
+    assert {_status(world, c) for c in case_ids} == {CaseStatus.CERTIFICATE_ISSUED}
+    TALLY["kill rounds"] += 1
+    TALLY["killed at a random moment"] += 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent writers: PostgreSQL")
+def test_processes_issuing_at_once_never_collide(world: dict[str, Any]) -> None:
+    """Two processes with four cases each, one case in both, started together; a third
+    finishes nothing twice. Numbers, indices and codes stay distinct; the shared case is
+    issued once."""
+    own = [[next(world["cases"]) for _ in range(4)] for _ in range(2)]
+    shared = next(world["cases"])
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "wsgi",
+                *_issue_command(world, [*cases, shared], f"faults-concurrent-{n}"),
+            ],
+            cwd=ROOT,
+            env=world["instance"].env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n, cases in enumerate(own)
+    ]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    counts = _check(world)
+    for case_id in [*own[0], *own[1], shared]:
+        assert _status(world, case_id) == CaseStatus.CERTIFICATE_ISSUED, outputs
+    with Session(database(world["app"]).engine) as db:
+        shared_rows = db.scalars(select(Certificate).where(Certificate.case_id == shared)).all()
+        assert [c.status for c in shared_rows].count(CertificateStatus.ISSUED) == 1
+    assert counts["pending"] == 0
+    TALLY["concurrent processes"] += len(processes)
