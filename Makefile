@@ -13,7 +13,7 @@ FLASK := $(BIN)/flask --app wsgi
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
 	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: help bench faults fuzz install verifier system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
+.PHONY: help bench faults fuzz load install verifier system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ test: install ## Run the whole test suite on SQLite (T=path for part of it)
 
 faults: install ## Kill issuing processes at every step and check recovery (FAULT_ROUNDS=2; slow)
 	$(BIN)/python -m pytest -q tests/faults
+
+load: install ## wrk against gunicorn on loopback: public verification, without and with rate limits
+	$(BIN)/python -m pytest -q tests/load
 
 fuzz: install ## The API under schemathesis with more examples than make test (API_FUZZ_EXAMPLES=100)
 	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-100} $(BIN)/python -m pytest -q tests/app/test_api_fuzz.py
