@@ -146,7 +146,13 @@ def openapi_document() -> dict[str, Any]:
                         "in": "header",
                         "name": "Idempotency-Key",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+                        # Printable ASCII, no space at either end (what the server accepts).
+                        "schema": {
+                            "type": "string",
+                            "minLength": 8,
+                            "maxLength": 100,
+                            "pattern": "^[!-~][ -~]{6,98}[!-~]$",
+                        },
                     }
                 ],
                 "requestBody": {
