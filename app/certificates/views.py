@@ -25,14 +25,14 @@ from app.portfolio.views import send_stored
 from app.services import issuer, verification_recorder
 from certification import certificates as C
 from certification.clock import utcnow
-from certification.errors import DomainError, InvalidInput, NotFound
+from certification.errors import DomainError, InvalidInput, NotFound, NotPermitted
 from certification.issuance import issue_one
 from certification.models import Certificate, ConsentPurpose, Organisation, StatusPurpose
 from certification.policy import get_case
 from certification.producing import verify_url
 from certification.roles import OrganisationKind
 from certification.verification import public_consents, set_public_consents, verification_count
-from certification.workflow import CONSENT_TEXT_VERSION
+from certification.workflow import CONSENT_TEXT_VERSION, actor_may
 
 
 def _certificate(certificate_id: uuid.UUID) -> Certificate:
@@ -97,6 +97,9 @@ def issue(case_id: uuid.UUID) -> Response:
     session = db_session()
     actor = current_account()
     case = get_case(session, actor, case_id)
+    if not actor_may(actor, case, "issue_certificate"):
+        # Refused here: the issuance below reports its refusals as a message on the page.
+        raise NotPermitted("only a signatory of the ente issues certificates")
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("cases.detail", case_id=case.id))
     return _issue(actor.id, case.id, url_for("cases.detail", case_id=case.id))
@@ -255,6 +258,8 @@ def correct(certificate_id: uuid.UUID) -> Response:
     """A correction (rettifica): a new certificate from the current data; this one is
     SUPERSEDED and points to it."""
     certificate = _certificate(certificate_id)
+    if not C.may_manage(current_account(), certificate):
+        raise NotPermitted("only a signatory of the ente corrects certificates")
     form = ReasonForm(prefix="correct")
     if not form.validate_on_submit():
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")

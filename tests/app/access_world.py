@@ -1,0 +1,275 @@
+"""The world of the access matrices (``test_access_matrix``, ``test_action_matrix``).
+
+One accredited body (``org``) with a member of staff for each role, another body, the region,
+a partner business of ``org``; a candidate with a portfolio (an experience, a file evidence), a
+case in identification and one under review (both with ``tutor`` assigned), certificates issued
+and pending, a talent card and a convention. The matrices look at it as each of ``ROLES``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from certification.models import CertificateStatus
+from certification.roles import OrganisationKind, Role
+from tests.conftest import NOW, login
+from tests.factories import PASSWORD, make_account, make_organisation
+
+World = dict[str, Any]
+
+#: Who looks, in the matrices' column order. "other_*" are the same kind of person with no
+#: relation to the world's objects (another candidate, a tutor not assigned, another body's
+#: administrator).
+ROLES: Final = [
+    "anonymous",
+    "candidate",
+    "other_candidate",
+    "tutor",
+    "other_tutor",
+    "operator",
+    "admin",
+    "other_admin",
+    "region_supervisor",
+    "certifier",
+    "assessor",
+    "partner",
+    "signatory",
+]
+_A, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA, SG = range(13)
+N: Final = len(ROLES)
+
+#: How the matrices write the variable parts of a URL rule: {name} -> the rule's converter.
+#: The world gives each {name} its value.
+PLACEHOLDERS: Final = {
+    "{org}": "<uuid:organisation_id>",
+    "{other_org}": "<uuid:organisation_id>",
+    "{member}": "<uuid:person_id>",
+    "{pid}": "<uuid:person_id>",
+    "{exp}": "<uuid:experience_id>",
+    "{ev}": "<uuid:evidence_id>",
+    "{case}": "<uuid:case_id>",
+    "{doc}": "<uuid:document_id>",
+    "{rcase}": "<uuid:case_id>",
+    "{kid}": "<kid>",
+    "{cert}": "<uuid:certificate_id>",
+    "{pending}": "<uuid:certificate_id>",
+    "{bulk}": "<uuid:bulk_id>",
+    "{card}": "<uuid:card_id>",
+    "{partner}": "<uuid:partner_id>",
+    "{convention}": "<uuid:convention_id>",
+    "{card_payload}": "DEMO-LOMBARDIA",
+    # Instances of /verify/<code> (the route check below writes <code> as DEMO-LOMBARDIA).
+    "{cert_code}": "DEMO-LOMBARDIA",
+    "{pending_code}": "DEMO-LOMBARDIA",
+}
+
+#: The fixed parts of URL rules, as the matrices write them.
+_LITERALS: Final = {
+    "<code>": "DEMO-LOMBARDIA",
+    "<version>": "1.0",
+    "<profile_code>": "DEMO-P01",
+    "<competence_code>": "DEMO-C01",
+    "/<token>": "/invalid-token",
+    "<purpose>": "revocation",
+    "<payload>": "DEMO-LOMBARDIA",
+    "<change>": "suspended",
+}
+
+
+def missing_routes(
+    app: Flask, method: str, templates: list[str], placeholders: dict[str, str]
+) -> list[str]:
+    """The URL rules accepting ``method`` that no template stands for."""
+    listed = set()
+    for template in templates:
+        for placeholder, converter in placeholders.items():
+            template = template.replace(placeholder, converter)
+        listed.add(template)
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if method not in (rule.methods or set()) or rule.endpoint == "static":
+            continue
+        generic = rule.rule
+        for part, literal in _LITERALS.items():
+            generic = generic.replace(part, literal)
+        if generic not in listed:
+            missing.append(rule.rule)
+    return missing
+
+
+def fill(template: str, world: World) -> str:
+    """The URL a template stands for in ``world``."""
+    return template.format(**{k: v for k, v in world.items() if k != "accounts"})
+
+
+def build_world(db: Session, app: Flask) -> World:
+    """The world (committed); ids by name, and the accounts by role under ``accounts``."""
+    from certification.models import Document, DocumentKind, EvidenceType, StoredFile
+    from certification.states import CaseStatus
+    from tests.factories import make_case, make_evidence, make_experience
+
+    org = make_organisation(db, OrganisationKind.ENTE_TITOLATO)
+    other_org = make_organisation(db, OrganisationKind.ENTE_TITOLATO)
+    region = make_organisation(db, OrganisationKind.ENTE_TITOLARE)
+    accounts = {
+        "candidate": make_account(db, is_candidate=True),
+        "other_candidate": make_account(db, is_candidate=True),
+        "tutor": make_account(db, roles=(Role.TUTOR,), organisation=org),
+        "other_tutor": make_account(db, roles=(Role.TUTOR,), organisation=org),
+        "operator": make_account(db, roles=(Role.OPERATORE_ACCOGLIENZA,), organisation=org),
+        "admin": make_account(db, roles=(Role.ADMIN,), organisation=org),
+        "other_admin": make_account(db, roles=(Role.ADMIN,), organisation=other_org),
+        "region_supervisor": make_account(db, roles=(Role.REGION_SUPERVISOR,), organisation=region),
+        "certifier": make_account(db, roles=(Role.CERTIFICATORE,), organisation=org),
+        "assessor": make_account(db, roles=(Role.ASSESSOR,), organisation=org),
+        "signatory": make_account(db, roles=(Role.SIGNATORY,), organisation=org),
+    }
+    partner = make_organisation(db, OrganisationKind.PARTNER_BUSINESS)
+    partner.managed_by_id = org.id
+    accounts["partner"] = make_account(db, roles=(Role.PARTNER,), organisation=partner)
+    org.accredited_by = region
+    person = accounts["candidate"].person
+    experience = make_experience(db, person)
+    blob = app.extensions["attesta.storage"].put(b"%PDF-1.7 test\n%%EOF")
+    db.add(StoredFile(sha256=blob, size=18, media_type="application/pdf", created_at=NOW))
+    evidence = make_evidence(
+        db,
+        experience,
+        type=EvidenceType.DOCUMENTO_ATTESTAZIONE,
+        url=None,
+        file_sha256=blob,
+        file_name="prova.pdf",
+    )
+    case = make_case(
+        db,
+        candidate=accounts["candidate"],
+        ente=org,
+        status=CaseStatus.IDENTIFICATION,
+        tutor=accounts["tutor"],
+    )
+    document = Document(
+        case_id=case.id,
+        kind=DocumentKind.DOCUMENTO_TRASPARENZA,
+        number="DT-TEST-1",
+        locale="it",
+        content={},
+        pdf_sha256=blob,
+        issued_at=NOW,
+    )
+    db.add(document)
+    # a second case of the same candidate, under review: the rubric frozen, the evidence linked
+    from certification.assessment import request_validation
+    from certification.portfolio import link_evidence
+    from tests.factories import competence
+
+    review_case = make_case(
+        db,
+        candidate=accounts["candidate"],
+        ente=org,
+        status=CaseStatus.TRANSPARENCY_ISSUED,
+        tutor=accounts["tutor"],
+    )
+    link_evidence(db, accounts["candidate"], evidence, competence(db, "DEMO-C01"), None, "", NOW)
+    request_validation(db, accounts["candidate"], review_case, NOW)
+    from certification.keys import init_keys
+
+    seal = next(
+        k
+        for k in init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
+        if k.organisation_id == org.id
+    )
+    certificates = {
+        status: _certificate(db, case, org, accounts["candidate"], blob, status)
+        for status in (CertificateStatus.ISSUED, CertificateStatus.PENDING)
+    }
+    card, convention = _card(db, accounts["candidate"], org, partner)
+    db.commit()
+    return {
+        "card": card.id,
+        "card_number": card.number,
+        "card_payload": _payload(db, app, card),
+        "partner": partner.id,
+        "convention": convention.id,
+        "cert": certificates[CertificateStatus.ISSUED].id,
+        "pending": certificates[CertificateStatus.PENDING].id,
+        "cert_code": certificates[CertificateStatus.ISSUED].verification_code,
+        "pending_code": certificates[CertificateStatus.PENDING].verification_code,
+        "bulk": certificates[CertificateStatus.PENDING].id,  # any id: tokens only
+        "org": org.id,
+        "other_org": other_org.id,
+        "member": accounts["tutor"].person_id,
+        "pid": person.id,
+        "exp": experience.id,
+        "ev": evidence.id,
+        "case": case.id,
+        "doc": document.id,
+        "rcase": review_case.id,
+        "kid": seal.kid,
+        "accounts": accounts,
+    }
+
+
+def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, status: Any) -> Any:
+    from certification.certificates import new_verification_code
+    from certification.models import Certificate, CertificateKind
+
+    n = 1 if status == CertificateStatus.ISSUED else 2
+    content = {
+        "base_url": "http://localhost",
+        "holder": {"given_name": "Giulia", "family_name": "Rossi"},
+        "ente": {"legal_name": "Ente"},
+        "titolare": None,
+        "standard": {
+            "framework_title_it": "Quadro",
+            "framework_title_en": "Framework",
+            "profile_code": "DEMO-P01",
+            "profile_title_it": "Profilo",
+            "profile_title_en": "Profile",
+            "eqf_level": 4,
+        },
+        "assessment": {"methods": ["colloquio_tecnico"]},
+    }
+    certificate = Certificate(
+        case_id=case.id,
+        generation=n,
+        organisation_id=org.id,
+        number=f"LOM-TEST-{n}",
+        verification_code=new_verification_code(),
+        status_index=n,
+        kind=CertificateKind.COMPETENZE_SINGOLE,
+        locale="it",
+        status=status,
+        content=content,
+        holder_person_id=holder.person_id,
+        issued_at=NOW,
+        reserved_at=NOW,
+        pdf_sha256=blob,
+        credential_sha256=blob,
+    )
+    db.add(certificate)
+    db.flush()
+    return certificate
+
+
+def _card(db: Session, holder: Any, org: Any, partner: Any) -> tuple[Any, Any]:
+    from tests.factories import make_card, make_convention
+
+    return make_card(db, holder.person, org), make_convention(db, partner)
+
+
+def _payload(db: Session, app: Flask, card: Any) -> str:
+    from certification.cards import qr_payload
+
+    return qr_payload(db, card, app.config["KEY_PASSPHRASE"].encode())
+
+
+def client_for(app: Flask, world: World, role: str) -> FlaskClient:
+    """A browser for ``role``: logged in, except the anonymous one."""
+    client = app.test_client()
+    if role != "anonymous":
+        login(client, world["accounts"][role].email, PASSWORD)
+    return client
