@@ -13,7 +13,7 @@ FLASK := $(BIN)/flask --app wsgi
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
 	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: help bench faults fuzz load install verifier system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
+.PHONY: help bench faults fuzz load journeys install verifier system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -80,6 +80,10 @@ test: install ## Run the whole test suite on SQLite (T=path for part of it)
 
 faults: install ## Kill issuing processes at every step and check recovery (FAULT_ROUNDS=2; slow)
 	$(BIN)/python -m pytest -q tests/faults
+
+journeys: install ## Browser journeys in Debian's Chromium (phone and desktop), axe-core on every page
+	@bash scripts/browser-deps.sh
+	ATTESTA_JOURNEYS=1 $(BIN)/python -m pytest -q tests/journeys
 
 load: install ## wrk against gunicorn on loopback: public verification, without and with rate limits
 	$(BIN)/python -m pytest -q tests/load

@@ -1,0 +1,340 @@
+"""Journeys 1-4 of issue 8: from sign-up to a certificate an employer verifies.
+
+Each viewport has its own candidate, whose case the next journey carries on (``Story``): the
+candidate applies (1), staff take the case to a sealed certificate (2), the candidate downloads
+it and a Talent Card (3), an employer verifies it (4). Everything is clicked and typed in
+Italian, as people would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.journeys.support import (
+    Instance,
+    Story,
+    Viewport,
+    Visitor,
+    one_page_pdf,
+    pdfsig,
+    qr_code_in,
+    select_starting_with,
+)
+
+PROFILE = "DEMO-P01"
+COMPETENCE = "DEMO-C01"
+CRITERIA = ("DEMO-C01-I1", "DEMO-C01-I2", "DEMO-C01-I3")
+#: One candidate per viewport: (given name, family name).
+CANDIDATES = {"phone": ("Martina", "Galbiati"), "desktop": ("Federico", "Brambilla")}
+
+
+def nav(page: Page, name: str) -> Locator:
+    """A link of the header's main navigation."""
+    return page.get_by_role("navigation", name="Navigazione principale").get_by_role(
+        "link", name=name, exact=True
+    )
+
+
+def status_badge(page: Page) -> Locator:
+    """The status of the case (or card) the page shows."""
+    return page.locator("main .badge-status").first
+
+
+def open_case(person: Visitor, candidate: str) -> None:
+    """Staff open the case from their work queue (Domande), by the candidate's name."""
+    page = person.page
+    person.follow(nav(page, "Domande"))
+    person.follow(page.get_by_role("link", name=candidate, exact=True))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Animatore di spazi di coworking e community"
+    )
+
+
+# --- journey 1 ----------------------------------------------------------------------------------
+
+
+def test_1_candidate_signs_up_builds_portfolio_and_applies(
+    people: Callable[[str], Visitor], viewport: Viewport, story: Story, tmp_path: Path
+) -> None:
+    given, family = CANDIDATES[viewport.name]
+    email = f"{given}.{family}.{viewport.name}@journeys.attesta.example".lower()
+    me = people("candidate")
+    page = me.page
+
+    # Sign up from the home page.
+    me.goto("/")
+    me.follow(page.get_by_role("main").get_by_role("link", name="Crea il tuo account"))
+    page.get_by_label("Nome", exact=True).fill(given)
+    page.get_by_label("Cognome").fill(family)
+    page.get_by_label("E-mail").fill(email)
+    password = f"la mia frase segreta {viewport.name}"
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Ripeti la password").fill(password)
+    me.follow(page.get_by_role("button", name="Crea account"))
+    expect(page.locator(".flash-success")).to_have_text(
+        f"Ti diamo il benvenuto in Attesta, {given}."
+    )
+    story.email, story.password, story.name = email, password, f"{given} {family}"
+
+    # Choose the profile aimed at.
+    me.follow(nav(page, "Portfolio"))
+    me.follow(page.get_by_role("main").get_by_role("link", name="Competenze e criteri").first)
+    select_starting_with(page.get_by_label("Profilo"), f"{PROFILE} ")
+    me.follow(page.get_by_role("button", name="Scegli", exact=True))
+    expect(page.locator(f"#h-{COMPETENCE}")).to_contain_text(
+        "Accogliere i membri e animare la community del coworking"
+    )
+
+    # Record an experience.
+    me.follow(nav(page, "Portfolio"))
+    me.follow(page.get_by_role("link", name="Aggiungi un'esperienza"))
+    page.get_by_label("Che cosa hai fatto?").select_option(
+        label="Animazione di uno spazio di coworking"
+    )
+    page.get_by_label("Il tuo ruolo").fill("Community host")
+    page.get_by_label("Dove (organizzazioni già presenti)").select_option(label="COBOX Coworking")
+    page.get_by_label("Da", exact=True).fill("2024-09-01")
+    page.get_by_label("A", exact=True).fill("2025-06-30")
+    page.get_by_label("Ore (circa)").fill("480")
+    page.get_by_label("Cosa hai fatto e con quali risultati").fill(
+        "Ho accolto 12 nuovi membri con una checklist di onboarding, fatto presentazioni tra "
+        "membri e raccolto i loro feedback ogni mese."
+    )
+    me.follow(page.get_by_role("button", name="Salva"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Community host")
+
+    # Upload the evidence: a PDF made here.
+    evidence = tmp_path / "checklist-onboarding.pdf"
+    evidence.write_bytes(one_page_pdf("Checklist di onboarding - COBOX Coworking"))
+    me.follow(page.get_by_role("link", name="Un file"))
+    page.get_by_label("Tipo di evidenza").select_option(label="Documento o attestato")
+    page.get_by_label("Titolo").fill("Checklist di onboarding dei nuovi membri")
+    page.get_by_label("File", exact=True).set_input_files(evidence)
+    me.follow(page.get_by_role("button", name="Salva"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Checklist di onboarding dei nuovi membri"
+    )
+    expect(page.get_by_role("link", name="checklist-onboarding.pdf")).to_be_visible()
+
+    # Link it to the three criteria of the competence.
+    for criterion in CRITERIA:
+        select_starting_with(page.get_by_label("Competenza e criterio"), criterion)
+        page.get_by_label("Perché questa evidenza lo dimostra").fill(
+            f"La checklist documenta il criterio {criterion}."
+        )
+        me.follow(page.get_by_role("button", name="Collega l'evidenza"))
+        expect(page.locator("ul.links")).to_contain_text(criterion)
+    me.follow(page.get_by_role("link", name="Il mio portfolio").first)
+    expect(page.locator(".coverage li").first).to_contain_text("3 di 3 criteri con evidenze")
+
+    # Apply for the one competence, then submit.
+    me.follow(page.get_by_role("link", name="Chiedi la validazione e la certificazione"))
+    page.get_by_label("Solo alcune competenze").check()
+    page.get_by_label(re.compile(f"^{COMPETENCE} ")).check()
+    me.follow(page.get_by_role("button", name="Crea la domanda"))
+    expect(status_badge(page)).to_have_text("Bozza")
+    page.get_by_label("Data di nascita").fill("2001-04-23")
+    page.get_by_label("Luogo di nascita").fill("Cremona")
+    for consent in ("Acconsento al trattamento", "Accetto che i datori di lavoro", "Dichiaro che"):
+        page.get_by_label(re.compile(f"^{consent}")).check()
+    me.follow(page.get_by_role("button", name="Presenta", exact=True))
+    expect(status_badge(page)).to_have_text("Presentata")
+    expect(page.locator("main .meta")).to_contain_text(re.compile(r"Protocollo CML-\d{4}-\d{6}"))
+    story.case_url = page.url
+    story.reached.add("applied")
+
+
+# --- journey 2 ----------------------------------------------------------------------------------
+
+
+def test_2_staff_review_assess_and_issue(
+    people: Callable[[str], Visitor], instance: Instance, story: Story
+) -> None:
+    story.require("applied")
+    candidate = story.name
+
+    # Reception: take in charge, admit with the tutor.
+    operator = people("operatore accoglienza")
+    operator.log_in(instance.account("operatore"))
+    open_case(operator, candidate)
+    page = operator.page
+    expect(status_badge(page)).to_have_text("Presentata")
+    operator.follow(page.get_by_role("button", name="Prendi in carico"))
+    expect(status_badge(page)).to_have_text("In accoglienza")
+    page.get_by_label("Tutor").select_option(label="Marco Ferrari")
+    operator.follow(page.get_by_role("button", name="Ammetti e assegna il tutor"))
+    expect(status_badge(page)).to_have_text("Individuazione con il tutor")
+
+    # The tutor issues the Documento di trasparenza.
+    tutor = people("tutor")
+    tutor.log_in(instance.account("tutor"))
+    open_case(tutor, candidate)
+    page = tutor.page
+    tutor.follow(page.get_by_role("button", name="Rilascia il Documento di trasparenza"))
+    expect(status_badge(page)).to_have_text("Documento di trasparenza rilasciato")
+    expect(
+        page.get_by_role("link", name=re.compile("^Documento di trasparenza DT-"))
+    ).to_be_visible()
+
+    # The candidate goes on to validation.
+    me = people("candidate")
+    me.log_in(story.email, story.password)
+    me.goto(story.case_url)
+    me.follow(me.page.get_by_role("button", name="Chiedi la validazione"))
+    expect(status_badge(me.page)).to_have_text("Esame del dossier")
+
+    # The sector assessor reviews the dossier, criterion by criterion.
+    assessor = people("assessor")
+    assessor.log_in(instance.account("assessor"))
+    open_case(assessor, candidate)
+    page = assessor.page
+    assessor.follow(page.get_by_role("link", name="Esamina il dossier criterio per criterio"))
+    expect(page.get_by_role("link", name="Apri checklist-onboarding.pdf")).to_be_visible()
+    for criterion in CRITERIA:
+        row = page.locator(f"#crit-{criterion}")
+        select_starting_with(row.get_by_label(f"Livello {criterion}"), "L3 ")
+        row.get_by_label(f"Nota {criterion}").fill("Documentato dalla checklist.")
+        assessor.follow(row.get_by_role("button", name="Salva"))
+        expect(page.locator(f"#crit-{criterion}")).to_contain_text("L3 ✓ supera")
+
+    # The certifier plans the assessment with a panel.
+    certifier = people("certificatore")
+    certifier.log_in(instance.account("certificatore"))
+    open_case(certifier, candidate)
+    page = certifier.page
+    page.get_by_label("Colloquio tecnico").check()
+    when = dt.datetime.now(dt.UTC).astimezone() + dt.timedelta(days=7)
+    page.get_by_label("Data e ora").fill(when.strftime("%Y-%m-%dT10:00"))
+    page.get_by_label("Luogo", exact=True).fill("Via Palestro 30, Cremona")
+    page.get_by_label("Elena Ricci").check()
+    page.get_by_label(re.compile("^Giorgio Galli")).check()
+    certifier.follow(page.get_by_role("button", name="Programma e convoca"))
+    expect(status_badge(page)).to_have_text("Valutazione programmata")
+
+    # Both panel members declare no conflict of interest.
+    open_case(assessor, candidate)
+    for member in (certifier, assessor):
+        member.page.get_by_label(re.compile("^Dichiaro di non avere alcun conflitto")).check()
+        member.follow(member.page.get_by_role("button", name="Dichiara"))
+        expect(member.page.locator(".flash-success")).to_be_visible()
+
+    # The certifier opens the session (now that the whole panel has declared) and records
+    # the outcome.
+    open_case(certifier, candidate)
+    page.get_by_label(re.compile("^Ho verificato il documento d'identità")).check()
+    certifier.follow(page.get_by_role("button", name="Apri la sessione"))
+    expect(status_badge(page)).to_have_text("Valutazione in corso")
+    certifier.follow(page.get_by_role("link", name="Registra gli esiti"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Esiti della valutazione")
+    page.get_by_label("Esito").select_option(label="Validata")
+    page.get_by_label("Motivazioni").fill("Tutti i criteri sono dimostrati dalla checklist.")
+    certifier.follow(page.get_by_role("button", name="Registra gli esiti"))
+    expect(status_badge(page)).to_have_text("Certificazione")
+    certifier.follow(page.get_by_role("button", name="Conferma la certificazione"))
+    expect(status_badge(page)).to_have_text("Certificata")
+
+    # The signatory issues and seals the certificate.
+    signatory = people("firmatario")
+    signatory.log_in(instance.account("firmatario"))
+    open_case(signatory, candidate)
+    page = signatory.page
+    signatory.follow(page.get_by_role("button", name="Rilascia e sigilla il certificato"))
+    expect(page.locator(".flash-success")).to_contain_text("rilasciato e sigillato")
+    expect(page.locator("main .meta .badge")).to_have_text("Valido")
+    expect(page.locator("main .meta")).to_contain_text(re.compile(r"Certificato LOM-CML-\d{4}-"))
+    expect(page.locator("main")).to_contain_text(story.name)
+    story.reached.add("issued")
+
+
+# --- journey 3 ----------------------------------------------------------------------------------
+
+
+def test_3_candidate_downloads_certificate_and_talent_card(
+    people: Callable[[str], Visitor], story: Story, tmp_path: Path
+) -> None:
+    story.require("issued")
+    me = people("candidate")
+    page = me.page
+    me.log_in(story.email, story.password)
+
+    # The certificate, from the candidate's area.
+    certificates = page.locator("#certs-h + ul")
+    expect(certificates).to_contain_text("Valido")
+    me.follow(certificates.get_by_role("link").first)
+    expect(page.locator("main .meta .badge")).to_have_text("Valido")
+    story.code = page.locator("main dl.details code").first.inner_text().strip()
+    story.verification_url = (
+        page.locator("dl.details").get_by_role("link").first.get_attribute("href") or ""
+    )
+    pdf = me.download(page.get_by_role("link", name="PDF sigillato"), tmp_path / "certificato.pdf")
+    assert pdf.startswith(b"%PDF-")
+    signatures = pdfsig(tmp_path / "certificato.pdf")
+    if signatures is not None:  # poppler-utils: one seal, intact, over the whole file
+        assert len(re.findall(r"^Signature #\d+:", signatures, flags=re.MULTILINE)) == 1
+        assert "Total document signed" in signatures
+        assert "Signature Validation: Signature is Valid." in signatures
+    story.pdf = tmp_path / "certificato.pdf"
+    printed = qr_code_in(story.pdf)
+    if printed is not None:  # zbar-tools: the QR code printed on the certificate
+        assert printed == story.verification_url
+    story.reached.add("downloaded")
+
+    # The Talent Card, active at once on the certificate.
+    me.follow(nav(page, "Talent Card"))
+    page.get_by_label(re.compile("^Acconsento|^Accetto")).check()
+    me.follow(page.get_by_role("button", name="Richiedi la card"))
+    expect(status_badge(page)).to_have_text("Attiva")
+    card = me.download(
+        page.get_by_role("link", name=re.compile("^Card da stampare")), tmp_path / "card.pdf"
+    )
+    assert card.startswith(b"%PDF-")
+    image = me.download(
+        page.get_by_role("link", name="Immagine per il telefono (PNG)"), tmp_path / "card.png"
+    )
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    printed = qr_code_in(tmp_path / "card.png")
+    if printed is not None:  # the QR code a partner scans at the counter
+        assert printed.startswith(f"{me.base_url}/card/verify/")
+
+
+# --- journey 4 ----------------------------------------------------------------------------------
+
+
+def test_4_employer_verifies_by_link_code_and_file(
+    people: Callable[[str], Visitor], instance: Instance, story: Story
+) -> None:
+    story.require("downloaded")
+    employer = people("datore di lavoro")
+    page = employer.page
+    verdict = page.locator(".verdict-title")
+
+    # The QR link printed on the certificate.
+    employer.goto(story.verification_url)
+    expect(verdict).to_have_text("Valido")
+    expect(page.locator(".checks")).to_contain_text("Stato: sì")
+    expect(page.locator("main")).to_contain_text(f"{COMPETENCE} Accogliere i membri")
+
+    # The code, typed.
+    employer.follow(nav(page, "Verifica un certificato"))
+    page.get_by_label("Codice di verifica").fill(story.code.lower())
+    employer.follow(page.get_by_role("button", name="Verifica", exact=True))
+    expect(verdict).to_have_text("Valido")
+
+    # The PDF, uploaded: choosing the file sends it.
+    employer.follow(nav(page, "Verifica un certificato"))
+    assert story.pdf is not None
+    with employer.navigation():
+        page.get_by_label("PDF del certificato o credenziale (JSON)").set_input_files(story.pdf)
+    expect(verdict).to_have_text("Valido")
+    expect(page.locator(".checks")).to_contain_text("Identico a quello rilasciato: sì")
+
+    # A revoked certificate of the demo data.
+    employer.goto(f"/verify/{instance.demo['certificates']['revoked']}")
+    expect(verdict).to_have_text("Non valido")
+    expect(page.locator(".verdict")).to_contain_text("Revocato dall'ente che lo ha rilasciato")
+    expect(page.locator(".checks")).to_contain_text("Stato: no")
