@@ -385,6 +385,7 @@ def init_app(app: Flask) -> None:
     from app.backup import backup_cli
     from app.cards.cli import cards_cli
     from app.certificates.cli import certificates_cli
+    from app.jobs import jobs_cli
 
     for group in (
         db_cli,
@@ -397,5 +398,6 @@ def init_app(app: Flask) -> None:
         certificates_cli,
         cards_cli,
         backup_cli,
+        jobs_cli,
     ):
         app.cli.add_command(group)

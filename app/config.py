@@ -27,6 +27,9 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "TIMESTAMP_URL": (None, "str"),
     #: Worker processes for bulk issuance (rendering is CPU-bound: one per core).
     "ISSUANCE_WORKERS": (2, "int"),
+    #: A Redis URL: bulk issuance runs as jobs there, taken by `flask jobs worker` processes.
+    "QUEUE_URL": (None, "str"),
+    "QUEUE_NAME": ("attesta", "str"),
     "DEFAULT_LOCALE": ("it", "choice:it,en"),
     "SECURE_COOKIES": (None, "bool"),
     "SESSION_LIFETIME_HOURS": (12, "int"),

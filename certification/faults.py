@@ -2,7 +2,9 @@
 
 With ``ATTESTA_CRASH_AT=<point>`` in its environment, a process kills itself with SIGKILL on
 reaching that point: no exception handler, ``finally`` or exit hook runs, exactly as when the
-OOM killer or a power cut stops it. Without the variable (always, in service) it does nothing.
+OOM killer or a power cut stops it. ``<point>:<path>`` crashes only the first process to get
+there (it creates ``path``), so that a retry can then succeed. Without the variable (always, in
+service) it does nothing.
 """
 
 from __future__ import annotations
@@ -13,5 +15,12 @@ import signal
 
 def crash_point(name: str) -> None:
     """Die here, at once, if the fault-injection tests asked for ``name``."""
-    if os.environ.get("ATTESTA_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    point, _, once = os.environ.get("ATTESTA_CRASH_AT", "").partition(":")
+    if point != name:
+        return
+    if once:
+        try:
+            os.close(os.open(once, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return  # crashed once already
+    os.kill(os.getpid(), signal.SIGKILL)

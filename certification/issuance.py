@@ -8,8 +8,12 @@ a session *factory*; every other domain operation takes a session and never comm
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import multiprocessing
+import os
+import signal
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -161,10 +165,12 @@ def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate
     crash_point("produced")  # the sealed PDF exists in memory only
     with issuer.session_factory() as session:
         # Locked: a retry and a recovery finishing the same reservation at once cannot both
-        # complete it (the second sees it issued and gives up).
+        # complete it (the second finds it issued and returns it).
         certificate = session.get(Certificate, reserved.certificate_id, with_for_update=True)
         if certificate is None:  # pragma: no cover - rows are never deleted
             raise NotFound("no such certificate")
+        if certificate.status in PUBLIC_STATES:
+            return certificate  # finished by a concurrent run: this one's bytes are dropped
         complete_certificate(
             session,
             certificate,
@@ -252,7 +258,19 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
 _worker_state: dict[str, Any] = {}
 
 
+def _die_with_parent() -> None:
+    """A rendering process dies with the process that started it (Linux's parent-death
+    signal): an issuer killed mid-run leaves no orphans holding memory and its pipes."""
+    if sys.platform != "linux":  # pragma: no cover
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
 def _worker_init(paths: RendererPaths, passphrase: bytes) -> None:
+    _die_with_parent()
     _worker_state["renderer"] = paths.renderer()
     _worker_state["passphrase"] = passphrase
     _worker_state["signers"] = {}
@@ -329,9 +347,7 @@ def _already_issued(issuer: Issuer, case_id: uuid.UUID) -> ItemResult:
         )
         if done is None:  # pragma: no cover - AlreadyIssued means there is one
             return ItemResult(str(case_id), "failed", error="already_issued")
-        return ItemResult(
-            str(case_id), "issued", str(done.id), done.number, done.verification_code
-        )
+        return ItemResult(str(case_id), "issued", str(done.id), done.number, done.verification_code)
 
 
 def run_bulk(

@@ -215,3 +215,19 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is missing in CI (scripts/system-deps.sh installs it)")
         pytest.skip(f"{name} not installed (apt-get install poppler-utils)")
     return path
+
+
+def redis_url() -> str:
+    """The local Redis for queue tests (ATTESTA_TEST_REDIS_URL); skip without one, except in
+    CI, whose machines have one on 127.0.0.1:6379."""
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("ATTESTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2).close()
+    except OSError:
+        if os.environ.get("CI") == "true" or os.environ.get("ATTESTA_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"no Redis answers at {url} in CI")
+        pytest.skip(f"no Redis at {url}")
+    return url

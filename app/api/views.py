@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from marshmallow import ValidationError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
@@ -15,10 +14,11 @@ from werkzeug.wrappers import Response
 from app.api import bp
 from app.api import schemas as s
 from app.api.openapi import openapi_document
-from app.db import after_commit, db_session
+from app.db import db_session
 from app.errors import error_response
 from app.extensions import csrf
-from app.services import issuer, seal_checker, storage
+from app.jobs import start_bulk_run
+from app.services import seal_checker, storage
 from app.verify.views import (
     checked,
     code_limit,
@@ -31,7 +31,7 @@ from app.verify.views import (
 from certification import accounts, standards
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
-from certification.issuance import STALE_AFTER, run_bulk, start_bulk
+from certification.issuance import STALE_AFTER, start_bulk
 from certification.models import (
     BulkIssuance,
     Competence,
@@ -236,21 +236,6 @@ def _bulk_body(bulk: BulkIssuance) -> dict[str, Any]:
     }
 
 
-def _start_bulk_run(bulk_id: uuid.UUID) -> None:
-    """Run the bulk request after this request's commit: inline when testing, otherwise on a
-    background thread of this process (a job queue takes over when one is configured)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def run(workers: int = app.config["ISSUANCE_WORKERS"]) -> None:
-        with app.app_context():
-            run_bulk(issuer(app), bulk_id, workers=workers)
-
-    if app.config["ENV"] == "testing":
-        after_commit(lambda: run(0))
-    else:
-        after_commit(lambda: threading.Thread(target=run, daemon=True).start())
-
-
 @bp.post("/certificates/bulk")
 @token_required
 def bulk_issue() -> tuple[Response, int, dict[str, str]]:
@@ -265,7 +250,7 @@ def bulk_issue() -> tuple[Response, int, dict[str, str]]:
     bulk, created = start_bulk(session, account, key, data["case_ids"], utcnow())
     stale = bulk.finished_at is None and bulk.created_at < utcnow() - STALE_AFTER
     if created or stale:
-        _start_bulk_run(bulk.id)
+        start_bulk_run(bulk.id)
     location = url_for("api.bulk_status", bulk_id=bulk.id)
     return (
         jsonify(s.BulkSchema().dump(_bulk_body(bulk))),

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.db import database
 from certification.certificates import PUBLIC_STATES
+from certification.clock import utcnow
 from certification.models import (
     Certificate,
     CertificateStatus,
@@ -226,3 +228,52 @@ def test_processes_issuing_at_once_never_collide(world: dict[str, Any]) -> None:
         assert [c.status for c in shared_rows].count(CertificateStatus.ISSUED) == 1
     assert counts["pending"] == 0
     TALLY["concurrent processes"] += len(processes)
+
+
+def test_a_queued_job_killed_mid_run_is_retried_without_double_issuance(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """A bulk request of three on the Redis queue; the worker's job process is killed once,
+    right after producing a certificate; the queue retries the job and the retry finishes
+    every item, each issued once."""
+    from rq import Retry
+    from rq.job import Job
+
+    from app import create_app
+    from app.jobs import _queue, run_bulk_job
+    from certification.issuance import start_bulk
+    from certification.models import BulkIssuance
+    from tests.conftest import redis_url
+
+    instance: Instance = world["instance"]
+    queue_settings = {"QUEUE_URL": redis_url(), "QUEUE_NAME": f"faults-{uuid.uuid4().hex[:8]}"}
+    app = create_app({**instance.settings(), **queue_settings})
+    instance.apps.append(app)
+    case_ids = [next(world["cases"]) for _ in range(3)]
+    with Session(database(app).engine) as db:
+        actor = db.scalars(select(UserAccount).where(UserAccount.email == world["email"])).one()
+        bulk, _ = start_bulk(db, actor, "faults-queued-0001", case_ids, utcnow())
+        db.commit()
+        bulk_id = bulk.id
+    queue = _queue(app)
+    job = queue.enqueue(run_bulk_job, str(bulk_id), job_id=f"bulk-{bulk_id}", retry=Retry(max=3))
+    marker = tmp_path / "crashed-once"
+    try:
+        worker = instance.flask(
+            "jobs",
+            "worker",
+            "--burst",
+            ATTESTA_CRASH_AT=f"produced:{marker}",
+            **{f"ATTESTA_{k}": v for k, v in queue_settings.items()},
+        )
+        assert worker.returncode == 0, worker.stderr
+        assert marker.exists(), "the job process was not killed"
+        assert Job.fetch(job.id, connection=queue.connection).get_status() == "finished"
+    finally:
+        queue.delete(delete_jobs=True)
+    _check(world)
+    assert {_status(world, c) for c in case_ids} == {CaseStatus.CERTIFICATE_ISSUED}
+    with Session(database(app).engine) as db:
+        items = db.get_one(BulkIssuance, bulk_id).items
+        assert [item["status"] for item in items] == ["issued"] * 3
+    TALLY["queued jobs killed and retried"] += 1

@@ -1,0 +1,100 @@
+"""Background jobs: bulk issuance (the slow rendering) runs on a Redis queue when
+``ATTESTA_QUEUE_URL`` is set, and on a thread of the web process otherwise.
+
+With a queue (RQ), any number of ``flask --app wsgi jobs worker`` processes, on any number of
+machines sharing the database and the files, take the jobs; each job renders on a pool of
+``ATTESTA_ISSUANCE_WORKERS`` processes. A job that dies with its worker (killed, out of
+memory, a machine lost) is retried, up to three times: a bulk run only touches the items still
+pending, and a reservation is finished instead of started twice, so a retry never issues a
+second certificate. Progress is in the database (``bulk_issuances.items``), so the API and the
+pages show it whichever process did the work.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import AppGroup
+
+from app.db import after_commit
+from app.services import issuer
+from certification.issuance import run_bulk
+
+#: Jobs retried after a crash; a bulk run may take a while, but not this long.
+RETRIES = 3
+JOB_TIMEOUT = 6 * 3600
+
+jobs_cli = AppGroup("jobs", help="Background jobs on the Redis queue (ATTESTA_QUEUE_URL).")
+_worker_app: Flask | None = None
+
+
+def _queue(app: Flask) -> Any:
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(
+        app.config["QUEUE_NAME"],
+        connection=Redis.from_url(app.config["QUEUE_URL"]),
+        default_timeout=JOB_TIMEOUT,
+    )
+
+
+def start_bulk_run(bulk_id: uuid.UUID) -> None:
+    """Have a bulk request run once this request commits: queued when there is a queue,
+    inline when testing without one, on a thread of this process otherwise."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["QUEUE_URL"]:
+        from rq import Retry
+
+        def enqueue() -> None:
+            _queue(app).enqueue(
+                run_bulk_job, str(bulk_id), job_id=f"bulk-{bulk_id}", retry=Retry(max=RETRIES)
+            )
+
+        after_commit(enqueue)
+    elif app.config["ENV"] == "testing":
+        after_commit(lambda: _run(app, bulk_id, workers=0))
+    else:
+        thread = threading.Thread(target=_run, args=(app, bulk_id), daemon=True)
+        after_commit(thread.start)
+
+
+def _run(app: Flask, bulk_id: uuid.UUID, workers: int | None = None) -> None:
+    with app.app_context():
+        run_bulk(
+            issuer(app),
+            bulk_id,
+            workers=app.config["ISSUANCE_WORKERS"] if workers is None else workers,
+        )
+
+
+def run_bulk_job(bulk_id: str) -> str:
+    """The queued job: run a bulk request in the worker (its app built once per process)."""
+    global _worker_app
+    if has_app_context():  # a worker started from the CLI, or a test
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    else:
+        if _worker_app is None:
+            from app import create_app
+
+            _worker_app = create_app()
+        app = _worker_app
+    _run(app, uuid.UUID(bulk_id))
+    return bulk_id
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Take jobs from the queue until stopped (run as many as you like, anywhere)."""
+    from rq import Worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["QUEUE_URL"]:
+        raise click.ClickException("no queue configured (ATTESTA_QUEUE_URL=redis://...)")
+    queue = _queue(app)
+    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
