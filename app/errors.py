@@ -200,6 +200,12 @@ HTTP_MESSAGES: dict[int, Any] = {
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["field_message"] = field_message
+    app.jinja_env.globals["error_message"] = error_message
+
+
+def error_message(code: str) -> str:
+    """The translated text of an error code (a refusal's, or a field problem's)."""
+    return str(MESSAGES.get(code) or field_message(code))
 
 
 def field_message(code: str) -> str:

@@ -54,6 +54,7 @@ from certification.producing import (
 )
 from certification.rendering import DocumentRenderer
 from certification.roles import Role
+from certification.states import CaseStatus
 from certification.storage import BlobStorage
 
 #: A reservation older than this with no completion was left by a crash.
@@ -323,6 +324,33 @@ def start_bulk(
     session.add(bulk)
     session.flush()
     return bulk, True
+
+
+def awaiting_certificate(session: Session, actor: UserAccount) -> Sequence[CertificationCase]:
+    """The CERTIFIED cases of the entes where ``actor`` is a signatory: certificates to issue."""
+    entes = {r.organisation_id for r in actor.person.staff_roles if r.role == Role.SIGNATORY}
+    if not entes:
+        return []
+    return session.scalars(
+        select(CertificationCase)
+        .where(
+            CertificationCase.status == CaseStatus.CERTIFIED,
+            CertificationCase.ente_titolato_id.in_(entes),
+        )
+        .order_by(CertificationCase.status_changed_at)
+    ).all()
+
+
+def bulk_requests_of(
+    session: Session, actor: UserAccount, limit: int = 10
+) -> Sequence[BulkIssuance]:
+    """The actor's latest bulk requests, newest first."""
+    return session.scalars(
+        select(BulkIssuance)
+        .where(BulkIssuance.requested_by_id == actor.id)
+        .order_by(BulkIssuance.created_at.desc())
+        .limit(limit)
+    ).all()
 
 
 def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None:

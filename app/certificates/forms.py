@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -45,3 +52,16 @@ class PublicCheckForm(FlaskForm):
     show_evidence = BooleanField(
         _l("Show where I learned (experiences) and the list of evidence (type, date, fingerprint)")
     )
+
+
+class BulkForm(FlaskForm):
+    """Certified cases to issue in one request; the key (made when the page is shown) makes
+    a repeated submission return the same request instead of starting a second one."""
+
+    cases = SelectMultipleField(
+        _l("Cases to issue"),
+        validators=[DataRequired(_l("Choose at least one case."))],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    request_key = HiddenField(validators=[DataRequired(), Length(min=8, max=100)])

@@ -11,26 +11,47 @@ from urllib.parse import urlencode
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.account.forms import EmptyForm
 from app.auth import current_account
 from app.certificates import bp
-from app.certificates.forms import PublicCheckForm, ReasonForm, RevokeForm, SuspendForm
+from app.certificates.forms import (
+    BulkForm,
+    PublicCheckForm,
+    ReasonForm,
+    RevokeForm,
+    SuspendForm,
+)
 from app.db import db_session
 from app.errors import explain
 from app.extensions import limiter
+from app.jobs import start_bulk_run
 from app.mail import send_template
 from app.portfolio.views import send_stored
 from app.services import issuer, verification_recorder
 from certification import certificates as C
 from certification.clock import utcnow
 from certification.errors import DomainError, InvalidInput, NotFound, NotPermitted
-from certification.issuance import issue_one
-from certification.models import Certificate, ConsentPurpose, Organisation, StatusPurpose
+from certification.issuance import (
+    STALE_AFTER,
+    awaiting_certificate,
+    bulk_requests_of,
+    issue_one,
+    start_bulk,
+)
+from certification.models import (
+    BulkIssuance,
+    Certificate,
+    CertificationCase,
+    ConsentPurpose,
+    Organisation,
+    StatusPurpose,
+)
 from certification.policy import get_case
 from certification.producing import verify_url
-from certification.roles import OrganisationKind
+from certification.roles import OrganisationKind, Role
 from certification.verification import public_consents, set_public_consents, verification_count
 from certification.workflow import CONSENT_TEXT_VERSION, actor_may
 
@@ -103,6 +124,77 @@ def issue(case_id: uuid.UUID) -> Response:
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("cases.detail", case_id=case.id))
     return _issue(actor.id, case.id, url_for("cases.detail", case_id=case.id))
+
+
+@bp.route("/certificates/bulk/", methods=["GET", "POST"])
+@login_required
+def bulk() -> Any:
+    """The signatory issues many certified cases at once; the work runs in the background (on
+    the job queue when there is one) and the progress page follows it."""
+    session, actor = db_session(), current_account()
+    if not actor.has_role(Role.SIGNATORY):
+        raise NotPermitted("only signatories issue certificates")
+    waiting = awaiting_certificate(session, actor)
+    form = BulkForm()
+    choices = [str(case.id) for case in waiting]
+    if form.is_submitted() and form.request_key.data:
+        # A repeated submission (a double click, a resume) names cases issued since: allowed,
+        # since start_bulk returns the earlier request for the same key and cases.
+        earlier = session.scalar(
+            select(BulkIssuance).where(
+                BulkIssuance.requested_by_id == actor.id,
+                BulkIssuance.idempotency_key == form.request_key.data,
+            )
+        )
+        choices += earlier.case_ids if earlier else []
+    form.cases.choices = choices
+    if form.validate_on_submit():
+        ids = [uuid.UUID(case_id) for case_id in form.cases.data or []]
+        bulk_request, created = start_bulk(
+            session, actor, form.request_key.data or "", ids, utcnow()
+        )
+        if created or _stalled(bulk_request):
+            start_bulk_run(bulk_request.id)
+        return redirect(url_for("certificates.bulk_progress", bulk_id=bulk_request.id))
+    if not form.is_submitted():
+        form.request_key.data = f"web-{uuid.uuid4()}"
+    return render_template(
+        "certificates/bulk.html",
+        form=form,
+        waiting=waiting,
+        requests=bulk_requests_of(session, actor),
+    )
+
+
+def _stalled(bulk_request: BulkIssuance) -> bool:
+    """Unfinished long after it started: its run died with its process (resumable)."""
+    return bulk_request.finished_at is None and bulk_request.created_at < utcnow() - STALE_AFTER
+
+
+@bp.get("/certificates/bulk/<uuid:bulk_id>")
+@login_required
+def bulk_progress(bulk_id: uuid.UUID) -> Any:
+    """How far a bulk request has got, item by item (the page reloads itself until done)."""
+    session, actor = db_session(), current_account()
+    bulk_request = session.get(BulkIssuance, bulk_id)
+    if bulk_request is None or bulk_request.requested_by_id != actor.id:
+        raise NotFound("no such bulk issuance")
+    cases = {
+        str(case.id): case
+        for case in session.scalars(
+            select(CertificationCase).where(
+                CertificationCase.id.in_([uuid.UUID(i) for i in bulk_request.case_ids])
+            )
+        )
+    }
+    return render_template(
+        "certificates/bulk_progress.html",
+        bulk_request=bulk_request,
+        cases=cases,
+        done=sum(1 for item in bulk_request.items if item["status"] != "pending"),
+        stalled=_stalled(bulk_request),
+        resume=BulkForm(formdata=None, request_key=bulk_request.idempotency_key),
+    )
 
 
 @bp.get("/certificates/<uuid:certificate_id>")

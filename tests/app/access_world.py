@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from certification.models import CertificateStatus
+from certification.models import BulkIssuance, CertificateStatus
 from certification.roles import OrganisationKind, Role
 from tests.conftest import NOW, login
 from tests.factories import PASSWORD, make_account, make_organisation
@@ -58,6 +58,7 @@ PLACEHOLDERS: Final = {
     "{cert}": "<uuid:certificate_id>",
     "{pending}": "<uuid:certificate_id>",
     "{bulk}": "<uuid:bulk_id>",
+    "{web_bulk}": "<uuid:bulk_id>",
     "{card}": "<uuid:card_id>",
     "{partner}": "<uuid:partner_id>",
     "{convention}": "<uuid:convention_id>",
@@ -187,6 +188,15 @@ def build_world(db: Session, app: Flask) -> World:
         for status in (CertificateStatus.ISSUED, CertificateStatus.PENDING)
     }
     card, convention = _card(db, accounts["candidate"], org, partner)
+    web_bulk = BulkIssuance(
+        idempotency_key="web-access-matrix",
+        requested_by_id=accounts["signatory"].id,
+        case_ids=[],
+        items=[],
+        created_at=NOW,
+        finished_at=NOW,
+    )
+    db.add(web_bulk)
     db.commit()
     return {
         "card": card.id,
@@ -199,6 +209,7 @@ def build_world(db: Session, app: Flask) -> World:
         "cert_code": certificates[CertificateStatus.ISSUED].verification_code,
         "pending_code": certificates[CertificateStatus.PENDING].verification_code,
         "bulk": certificates[CertificateStatus.PENDING].id,  # any id: tokens only
+        "web_bulk": web_bulk.id,  # the signatory's bulk request, followed on its page
         "org": org.id,
         "other_org": other_org.id,
         "member": accounts["tutor"].person_id,

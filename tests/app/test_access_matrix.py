@@ -139,6 +139,8 @@ MATRIX: dict[str, list[int]] = {
     "/card/verify/DEMO-LOMBARDIA": [404] * N,
     "/card/keys.json": EVERYONE,
     "/api/v1/me": [401] * N,
+    "/certificates/bulk/": only(200, SG, default=403),  # the signatories' bulk issuance
+    "/certificates/bulk/{web_bulk}": only(200, SG),  # its requester's progress page
     "/api/v1/certificates/bulk/{bulk}": [401]
     * N,  # tokens only: a browser session is no API credential
 }

@@ -141,6 +141,7 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/account/tokens/{token}/revoke": act(302, C),  # another's token is not found
     # Bulk issuance: the signatory; other tokens are refused before anything is recorded.
     "/api/v1/certificates/bulk": act(202, SG, seen=LOGGED_IN, anonymous=401),
+    "/certificates/bulk/": act(200, SG, seen=LOGGED_IN),  # signatory: the empty form is shown again
     # --- the candidate's portfolio --------------------------------------------------------------
     "/portfolio/{pid}/experiences/new": act(302, *EDIT),
     "/portfolio/{pid}/experiences/{exp}/edit": act(302, *EDIT),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -220,3 +221,31 @@ def test_bulk_issuance_over_the_api(app: Flask, stage: dict[str, Any], db: Sessi
     )
     db.expire_all()
     assert len(db.scalars(select(Certificate)).all()) == 1  # never twice
+
+
+def test_a_signatory_issues_in_bulk_and_follows_the_progress(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    client = app.test_client()
+    login(client, stage["signatory"].email, PASSWORD)
+    page = client.get("/certificates/bulk/", headers={"Accept-Language": "it"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and stage["case"].protocol_number in html
+    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', html)
+    assert key is not None
+    empty = post_form(client, "/certificates/bulk/", {"request_key": key.group(1)})
+    assert empty.status_code == 200 and "Scegli almeno un caso." in empty.get_data(as_text=True)
+    form = {"cases": [str(stage["case"].id)], "request_key": key.group(1)}
+    started = post_form(client, "/certificates/bulk/", form, page="/certificates/bulk/")
+    assert started.status_code == 302 and "/certificates/bulk/" in started.headers["Location"]
+    again = post_form(client, "/certificates/bulk/", form, page="/certificates/bulk/")
+    assert again.headers["Location"] == started.headers["Location"]  # same request, not twice
+    db.expire_all()
+    [certificate] = db.scalars(select(Certificate)).all()
+    progress = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "Emesso" in progress and certificate.number in progress
+    assert 'http-equiv="refresh"' not in progress  # finished: no more reloading
+    assert (
+        stage["case"].protocol_number
+        not in client.get("/certificates/bulk/").get_data(as_text=True).split("<h2>")[0]
+    )  # nothing left to issue
