@@ -4,7 +4,8 @@ serving a real instance (two sync workers, as in production).
 Without rate limits, no request gets a 5xx. With them on, clients over their budget get 429
 with Retry-After, still no 5xx, and the app keeps answering: a probe asks for /healthz
 throughout and always gets its answer. Statuses are counted from gunicorn's access log, not
-from the load generator. Slow: ``make load`` (LOAD_SECONDS per phase, default 20).
+from the load generator. With the limits' storage on Redis, a client's budget holds across the
+server's processes. Slow: ``make load`` (LOAD_SECONDS per phase, default 20).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import redis_url, require_tool
 from tests.instances import ROOT, Instance, new_instance, seed_issued
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "20"))
@@ -78,7 +79,9 @@ def _get(url: str, timeout: float = 10) -> tuple[int, dict[str, str]]:
 class Server:
     """gunicorn serving the instance, its access log reduced to status codes."""
 
-    def __init__(self, instance: Instance, log: Path, *, rate_limits: bool) -> None:
+    def __init__(
+        self, instance: Instance, log: Path, *, rate_limits: bool, **extra_env: str
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -86,13 +89,14 @@ class Server:
             [
                 sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                 "--workers", "2", "--access-logfile", str(log),
-                "--access-logformat", "%(s)s %(m)s %(U)s", "wsgi:app",
+                "--access-logformat", "%(s)s %(m)s %(U)s %(p)s", "wsgi:app",
             ],
             cwd=ROOT,
             env=instance.env(
                 ATTESTA_RATELIMIT_ENABLED="1" if rate_limits else "0",
                 ATTESTA_ENV="production",
                 ATTESTA_SECURE_COOKIES="0",
+                **extra_env,
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -199,3 +203,26 @@ def test_public_verification_under_load(
         assert statuses[429] == 0
         assert statuses[200] > 0 and statuses[404] > 0
         assert after_status == 200
+
+
+def test_rate_limits_hold_across_processes(
+    instance: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """With the limits' storage on Redis, one client's budget (30 code checks a minute) is
+    the same whichever of the server's processes answers: exactly 30 of 45 requests pass."""
+    from redis import Redis
+
+    url = redis_url().rsplit("/", 1)[0] + "/13"  # a database of its own, emptied first
+    Redis.from_url(url).flushdb()
+    log = instance["root"] / "access-shared.log"
+    server = Server(instance["instance"], log, rate_limits=True, ATTESTA_RATELIMIT_STORAGE_URI=url)
+    try:
+        answers = Counter(
+            _get(f"{server.url}/api/v1/verify/AAAAABBBBBCCCCCDDDDDEEEEEF")[0] for _ in range(45)
+        )
+    finally:
+        server.stop()
+    pids = {line.split()[-1] for line in log.read_text().splitlines() if "/api/v1/verify" in line}
+    _report(request, f" shared limits: {dict(answers)} from {len(pids)} processes")
+    assert len(pids) > 1, "one process answered everything: nothing shared was shown"
+    assert answers == Counter({404: 30, 429: 15})
