@@ -89,8 +89,9 @@ def encode(
     valid_until: dt.date,
     initials: str,
 ) -> str:
-    """The signed payload as base64url text."""
-    initials_bytes = initials.encode()[:MAX_INITIALS_BYTES]
+    """The signed payload as base64url text (``initials`` cut to 8 bytes of UTF-8, between
+    characters: a cut inside one would make the payload unreadable)."""
+    initials_bytes = initials.encode()[:MAX_INITIALS_BYTES].decode(errors="ignore").encode()
     signed = (
         _HEADER.pack(
             VERSION,

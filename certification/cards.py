@@ -102,9 +102,9 @@ def new_card_number() -> str:
 
 def normalise_card_number(text: str) -> str | None:
     """A typed card number made canonical; None if it cannot be one (wrong length, letters or
-    check character: a typing mistake)."""
+    check character: a typing mistake). The TC prefix may be left out."""
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-    if cleaned.startswith("TC"):
+    if len(cleaned) == 11 and cleaned.startswith("TC"):  # a body may start with TC too
         cleaned = cleaned[2:]
     cleaned = cleaned.translate(_CONFUSABLE)
     if len(cleaned) != 9 or any(ch not in CODE_ALPHABET for ch in cleaned):

@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import math
 import re
 import struct
 import zlib
@@ -115,6 +116,14 @@ def _refuse_constant(name: str) -> Any:
     raise CredentialError("not_a_number", f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 reads as infinity: Infinity in disguise, with no JSON form to compare or sign.
+    number = float(text)
+    if not math.isfinite(number):
+        raise CredentialError("not_a_number", f"{text[:40]} is out of range")
+    return number
+
+
 def _walk_json(value: Any) -> Iterator[tuple[Any, int]]:
     """Every value with its nesting depth (iterative: no recursion limit to hit)."""
     stack = [(value, 1)]
@@ -130,7 +139,8 @@ def _walk_json(value: Any) -> Iterator[tuple[Any, int]]:
 
 def parse_credential_json(data: bytes | str, *, max_bytes: int = 1_000_000) -> dict[str, Any]:
     """Strict JSON for credentials: a JSON object of at most ``max_bytes`` UTF-8 bytes, with no
-    duplicate keys, NaN/Infinity, lone surrogates or nesting deeper than 64.
+    duplicate keys, NaN/Infinity (nor numbers too large for a float, such as 1e400), lone
+    surrogates or nesting deeper than 64.
 
     Raises :class:`CredentialError` with reasons ``too_large``, ``invalid_utf8``,
     ``malformed_json``, ``duplicate_key``, ``not_a_number``, ``lone_surrogate``, ``too_deep``,
@@ -148,7 +158,10 @@ def parse_credential_json(data: bytes | str, *, max_bytes: int = 1_000_000) -> d
         text = data
     try:
         parsed = json.loads(
-            text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
+            text,
+            object_pairs_hook=_refuse_duplicates,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
         )
     except RecursionError:
         raise CredentialError("too_deep", f"nested deeper than {MAX_JSON_DEPTH}") from None

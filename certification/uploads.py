@@ -9,10 +9,12 @@ is refused with a reason code.
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,6 +37,18 @@ ODF = {
     "application/vnd.oasis.opendocument.spreadsheet": "ods",
     "application/vnd.oasis.opendocument.presentation": "odp",
 }
+# What reading a damaged archive raises: a bad directory, local header or CRC, a truncated or
+# corrupt stream (zlib, bz2, lzma), an unsupported version or compression method, offsets
+# out of range.
+_ZIP_READ_ERRORS: Final = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,
+    OSError,
+    ValueError,
+)
 # Names PDF uses for content that runs or opens something when the file is viewed.
 PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA)\b")
 
@@ -125,7 +139,7 @@ def _check_office(data: bytes, name: str) -> CheckedFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()  # the central directory only: nothing is unpacked
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except _ZIP_READ_ERRORS:
         raise _reject("damaged") from None
     if len(entries) > MAX_ZIP_ENTRIES:
         raise _reject("archive_bomb")
@@ -144,7 +158,11 @@ def _check_office(data: bytes, name: str) -> CheckedFile:
         raise _reject("archive_bomb")
     names = {e.filename for e in entries}
     if "mimetype" in names:
-        mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+        try:
+            content = archive.read("mimetype")  # the one entry unpacked, sized above
+        except _ZIP_READ_ERRORS:
+            raise _reject("damaged") from None
+        mimetype = content[:100].decode("ascii", "replace").strip()
         if mimetype in ODF:
             return CheckedFile(data, mimetype, safe_filename(name, ODF[mimetype]))
     if "[Content_Types].xml" in names:

@@ -61,14 +61,39 @@ def canonical_json(value: Any) -> bytes:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate keys instead of keeping the last one."""
+    """``yaml.SafeLoader`` that refuses duplicate keys instead of keeping the last one, and
+    reports a value it cannot build as a YAML error at its position: SafeLoader's own
+    constructors raise ValueError, KeyError, AttributeError... for ``2026-02-30``,
+    ``!!int x`` or ``!!bool maybe``."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            problem = (
+                f"not a valid {kind}: {node.value[:60]!r}"
+                if isinstance(node, yaml.ScalarNode)
+                else f"not a valid {kind}"
+            )
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping(loader: _StrictLoader, node: yaml.Node) -> dict[Any, Any]:
+    if not isinstance(node, yaml.MappingNode):  # e.g. "!!map [1]"
+        raise yaml.constructor.ConstructorError(
+            None, None, "expected a mapping here", node.start_mark
+        )
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node)
+        try:
+            hash(key)
+        except TypeError:  # a list, mapping or set as a key: "{[1]: 2}"
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a single value", key_node.start_mark
+            ) from None
         if key in mapping:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -86,6 +111,8 @@ def load_rubric_text(text: str | bytes, source: str) -> RubricFile:
         raise RubricFileError(source, [("", f"file larger than {MAX_FILE_BYTES} bytes")])
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:  # e.g. "[[[[..." nested deeper than the parser can go
+        raise RubricFileError(source, [("", "not valid YAML: nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
