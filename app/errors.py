@@ -90,6 +90,7 @@ FIELD_MESSAGES: dict[str, Any] = {
     "too_short": _l("Use at least 10 characters."),
     "password_too_long": _l("Use at most 128 characters."),
     "too_long": _l("The text is too long."),
+    "invalid_characters": _l("The text contains characters that are not allowed."),
     "too_common": _l("This password is too common: choose another."),
     "contains_email": _l("The password must not contain your e-mail address."),
     "wrong": _l("The current password is not correct."),
@@ -258,7 +259,9 @@ def init_app(app: Flask) -> None:
     def _domain_error(exc: DomainError) -> tuple[Response | str, int]:
         status = STATUS_BY_CODE.get(exc.code, 400)
         details = getattr(exc, "errors", None) or None
-        return error_response(status, exc.code, str(MESSAGES.get(exc.code, exc.code)), details)
+        # A page has no fields to highlight: it says what was wrong (JSON carries the details).
+        message = explain(exc) if details and not wants_json() else MESSAGES.get(exc.code, exc.code)
+        return error_response(status, exc.code, str(message), details)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError) -> tuple[Response | str, int]:

@@ -1,9 +1,11 @@
-"""Security headers on every response (security.md §3.7)."""
+"""Security headers on every response (security.md §3.7), and no NUL character in any input."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask_login import current_user
+
+from certification.errors import InvalidInput
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -20,6 +22,16 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        # No text of ours holds a NUL: PostgreSQL refuses it in text (a 500 after the fact),
+        # and elsewhere it only ever hides something. Refused up front, for every form and query.
+        fields = [*request.args.lists(), *(request.form.lists() if request.form else ())]
+        # (a malformed multipart part can even come with no name)
+        texts = [key or "" for key, _ in fields] + [v for _, values in fields for v in values]
+        if any("\x00" in text for text in texts):
+            raise InvalidInput("NUL character", errors={"input": ["invalid_characters"]})
 
     @app.after_request
     def _headers(response: Response) -> Response:

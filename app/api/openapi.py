@@ -227,6 +227,7 @@ def openapi_document() -> dict[str, Any]:
                             "schema": {
                                 "type": "object",
                                 "required": ["file"],
+                                "additionalProperties": False,
                                 "properties": {
                                     "file": {
                                         "type": "string",

@@ -109,7 +109,8 @@ class FrameworkListSchema(Schema):
 class ProfileQuerySchema(Schema):
     q = fields.String(
         load_default="",
-        validate=validate.Length(max=100),
+        # No NUL: every input refuses it (app/security.py).
+        validate=[validate.Length(max=100), validate.Regexp(r"^[^\x00]*$")],
         metadata={"description": "Words to find in codes, titles, descriptions"},
     )
     eqf = fields.Integer(

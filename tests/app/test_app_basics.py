@@ -304,3 +304,15 @@ def test_audit_verify_names_the_first_broken_link(app: Flask, db: Session) -> No
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"case {case.protocol_number}: transition #1 broken (content changed)" in result.output
+
+
+def test_a_nul_character_in_any_input_is_refused(client: FlaskClient) -> None:
+    """PostgreSQL refuses NUL in text: it is turned back for every query and form, clearly."""
+    api = client.get("/api/v1/profiles?q=e%00E")
+    assert api.status_code == 422
+    assert api.get_json()["error"]["details"] == {"input": ["invalid_characters"]}
+    page = client.get("/catalogue/?q=%00", headers={"Accept-Language": "it"})
+    assert page.status_code == 422
+    assert "Il testo contiene caratteri non ammessi." in page.get_data(as_text=True)
+    form = post_form(client, "/login", {"email": "a\x00@example.org", "password": "x"})
+    assert form.status_code == 422
