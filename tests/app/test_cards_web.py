@@ -179,7 +179,8 @@ def test_the_directory_is_public_and_searchable(app: Flask, w: dict[str, Any]) -
     assert "Biglietti da visita" in html and "Altra" not in html
     html = client.get("/conventions/?category=software").get_data(as_text=True)
     assert "Biglietti da visita" not in html
-    assert client.get("/conventions/?category=%00&q=" + "x" * 500).status_code == 200
+    assert client.get("/conventions/?category=nonsense&q=" + "x" * 500).status_code == 200
+    assert client.get("/conventions/?category=%00").status_code == 422  # no NUL anywhere
 
 
 def test_the_published_keys_check_a_scanned_code_offline(app: Flask, w: dict[str, Any]) -> None:
