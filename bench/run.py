@@ -1,13 +1,27 @@
 """``make bench``: run the benchmarks, print a table of ratios, keep JSON under bench/results/.
 
-BENCH=verify (or "issuance,verify"; default: all) chooses the benchmarks.
-issuance: ROUNDS (15).  verify: VERIFY_ROUNDS (6), VERIFY_SECONDS (2), VERIFY_CONNECTIONS (64),
-VERIFY_PATH (Attesta's URL, "{code}" the demo code; default /api/v1/verify/{code}),
-BENCH_LOADGEN (wrk or python; default wrk when installed).
+BENCH=verify (or "issuance,verify"; default: all) chooses the benchmarks. Knobs, by benchmark:
+
+- issuance: ROUNDS (15).
+- verify: VERIFY_ROUNDS (6), VERIFY_SECONDS (2), VERIFY_CONNECTIONS (64), VERIFY_PATH (Attesta's
+  URL, "{code}" the demo code; default /api/v1/verify/{code}).
+- bulk: BULK_N (100 certificates per run; 1000 for the full run: BULK_N=1000 make bench),
+  BULK_ROUNDS (2 runs per side), BULK_WORKERS (2). It takes about
+  2 x BULK_ROUNDS x (2 + BULK_N / 8) s on 2 idle cores, plus BULK_N x BULK_ROUNDS / 15 s to
+  make the certified cases.
+- download: DOWNLOAD_ROUNDS (4), DOWNLOAD_SECONDS (2), DOWNLOAD_CONNECTIONS (64).
+- upload: UPLOAD_ROUNDS (4), UPLOAD_SECONDS (2), UPLOAD_CONNECTIONS (2).
+- scale: SCALE_ROWS (1000000, the large database), SCALE_SMALL_ROWS (1000), SCALE_ROUNDS (6),
+  SCALE_SECONDS (2), SCALE_CONNECTIONS (2), SCALE_CODES (1000 codes looked up per database),
+  BENCH_PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432/test; skipped when it does not
+  answer). It creates databases bench_scale_* and drops them.
+- the HTTP ones (verify, download, upload, scale): BENCH_LOADGEN (wrk or python; default wrk
+  when installed). verify, download and upload share one demo instance per run.
 
 Every result carries benchmark, unit, ours, bare, ratio, target and better ("lower"/"higher"),
 and may carry more rows under "also"; a row with target_on="ours" sets an absolute limit on our
-figure instead of on the ratio; "note", when present, is printed under the table.
+figure instead of on the ratio; "note", when present, is printed under the table. A result with
+"skipped" (and no figures) says why the benchmark could not run here; it is no error.
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -49,7 +64,63 @@ def verify() -> dict[str, Any]:
     )
 
 
-BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {"issuance": issuance, "verify": verify}
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def bulk() -> dict[str, Any]:
+    from bench import bulk
+
+    return bulk.main(
+        n=_int("BULK_N", 100), rounds=_int("BULK_ROUNDS", 2), workers=_int("BULK_WORKERS", 2)
+    )
+
+
+def download() -> dict[str, Any]:
+    from bench import download
+
+    return download.main(
+        rounds=_int("DOWNLOAD_ROUNDS", 4),
+        seconds=_float("DOWNLOAD_SECONDS", 2),
+        connections=_int("DOWNLOAD_CONNECTIONS", 64),
+    )
+
+
+def upload() -> dict[str, Any]:
+    from bench import upload
+
+    return upload.main(
+        rounds=_int("UPLOAD_ROUNDS", 4),
+        seconds=_float("UPLOAD_SECONDS", 2),
+        connections=_int("UPLOAD_CONNECTIONS", 2),
+    )
+
+
+def scale() -> dict[str, Any]:
+    from bench import scale
+
+    return scale.main(
+        small=_int("SCALE_SMALL_ROWS", 1000),
+        large=_int("SCALE_ROWS", 1_000_000),
+        rounds=_int("SCALE_ROUNDS", 6),
+        seconds=_float("SCALE_SECONDS", 2),
+        connections=_int("SCALE_CONNECTIONS", 2),
+        codes=_int("SCALE_CODES", 1000),
+    )
+
+
+BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "issuance": issuance,
+    "verify": verify,
+    "bulk": bulk,
+    "download": download,
+    "upload": upload,
+    "scale": scale,
+}
 
 
 def _figure(value: Any, unit: str) -> str:
@@ -88,13 +159,17 @@ def main() -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     results: list[dict[str, Any]] = []
+    started = time.monotonic()
     for name in chosen:
         print(f"benchmark {name}...", flush=True)
+        begun = time.monotonic()
         try:
             result = BENCHMARKS[name]()
         except Exception as exc:
             traceback.print_exc()
             result = {"benchmark": name, "error": f"{type(exc).__name__}: {exc}"}
+        result["wall_seconds"] = round(time.monotonic() - begun, 1)
+        print(f"  ({result['wall_seconds']:.0f} s)", flush=True)
         results.append(result)
         (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     (out / "latest.json").write_text(json.dumps(results, indent=2))
@@ -104,12 +179,15 @@ def main() -> int:
         if "error" in r:
             print(f"{r['benchmark']:<16} ERROR {r['error'].splitlines()[0]}")
             continue
+        if "skipped" in r:
+            print(f"{r['benchmark']:<16} skipped: {r['skipped']}")
+            continue
         for row in (r, *r.get("also", ())):
             print(_row(row))
     for r in results:
         if r.get("note"):
             print(f"\n{r['note']}")
-    print(f"\n(JSON: {out / 'latest.json'})")
+    print(f"\n(JSON: {out / 'latest.json'}; {time.monotonic() - started:.0f} s in all)")
     return 1 if any("error" in r for r in results) else 0
 
 

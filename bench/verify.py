@@ -2,7 +2,8 @@
 
 bare  = bench/bare_verify_app.py: Flask + one SQLAlchemy ORM read by a unique code from SQLite +
         one Ed25519 verification (cryptography), answering a small JSON;
-ours  = Attesta's ``GET /api/v1/verify/<code>`` on its demo data (a fresh instance folder).
+ours  = Attesta's ``GET /api/v1/verify/<code>`` on its demo data (a fresh instance folder, shared
+        with the other HTTP benchmarks of the run: bench.common.demo_instance).
 
 Both are served by gunicorn with the same settings (2 sync workers, one per core, bound to
 127.0.0.1) and loaded by the same generator with the same number of connections, in rounds that
@@ -24,15 +25,10 @@ whatever the endpoint does; ``littles_law_ms`` in the result gives that floor.
 
 from __future__ import annotations
 
-import asyncio
-import http.client
 import json
-import multiprocessing
 import os
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,262 +40,25 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402 - after the path is set
+    WORKERS,
+    WRK_SCRIPT,
+    Load,
+    attesta_env,
+    clean_env,
+    demo_instance,
+    free_port,
+    generator_name,
+    gunicorn,
+    python_load,
+    request,
+    stop,
+    wait_ready,
+    wrk,
+)
+
 OURS_PATH = "/api/v1/verify/{code}"
 BARE_PATH = "/v/{code}"
-WORKERS = 2
-READY_TIMEOUT = 60.0
-REQUEST_TIMEOUT = 10.0
-
-# wrk: per-thread count of non-200 answers, then one JSON line with the run's figures.
-WRK_SCRIPT = """
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {} end
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local merged = {}
-  for _, t in ipairs(threads) do
-    for status, n in pairs(t:get("statuses")) do merged[status] = (merged[status] or 0) + n end
-  end
-  local parts = {}
-  for status, n in pairs(merged) do table.insert(parts, string.format('"%d": %d', status, n)) end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
-    .. '"statuses": {%s}, "socket_errors": %d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    table.concat(parts, ", "), e.connect + e.read + e.write + e.timeout))
-end
-"""
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTA_")}
-    env.update(extra)
-    return env
-
-
-def _gunicorn(app_spec: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    """The same gunicorn settings for both servers."""
-    command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(WORKERS),
-        "--worker-class", "sync",
-        "--log-level", "warning",
-        app_spec,
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _get(port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def _wait_ready(process: subprocess.Popen, port: int, path: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({process.returncode}):\n{_tail(log)}")
-        try:
-            _get(port, path)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn not answering {path} after {READY_TIMEOUT:.0f} s:\n{_tail(log)}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)  # the master stops its workers
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # its own session: the master and its workers
-        process.wait()
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _demo(instance: Path) -> str:
-    """A fresh Attesta instance with the demo data; the valid demo certificate's code."""
-    env = _clean_env(ATTESTA_INSTANCE_PATH=str(instance))
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for args in (["db", "upgrade"], ["demo", "load", "--json"]):
-        done = subprocess.run(
-            flask + args, cwd=ROOT, env=env, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return str(json.loads(done.stdout)["certificates"]["valid"])
-
-
-# --- load generators --------------------------------------------------------------------------
-
-
-def _wrk(url: str, connections: int, seconds: float, script: Path) -> dict[str, Any]:
-    threads = min(os.cpu_count() or 1, connections)
-    command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-        f"--timeout={REQUEST_TIMEOUT:.0f}s", "-s", str(script), url,
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
-    if done.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    raw = json.loads(line.removeprefix("BENCHJSON "))
-    return _figures(
-        raw["duration_us"] / 1e6,
-        raw["requests"],
-        raw["p50_us"] / 1000,
-        raw["p99_us"] / 1000,
-        raw["statuses"],
-        raw["socket_errors"],
-    )
-
-
-def _figures(
-    elapsed: float,
-    requests: int,
-    p50_ms: float,
-    p99_ms: float,
-    statuses: dict[str, int],
-    socket_errors: int,
-) -> dict[str, Any]:
-    """One run's figures; throughput counts the 200 answers only (an error is no verification)."""
-    ok = statuses.get("200", 0)
-    return {
-        "requests": requests,
-        "rps": ok / elapsed,
-        "p50_ms": p50_ms,
-        "p99_ms": p99_ms,
-        "non_200": requests - ok,
-        "socket_errors": socket_errors,
-        "statuses": dict(sorted(statuses.items())),
-    }
-
-
-async def _py_connections(
-    host: str, port: int, request: bytes, connections: int, deadline: float
-) -> tuple[list[float], dict[str, int], int, float]:
-    loop = asyncio.get_running_loop()
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    socket_errors = 0
-    last = time.monotonic()
-
-    async def one() -> None:
-        with socket.socket() as sock:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, (host, port))
-            start = time.perf_counter()  # like wrk: from the request written to the answer read
-            await loop.sock_sendall(sock, request)
-            chunks = []
-            while chunk := await loop.sock_recv(sock, 65536):  # Connection: close -> EOF
-                chunks.append(chunk)
-            latencies.append(time.perf_counter() - start)
-        head = b"".join(chunks)[:12]
-        status = head[9:12].decode("latin-1") if head.startswith(b"HTTP/1.") else "invalid"
-        statuses[status] = statuses.get(status, 0) + 1
-
-    async def connection() -> None:
-        nonlocal last, socket_errors
-        while time.monotonic() < deadline:  # bounded: no new request after the deadline
-            try:
-                await asyncio.wait_for(one(), REQUEST_TIMEOUT)
-            except (OSError, TimeoutError):
-                socket_errors += 1
-            last = max(last, time.monotonic())
-
-    await asyncio.gather(*(connection() for _ in range(connections)))
-    return latencies, statuses, socket_errors, last
-
-
-def _py_worker(
-    host: str,
-    port: int,
-    path: str,
-    connections: int,
-    start: float,
-    seconds: float,
-    out: Any,
-) -> None:
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
-    time.sleep(max(0.0, start - time.monotonic()))  # all processes start together
-    result = asyncio.run(_py_connections(host, port, request, connections, start + seconds))
-    out.put(result)
-
-
-def _python_load(
-    host: str, port: int, path: str, connections: int, seconds: float
-) -> dict[str, Any]:
-    """A bounded closed-loop generator: one process per core (the GIL would make one process
-    the bottleneck), asyncio with raw non-blocking sockets in each, the connections split."""
-    context = multiprocessing.get_context("fork")
-    procs = max(1, min(os.cpu_count() or 1, connections))
-    queue = context.Queue()
-    start = time.monotonic() + 0.2
-    shares = [connections // procs + (i < connections % procs) for i in range(procs)]
-    workers = [
-        context.Process(target=_py_worker, args=(host, port, path, n, start, seconds, queue))
-        for n in shares
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        results = [queue.get(timeout=seconds + 2 * REQUEST_TIMEOUT + 5) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-    latencies = sorted(x for r in results for x in r[0])
-    statuses: dict[str, int] = {}
-    for r in results:
-        for status, n in r[1].items():
-            statuses[status] = statuses.get(status, 0) + n
-    return _figures(
-        max(r[3] for r in results) - start,
-        len(latencies),
-        _percentile(latencies, 50) * 1000,
-        _percentile(latencies, 99) * 1000,
-        statuses,
-        sum(r[2] for r in results),
-    )
-
-
-def _percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return float("nan")
-    rank = max(1, round(p / 100 * len(ordered) + 0.5))  # nearest rank
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def _children_cpu() -> float:
@@ -346,43 +105,33 @@ def main(
     from bench import bare_verify_app
     from certification.clock import utcnow
 
-    generator = generator or ("wrk" if shutil.which("wrk") else "python")
-    if generator not in {"wrk", "python"}:
-        raise ValueError(f"unknown load generator {generator!r}")
+    generator = generator_name(generator)
     tmp = Path(tempfile.mkdtemp(prefix="attesta-bench-verify-"))
     servers: list[subprocess.Popen] = []
     try:
         bare_db = tmp / "bare.sqlite3"
         bare_code = bare_verify_app.setup(bare_db)[0]
-        bare_port = ours_port = _free_port()
-        while ours_port == bare_port:
-            ours_port = _free_port()
+        bare_port, ours_port = free_port(), free_port()
         bare_log, ours_log = tmp / "bare.log", tmp / "ours.log"
         servers.append(
-            _gunicorn(
+            gunicorn(
                 "bench.bare_verify_app:create_app()",
                 bare_port,
-                _clean_env(**{bare_verify_app.ENV_DB: str(bare_db)}),
+                clean_env(**{bare_verify_app.ENV_DB: str(bare_db)}),
                 bare_log,
             )
         )
-        instance = tmp / "instance"
-        code = _demo(instance)
-        ours_env = _clean_env(
-            ATTESTA_INSTANCE_PATH=str(instance),
-            ATTESTA_RATELIMIT_ENABLED="false",
-            ATTESTA_ENV="production",
-            ATTESTA_BASE_URL=f"http://127.0.0.1:{ours_port}",
-        )
-        servers.append(_gunicorn("wsgi:app", ours_port, ours_env, ours_log))
+        demo = demo_instance()
+        code = demo.valid
+        servers.append(gunicorn("wsgi:app", ours_port, attesta_env(demo.path, ours_port), ours_log))
 
         targets = {
             "bare": (bare_port, BARE_PATH.format(code=bare_code), bare_log, servers[0]),
             "ours": (ours_port, ours_path.format(code=code), ours_log, servers[1]),
         }
         for name, (port, path, log, process) in targets.items():
-            _wait_ready(process, port, path, log)
-            status, body = _get(port, path)
+            wait_ready(process, port, path, log)
+            status, _, body = request(port, path)
             if status != 200:
                 error = EndpointMissing if name == "ours" else RuntimeError
                 raise error(f"GET {path} ({name}) answered {status}: {body[:200]!r}")
@@ -393,8 +142,8 @@ def main(
         def load(name: str, duration: float) -> dict[str, Any]:
             port, path, _, _ = targets[name]
             if generator == "wrk":
-                return _wrk(f"http://127.0.0.1:{port}{path}", connections, duration, script)
-            return _python_load("127.0.0.1", port, path, connections, duration)
+                return wrk(f"http://127.0.0.1:{port}{path}", connections, duration, script)
+            return python_load("127.0.0.1", port, Load([path]).raw(port), connections, duration)
 
         for name in targets:  # warm both: imports, caches, SQLite pages
             load(name, 1.0)
@@ -418,7 +167,7 @@ def main(
                 per_round.append({"round": i + 1, "target": name, **figures})
     finally:
         for process in servers:
-            _stop(process)
+            stop(process)
         shutil.rmtree(tmp, ignore_errors=True)
 
     cores = os.cpu_count() or 1

@@ -55,7 +55,8 @@ ON_POSTGRES = bool(os.environ.get("ATTESTA_TEST_DATABASE_URL"))
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    cases = ROUNDS * (len(POINTS) + 3) + 9  # one a crash round, three a random one, nine at once
+    # one case a crash round, three a random round, nine issued at once, three queued
+    cases = ROUNDS * (len(POINTS) + 3) + 9 + 3
     with new_instance(tmp_path_factory.mktemp("faults")) as instance:
         signatory_id, case_ids = seed_certified(instance, cases)
         app = instance.app()
