@@ -79,7 +79,8 @@ class Certificate(UUIDPrimaryKey, ModelBase):
     )
     reserved_at: Mapped[dt.datetime]
     completed_at: Mapped[dt.datetime | None]
-    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: Indexed: an uploaded PDF is first looked up by its hash (make bench: scale).
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     pdf_size: Mapped[int | None]
     credential_sha256: Mapped[str | None] = mapped_column(String(64))
     seal_kid: Mapped[str | None] = mapped_column(ForeignKey("signing_keys.kid"))
