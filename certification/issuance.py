@@ -305,11 +305,7 @@ def start_bulk(
     ids = [str(c) for c in dict.fromkeys(case_ids)]
     if not ids or len(ids) > MAX_BULK:
         raise InvalidInput("cases", errors={"case_ids": ["bulk_size"]})
-    existing = session.scalar(
-        select(BulkIssuance).where(
-            BulkIssuance.requested_by_id == actor.id, BulkIssuance.idempotency_key == key
-        )
-    )
+    existing = bulk_request_by_key(session, actor, key)
     if existing is not None:
         if existing.case_ids != ids:
             raise Conflict("this idempotency key was used for other cases")
@@ -324,6 +320,20 @@ def start_bulk(
     session.add(bulk)
     session.flush()
     return bulk, True
+
+
+def bulk_request_by_key(session: Session, actor: UserAccount, key: str) -> BulkIssuance | None:
+    """The actor's earlier bulk request with this idempotency key, if any."""
+    return session.scalar(
+        select(BulkIssuance).where(
+            BulkIssuance.requested_by_id == actor.id, BulkIssuance.idempotency_key == key.strip()
+        )
+    )
+
+
+def is_stalled(bulk: BulkIssuance, now: dt.datetime) -> bool:
+    """Unfinished long after it started: its run died with its process (run it again)."""
+    return bulk.finished_at is None and bulk.created_at < now - STALE_AFTER
 
 
 def awaiting_certificate(session: Session, actor: UserAccount) -> Sequence[CertificationCase]:

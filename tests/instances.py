@@ -55,8 +55,11 @@ class Instance:
         """The environment of a process of this instance (``ATTESTA_*`` from :meth:`settings`)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTA_")}
         env.update({f"ATTESTA_{k}": str(v) for k, v in self.settings().items()})
-        env["ATTESTA_RATELIMIT_ENABLED"] = "0"
         return {**env, **extra}
+
+    def command(self, *args: str) -> list[str]:
+        """The command line of ``flask --app wsgi ARGS`` (run with :meth:`env`, from ROOT)."""
+        return [sys.executable, "-m", "flask", "--app", "wsgi", *args]
 
     def app(self) -> Flask:
         """An app of this instance (its connections are closed with the instance)."""
@@ -71,7 +74,7 @@ class Instance:
     def flask(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         """Run ``flask --app wsgi ARGS`` in a process of its own."""
         return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            self.command(*args),
             cwd=ROOT,
             env=self.env(**extra_env),
             capture_output=True,

@@ -31,7 +31,7 @@ from app.verify.views import (
 from certification import accounts, standards
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
-from certification.issuance import STALE_AFTER, start_bulk
+from certification.issuance import is_stalled, start_bulk
 from certification.models import (
     BulkIssuance,
     Competence,
@@ -248,8 +248,7 @@ def bulk_issue() -> tuple[Response, int, dict[str, str]]:
         raise InvalidInput("invalid body", errors={k: ["invalid"] for k in exc.messages}) from None
     session = db_session()
     bulk, created = start_bulk(session, account, key, data["case_ids"], utcnow())
-    stale = bulk.finished_at is None and bulk.created_at < utcnow() - STALE_AFTER
-    if created or stale:
+    if created or is_stalled(bulk, utcnow()):
         start_bulk_run(bulk.id)
     location = url_for("api.bulk_status", bulk_id=bulk.id)
     return (

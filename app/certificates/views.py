@@ -35,9 +35,10 @@ from certification import certificates as C
 from certification.clock import utcnow
 from certification.errors import DomainError, InvalidInput, NotFound, NotPermitted
 from certification.issuance import (
-    STALE_AFTER,
     awaiting_certificate,
+    bulk_request_by_key,
     bulk_requests_of,
+    is_stalled,
     issue_one,
     start_bulk,
 )
@@ -140,12 +141,7 @@ def bulk() -> Any:
     if form.is_submitted() and form.request_key.data:
         # A repeated submission (a double click, a resume) names cases issued since: allowed,
         # since start_bulk returns the earlier request for the same key and cases.
-        earlier = session.scalar(
-            select(BulkIssuance).where(
-                BulkIssuance.requested_by_id == actor.id,
-                BulkIssuance.idempotency_key == form.request_key.data,
-            )
-        )
+        earlier = bulk_request_by_key(session, actor, form.request_key.data)
         choices += earlier.case_ids if earlier else []
     form.cases.choices = choices
     if form.validate_on_submit():
@@ -153,7 +149,7 @@ def bulk() -> Any:
         bulk_request, created = start_bulk(
             session, actor, form.request_key.data or "", ids, utcnow()
         )
-        if created or _stalled(bulk_request):
+        if created or is_stalled(bulk_request, utcnow()):
             start_bulk_run(bulk_request.id)
         return redirect(url_for("certificates.bulk_progress", bulk_id=bulk_request.id))
     if not form.is_submitted():
@@ -164,11 +160,6 @@ def bulk() -> Any:
         waiting=waiting,
         requests=bulk_requests_of(session, actor),
     )
-
-
-def _stalled(bulk_request: BulkIssuance) -> bool:
-    """Unfinished long after it started: its run died with its process (resumable)."""
-    return bulk_request.finished_at is None and bulk_request.created_at < utcnow() - STALE_AFTER
 
 
 @bp.get("/certificates/bulk/<uuid:bulk_id>")
@@ -192,7 +183,7 @@ def bulk_progress(bulk_id: uuid.UUID) -> Any:
         bulk_request=bulk_request,
         cases=cases,
         done=sum(1 for item in bulk_request.items if item["status"] != "pending"),
-        stalled=_stalled(bulk_request),
+        stalled=is_stalled(bulk_request, utcnow()),
         resume=BulkForm(formdata=None, request_key=bulk_request.idempotency_key),
     )
 

@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -176,7 +175,7 @@ def test_a_kill_at_a_random_moment_is_recovered(world: dict[str, Any], repeat: i
     case_ids = [next(world["cases"]) for _ in range(3)]
     key = f"faults-random-{repeat}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *_issue_command(world, case_ids, key, 2)],
+        world["instance"].command(*_issue_command(world, case_ids, key, 2)),
         cwd=ROOT,
         env=world["instance"].env(),
         stdout=subprocess.DEVNULL,
@@ -204,14 +203,9 @@ def test_processes_issuing_at_once_never_collide(world: dict[str, Any]) -> None:
     shared = next(world["cases"])
     processes = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "wsgi",
-                *_issue_command(world, [*cases, shared], f"faults-concurrent-{n}"),
-            ],
+            world["instance"].command(
+                *_issue_command(world, [*cases, shared], f"faults-concurrent-{n}")
+            ),
             cwd=ROOT,
             env=world["instance"].env(),
             stdout=subprocess.PIPE,
