@@ -10,7 +10,7 @@ import uuid
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from certification.audit import record_event
 from certification.errors import EmailTaken, InvalidInput, NotFound, TokenInvalid
@@ -147,7 +147,8 @@ def resolve_session(
     session: Session, token: str, now: dt.datetime, idle_timeout: dt.timedelta
 ) -> UserAccount | None:
     """The account of a live session; an expired or idle session is deleted and gives None."""
-    row = session.get(UserSession, _digest(token))
+    # Every logged-in request asks: the row and its account in one query.
+    row = session.get(UserSession, _digest(token), options=[joinedload(UserSession.user)])
     if row is None:
         return None
     if row.expires_at <= now or row.last_seen_at + idle_timeout <= now or not row.user.is_active:

@@ -7,7 +7,14 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, NamedTuple, Protocol
+
+
+class StoredFile(NamedTuple):
+    """Stored bytes opened for reading (the caller closes ``stream``), and their length."""
+
+    stream: BinaryIO
+    size: int
 
 
 class BlobStorage(Protocol):
@@ -18,6 +25,10 @@ class BlobStorage(Protocol):
 
     def get(self, sha256: str) -> bytes:
         """The bytes stored under ``sha256``; :class:`KeyError` if there are none."""
+
+    def open(self, sha256: str) -> StoredFile:
+        """The bytes under ``sha256`` as a stream, for serving without reading them into
+        memory; :class:`KeyError` if there are none."""
 
     def exists(self, sha256: str) -> bool:
         """Whether ``sha256`` is stored."""
@@ -60,6 +71,14 @@ class FileSystemStorage:
             return self._path(sha256).read_bytes()
         except FileNotFoundError:
             raise KeyError(sha256) from None
+
+    def open(self, sha256: str) -> StoredFile:
+        try:
+            stream = self._path(sha256).open("rb")
+        except FileNotFoundError:
+            raise KeyError(sha256) from None
+        # A real file, so a WSGI server can hand it to sendfile(2).
+        return StoredFile(stream, os.fstat(stream.fileno()).st_size)
 
     def exists(self, sha256: str) -> bool:
         try:

@@ -26,14 +26,14 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
-from certification.certificates import PUBLIC_STATES, certificate_by_code, format_code
+from certification.certificates import PUBLIC_STATES, format_code, normalise_code
 from certification.credentials import CredentialError, parse_credential_json, verify_credential
 from certification.errors import NotPermitted
 from certification.models import (
@@ -103,6 +103,8 @@ class Verification:
     reason: str
     dimensions: tuple[Dimension, ...]
     certificate: Certificate | None = field(default=None, compare=False)
+    #: The holder's public-check choices, read with the certificate (see :func:`public_view`).
+    consents: frozenset[ConsentPurpose] = field(default=frozenset(), compare=False)
 
     def dimension(self, name: str) -> Dimension:
         return next(d for d in self.dimensions if d.name == name)
@@ -115,21 +117,22 @@ class SealCheckerLike(Protocol):
 
 
 def _verdict(
-    method: Method, dimensions: dict[str, Dimension], certificate: Certificate | None
+    method: Method, dimensions: dict[str, Dimension], record: _Record | None
 ) -> Verification:
     ordered = tuple(
         dimensions.get(name) or Dimension(name, "not_checked", Outcome.NOT_APPLICABLE)
         for name in DIMENSIONS
     )
     by_name = {d.name: d for d in ordered}
+    found = (record.certificate, record.consents) if record else (None, frozenset())
     for wanted, verdict in (
         (Outcome.FAIL, Verdict.NOT_VALID),
         (Outcome.UNKNOWN, Verdict.INDETERMINATE),
     ):
         for name in _REASON_ORDER:
             if by_name[name].outcome == wanted:
-                return Verification(method, verdict, by_name[name].state, ordered, certificate)
-    return Verification(method, Verdict.VALID, "valid", ordered, certificate)
+                return Verification(method, verdict, by_name[name].state, ordered, *found)
+    return Verification(method, Verdict.VALID, "valid", ordered, *found)
 
 
 def _refused(method: Method, state: str, detail: str | None = None) -> Verification:
@@ -148,20 +151,95 @@ def _not_found(method: Method, signature: Dimension | None = None) -> Verificati
 # --- what the register says -------------------------------------------------------------------
 
 
-def _key_state(session: Session, certificate: Certificate) -> Dimension:
+class _KeyFacts(NamedTuple):
+    """What the register says of a signing key, as of now."""
+
+    kid: str | None
+    organisation_id: uuid.UUID | None
+    activated_at: dt.datetime | None
+    retired_at: dt.datetime | None
+    compromised_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A public certificate with everything its verification reads beside it."""
+
+    certificate: Certificate
+    keys: tuple[_KeyFacts, _KeyFacts]  # the seal's, the credential's
+    consents: frozenset[ConsentPurpose]
+
+
+def _record_statement() -> Select[Any]:
+    # One statement instead of four (certificate, keys, two consents): verification by code is
+    # the public hot path. Built once; each use adds only its WHERE on a bound parameter.
+    seal, credential = aliased(SigningKey), aliased(SigningKey)
+
+    def key_columns(key: Any) -> tuple[Any, ...]:
+        return tuple(getattr(key, name) for name in _KeyFacts._fields)
+
+    def consented(purpose: ConsentPurpose) -> Any:
+        return (
+            select(Consent.id)
+            .where(
+                Consent.person_id == Certificate.holder_person_id,
+                Consent.case_id == Certificate.case_id,
+                Consent.purpose == purpose,
+                Consent.withdrawn_at.is_(None),
+            )
+            .exists()
+        )
+
+    return (
+        select(
+            Certificate,
+            *key_columns(seal),
+            *key_columns(credential),
+            *(consented(purpose) for purpose in PUBLIC_CONSENTS),
+        )
+        .outerjoin(seal, seal.kid == Certificate.seal_kid)
+        .outerjoin(credential, credential.kid == Certificate.credential_kid)
+    )
+
+
+_RECORD: Final = _record_statement()
+_BY_CODE: Final = _RECORD.where(Certificate.verification_code == bindparam("value"))
+_BY_PDF: Final = _RECORD.where(Certificate.pdf_sha256 == bindparam("value"))
+_BY_ID: Final = _RECORD.where(Certificate.id == bindparam("value"))
+
+
+def _record(session: Session, statement: Select[Any], value: object) -> _Record | None:
+    """The public certificate that ``statement`` finds by ``value``, with its register facts."""
+    row = session.execute(statement, {"value": value}).first()
+    if row is None or row[0].status not in PUBLIC_STATES:
+        return None
+    width = len(_KeyFacts._fields)
+    facts = tuple(row[1:])
+    return _Record(
+        certificate=row[0],
+        keys=(_KeyFacts(*facts[:width]), _KeyFacts(*facts[width : 2 * width])),
+        consents=frozenset(
+            purpose
+            for purpose, given in zip(PUBLIC_CONSENTS, facts[2 * width :], strict=True)
+            if given
+        ),
+    )
+
+
+def _key_state(record: _Record) -> Dimension:
     """Were the keys that sealed and signed the certificate ours, active and not compromised
     at that moment (by the register's clock)? A key compromised later leaves earlier
     certificates valid: the register proves when they were made."""
+    certificate = record.certificate
     signed_at = certificate.completed_at or certificate.issued_at
-    kids = [kid for kid in (certificate.seal_kid, certificate.credential_kid) if kid]
-    found = {k.kid: k for k in session.scalars(select(SigningKey).where(SigningKey.kid.in_(kids)))}
-    for kid in (certificate.seal_kid, certificate.credential_kid):
-        key = found.get(kid) if kid else None
-        if key is None or key.organisation_id != certificate.organisation_id:
+    for key in record.keys:
+        if key.kid is None or key.organisation_id != certificate.organisation_id:
             return Dimension("signature", "untrusted_issuer", Outcome.FAIL, "unknown_key")
         if key.compromised_at is not None and key.compromised_at <= signed_at:
             return Dimension("signature", "key_compromised", Outcome.FAIL)
-        if key.activated_at > signed_at or (key.retired_at and key.retired_at < signed_at):
+        if (key.activated_at is None or key.activated_at > signed_at) or (
+            key.retired_at and key.retired_at < signed_at
+        ):
             return Dimension("signature", "key_not_active", Outcome.FAIL)
     return Dimension("signature", "valid", Outcome.PASS)
 
@@ -174,9 +252,8 @@ _STATUS: Final = {
 }
 
 
-def _register_dimensions(
-    session: Session, certificate: Certificate, now: dt.datetime
-) -> dict[str, Dimension]:
+def _register_dimensions(record: _Record, now: dt.datetime) -> dict[str, Dimension]:
+    certificate = record.certificate
     state, outcome = _STATUS.get(certificate.status, ("unknown", Outcome.UNKNOWN))
     valid_until = certificate.content.get("valid_until")
     if certificate.issued_at > now:
@@ -187,25 +264,22 @@ def _register_dimensions(
         validity = Dimension("validity", "current", Outcome.PASS)
     return {
         "found": Dimension("found", "found", Outcome.PASS),
-        "signature": _key_state(session, certificate),
+        "signature": _key_state(record),
         "status": Dimension("status", state, outcome),
         "validity": validity,
     }
 
 
-def _public(certificate: Certificate | None) -> Certificate | None:
-    return certificate if certificate is not None and certificate.status in PUBLIC_STATES else None
-
-
 def verify_code(session: Session, code: str, now: dt.datetime) -> Verification:
     """Verify by the code printed on the certificate (or in its QR code): the register's own
     record, so ``identical`` does not apply."""
-    certificate = certificate_by_code(session, code)
-    if certificate is None:
+    normal = normalise_code(code)
+    record = _record(session, _BY_CODE, normal) if normal is not None else None
+    if record is None:
         return _not_found(Method.CODE)
-    dimensions = _register_dimensions(session, certificate, now)
+    dimensions = _register_dimensions(record, now)
     dimensions["identical"] = Dimension("identical", "register_record", Outcome.NOT_APPLICABLE)
-    return _verdict(Method.CODE, dimensions, certificate)
+    return _verdict(Method.CODE, dimensions, record)
 
 
 def trusted_roots(session: Session) -> list[str]:
@@ -235,7 +309,7 @@ def _seal_dimension(check: SealCheck) -> Dimension:
     return Dimension("signature", _SEAL_STATES.get(check.reason, "invalid_signature"), Outcome.FAIL)
 
 
-def _certificate_of_credential(session: Session, credential: dict[str, Any]) -> Certificate | None:
+def _record_of_credential(session: Session, credential: dict[str, Any]) -> _Record | None:
     credential_id = credential.get("id")
     if not isinstance(credential_id, str) or not credential_id.startswith("urn:uuid:"):
         return None
@@ -243,7 +317,7 @@ def _certificate_of_credential(session: Session, credential: dict[str, Any]) -> 
         certificate_id = uuid.UUID(credential_id.removeprefix("urn:uuid:"))
     except ValueError:
         return None
-    return _public(session.get(Certificate, certificate_id))
+    return _record(session, _BY_ID, certificate_id)
 
 
 def verify_pdf(
@@ -256,13 +330,11 @@ def verify_pdf(
     if not data.startswith(b"%PDF-"):
         return _refused(Method.PDF, "not_a_pdf")
     digest = hashlib.sha256(data).hexdigest()
-    certificate = _public(
-        session.scalar(select(Certificate).where(Certificate.pdf_sha256 == digest))
-    )
-    if certificate is not None:
-        dimensions = _register_dimensions(session, certificate, now)
+    record = _record(session, _BY_PDF, digest)
+    if record is not None:
+        dimensions = _register_dimensions(record, now)
         dimensions["identical"] = Dimension("identical", "identical", Outcome.PASS)
-        return _verdict(Method.PDF, dimensions, certificate)
+        return _verdict(Method.PDF, dimensions, record)
     # Not what we issued. Say why: a broken or foreign seal, or one of ours changed since.
     check = checker.check(data, trusted_roots(session), attachment=CREDENTIAL_FILE_NAME)
     if check.reason == "busy":  # nothing is known yet: try again later
@@ -276,19 +348,19 @@ def verify_pdf(
         return _not_found(
             Method.PDF, Dimension("signature", "malformed", Outcome.FAIL, error.reason)
         )
-    certificate = _certificate_of_credential(session, credential)
-    if certificate is None or hashlib.sha256(check.attachment).hexdigest() != (
-        certificate.credential_sha256
+    record = _record_of_credential(session, credential)
+    if record is None or hashlib.sha256(check.attachment).hexdigest() != (
+        record.certificate.credential_sha256
     ):
         # Sealed with a key under our root, but carrying no credential we issued.
         return _not_found(Method.PDF, Dimension("signature", "valid", Outcome.PASS))
-    dimensions = _register_dimensions(session, certificate, now)
-    if check.signer_kid != certificate.seal_kid:
+    dimensions = _register_dimensions(record, now)
+    if check.signer_kid != record.certificate.seal_kid:
         dimensions["signature"] = Dimension(
             "signature", "untrusted_issuer", Outcome.FAIL, "seal_key"
         )
     dimensions["identical"] = Dimension("identical", "modified", Outcome.FAIL)
-    return _verdict(Method.PDF, dimensions, certificate)
+    return _verdict(Method.PDF, dimensions, record)
 
 
 _PROOF_STATES: Final = {
@@ -315,9 +387,10 @@ def verify_credential_json(
         credential = parse_credential_json(data, max_bytes=MAX_JSON_BYTES)
     except CredentialError as error:
         return _refused(Method.JSON, "malformed", error.reason)
-    certificate = _certificate_of_credential(session, credential)
-    if certificate is None:
+    record = _record_of_credential(session, credential)
+    if record is None:
         return _not_found(Method.JSON)
+    certificate = record.certificate
     key = (
         session.get(SigningKey, certificate.credential_kid) if certificate.credential_kid else None
     )
@@ -336,22 +409,22 @@ def verify_credential_json(
         return public if isinstance(public, ed25519.Ed25519PublicKey) else None
 
     proof = verify_credential(credential, resolve)
-    dimensions = _register_dimensions(session, certificate, now)
+    dimensions = _register_dimensions(record, now)
     if not proof.ok:
         state = _PROOF_STATES.get(proof.reason, "malformed")
         dimensions["signature"] = Dimension("signature", state, Outcome.FAIL, proof.reason)
-        return _verdict(Method.JSON, dimensions, certificate)
+        return _verdict(Method.JSON, dimensions, record)
     try:
         issued = json.loads(storage.get(certificate.credential_sha256 or ""))
     except KeyError:  # the stored copy is missing: we cannot compare now
         dimensions["identical"] = Dimension("identical", "unavailable", Outcome.UNKNOWN)
-        return _verdict(Method.JSON, dimensions, certificate)
+        return _verdict(Method.JSON, dimensions, record)
     dimensions["identical"] = (
         Dimension("identical", "identical", Outcome.PASS)
         if issued == credential
         else Dimension("identical", "modified", Outcome.FAIL)
     )
-    return _verdict(Method.JSON, dimensions, certificate)
+    return _verdict(Method.JSON, dimensions, record)
 
 
 def verify_file(
@@ -476,14 +549,20 @@ def _initials(*names: str) -> str:
     return " ".join(f"{part[0]}." for name in names for part in name.split() if part)
 
 
-def public_view(session: Session, certificate: Certificate) -> dict[str, Any]:
+def public_view(
+    session: Session,
+    certificate: Certificate,
+    consents: frozenset[ConsentPurpose] | set[ConsentPurpose] | None = None,
+) -> dict[str, Any]:
     """What a verifier may see of a certificate (security.md §3.11): holder name, number and
     date, ente titolato and titolare, profile and competences with codes and EQF levels,
     assessment methods, status with its date. Never the codice fiscale, birth date, e-mail,
     assessors, or why a certificate was revoked. The full name needs the holder's consent
-    (initials otherwise), and so do the learning context and the evidence list."""
+    (initials otherwise), and so do the learning context and the evidence list: ``consents``
+    when the caller read them already (a verification does), else read now."""
     content = certificate.content
-    consents = public_consents(session, certificate)
+    if consents is None:
+        consents = public_consents(session, certificate)
     holder = content["holder"]
     show_name = ConsentPurpose.PUBLIC_VERIFICATION_PAGE in consents
     successor = (
@@ -519,12 +598,12 @@ def public_view(session: Session, certificate: Certificate) -> dict[str, Any]:
         },
         "competences": [
             {
-                "code": c.code,
-                "title_it": c.title_it,
-                "title_en": c.title_en,
-                "eqf_level": c.eqf_level,
+                "code": c["code"],
+                "title_it": c["title_it"],
+                "title_en": c["title_en"],
+                "eqf_level": c["eqf_level"],
             }
-            for c in certificate.competences
+            for c in content["competences"]  # as signed; CertificateCompetence rows copy it
         ],
         "assessment_methods": list(content["assessment"]["methods"]),
         "status": certificate.status.value,

@@ -129,6 +129,14 @@ def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
     }
 
 
+class Client(FlaskClient):
+    """Reads each response whole and closes it, as a WSGI server does once it has sent it
+    (downloads stream from open files, which must not outlive the request)."""
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def app_factory(
     app_config: dict[str, Any], connection: Connection
@@ -138,6 +146,7 @@ def app_factory(
 
     def factory(bind: bool = True, **overrides: Any) -> Flask:
         application = create_app({**app_config, **overrides})
+        application.test_client_class = Client
         if bind:
             application.extensions["attesta.db"].sessionmaker = sessionmaker(
                 bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False

@@ -12,6 +12,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
 from app.account.forms import EmptyForm
@@ -56,11 +57,21 @@ from certification.roles import OrganisationKind, Role
 from certification.verification import public_consents, set_public_consents, verification_count
 from certification.workflow import CONSENT_TEXT_VERSION, actor_may
 
+#: What a download reads of a certificate: not its content (kilobytes of JSON to decode).
+_FOR_DOWNLOAD = load_only(
+    Certificate.status,
+    Certificate.holder_person_id,
+    Certificate.organisation_id,
+    Certificate.number,
+    Certificate.pdf_sha256,
+    Certificate.credential_sha256,
+)
 
-def _certificate(certificate_id: uuid.UUID) -> Certificate:
+
+def _certificate(certificate_id: uuid.UUID, *options: Any) -> Certificate:
     """A certificate the current account may see: its holder's, or its ente's staff's."""
     actor = current_account()
-    found = db_session().get(Certificate, certificate_id)
+    found = db_session().get(Certificate, certificate_id, options=options)
     if (
         found is None
         or found.status not in C.PUBLIC_STATES
@@ -253,7 +264,7 @@ def public_check(certificate_id: uuid.UUID) -> Response:
 @login_required
 def pdf(certificate_id: uuid.UUID) -> Response:
     """The stored, sealed bytes: never rendered again."""
-    certificate = _certificate(certificate_id)
+    certificate = _certificate(certificate_id, _FOR_DOWNLOAD)
     if certificate.pdf_sha256 is None:  # pragma: no cover - public states have bytes
         raise NotFound("no such certificate")
     return send_stored(certificate.pdf_sha256, "application/pdf", f"{certificate.number}.pdf")
@@ -263,7 +274,7 @@ def pdf(certificate_id: uuid.UUID) -> Response:
 @login_required
 def credential(certificate_id: uuid.UUID) -> Response:
     """The signed Open Badges 3.0 credential, as stored (the one inside the PDF)."""
-    certificate = _certificate(certificate_id)
+    certificate = _certificate(certificate_id, _FOR_DOWNLOAD)
     if certificate.credential_sha256 is None:  # pragma: no cover
         raise NotFound("no such certificate")
     return send_stored(

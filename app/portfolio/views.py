@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -424,19 +424,32 @@ def evidence_file(person_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
 
 
 def send_stored(sha256: str, media_type: str, name: str) -> Response:
-    """Serve stored bytes as a download: never rendered inline by the browser."""
+    """Serve stored bytes as a download: never rendered inline by the browser. Streamed from
+    the store (sendfile under gunicorn), not read into memory."""
     try:
-        data = storage().get(sha256)
+        stored = storage().open(sha256)
     except KeyError:
         raise NotFound("file missing") from None
-    return send_bytes(data, media_type, name)
+    return _download(stored.stream, stored.size, media_type, name)
 
 
 def send_bytes(data: bytes, media_type: str, name: str) -> Response:
     """Serve bytes as a download, sandboxed and never cached."""
+    return _download(io.BytesIO(data), len(data), media_type, name)
+
+
+def _download(stream: BinaryIO, size: int, media_type: str, name: str) -> Response:
     response = send_file(
-        io.BytesIO(data), mimetype=media_type, as_attachment=True, download_name=name, max_age=0
+        stream,
+        mimetype=media_type,
+        as_attachment=True,
+        download_name=name,
+        conditional=False,
+        etag=False,
+        max_age=0,
     )
+    response.content_length = size  # werkzeug knows it only for paths and BytesIO
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response

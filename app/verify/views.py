@@ -60,7 +60,9 @@ def private(response: Response) -> Response:
 def checked(result: Verification, channel: VerificationChannel) -> dict[str, Any] | None:
     """Log the check and return what the verifier may see of the certificate."""
     verification_recorder().record(result, channel, utcnow())
-    return public_view(db_session(), result.certificate) if result.certificate else None
+    if result.certificate is None:
+        return None
+    return public_view(db_session(), result.certificate, result.consents)
 
 
 def read_upload() -> bytes | None:

@@ -242,6 +242,9 @@ def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, statu
             "profile_title_en": "Profile",
             "eqf_level": 4,
         },
+        "competences": [
+            {"code": "DEMO-C01", "title_it": "Competenza", "title_en": "Competence", "eqf_level": 4}
+        ],
         "assessment": {"methods": ["colloquio_tecnico"]},
     }
     certificate = Certificate(
