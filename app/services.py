@@ -4,10 +4,12 @@ talent-card renderer and the seal checker for uploads."""
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from pathlib import Path
 from typing import cast
 
+import click
 from flask import Flask, current_app
 
 from app.config import ROOT
@@ -15,7 +17,7 @@ from app.db import database, db_session
 from app.verification_log import VerificationRecorder
 from certification.card_documents import render_card_pdf
 from certification.clock import utcnow
-from certification.issuance import Issuer, RendererPaths
+from certification.issuance import CredentialHasher, Issuer, RendererPaths
 from certification.models import TalentCard
 from certification.rendering import DocumentRenderer
 from certification.sandbox import SealChecker
@@ -57,10 +59,19 @@ def issuer(app: Flask | None = None) -> Issuer:
             clock=utcnow,
             renderer_paths=renderer_paths(),
             timestamp_url=app.config.get("TIMESTAMP_URL"),
+            hasher=_hasher(app),
         )
         with _lock:
             app.extensions["attesta.issuer"] = found
     return cast(Issuer, found)
+
+
+def _hasher(app: Flask) -> CredentialHasher | None:
+    # A helper process for credential hashes pays off in a web process on more than one core;
+    # not in a command (it ends before the helper is up) nor a test (one per test app).
+    if app.config["ENV"] == "testing" or (os.cpu_count() or 1) < 2:
+        return None
+    return CredentialHasher(wanted=lambda: click.get_current_context(silent=True) is None)
 
 
 def renderer(app: Flask | None = None) -> DocumentRenderer:

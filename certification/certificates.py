@@ -169,11 +169,18 @@ def certificate_content(
     }
     ratings = current_ratings(case)
     framework = case.target_profile.framework
+    certified = [item for item in snapshot_competences(case) if item["code"] in outcomes]
+    live_by_id = {
+        competence.id: competence
+        for competence in session.scalars(
+            select(Competence)
+            .where(Competence.id.in_([uuid.UUID(item["id"]) for item in certified]))
+            .options(selectinload(Competence.statements))
+        )
+    }
     competences = []
-    for item in snapshot_competences(case):
-        if item["code"] not in outcomes:
-            continue
-        live = session.get(Competence, uuid.UUID(item["id"]))
+    for item in certified:
+        live = live_by_id.get(uuid.UUID(item["id"]))
         statements: dict[str, list[dict[str, str]]] = {"abilita": [], "conoscenza": []}
         for statement in live.statements if live else []:
             statements.setdefault(statement.kind, []).append(

@@ -375,10 +375,32 @@ def sign_credential(
     second. Raises :class:`CredentialError` (``already_signed``, ``context_not_allowed``,
     ``issuer_mismatch``, ``undefined_term``, ``null_value``, ``malformed``).
     """
+    signing = prepare_signing(credential, verification_method, created)
+    return signing.finish(private_key, signing_hash(signing, loader=loader))
+
+
+@dataclass(frozen=True)
+class Signing:
+    """A credential on its way to a proof: checked, and its proof options chosen. Its hash
+    (:func:`signing_hash`, the costly canonicalisation, no key needed) may be computed in
+    another process; :meth:`finish` signs that hash with the key."""
+
+    unsecured: dict[str, Any]
+    proof: dict[str, Any]
+
+    def finish(self, private_key: Ed25519PrivateKey, hash_data: bytes) -> dict[str, Any]:
+        """The secured credential: the proof with the Ed25519 signature of ``hash_data``."""
+        signature = private_key.sign(hash_data)
+        return {**self.unsecured, "proof": {**self.proof, "proofValue": "z" + base58btc(signature)}}
+
+
+def prepare_signing(
+    credential: dict[str, Any], verification_method: str, created: dt.datetime
+) -> Signing:
+    """Check ``credential`` can be signed (see :func:`sign_credential`) and fix its proof."""
     if "proof" in credential:
         raise CredentialError("already_signed", "the credential already has a proof")
     _check_credential_shape(credential, verification_method)
-    unsecured = copy.deepcopy(credential)
     proof: dict[str, Any] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
@@ -386,8 +408,12 @@ def sign_credential(
         "verificationMethod": verification_method,
         "proofPurpose": PROOF_PURPOSE,
     }
-    signature = private_key.sign(_hash_data(unsecured, proof, loader))
-    return {**unsecured, "proof": {**proof, "proofValue": "z" + base58btc(signature)}}
+    return Signing(copy.deepcopy(credential), proof)
+
+
+def signing_hash(signing: Signing, *, loader: DocumentLoader = document_loader) -> bytes:
+    """What the proof signs (the spec's Hashing step, both canonicalisations)."""
+    return _hash_data(signing.unsecured, signing.proof, loader)
 
 
 def _is_object(value: object) -> bool:

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from certification.certificates import (
     PUBLIC_STATES,
@@ -42,6 +44,8 @@ from certification.models import (
     Certificate,
     CertificateStatus,
     CertificationCase,
+    Organisation,
+    Profile,
     StatusPurpose,
     UserAccount,
 )
@@ -56,6 +60,8 @@ from certification.rendering import DocumentRenderer
 from certification.roles import Role
 from certification.states import CaseStatus
 from certification.storage import BlobStorage
+
+log = logging.getLogger(__name__)
 
 #: A reservation older than this with no completion was left by a crash.
 STALE_AFTER: Final = dt.timedelta(minutes=10)
@@ -89,6 +95,9 @@ class Issuer:
     clock: Clock
     renderer_paths: RendererPaths | None = None
     timestamp_url: str | None = None
+    #: Compute credential hashes in a helper process while pages are laid out (long-lived
+    #: processes on more than one core: the web app); see :class:`CredentialHasher`.
+    hasher: CredentialHasher | None = None
     _signers: dict[tuple[str, str, str], IssuerSigner] = field(default_factory=dict)
 
     def signer(self, material: SignerMaterial) -> IssuerSigner:
@@ -97,6 +106,74 @@ class Issuer:
         if found is None:
             found = self._signers[key] = IssuerSigner(material, self.passphrase)
         return found
+
+
+class CredentialHasher:
+    """One helper process that computes credential hashes (:func:`produce_certificate`).
+
+    Started in the background on first use, and used only once it answers: starting Python
+    and pyld costs more than one hash saves, so a short-lived process (a CLI command) never
+    waits for it. It dies with the thread that started it (Linux's parent-death signal); a
+    broken helper is replaced on the next use.
+    """
+
+    def __init__(self, wanted: Callable[[], bool] = lambda: True) -> None:
+        self._wanted = wanted  # asked before starting it: is this process one that lives on?
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._ready: Future[None] | None = None
+        self._pid = 0
+
+    def executor(self) -> Executor | None:
+        """The helper when it is up, else None (it is then being started)."""
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():  # first use, or forked
+                if not self._wanted():
+                    return None
+                self._pid = os.getpid()
+                try:
+                    self._executor = ProcessPoolExecutor(
+                        max_workers=1,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_die_with_parent,
+                    )
+                    self._ready = self._executor.submit(_hasher_up)
+                except Exception:  # no helper here (e.g. no process may be started): go on
+                    log.warning("no credential hashing helper", exc_info=True)
+                    self._wanted = lambda: False
+                    self._executor = self._ready = None
+                    return None
+            ready = self._ready
+        if ready is not None and ready.done() and ready.exception() is None:
+            return self._executor
+        return None
+
+    def broken(self) -> None:
+        """Forget a helper that died; the next use starts another."""
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def shutdown(self) -> None:
+        self.broken()
+
+
+def _hasher_up() -> None:
+    """Runs once the helper has imported this module (and so pyld): it is ready."""
+
+
+def _produce(issuer: Issuer, reserved: _Reserved) -> ProducedCertificate:
+    signer = issuer.signer(reserved.material)
+    hasher = issuer.hasher.executor() if issuer.hasher is not None else None
+    try:
+        return produce_certificate(
+            reserved.content, reserved.locale, signer, issuer.renderer, hasher=hasher
+        )
+    except BrokenExecutor:  # the helper died (not our failure): once more without it
+        if issuer.hasher is not None:
+            issuer.hasher.broken()
+        return produce_certificate(reserved.content, reserved.locale, signer, issuer.renderer)
 
 
 @dataclass(frozen=True)
@@ -122,6 +199,16 @@ class _Reserved:
     material: SignerMaterial
 
 
+#: What the certificate's content reads of its case, in the case's own query (each would be
+#: a query of its own when first touched).
+_FOR_CONTENT: Final = (
+    joinedload(CertificationCase.candidate),
+    joinedload(CertificationCase.snapshot),
+    joinedload(CertificationCase.ente_titolato).joinedload(Organisation.accredited_by),
+    joinedload(CertificationCase.target_profile).joinedload(Profile.framework),
+)
+
+
 def _reserve(
     issuer: Issuer,
     actor_id: uuid.UUID,
@@ -132,7 +219,7 @@ def _reserve(
 ) -> _Reserved:
     with issuer.session_factory() as session:
         actor = session.get(UserAccount, actor_id)
-        case = session.get(CertificationCase, case_id)
+        case = session.get(CertificationCase, case_id, options=_FOR_CONTENT)
         if actor is None or case is None:
             raise NotFound("no such case")
         supersedes = session.get(Certificate, supersedes_id) if supersedes_id else None
@@ -215,10 +302,7 @@ def issue_one(
         issuer, actor_id, case_id, supersedes_id=supersedes_id, correction_note=correction_note
     )
     try:
-        produced = produce_certificate(
-            reserved.content, reserved.locale, issuer.signer(reserved.material), issuer.renderer
-        )
-        return _complete(issuer, reserved, produced)
+        return _complete(issuer, reserved, _produce(issuer, reserved))
     except Exception as exc:
         # A failure we saw (not a crash): give the reservation up so the case can be retried.
         _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import uuid
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -421,6 +422,10 @@ def pdf_context(content: dict[str, Any], locale: str) -> dict[str, Any]:
     }
 
 
+#: Certificates are PDF/A-3b: archival, with the credential as an associated file.
+PDF_VARIANT: Final = "pdf/a-3b"
+
+
 @dataclass(frozen=True)
 class ProducedCertificate:
     pdf: bytes
@@ -428,17 +433,30 @@ class ProducedCertificate:
 
 
 def produce_certificate(
-    content: dict[str, Any], locale: str, signer: IssuerSigner, renderer: DocumentRenderer
+    content: dict[str, Any],
+    locale: str,
+    signer: IssuerSigner,
+    renderer: DocumentRenderer,
+    *,
+    hasher: Executor | None = None,
 ) -> ProducedCertificate:
-    """Sign the credential, render the PDF/A-3 with it attached, and seal the PDF."""
+    """Sign the credential, render the PDF/A-3 with it attached, and seal the PDF.
+
+    With a ``hasher`` (an executor of other processes), the credential's canonical hash, a
+    tenth of the work, is computed there while this process lays out the pages; the key
+    never leaves this process, only the (public) credential does."""
     base = content["base_url"]
-    created = dt.datetime.fromisoformat(content["issued_at"])
-    credential = credentials.sign_credential(
+    signing = credentials.prepare_signing(
         build_credential(content, locale),
-        signer.credential_key,
         verification_method(base, content["ente"]["id"], signer.credential_kid),
-        created,
+        dt.datetime.fromisoformat(content["issued_at"]),
     )
+    hashed = hasher.submit(credentials.signing_hash, signing) if hasher is not None else None
+    laid_out = renderer.layout(
+        TEMPLATE, pdf_context(content, locale), locale, pdf_variant=PDF_VARIANT
+    )
+    hash_data = hashed.result() if hashed is not None else credentials.signing_hash(signing)
+    credential = signing.finish(signer.credential_key, hash_data)
     credential_json = json.dumps(credential, ensure_ascii=False, indent=2).encode()
     attachment = Attachment(
         file_obj=io.BytesIO(credential_json),
@@ -446,13 +464,7 @@ def produce_certificate(
         description="Open Badges 3.0 credential (W3C Verifiable Credential 2.0)",
         relationship="Alternative",
     )
-    pdf = renderer.render_pdf(
-        TEMPLATE,
-        pdf_context(content, locale),
-        locale,
-        pdf_variant="pdf/a-3b",
-        attachments=[attachment],
-    )
+    pdf = renderer.write_pdf(laid_out, pdf_variant=PDF_VARIANT, attachments=[attachment])
     sealed = signer.sealer.seal(
         pdf,
         reason=f"{TITLES['it'][content['kind']]} {content['number']}",

@@ -19,6 +19,7 @@ from typing import Any
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -129,16 +130,48 @@ class DocumentRenderer:
     ) -> bytes:
         """The document as PDF bytes (optionally PDF/A, with associated files attached, another
         of the shipped stylesheets, and in-memory ``resource:<name>`` images)."""
+        laid_out = self.layout(
+            template,
+            context,
+            locale,
+            pdf_variant=pdf_variant,
+            stylesheet=stylesheet,
+            resources=resources,
+        )
+        return self.write_pdf(laid_out, pdf_variant=pdf_variant, attachments=attachments)
+
+    def layout(
+        self,
+        template: str,
+        context: dict[str, Any],
+        locale: str,
+        *,
+        pdf_variant: str | None = None,
+        stylesheet: str | None = None,
+        resources: Mapping[str, tuple[bytes, str]] | None = None,
+    ) -> Document:
+        """The document laid out in pages (most of the work), ready for :meth:`write_pdf`."""
         html = self.render_html(template, context, locale)
         fetcher = _ResourceFetcher(self.fetcher, resources) if resources else self.fetcher
         try:
-            document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher)
-            pdf = document.write_pdf(
+            return HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).render(
                 stylesheets=[self._stylesheet(stylesheet)],
                 font_config=self.font_config,
                 pdf_variant=pdf_variant,
-                attachments=list(attachments),
             )
+        except FatalURLFetchingError as exc:
+            raise RenderError(str(exc)) from exc
+
+    def write_pdf(
+        self,
+        laid_out: Document,
+        *,
+        pdf_variant: str | None = None,
+        attachments: Sequence[Attachment] = (),
+    ) -> bytes:
+        """PDF bytes of a laid-out document, with its associated files attached."""
+        try:
+            pdf = laid_out.write_pdf(pdf_variant=pdf_variant, attachments=list(attachments))
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc)) from exc
         if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without target

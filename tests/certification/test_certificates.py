@@ -7,6 +7,9 @@ import hashlib
 import io
 import json
 import subprocess
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from certification import certificates as C
 from certification import credentials
 from certification.errors import Conflict, InvalidInput, NotPermitted
 from certification.issuance import (
+    CredentialHasher,
     Issuer,
     RendererPaths,
     issue_one,
@@ -188,6 +192,75 @@ def test_issuing_a_certificate(db: Session, world: dict[str, Any], storage: Any)
     )
     assert credential["evidence"][0]["description"].startswith("sha256:")
     assert credential["proof"]["verificationMethod"].endswith(certificate.credential_kid)
+
+
+def _wait_until_up(hasher: CredentialHasher) -> None:
+    deadline = time.monotonic() + 60
+    while hasher.executor() is None:
+        assert time.monotonic() < deadline, "the hashing helper never came up"
+        time.sleep(0.05)
+
+
+def test_a_helper_process_hashes_the_credential(
+    db: Session, world: dict[str, Any], storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hasher = CredentialHasher()
+    handed_over: list[str] = []
+    try:
+        _wait_until_up(hasher)
+        helper = hasher.executor()
+        assert helper is not None
+
+        class Spy(ThreadPoolExecutor):
+            def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+                handed_over.append(fn.__name__)
+                return helper.submit(fn, *args, **kwargs)
+
+        monkeypatch.setattr(hasher, "executor", Spy)
+        world["issuer"].hasher = hasher
+        certificate = _issue(db, world)
+    finally:
+        hasher.shutdown()
+    assert handed_over == ["signing_hash"]
+    pdf = storage.get(certificate.pdf_sha256)
+    inside = embedded_credential(pdf)
+    assert inside == storage.get(certificate.credential_sha256)
+    check = credentials.verify_credential(credentials.parse_credential_json(inside), _resolver(db))
+    assert check.ok, check
+    assert check_seal(pdf, _root_pem(db)).ok
+
+
+class _BrokenHasher(CredentialHasher):
+    """A helper that died: every hand-over fails as a dead process pool does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported = False
+
+    def executor(self) -> Executor | None:
+        class Dead(ThreadPoolExecutor):
+            def submit(self, *args: Any, **kwargs: Any) -> Any:
+                raise BrokenProcessPool("the helper died")
+
+        return None if self.reported else Dead()
+
+    def broken(self) -> None:
+        self.reported = True
+
+
+def test_a_dead_or_unwanted_helper_never_stops_issuance(
+    db: Session, world: dict[str, Any], storage: Any
+) -> None:
+    assert CredentialHasher(wanted=lambda: False).executor() is None  # e.g. a CLI command
+    hasher = _BrokenHasher()
+    world["issuer"].hasher = hasher
+    certificate = _issue(db, world)
+    assert hasher.reported  # and the next use starts another
+    assert certificate.status == CertificateStatus.ISSUED
+    inside = embedded_credential(storage.get(certificate.pdf_sha256))
+    assert credentials.verify_credential(
+        credentials.parse_credential_json(inside), _resolver(db)
+    ).ok
 
 
 def test_the_pdf_prints_candidate_text_literally(
