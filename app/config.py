@@ -30,6 +30,11 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     #: A Redis URL: bulk issuance runs as jobs there, taken by `flask jobs worker` processes.
     "QUEUE_URL": (None, "str"),
     "QUEUE_NAME": ("attesta", "str"),
+    #: Where files live: empty for the instance folder's files/, or s3://bucket/prefix for a
+    #: bucket of S3 or an S3-compatible store (credentials: the usual AWS_* variables).
+    "STORAGE_URL": (None, "str"),
+    #: The S3-compatible store's address (MinIO, Ceph, ...); empty for Amazon S3 itself.
+    "S3_ENDPOINT_URL": (None, "str"),
     "DEFAULT_LOCALE": ("it", "choice:it,en"),
     "SECURE_COOKIES": (None, "bool"),
     "SESSION_LIFETIME_HOURS": (12, "int"),

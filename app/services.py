@@ -8,11 +8,12 @@ import os
 import threading
 from pathlib import Path
 from typing import cast
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
 
-from app.config import ROOT
+from app.config import ROOT, ConfigError
 from app.db import database, db_session
 from app.verification_log import VerificationRecorder
 from certification.card_documents import render_card_pdf
@@ -21,16 +22,27 @@ from certification.issuance import CredentialHasher, Issuer, RendererPaths
 from certification.models import TalentCard
 from certification.rendering import DocumentRenderer
 from certification.sandbox import SealChecker
-from certification.storage import BlobStorage, FileSystemStorage
+from certification.storage import BlobStorage, FileSystemStorage, S3Storage
 
 _lock = threading.Lock()
 _seal_checker: SealChecker | None = None
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["attesta.storage"] = FileSystemStorage(
-        Path(app.config["INSTANCE_PATH"]) / "files"
-    )
+    app.extensions["attesta.storage"] = _storage(app)
+
+
+def _storage(app: Flask) -> BlobStorage:
+    url = app.config["STORAGE_URL"]
+    if not url:
+        return FileSystemStorage(Path(app.config["INSTANCE_PATH"]) / "files")
+    parts = urlsplit(url)
+    if parts.scheme == "s3" and parts.netloc:
+        import boto3  # only where a bucket is configured
+
+        client = boto3.client("s3", endpoint_url=app.config["S3_ENDPOINT_URL"] or None)
+        return S3Storage(client, parts.netloc, parts.path)
+    raise ConfigError(f"ATTESTA_STORAGE_URL must be s3://bucket[/prefix], not {url!r}")
 
 
 def storage() -> BlobStorage:

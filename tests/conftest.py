@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
+from moto import mock_aws
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -240,3 +242,25 @@ def redis_url() -> str:
             pytest.fail(f"no Redis answers at {url} in CI")
         pytest.skip(f"no Redis at {url}")
     return url
+
+
+# --- an in-process S3 (moto): no network --------------------------------------------------
+
+BUCKET = "attesta-files"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A boto3 client of an in-process S3 with an empty bucket (no network)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-south-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="eu-south-1")
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-south-1"}
+        )
+        yield client
