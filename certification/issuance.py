@@ -148,15 +148,12 @@ class CredentialHasher:
             return self._executor
         return None
 
-    def broken(self) -> None:
-        """Forget a helper that died; the next use starts another."""
+    def shutdown(self) -> None:
+        """Stop the helper (or forget one that died); the next use starts another."""
         with self._lock:
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-
-    def shutdown(self) -> None:
-        self.broken()
 
 
 def _hasher_up() -> None:
@@ -172,7 +169,7 @@ def _produce(issuer: Issuer, reserved: _Reserved) -> ProducedCertificate:
         )
     except BrokenExecutor:  # the helper died (not our failure): once more without it
         if issuer.hasher is not None:
-            issuer.hasher.broken()
+            issuer.hasher.shutdown()
         return produce_certificate(reserved.content, reserved.locale, signer, issuer.renderer)
 
 

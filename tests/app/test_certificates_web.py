@@ -69,6 +69,12 @@ def test_signatory_issues_and_holder_downloads(
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert "attachment" in pdf.headers["Content-Disposition"]
     assert hashlib.sha256(pdf.data).hexdigest() == certificate.pdf_sha256  # the stored bytes
+    assert pdf.content_length == len(pdf.data) and "no-store" in pdf.headers["Cache-Control"]
+    # Streamed from the store, a resumed download still gets just the bytes it asks for.
+    part = holder.get(
+        f"/certificates/{certificate.id}/certificate.pdf", headers={"Range": "bytes=0-7"}
+    )
+    assert part.status_code == 206 and part.data == pdf.data[:8] == b"%PDF-1.7"
     raw = holder.get(f"/certificates/{certificate.id}/credential.json").data
     assert raw == embedded_credential(pdf.data)
     assert credentials.verify_credential(json.loads(raw), _resolver_for(app, db)).ok

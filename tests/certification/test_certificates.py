@@ -244,7 +244,7 @@ class _BrokenHasher(CredentialHasher):
 
         return None if self.reported else Dead()
 
-    def broken(self) -> None:
+    def shutdown(self) -> None:
         self.reported = True
 
 
