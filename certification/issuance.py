@@ -246,7 +246,15 @@ def _reserve(
         return reserved
 
 
-def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate) -> Certificate:
+def _complete(
+    issuer: Issuer,
+    reserved: _Reserved,
+    produced: ProducedCertificate,
+    *,
+    also: Callable[[Session, Certificate], None] | None = None,
+) -> Certificate:
+    """Store the files and mark the reservation ISSUED; ``also`` writes in the same
+    transaction (a bulk request's progress, so it can never disagree with the register)."""
     crash_point("produced")  # the sealed PDF exists in memory only
     with issuer.session_factory() as session:
         # Locked: a retry and a recovery finishing the same reservation at once cannot both
@@ -254,8 +262,11 @@ def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate
         certificate = session.get(Certificate, reserved.certificate_id, with_for_update=True)
         if certificate is None:  # pragma: no cover - rows are never deleted
             raise NotFound("no such certificate")
-        if certificate.status in PUBLIC_STATES:
-            return certificate  # finished by a concurrent run: this one's bytes are dropped
+        if certificate.status in PUBLIC_STATES:  # finished by a concurrent run: bytes dropped
+            if also is not None:
+                also(session, certificate)
+                session.commit()
+            return certificate
         complete_certificate(
             session,
             certificate,
@@ -272,6 +283,8 @@ def _complete(issuer: Issuer, reserved: _Reserved, produced: ProducedCertificate
                 publish_status_list(
                     session, listed, issuer.passphrase, issuer.base_url, issuer.clock()
                 )
+        if also is not None:
+            also(session, certificate)
         crash_point("stored")  # the files are written, the ISSUED row is not committed
         session.commit()
         crash_point("committed")  # issued; the caller has not heard of it
@@ -446,15 +459,19 @@ def bulk_requests_of(
 
 def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None:
     with issuer.session_factory() as session:
-        bulk = session.get(BulkIssuance, bulk_id)
-        if bulk is None:  # pragma: no cover
-            return
-        bulk.items = [
-            result.as_dict() if item["case_id"] == result.case_id else item for item in bulk.items
-        ]
-        if all(item["status"] != "pending" for item in bulk.items):
-            bulk.finished_at = issuer.clock()
+        _set_item(session, bulk_id, result, issuer.clock())
         session.commit()
+
+
+def _set_item(session: Session, bulk_id: uuid.UUID, result: ItemResult, now: dt.datetime) -> None:
+    bulk = session.get(BulkIssuance, bulk_id)
+    if bulk is None:  # pragma: no cover
+        return
+    bulk.items = [
+        result.as_dict() if item["case_id"] == result.case_id else item for item in bulk.items
+    ]
+    if all(item["status"] != "pending" for item in bulk.items):
+        bulk.finished_at = now
 
 
 def _already_issued(issuer: Issuer, case_id: uuid.UUID) -> ItemResult:
@@ -487,11 +504,14 @@ def run_bulk(
         todo = [uuid.UUID(i["case_id"]) for i in bulk.items if i["status"] == "pending"]
     results: list[ItemResult] = []
 
-    def report(result: ItemResult) -> None:
-        _record_item(issuer, bulk_id, result)
+    def reported(result: ItemResult) -> None:
         results.append(result)
         if progress:
             progress(result)
+
+    def report(result: ItemResult) -> None:
+        _record_item(issuer, bulk_id, result)
+        reported(result)
 
     def reservations() -> Iterator[tuple[uuid.UUID, _Reserved]]:
         for case_id in todo:
@@ -507,18 +527,29 @@ def run_bulk(
     def finish(
         case_id: uuid.UUID, reserved: _Reserved, produce: Callable[[], ProducedCertificate]
     ) -> None:
+        def issued(certificate: Certificate) -> ItemResult:
+            return ItemResult(
+                str(case_id),
+                "issued",
+                str(certificate.id),
+                certificate.number,
+                certificate.verification_code,
+            )
+
         try:
-            done = _complete(issuer, reserved, produce())
+            done = _complete(
+                issuer,
+                reserved,
+                produce(),
+                # The item's progress commits with the certificate: one transaction, not two.
+                also=lambda session, c: _set_item(session, bulk_id, issued(c), issuer.clock()),
+            )
         except Exception as exc:
             _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
             code = exc.code if isinstance(exc, DomainError) else "production_failed"
             report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
         else:
-            report(
-                ItemResult(
-                    str(case_id), "issued", str(done.id), done.number, done.verification_code
-                )
-            )
+            reported(issued(done))
 
     if workers <= 0 or issuer.renderer_paths is None:
         for case_id, reserved in reservations():

@@ -556,6 +556,40 @@ def test_bulk_issuance_is_idempotent(db: Session, world: dict[str, Any], workers
         start_bulk(db, world["signatory"], "batch-2026-11", ids[:1], ISSUE_TIME)
 
 
+def test_a_bulk_item_is_recorded_with_its_certificate(
+    db: Session, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The item's progress commits in the certificate's own transaction: a process that dies
+    right after that commit leaves no issued certificate shown as pending."""
+    bulk, _ = start_bulk(db, world["signatory"], "batch-crash", [world["case"].id], ISSUE_TIME)
+    db.commit()
+
+    class Killed(BaseException):
+        """Stands for SIGKILL: nothing after it runs (not even an except Exception)."""
+
+    def crash(point: str) -> None:
+        if point == "committed":
+            raise Killed
+
+    monkeypatch.setattr("certification.issuance.crash_point", crash)
+    with pytest.raises(Killed):
+        run_bulk(world["issuer"], bulk.id, workers=0)
+    db.expire_all()
+    [item] = db.get_one(type(bulk), bulk.id).items
+    certificate = db.scalars(
+        select(Certificate).where(Certificate.case_id == world["case"].id)
+    ).one()
+    assert certificate.status == CertificateStatus.ISSUED
+    assert item == {
+        "case_id": str(world["case"].id),
+        "status": "issued",
+        "certificate_id": str(certificate.id),
+        "number": certificate.number,
+        "verification_code": certificate.verification_code,
+    }
+    assert db.get_one(type(bulk), bulk.id).finished_at is not None
+
+
 # --- codes ---------------------------------------------------------------------------------------
 
 
