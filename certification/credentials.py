@@ -263,6 +263,14 @@ def _credential_error_in(error: BaseException) -> CredentialError | None:
     return None
 
 
+class _Normaliser(jsonld.JsonLdProcessor):
+    """Normalises a document :func:`canonicalize` has already expanded and checked: pyld's
+    ``to_rdf`` would expand it a second time (a fifth of the canonicalisation's cost)."""
+
+    def expand(self, input_: Any, options: Any) -> Any:
+        return input_
+
+
 def canonicalize(document: dict[str, Any], *, loader: DocumentLoader = document_loader) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document, in safe mode.
 
@@ -284,7 +292,7 @@ def canonicalize(document: dict[str, Any], *, loader: DocumentLoader = document_
             document, dict(options)
         )
         _check_expanded(expanded)
-        canonical = jsonld.normalize(
+        canonical = _Normaliser().normalize(
             expanded,
             {
                 **options,
