@@ -504,14 +504,14 @@ def run_bulk(
         todo = [uuid.UUID(i["case_id"]) for i in bulk.items if i["status"] == "pending"]
     results: list[ItemResult] = []
 
-    def reported(result: ItemResult) -> None:
+    def announce(result: ItemResult) -> None:  # to the caller (already recorded)
         results.append(result)
         if progress:
             progress(result)
 
-    def report(result: ItemResult) -> None:
+    def report(result: ItemResult) -> None:  # record, then announce
         _record_item(issuer, bulk_id, result)
-        reported(result)
+        announce(result)
 
     def reservations() -> Iterator[tuple[uuid.UUID, _Reserved]]:
         for case_id in todo:
@@ -549,7 +549,7 @@ def run_bulk(
             code = exc.code if isinstance(exc, DomainError) else "production_failed"
             report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
         else:
-            reported(issued(done))
+            announce(issued(done))
 
     if workers <= 0 or issuer.renderer_paths is None:
         for case_id, reserved in reservations():
