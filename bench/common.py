@@ -460,6 +460,19 @@ class LoadRunner:
         url = f"http://127.0.0.1:{server.port}{load.paths[0]}"
         return wrk(url, connections, seconds, script)
 
+    def settings(
+        self, connections: int, rounds: int, seconds: float, runs: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """How a run was made, for its JSON result: load, server, rounds and each round."""
+        return {
+            "connections": connections,
+            "rounds": rounds,
+            "seconds": seconds,
+            "generator": self.generator,
+            "server": f"gunicorn, {WORKERS} sync workers, 127.0.0.1",
+            "per_round": runs,
+        }
+
 
 # --- rounds -----------------------------------------------------------------------------------
 

@@ -125,12 +125,7 @@ def main(
         "ratio_of_medians": round(ours["rps"] / bare["rps"], 3),
         "pdf_bytes": size,
         "summary": {"ours": ours, "bare": bare},
-        "connections": connections,
-        "rounds": rounds,
-        "seconds": seconds,
-        "generator": runner.generator,
-        "server": "gunicorn, 2 sync workers, 127.0.0.1",
-        "per_round": runs,
+        **runner.settings(connections, rounds, seconds, runs),
         "at": utcnow().isoformat(),
     }
 

@@ -375,12 +375,7 @@ def main(
         "codes": wanted,
         "round_ratios": {**ratios, "upload_p50_ms": upload_ratios},
         "summary": figures,
-        "connections": connections,
-        "rounds": rounds,
-        "seconds": seconds,
-        "generator": runner.generator,
-        "server": "gunicorn, 2 sync workers, 127.0.0.1",
-        "per_round": runs,
+        **runner.settings(connections, rounds, seconds, runs),
         "at": utcnow().isoformat(),
     }
 

@@ -176,12 +176,7 @@ def main(
         ),
         "round_ratios": ratios,
         "summary": figures,
-        "connections": connections,
-        "rounds": rounds,
-        "seconds": seconds,
-        "generator": runner.generator,
-        "server": "gunicorn, 2 sync workers, 127.0.0.1",
-        "per_round": runs,
+        **runner.settings(connections, rounds, seconds, runs),
         "at": utcnow().isoformat(),
     }
 

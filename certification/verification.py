@@ -170,6 +170,12 @@ class _Record:
     consents: frozenset[ConsentPurpose]
 
 
+def _live_consents(person: Any, case: Any) -> tuple[Any, ...]:
+    """Conditions on Consent: given by ``person`` for ``case`` (values or columns), not
+    withdrawn."""
+    return (Consent.person_id == person, Consent.case_id == case, Consent.withdrawn_at.is_(None))
+
+
 def _record_statement() -> Select[Any]:
     # One statement instead of four (certificate, keys, two consents): verification by code is
     # the public hot path. Built once; each use adds only its WHERE on a bound parameter.
@@ -182,10 +188,8 @@ def _record_statement() -> Select[Any]:
         return (
             select(Consent.id)
             .where(
-                Consent.person_id == Certificate.holder_person_id,
-                Consent.case_id == Certificate.case_id,
+                *_live_consents(Certificate.holder_person_id, Certificate.case_id),
                 Consent.purpose == purpose,
-                Consent.withdrawn_at.is_(None),
             )
             .exists()
         )
@@ -488,10 +492,8 @@ def public_consents(session: Session, certificate: Certificate) -> set[ConsentPu
     return set(
         session.scalars(
             select(Consent.purpose).where(
-                Consent.person_id == certificate.holder_person_id,
-                Consent.case_id == certificate.case_id,
+                *_live_consents(certificate.holder_person_id, certificate.case_id),
                 Consent.purpose.in_(PUBLIC_CONSENTS),
-                Consent.withdrawn_at.is_(None),
             )
         )
     )
@@ -518,10 +520,8 @@ def set_public_consents(
     }
     current = session.scalars(
         select(Consent).where(
-            Consent.person_id == certificate.holder_person_id,
-            Consent.case_id == certificate.case_id,
+            *_live_consents(certificate.holder_person_id, certificate.case_id),
             Consent.purpose.in_(PUBLIC_CONSENTS),
-            Consent.withdrawn_at.is_(None),
         )
     ).all()
     for consent in current:
