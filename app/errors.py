@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from certification.errors import DomainError
+from certification.audit import record_event
+from certification.clock import utcnow
+from certification.errors import AccessRefused, DomainError, NotPermitted
+from certification.models import UserAccount
 
 STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
@@ -257,6 +260,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> tuple[Response | str, int]:
+        if isinstance(exc, AccessRefused | NotPermitted):
+            _log_refusal(app, exc)
         status = STATUS_BY_CODE.get(exc.code, 400)
         details = getattr(exc, "errors", None) or None
         # A page has no fields to highlight: it says what was wrong (JSON carries the details).
@@ -291,6 +296,41 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> tuple[Response | str, int]:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))
+
+
+def _log_refusal(app: Flask, exc: DomainError) -> None:
+    """Write a refused access (an object out of the actor's scope, an act they may not do) to
+    the security log, in a transaction of its own: the request's is rolled back."""
+    from flask_login import current_user
+
+    from app.db import database
+
+    account = getattr(current_user, "account", None)
+    account_id = account.id if account is not None else None  # read before the rollback
+    request_session = g.get("db_session")
+    if request_session is not None:
+        request_session.rollback()  # its changes are void, and SQLite has one writer
+    if isinstance(exc, AccessRefused):
+        entity_type, entity_id = exc.entity_type, exc.entity_id
+    else:
+        entity_type, entity_id = "route", request.path
+    try:
+        with database().sessionmaker() as session:
+            record_event(
+                session,
+                session.get(UserAccount, account_id) if account_id else None,
+                "access.refused",
+                entity_type,
+                entity_id,
+                utcnow(),
+                method=request.method,
+                path=request.path,
+                code=exc.code,
+                reason=exc.detail,
+            )
+            session.commit()
+    except Exception:  # the log must never turn a refusal into a 500
+        app.logger.exception("could not log a refused access to %s", request.path)
 
 
 def _http_code(status: int) -> str:

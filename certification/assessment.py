@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.audit import record_event
-from certification.errors import InvalidInput, NotFound, NotPermitted, clean_text
+from certification.errors import AccessRefused, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
     Appeal,
     AppealStatus,
@@ -39,7 +39,12 @@ from certification.models import (
     UserAccount,
     WorkflowProfile,
 )
-from certification.policy import is_assigned_tutor
+from certification.policy import (
+    CaseRelation,
+    can_view_case,
+    case_relations,
+    is_panel_member,
+)
 from certification.roles import ASSESSOR_MIN_YEARS_LOMBARDY, Role
 from certification.states import WAITING_FOR_CANDIDATE, CaseStatus
 from certification.workflow import _transition, linked_evidence_for_case
@@ -143,11 +148,25 @@ def request_validation(
 # --- dossier review ---------------------------------------------------------------------------
 
 
+def may_rate(actor: UserAccount, case: CertificationCase) -> bool:
+    """Who rates criteria now: in the dossier review, the ente's certifiers who review it; in the
+    assessment, the members of this round's panel only. Never the case's tutor (terzietà)."""
+    if case.assigned_tutor_id == actor.person_id:
+        return False
+    if case.status == CaseStatus.ASSESSMENT_IN_PROGRESS:
+        return is_panel_member(actor, case, current_round=True)
+    return CaseRelation.CERTIFIER in case_relations(actor, case) or is_panel_member(
+        actor, case, current_round=True
+    )
+
+
 def _require_assessor(actor: UserAccount, case: CertificationCase) -> None:
-    if is_assigned_tutor(actor, case) or case.assigned_tutor_id == actor.person_id:
+    if case.assigned_tutor_id == actor.person_id:
         raise NotPermitted("the tutor of a case never assesses it (terzietà)")
-    if not actor.roles_in(case.ente_titolato_id) & {Role.CERTIFICATORE, Role.ASSESSOR}:
-        raise NotPermitted("only certifiers and assessors of the ente rate criteria")
+    if not can_view_case(actor, case):
+        raise AccessRefused("case", case.id)
+    if not may_rate(actor, case):
+        raise NotPermitted("only the reviewing certifiers or this round's panel rate criteria")
 
 
 def rate_criterion(

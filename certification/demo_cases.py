@@ -476,7 +476,7 @@ def _drive(d: _Driver, case: CertificationCase, target: S, codes: tuple[str, ...
     elif target in {S.INTEGRATION_REQUESTED, S.SUSPENDED_INACTIVE}:
         A.request_integration(
             session,
-            a["assessor"],
+            a["certificatore"],
             case,
             "Manca un documento che mostri il coordinamento del team: "
             "allega il verbale di una riunione o una testimonianza.",
@@ -508,7 +508,7 @@ def _drive(d: _Driver, case: CertificationCase, target: S, codes: tuple[str, ...
         comp = A.snapshot_competences(case)[0]
         A.rate_criterion(
             session,
-            a["assessor"],
+            a["certificatore"],
             case,
             comp["code"],
             comp["criteria"][0]["code"],

@@ -30,6 +30,16 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class AccessRefused(NotFound):
+    """The object exists, but the actor has no role on it: answered as :class:`NotFound` (same
+    code, no oracle), and written to the security log by the web layer."""
+
+    def __init__(self, entity_type: str, entity_id: object) -> None:
+        super().__init__(f"{entity_type} not in the actor's scope")
+        self.entity_type = entity_type
+        self.entity_id = str(entity_id)
+
+
 class NotPermitted(DomainError):
     """The actor may not do this."""
 

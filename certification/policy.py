@@ -1,26 +1,40 @@
 """Who may do what: object-level authorisation as plain functions (security.md §3.3).
 
-Views ask these questions; they never decide on their own. Objects outside an actor's scope are
-reported as not found, so their existence does not leak.
+Views and operations ask these questions; they never decide on their own. Objects outside an
+actor's scope are reported as not found (:class:`AccessRefused`, a :class:`NotFound` that the web
+layer also writes to the security log), so their existence does not leak.
 """
 
 from __future__ import annotations
 
+import enum
 import uuid
+from typing import Final
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import case as case_
 from sqlalchemy.orm import Session
 
-from certification.errors import NotFound
-from certification.models import CertificationCase, Organisation, Person, StaffRole, UserAccount
+from certification.errors import AccessRefused, NotFound
+from certification.models import (
+    AssessmentSession,
+    Certificate,
+    CertificationCase,
+    Organisation,
+    PanelMember,
+    Person,
+    RubricSnapshot,
+    StaffRole,
+    UserAccount,
+)
 from certification.roles import Role
 from certification.states import CaseStatus
 
 #: Roles that make someone staff (as opposed to a candidate or a partner business).
 STAFF_ROLES = frozenset(Role) - {Role.PARTNER}
-#: Roles of an ente titolato that work on its cases (a tutor only on the cases assigned to them).
+#: Roles of an ente titolato that work on its cases (each only on the cases it has a role on).
 CASE_STAFF_ROLES = frozenset(
-    {Role.OPERATORE_ACCOGLIENZA, Role.CERTIFICATORE, Role.ASSESSOR, Role.SIGNATORY}
+    {Role.OPERATORE_ACCOGLIENZA, Role.TUTOR, Role.CERTIFICATORE, Role.ASSESSOR, Role.SIGNATORY}
 )
 #: Roles of an ente titolato that run its talent-card programme (cards, partners, conventions).
 CARD_PROGRAMME_ROLES = frozenset({Role.OPERATORE_ACCOGLIENZA, Role.ADMIN})
@@ -74,7 +88,202 @@ def get_managed_organisation(
     return organisation
 
 
-# --- portfolio and cases ----------------------------------------------------------------------
+# --- cases: one rule for who sees a case ------------------------------------------------------
+#
+# Staff see a case only through a role *on that case* (security.md §3.3: assignment checked on
+# every request), never merely by working for its ente:
+#
+# - the candidate, always;
+# - the tutor assigned to it (identification, Documento di trasparenza);
+# - the ente's operatori di accoglienza while it is in intake, and the one who took it in charge;
+# - the ente's certifiers once the dossier has gone for review (they review it, plan the
+#   assessment, decide appeals): the case then has its frozen rubric;
+# - each member of one of its panels (an assessor sees no case but the ones they assess; a
+#   member replaced on the panel no longer sees it);
+# - the ente's signatories once the outcome is decided (validation document, certificate);
+# - the supervisors of the ente titolare that accredits the ente, read only.
+#
+# Administrators run staff and keys and do not see cases (they cancel one by its id: #27).
+# Every role also needs the staff role in the case's ente still: leaving the ente ends it.
+# ``visible_cases`` is the same rule as a query, for lists; a test holds the two together.
+
+
+class CaseRelation(enum.StrEnum):
+    """Why someone sees a case."""
+
+    CANDIDATE = "candidate"
+    TUTOR = "tutor"
+    INTAKE = "intake"
+    CERTIFIER = "certifier"
+    PANEL = "panel"
+    SIGNATORY = "signatory"
+    SUPERVISOR = "supervisor"
+
+
+#: The intake states, where the operatori di accoglienza work on the case.
+INTAKE_STATES: Final = frozenset({CaseStatus.SUBMITTED, CaseStatus.IN_ACCOGLIENZA})
+#: The states where a signatory has work on the case: documents of a decided outcome.
+SIGNATORY_STATES: Final = frozenset(
+    {
+        CaseStatus.VALIDATED_FULL,
+        CaseStatus.VALIDATED_PARTIAL,
+        CaseStatus.VALIDATION_ISSUED,
+        CaseStatus.CERTIFICATION,
+        CaseStatus.CERTIFIED,
+        CaseStatus.CERTIFICATE_ISSUED,
+    }
+)
+#: Panel functions and the ente role each needs.
+_PANEL_ROLES: Final = frozenset({Role.CERTIFICATORE, Role.ASSESSOR})
+
+
+def _effective_status(case: CertificationCase) -> CaseStatus:
+    """The state the case is in, or was in before an inactivity suspension."""
+    if case.status == CaseStatus.SUSPENDED_INACTIVE and case.suspended_from:
+        return CaseStatus(case.suspended_from)
+    return case.status
+
+
+def is_assigned_tutor(actor: UserAccount, case: CertificationCase) -> bool:
+    """The actor is the tutor assigned to the case (and still a tutor of its ente)."""
+    return case.assigned_tutor_id == actor.person_id and Role.TUTOR in actor.roles_in(
+        case.ente_titolato_id
+    )
+
+
+def is_panel_member(
+    actor: UserAccount, case: CertificationCase, *, current_round: bool = False
+) -> bool:
+    """The actor sits on a panel of the case (of this round only, with ``current_round``) and
+    is still a certifier or assessor of its ente."""
+    if not actor.roles_in(case.ente_titolato_id) & _PANEL_ROLES:
+        return False
+    return any(
+        member.person_id == actor.person_id
+        for assessment in case.sessions
+        if not current_round or assessment.round == case.assessment_round
+        for member in assessment.members
+    )
+
+
+def supervises(actor: UserAccount, case: CertificationCase) -> bool:
+    """The actor is a supervisor of the ente titolare that accredits the case's ente."""
+    if not actor.has_role(Role.REGION_SUPERVISOR):
+        return False
+    accredited_by = case.ente_titolato.accredited_by_id
+    return accredited_by is not None and Role.REGION_SUPERVISOR in actor.roles_in(accredited_by)
+
+
+def case_relations(actor: UserAccount, case: CertificationCase) -> frozenset[CaseRelation]:
+    """Every reason ``actor`` has to see ``case`` (empty: they do not see it)."""
+    relations: set[CaseRelation] = set()
+    if case.candidate_id == actor.person_id:
+        relations.add(CaseRelation.CANDIDATE)
+    if case.status == CaseStatus.DRAFT:  # a draft is its candidate's alone
+        return frozenset(relations)
+    if not actor.is_active:
+        return frozenset()
+    roles = actor.roles_in(case.ente_titolato_id)
+    status = _effective_status(case)
+    if is_assigned_tutor(actor, case):
+        relations.add(CaseRelation.TUTOR)
+    if Role.OPERATORE_ACCOGLIENZA in roles and (
+        status in INTAKE_STATES or case.assigned_operator_id == actor.person_id
+    ):
+        relations.add(CaseRelation.INTAKE)
+    if Role.CERTIFICATORE in roles and case.snapshot is not None:
+        relations.add(CaseRelation.CERTIFIER)
+    if is_panel_member(actor, case):
+        relations.add(CaseRelation.PANEL)
+    if Role.SIGNATORY in roles and status in SIGNATORY_STATES:
+        relations.add(CaseRelation.SIGNATORY)
+    if supervises(actor, case):
+        relations.add(CaseRelation.SUPERVISOR)
+    return frozenset(relations)
+
+
+def can_view_case(actor: UserAccount, case: CertificationCase) -> bool:
+    """Whether ``actor`` has a role on ``case`` (see the rule above)."""
+    return bool(case_relations(actor, case))
+
+
+def visible_cases(actor: UserAccount) -> ColumnElement[bool]:
+    """The rule of :func:`case_relations` as a WHERE clause on ``CertificationCase``, for lists
+    (staff relations only: a candidate's own cases are listed apart)."""
+    roles: dict[Role, set[uuid.UUID]] = {}
+    for staff_role in actor.person.staff_roles:
+        roles.setdefault(staff_role.role, set()).add(staff_role.organisation_id)
+    if not actor.is_active or not roles:
+        return false()
+    case = CertificationCase
+    status = case.status
+    suspended_from = case.suspended_from
+    effective = case_(
+        (
+            and_(status == CaseStatus.SUSPENDED_INACTIVE, suspended_from.is_not(None)),
+            suspended_from,
+        ),
+        else_=status,
+    )
+    ente = case.ente_titolato_id
+    panel_entes = roles.get(Role.CERTIFICATORE, set()) | roles.get(Role.ASSESSOR, set())
+    on_panel = (
+        select(AssessmentSession.case_id)
+        .join(PanelMember, PanelMember.session_id == AssessmentSession.id)
+        .where(PanelMember.person_id == actor.person_id)
+    )
+    has_snapshot = select(RubricSnapshot.case_id)
+    supervised = select(Organisation.id).where(
+        Organisation.accredited_by_id.in_(roles.get(Role.REGION_SUPERVISOR, set()))
+    )
+    return and_(
+        status != CaseStatus.DRAFT,
+        or_(
+            and_(
+                case.assigned_tutor_id == actor.person_id,
+                ente.in_(roles.get(Role.TUTOR, set())),
+            ),
+            and_(
+                ente.in_(roles.get(Role.OPERATORE_ACCOGLIENZA, set())),
+                or_(
+                    effective.in_([s.value for s in INTAKE_STATES]),
+                    case.assigned_operator_id == actor.person_id,
+                ),
+            ),
+            and_(ente.in_(roles.get(Role.CERTIFICATORE, set())), case.id.in_(has_snapshot)),
+            and_(ente.in_(panel_entes), case.id.in_(on_panel)),
+            and_(
+                ente.in_(roles.get(Role.SIGNATORY, set())),
+                effective.in_([s.value for s in SIGNATORY_STATES]),
+            ),
+            ente.in_(supervised),
+        ),
+    )
+
+
+def get_case(session: Session, actor: UserAccount, case_id: uuid.UUID) -> CertificationCase:
+    """A case ``actor`` may see; :class:`AccessRefused` (a not-found) otherwise."""
+    case = session.get(CertificationCase, case_id)
+    if case is None:
+        raise NotFound("case not found")
+    if not can_view_case(actor, case):
+        raise AccessRefused("case", case_id)
+    return case
+
+
+def can_view_certificate(actor: UserAccount, certificate: Certificate) -> bool:
+    """Its holder; the signatories of its ente (they revoke, suspend and correct it); anyone
+    with a role on its case; the supervisors of the ente titolare."""
+    if certificate.holder_person_id == actor.person_id:
+        return True
+    if not actor.is_active:
+        return False
+    if Role.SIGNATORY in actor.roles_in(certificate.organisation_id):
+        return True
+    return is_staff(actor) and can_view_case(actor, certificate.case)
+
+
+# --- portfolio --------------------------------------------------------------------------------
 
 
 def _cases_of(session: Session, person_id: uuid.UUID) -> list[CertificationCase]:
@@ -85,25 +294,11 @@ def _cases_of(session: Session, person_id: uuid.UUID) -> list[CertificationCase]
     )
 
 
-def is_assigned_tutor(actor: UserAccount, case: CertificationCase) -> bool:
-    """The actor is the tutor assigned to the case (and still a tutor of its ente)."""
-    return case.assigned_tutor_id == actor.person_id and Role.TUTOR in actor.roles_in(
-        case.ente_titolato_id
-    )
-
-
 def can_view_portfolio(session: Session, actor: UserAccount, person: Person) -> bool:
-    """Owner; the tutor assigned to one of their cases; staff of an ente they applied to."""
+    """The owner; anyone who sees one of their cases (the portfolio is its dossier)."""
     if actor.person_id == person.id:
         return True
-    for case in _cases_of(session, person.id):
-        if case.status == CaseStatus.DRAFT:
-            continue
-        if is_assigned_tutor(actor, case):
-            return True
-        if actor.roles_in(case.ente_titolato_id) & CASE_STAFF_ROLES:
-            return True
-    return False
+    return any(can_view_case(actor, case) for case in _cases_of(session, person.id))
 
 
 def can_edit_portfolio(session: Session, actor: UserAccount, person: Person) -> bool:
@@ -119,25 +314,8 @@ def can_edit_portfolio(session: Session, actor: UserAccount, person: Person) -> 
 def get_portfolio_owner(session: Session, actor: UserAccount, person_id: uuid.UUID) -> Person:
     """The person whose portfolio ``actor`` may see; :class:`NotFound` otherwise (no oracle)."""
     person = session.get(Person, person_id)
-    if person is None or not can_view_portfolio(session, actor, person):
+    if person is None:
         raise NotFound("portfolio not found")
+    if not can_view_portfolio(session, actor, person):
+        raise AccessRefused("portfolio", person_id)
     return person
-
-
-def can_view_case(actor: UserAccount, case: CertificationCase) -> bool:
-    """The candidate; staff of the case's ente once it is submitted."""
-    if case.candidate_id == actor.person_id:
-        return True
-    if case.status == CaseStatus.DRAFT:
-        return False
-    return is_assigned_tutor(actor, case) or bool(
-        actor.roles_in(case.ente_titolato_id) & CASE_STAFF_ROLES
-    )
-
-
-def get_case(session: Session, actor: UserAccount, case_id: uuid.UUID) -> CertificationCase:
-    """A case ``actor`` may see; :class:`NotFound` otherwise."""
-    case = session.get(CertificationCase, case_id)
-    if case is None or not can_view_case(actor, case):
-        raise NotFound("case not found")
-    return case

@@ -100,13 +100,8 @@ TRANSITIONS: Final[dict[str, Transition]] = {
         _t("issue_transparency", {S.IDENTIFICATION}, S.TRANSPARENCY_ISSUED, Role.TUTOR),
         _t("stop", {S.TRANSPARENCY_ISSUED}, S.CLOSED_TRANSPARENCY_ONLY, CANDIDATE),
         _t("request_validation", {S.TRANSPARENCY_ISSUED}, S.DOSSIER_REVIEW, CANDIDATE),
-        _t(
-            "request_integration",
-            {S.DOSSIER_REVIEW},
-            S.INTEGRATION_REQUESTED,
-            Role.CERTIFICATORE,
-            Role.ASSESSOR,
-        ),
+        # The certifiers review the dossier; assessors act only on the panels they sit on.
+        _t("request_integration", {S.DOSSIER_REVIEW}, S.INTEGRATION_REQUESTED, Role.CERTIFICATORE),
         _t("resubmit", {S.INTEGRATION_REQUESTED}, S.DOSSIER_REVIEW, CANDIDATE, Role.TUTOR),
         _t(
             "dossier_insufficient",

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.audit import record_event
@@ -35,7 +35,7 @@ from certification.models import (
     WorkflowProfile,
 )
 from certification.numbering import next_number
-from certification.policy import is_assigned_tutor
+from certification.policy import can_view_case, is_assigned_tutor, visible_cases
 from certification.roles import OrganisationKind, Role
 from certification.states import CANDIDATE, TERMINAL, TRANSITIONS, CaseStatus
 
@@ -72,10 +72,13 @@ def actor_may(actor: UserAccount, case: CertificationCase, event: str) -> bool:
     allowed = TRANSITIONS[event].actors
     if CANDIDATE in allowed and actor.person_id == case.candidate_id:
         return True
-    roles = actor.roles_in(case.ente_titolato_id)
-    if Role.TUTOR in allowed and is_assigned_tutor(actor, case):
+    roles = actor.roles_in(case.ente_titolato_id) & (allowed - {CANDIDATE})
+    if Role.ADMIN in roles:  # administrators act by their office (cancellation), unseen cases
         return True
-    return bool(roles & (allowed - {CANDIDATE, Role.TUTOR}))
+    if Role.TUTOR in roles and not is_assigned_tutor(actor, case):
+        roles -= {Role.TUTOR}
+    # Staff act only on the cases they have a role on (the one rule of certification.policy).
+    return bool(roles) and can_view_case(actor, case)
 
 
 def transition_hash(prev_hash: str, record: dict[str, Any]) -> str:
@@ -477,17 +480,8 @@ def cases_of_candidate(session: Session, person: Person) -> list[CertificationCa
 def cases_for_staff(
     session: Session, actor: UserAccount, statuses: set[CaseStatus] | None = None
 ) -> list[CertificationCase]:
-    """The cases of the entes where ``actor`` works on cases (a tutor: the ones assigned)."""
-    from certification.policy import CASE_STAFF_ROLES
-
-    org_ids = [r.organisation_id for r in actor.person.staff_roles if r.role in CASE_STAFF_ROLES]
-    query = select(CertificationCase).where(CertificationCase.status != CaseStatus.DRAFT)
-    query = query.where(
-        or_(
-            CertificationCase.ente_titolato_id.in_(org_ids),
-            CertificationCase.assigned_tutor_id == actor.person_id,
-        )
-    )
+    """The cases ``actor`` has a staff role on (:func:`certification.policy.visible_cases`)."""
+    query = select(CertificationCase).where(visible_cases(actor))
     if statuses:
         query = query.where(CertificationCase.status.in_(statuses))
     return list(session.scalars(query.order_by(CertificationCase.status_changed_at)))

@@ -137,11 +137,10 @@ def review(case_id: uuid.UUID) -> Any:
     actor = current_account()
     if case.snapshot is None or case.candidate_id == actor.person_id:
         raise NotFound("no review")
-    may_rate = (
-        case.status.value in {"dossier_review", "assessment_in_progress"}
-        and case.assigned_tutor_id != actor.person_id
-        and bool(actor.roles_in(case.ente_titolato_id) & {Role.CERTIFICATORE, Role.ASSESSOR})
-    )
+    may_rate = case.status in {
+        CaseStatus.DOSSIER_REVIEW,
+        CaseStatus.ASSESSMENT_IN_PROGRESS,
+    } and A.may_rate(actor, case)
     linked = linked_evidence_for_case(db_session(), case)
     by_code = {cc.competence.code: linked.get(cc.competence_id, []) for cc in case.competences}
     return render_template(

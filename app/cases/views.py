@@ -26,7 +26,7 @@ from certification.clock import utcnow
 from certification.documents import issue_transparency_document
 from certification.errors import InvalidInput, NotFound, NotPermitted
 from certification.models import CertificationCase, Profile
-from certification.policy import get_case, is_assigned_tutor, is_staff
+from certification.policy import CaseRelation, case_relations, get_case, is_assigned_tutor, is_staff
 from certification.portfolio import target_profile
 from certification.roles import Role
 from certification.standards import search_profiles
@@ -139,6 +139,7 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         (str(p.id), p.full_name) for p in workflow.tutors_of(session, case.ente_titolato_id)
     ]
     roles = actor.roles_in(case.ente_titolato_id)
+    relations = case_relations(actor, case)
     assessment = A.current_session(case)
     member = (
         next((m for m in assessment.members if m.person_id == actor.person_id), None)
@@ -160,7 +161,7 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         is_candidate=case.candidate_id == actor.person_id,
         is_operator=Role.OPERATORE_ACCOGLIENZA in roles,
         is_tutor=is_assigned_tutor(actor, case),
-        is_assessor=bool(roles & {Role.CERTIFICATORE, Role.ASSESSOR})
+        is_assessor=bool(relations & {CaseRelation.CERTIFIER, CaseRelation.PANEL})
         and case.assigned_tutor_id != actor.person_id,
         is_admin=Role.ADMIN in roles,
         may=may,

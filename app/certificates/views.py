@@ -34,7 +34,7 @@ from app.portfolio.views import send_stored
 from app.services import issuer, verification_recorder
 from certification import certificates as C
 from certification.clock import utcnow
-from certification.errors import DomainError, InvalidInput, NotFound, NotPermitted
+from certification.errors import AccessRefused, DomainError, InvalidInput, NotFound, NotPermitted
 from certification.issuance import (
     awaiting_certificate,
     bulk_request_by_key,
@@ -51,7 +51,7 @@ from certification.models import (
     Organisation,
     StatusPurpose,
 )
-from certification.policy import get_case
+from certification.policy import can_view_certificate, get_case
 from certification.producing import verify_url
 from certification.roles import OrganisationKind, Role
 from certification.verification import public_consents, set_public_consents, verification_count
@@ -69,15 +69,13 @@ _FOR_DOWNLOAD = load_only(
 
 
 def _certificate(certificate_id: uuid.UUID, *options: Any) -> Certificate:
-    """A certificate the current account may see: its holder's, or its ente's staff's."""
+    """A certificate the current account may see (:func:`policy.can_view_certificate`)."""
     actor = current_account()
     found = db_session().get(Certificate, certificate_id, options=options)
-    if (
-        found is None
-        or found.status not in C.PUBLIC_STATES
-        or not (found.holder_person_id == actor.person_id or actor.roles_in(found.organisation_id))
-    ):
+    if found is None or found.status not in C.PUBLIC_STATES:
         raise NotFound("no such certificate")
+    if not can_view_certificate(actor, found):
+        raise AccessRefused("certificate", certificate_id)
     return found
 
 

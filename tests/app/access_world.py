@@ -1,13 +1,17 @@
 """The world of the access matrices (``test_access_matrix``, ``test_action_matrix``).
 
-One accredited body (``org``) with a member of staff for each role, another body, the region,
-a partner business of ``org``; a candidate with a portfolio (an experience, a file evidence), a
-case in identification and one under review (both with ``tutor`` assigned), certificates issued
-and pending, a talent card and a convention. The matrices look at it as each of ``ROLES``.
+One accredited body (``org``) with a member of staff for each role, another body, the region
+that accredits ``org``, a partner business of ``org``; a candidate with a portfolio (an
+experience, a file evidence), a case in identification, one under review and one in assessment
+before a panel of ``certifier`` and ``assessor`` (all with ``tutor`` assigned), certificates
+issued and pending, a talent card and a convention. The matrices look at it as each of
+``ROLES``; ``other_assessor`` is an assessor of ``org`` on no panel (found by an outside attack
+run rating a case it had no role on).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Final
 
 from flask import Flask
@@ -38,8 +42,9 @@ ROLES: Final = [
     "assessor",
     "partner",
     "signatory",
+    "other_assessor",
 ]
-_A, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA, SG = range(13)
+_A, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA, SG, OAS = range(14)
 N: Final = len(ROLES)
 
 #: How the matrices write the variable parts of a URL rule: {name} -> the rule's converter.
@@ -54,6 +59,7 @@ PLACEHOLDERS: Final = {
     "{case}": "<uuid:case_id>",
     "{doc}": "<uuid:document_id>",
     "{rcase}": "<uuid:case_id>",
+    "{pcase}": "<uuid:case_id>",
     "{kid}": "<kid>",
     "{cert}": "<uuid:certificate_id>",
     "{pending}": "<uuid:certificate_id>",
@@ -128,6 +134,7 @@ def build_world(db: Session, app: Flask) -> World:
         "certifier": make_account(db, roles=(Role.CERTIFICATORE,), organisation=org),
         "assessor": make_account(db, roles=(Role.ASSESSOR,), organisation=org),
         "signatory": make_account(db, roles=(Role.SIGNATORY,), organisation=org),
+        "other_assessor": make_account(db, roles=(Role.ASSESSOR,), organisation=org),
     }
     partner = make_organisation(db, OrganisationKind.PARTNER_BUSINESS)
     partner.managed_by_id = org.id
@@ -176,6 +183,7 @@ def build_world(db: Session, app: Flask) -> World:
     )
     link_evidence(db, accounts["candidate"], evidence, competence(db, "DEMO-C01"), None, "", NOW)
     request_validation(db, accounts["candidate"], review_case, NOW)
+    panel_case = _in_assessment(db, accounts, org)
     from certification.keys import init_keys
 
     seal = next(
@@ -219,6 +227,7 @@ def build_world(db: Session, app: Flask) -> World:
         "case": case.id,
         "doc": document.id,
         "rcase": review_case.id,
+        "pcase": panel_case.id,
         "kid": seal.kid,
         "accounts": accounts,
     }
@@ -267,6 +276,46 @@ def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, statu
     db.add(certificate)
     db.flush()
     return certificate
+
+
+def _in_assessment(db: Session, accounts: dict[str, Any], org: Any) -> Any:
+    """A case of the candidate in assessment, before a panel of ``certifier`` and ``assessor``
+    (both declared no conflict, the session open)."""
+    from certification import assessment as A
+    from certification.models import AssessmentMethod, PanelFunction
+    from certification.states import CaseStatus
+    from tests.factories import make_case, profile
+
+    sector = profile(db).sep_code
+    for name in ("assessor", "other_assessor"):  # both fit for a Lombardy panel
+        for role in accounts[name].person.staff_roles:
+            role.years_experience, role.sectors = 15, [sector]
+    case = make_case(
+        db,
+        candidate=accounts["candidate"],
+        ente=org,
+        status=CaseStatus.TRANSPARENCY_ISSUED,
+        tutor=accounts["tutor"],
+    )
+    A.request_validation(db, accounts["candidate"], case, NOW)
+    members = (accounts["certifier"], accounts["assessor"])
+    A.plan_assessment(
+        db,
+        members[0],
+        case,
+        methods=[AssessmentMethod.COLLOQUIO_TECNICO],
+        scheduled_at=NOW + dt.timedelta(days=7),
+        location="Cremona",
+        panel=[
+            A.PanelChoice(members[0].person, PanelFunction.CERTIFICATORE),
+            A.PanelChoice(members[1].person, PanelFunction.ASSESSOR),
+        ],
+        now=NOW,
+    )
+    for member in members:
+        A.declare_conflict(db, member, case, False, "", NOW)
+    A.open_session(db, members[0], case, identity_checked=True, now=NOW)
+    return case
 
 
 def _card(db: Session, holder: Any, org: Any, partner: Any) -> tuple[Any, Any]:

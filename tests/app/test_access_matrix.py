@@ -18,7 +18,6 @@ from tests.app.access_world import (
     OA,
     OC,
     OP,
-    OT,
     PA,
     PLACEHOLDERS,
     ROLES,
@@ -41,14 +40,20 @@ def only(status: int, *allowed: int, default: int = 404, anonymous: int = 302) -
 
 
 EVERYONE = [200] * N
-LOGGED_IN = only(200, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA, SG)
+LOGGED_IN = only(200, *range(1, N))
 CARD_VIEW = only(200, C, OP, AD)  # the holder and the operators of the issuing ente
 PROGRAMME = only(200, OP, AD)  # the operators and administrators running the card programme
-VIEW_PORTFOLIO = only(200, C, T, OP, CE, AS, SG)  # owner, assigned tutor, the case staff
-STAFF_VIEW = only(200, T, OP, CE, AS, SG)  # the review: staff who see the case, not the candidate
+# Staff see a case only through a role on it (certification/policy.py): its tutor, the
+# certifiers once under review, its panel, the region that supervises the ente. The portfolio
+# is the dossier of the cases: whoever sees one of them sees it.
+VIEW_PORTFOLIO = only(200, C, T, CE, AS, R)
+IDENTIFICATION = only(200, C, T, R)  # the case in identification: the candidate and its tutor
+REVIEW = only(200, T, CE, R)  # the review page: staff who see the case, not the candidate
+# In assessment: the panel (certifier and assessor), never an assessor on no panel
+PANEL_CASE = only(200, C, T, CE, AS, R)
 EDIT_PORTFOLIO = only(200, C, T)  # owner, assigned tutor during identification
-# the holder and the issuing ente's staff
-CERTIFICATE_VIEW = only(200, C, T, OT, OP, AD, CE, AS, SG)
+# its holder, its ente's signatories, whoever sees its case, the supervising region
+CERTIFICATE_VIEW = only(200, C, T, R, SG)
 
 # url template -> expected status per role, in ROLES order. {org} is the accredited body the
 # staff work for, {other_org} another body, {member} a staff member of {org}; {pid}, {exp},
@@ -68,12 +73,12 @@ MATRIX: dict[str, list[int]] = {
     "/catalogue/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
     "/catalogue/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,
     # An administrator of the ente also manages its partners' users: two organisations, a list.
-    "/staff/": [302, 403, 403, 403, 403, 302, 200, 302, 403, 403, 403, 403, 403],
+    "/staff/": [302, 403, 403, 403, 403, 302, 200, 302, 403, 403, 403, 403, 403, 403],
     "/staff/{org}/": only(200, AD),
     "/staff/{org}/add": only(200, AD),
     "/staff/{org}/members/{member}": only(200, AD),
     "/staff/{other_org}/": only(200, OA),
-    "/portfolio/": only(302, C, OC, T, OT, OP, AD, OA, R, CE, AS, PA, SG),
+    "/portfolio/": only(302, *range(1, N)),
     "/portfolio/{pid}/": VIEW_PORTFOLIO,
     "/portfolio/{pid}/mapping": VIEW_PORTFOLIO,
     "/portfolio/{pid}/experiences/new": EDIT_PORTFOLIO,
@@ -86,12 +91,17 @@ MATRIX: dict[str, list[int]] = {
     "/portfolio/{pid}/erase": only(200, C),
     "/cases/": LOGGED_IN,
     "/cases/new": only(200, C, OC, default=403),
-    "/cases/{case}": VIEW_PORTFOLIO,
-    "/cases/{case}/documents/{doc}": VIEW_PORTFOLIO,
+    "/cases/{case}": IDENTIFICATION,
+    "/cases/{case}/documents/{doc}": IDENTIFICATION,
     "/cases/{case}/review": only(404),  # no review before validation is asked for
-    "/cases/{rcase}/review": STAFF_VIEW,
-    "/cases/{rcase}/evidence/{ev}/view": VIEW_PORTFOLIO,
+    "/cases/{rcase}": only(200, C, T, CE, R),
+    "/cases/{rcase}/review": REVIEW,
+    "/cases/{rcase}/evidence/{ev}/view": only(200, C, T, CE, R),
     "/cases/{rcase}/outcomes": only(404),  # only the panel, only during the session
+    "/cases/{pcase}": PANEL_CASE,
+    "/cases/{pcase}/review": only(200, T, CE, AS, R),
+    "/cases/{pcase}/evidence/{ev}/view": PANEL_CASE,
+    "/cases/{pcase}/outcomes": only(200, CE, AS),  # the panel records the outcomes
     "/register/": only(200, R, default=403),
     "/register/cases.csv": only(200, R, default=403),
     "/referee/invalid-token": [404] * N,

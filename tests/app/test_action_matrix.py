@@ -63,13 +63,13 @@ from tests.app.access_world import (
     CE,
     OC,
     OP,
-    OT,
     PA,
     PLACEHOLDERS,
     ROLES,
     SG,
     C,
     N,
+    R,
     T,
     World,
     build_world,
@@ -109,13 +109,19 @@ def everyone(status: int) -> list[Expected]:
     return [status] * N
 
 
-#: Who sees a submitted case of the candidate: the candidate, the assigned tutor, the ente's
-#: case staff (operator, certifier, assessor, signatory). Its administrator does not.
-CASE = (C, T, OP, CE, AS, SG)
-#: Who sees before the tutor is assigned (reception).
-RECEPTION = (C, OP, CE, AS, SG)
-#: Who sees the issued certificate: its holder and anyone on the staff of the issuing ente.
-CERTIFICATE = (C, T, OT, OP, AD, CE, AS, SG)
+# Who sees the candidate's case (certification/policy.py: staff only through a role on it):
+#: in reception, the ente's operators; the region that supervises the ente sees every case.
+RECEPTION = (C, OP, R)
+#: In identification (and transparency), its tutor.
+CASE = (C, T, R)
+#: Under review, also the ente's certifiers (not its assessors: no panel yet).
+REVIEW = (C, T, CE, R)
+#: Before a panel of "certifier" and "assessor"; never "other_assessor", on no panel.
+PANEL = (C, T, CE, AS, R)
+#: The outcome decided: the panel, and the signatories who issue the documents.
+DECIDED = (C, T, CE, AS, SG, R)
+#: Who sees the issued certificate: its holder, its ente's signatories, whoever sees its case.
+CERTIFICATE = (C, T, SG, R)
 #: Who sees the talent card: its holder and the operators running the ente's card programme.
 CARD = (C, OP, AD)
 #: Edits of the portfolio: the owner, and the tutor while a case is in identification; the case
@@ -185,23 +191,27 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/cases/{tcase}/transparency": act(302, T, seen=CASE),
     "/cases/{ti}/stop": act(302, C, seen=CASE),
     "/cases/{ti_val}/request-validation": act(302, C, seen=CASE),
-    "/cases/{rcase}/ratings": act(302, CE, AS, seen=CASE),  # never the tutor (terzietà)
-    "/cases/{rev_int}/integration": act(302, CE, AS, seen=CASE),
-    "/cases/{rev_ins}/insufficient": act(302, CE, seen=CASE),
-    "/cases/{rev_plan}/plan": act(302, CE, seen=CASE),
-    "/cases/{integ}/resubmit": act(302, C, T, seen=CASE),
-    "/cases/{sched}/declaration": act(302, CE, AS, seen=CASE),  # the panel's members
-    "/cases/{sched_open}/open": act(302, CE, seen=CASE),  # the panel's certifier chairs
+    "/cases/{rcase}/ratings": act(302, CE, seen=REVIEW),  # never the tutor (terzietà)
+    # In the assessment only this round's panel rates: "other_assessor" does not find the case.
+    "/cases/{prating}/ratings": act(302, CE, AS, seen=PANEL),
+    "/cases/{rev_int}/integration": act(302, CE, seen=REVIEW),
+    "/cases/{rev_ins}/insufficient": act(302, CE, seen=REVIEW),
+    "/cases/{rev_plan}/plan": act(302, CE, seen=REVIEW),
+    "/cases/{integ}/resubmit": act(302, C, T, seen=REVIEW),
+    "/cases/{sched}/declaration": act(302, CE, AS, seen=PANEL),  # the panel's members
+    "/cases/{sched_open}/open": act(302, CE, seen=PANEL),  # the panel's certifier chairs
     # Only the panel sees the outcomes form; its certifier records them (the assessor rated).
     "/cases/{progress}/outcomes": act(302, CE, seen=(AS,)),
-    "/cases/{valp}/start-certification": act(302, C, CE, seen=CASE),
-    "/cases/{valp_doc}/validation-document": act(302, CE, SG, seen=CASE),
-    "/cases/{certn}/certify": act(302, CE, seen=CASE),
-    "/cases/{certified}/certificate": act(302, SG, seen=CASE),  # issued and sealed
-    "/cases/{partial}/appeal": act(302, C, seen=CASE),
-    # Decided by a certifier who sat on none of the case's panels ("certifier" did not).
-    "/cases/{appealed}/appeal/reject": act(302, CE, seen=CASE),
-    "/cases/{susp}/reactivate": act(302, C, OP, CE, seen=CASE),
+    "/cases/{valp}/start-certification": act(302, C, CE, seen=DECIDED),
+    "/cases/{valp_doc}/validation-document": act(302, CE, SG, seen=DECIDED),
+    "/cases/{certn}/certify": act(302, CE, seen=DECIDED),
+    "/cases/{certified}/certificate": act(302, SG, seen=DECIDED),  # issued and sealed
+    "/cases/{partial}/appeal": act(302, C, seen=DECIDED),
+    # Decided by a certifier who sat on none of the case's panels ("certifier" did not); the
+    # assessor of the first panel is not on this case's panel ("others" assessed it).
+    "/cases/{appealed}/appeal/reject": act(302, CE, seen=REVIEW),
+    # Suspended in identification: the candidate (or staff with a role on it) reactivates.
+    "/cases/{susp}/reactivate": act(302, C, seen=CASE),
     "/cases/{wcase}/withdraw": act(302, C, seen=CASE),
     # The ente's administrator (#27), who does not otherwise see its cases.
     "/cases/{ccase}/cancel": act(302, AD, seen=CASE),
@@ -234,6 +244,7 @@ CASE_NAMES: Final = (
     "sched",
     "sched_open",
     "progress",
+    "prating",
     "valp",
     "valp_doc",
     "certn",
@@ -334,6 +345,11 @@ FORMS: dict[str, Form] = {
         "criterion_code": "DEMO-C01-I1",
         "level_code": "L2",
     },
+    "/cases/{prating}/ratings": lambda w: {
+        "competence_code": "DEMO-C01",
+        "criterion_code": "DEMO-C01-I1",
+        "level_code": "L2",
+    },
     "/cases/{rev_int}/integration": lambda w: {
         "note": "Manca il report finale.",
         "deadline": (utcnow() + dt.timedelta(days=10)).date().isoformat(),
@@ -386,8 +402,6 @@ def build_action_world(db: Session, app: Flask) -> World:
     org = db.get_one(Organisation, world["org"])
     now = utcnow()  # the app checks deadlines against the clock
     p01 = profile(db)
-    for role in accounts["assessor"].person.staff_roles:  # fit for a Lombardy panel
-        role.years_experience, role.sectors = 15, [p01.sep_code]
     # A panel of other people, for the appeal "certifier" decides (they sat on no panel of it).
     others = (
         make_account(db, roles=(Role.CERTIFICATORE,), organisation=org),
@@ -480,7 +494,7 @@ def build_action_world(db: Session, app: Flask) -> World:
 
     integ = reviewed()
     A.request_integration(
-        db, panel[1], integ, "Manca il report.", (now.date() + dt.timedelta(10)), now
+        db, panel[0], integ, "Manca il report.", (now.date() + dt.timedelta(10)), now
     )
     certn = decided(panel, full=True)  # validated in full: on to certification (Lombardy)
     certified = decided(panel, full=True)
@@ -505,6 +519,7 @@ def build_action_world(db: Session, app: Flask) -> World:
         "sched": scheduled(panel),
         "sched_open": declared(panel),
         "progress": opened(panel),
+        "prating": opened(panel),
         "valp": decided(panel, full=False),
         "valp_doc": decided(panel, full=False),
         "certn": certn,
@@ -563,11 +578,15 @@ def world(db: Session, app: Flask) -> World:
 
 
 def table_queries(connection: Connection) -> list[str]:
-    """SQL reading every table of the models' metadata, rows in primary-key order."""
-    return [
-        str(select(table).order_by(*table.primary_key.columns).compile(connection))
-        for table in ModelBase.metadata.sorted_tables
-    ]
+    """SQL reading every table of the models' metadata, rows in primary-key order; of the
+    security log, all but the refusals it records (a refusal is written there on purpose)."""
+    queries = []
+    for table in ModelBase.metadata.sorted_tables:
+        query = select(table).order_by(*table.primary_key.columns)
+        if table.name == "audit_events":
+            query = query.where(table.c.action != "access.refused")
+        queries.append(str(query.compile(connection, compile_kwargs={"literal_binds": True})))
+    return queries
 
 
 def fingerprint(connection: Connection, queries: list[str], storage_root: Path) -> str:

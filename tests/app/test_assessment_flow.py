@@ -143,15 +143,17 @@ def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> N
     db.expire_all()
     assert case.status == CaseStatus.DOSSIER_REVIEW and case.snapshot is not None
 
-    review = c["assessor"].get(url + "/review").get_data(as_text=True)
+    review = c["certifier"].get(url + "/review").get_data(as_text=True)
     assert "DEMO-C01-I1" in review and stage["evidence"].title in review
     assert c["candidate"].get(url + "/review").status_code == 404
+    # an assessor sees the case only once on its panel
+    assert c["assessor"].get(url + "/review").status_code == 404
     # the tutor sees the review but has no rating form (terzietà)
     assert 'name="level_code"' not in c["tutor"].get(url + "/review").get_data(as_text=True)
 
     # integration round trip
     deadline = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)).isoformat()
-    _act(c["assessor"], url, "integration", {"note": "Manca il report", "deadline": deadline})
+    _act(c["certifier"], url, "integration", {"note": "Manca il report", "deadline": deadline})
     _act(c["tutor"], url, "resubmit")
 
     # the tutor is never offered for the panel (terzietà)

@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from certification.accounts import api_tokens_of, create_api_token
+from certification.clock import utcnow
 from certification.roles import Role
-from tests.conftest import NOW, login, post_form
+from tests.conftest import login, post_form
 from tests.factories import PASSWORD, make_account
 
 BASE = "/catalogue/DEMO-LOMBARDIA/1.0"
@@ -108,7 +109,8 @@ def test_api_errors_are_json(client: FlaskClient) -> None:
 
 def test_personal_access_tokens(client: FlaskClient, db: Session) -> None:
     account = make_account(db, roles=(Role.CERTIFICATORE,), given_name="Elena")
-    _token, secret = create_api_token(db, account, "script", NOW, dt.timedelta(days=30))
+    # the API checks the expiry against the real clock: created now, not at the tests' NOW
+    _token, secret = create_api_token(db, account, "script", utcnow(), dt.timedelta(days=30))
     db.commit()
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 200

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from certification import assessment as A
-from certification.errors import InvalidInput, NotFound, NotPermitted
+from certification.errors import AccessRefused, InvalidInput, NotFound, NotPermitted
 from certification.models import Outcome, WorkflowProfile
 from certification.roles import Role
 from certification.states import CaseStatus
@@ -45,31 +45,34 @@ def test_the_rubric_is_frozen_when_the_review_starts(db: Session, w: dict[str, A
 
 def test_ratings_follow_the_snapshot_and_terzieta(db: Session, w: dict[str, Any]) -> None:
     case = _to_review(db, w)
-    rating = A.rate_criterion(db, w["assessor"], case, "DEMO-C01", "DEMO-C01-I1", "L2", "ok", NOW)
+    rating = A.rate_criterion(db, w["certifier"], case, "DEMO-C01", "DEMO-C01-I1", "L2", "ok", NOW)
     assert rating.passing
-    rating = A.rate_criterion(db, w["certifier"], case, "DEMO-C01", "DEMO-C01-I1", "L1", "", NOW)
+    rating = A.rate_criterion(db, w["certifier2"], case, "DEMO-C01", "DEMO-C01-I1", "L1", "", NOW)
     assert not rating.passing and len(A.current_ratings(case)) == 1  # updated, not duplicated
     with pytest.raises(NotPermitted):  # the case's own tutor, although also an assessor
         A.rate_criterion(db, w["tutor"], case, "DEMO-C01", "DEMO-C01-I1", "L3", "", NOW)
     with pytest.raises(InvalidInput):
-        A.rate_criterion(db, w["assessor"], case, "DEMO-C01", "DEMO-C05-I1", "L2", "", NOW)
+        A.rate_criterion(db, w["certifier"], case, "DEMO-C01", "DEMO-C05-I1", "L2", "", NOW)
     with pytest.raises(InvalidInput):
-        A.rate_criterion(db, w["assessor"], case, "DEMO-C01", "DEMO-C01-I1", "L7", "", NOW)
-    outsider = make_account(db, roles=(Role.CERTIFICATORE,))
-    with pytest.raises(NotPermitted):
+        A.rate_criterion(db, w["certifier"], case, "DEMO-C01", "DEMO-C01-I1", "L7", "", NOW)
+    # The dossier review is the certifiers'; an assessor rates only on a panel of the case.
+    with pytest.raises(AccessRefused):
+        A.rate_criterion(db, w["assessor"], case, "DEMO-C01", "DEMO-C01-I1", "L2", "", NOW)
+    outsider = make_account(db, roles=(Role.CERTIFICATORE,))  # a certifier of another ente
+    with pytest.raises(AccessRefused):
         A.rate_criterion(db, outsider, case, "DEMO-C01", "DEMO-C01-I1", "L2", "", NOW)
 
 
 def test_integration_round_trip(db: Session, w: dict[str, Any]) -> None:
     case = _to_review(db, w)
     with pytest.raises(InvalidInput):
-        A.request_integration(db, w["assessor"], case, "", NOW.date() + dt.timedelta(days=10), NOW)
+        A.request_integration(db, w["certifier"], case, "", NOW.date() + dt.timedelta(days=10), NOW)
     with pytest.raises(InvalidInput):
         A.request_integration(
-            db, w["assessor"], case, "Manca il report", NOW.date() + dt.timedelta(days=400), NOW
+            db, w["certifier"], case, "Manca il report", NOW.date() + dt.timedelta(days=400), NOW
         )
     A.request_integration(
-        db, w["assessor"], case, "Manca il report finale", NOW.date() + dt.timedelta(days=10), NOW
+        db, w["certifier"], case, "Manca il report finale", NOW.date() + dt.timedelta(days=10), NOW
     )
     assert case.status == CaseStatus.INTEGRATION_REQUESTED
     with pytest.raises(InvalidInput) as info:
@@ -308,7 +311,7 @@ def test_rejected_appeal_closes_the_case(db: Session, w: dict[str, Any]) -> None
 def test_suspension_reactivation_and_cancellation(db: Session, w: dict[str, Any]) -> None:
     case = _to_review(db, w)
     A.request_integration(
-        db, w["assessor"], case, "Manca il report", NOW.date() + dt.timedelta(days=5), NOW
+        db, w["certifier"], case, "Manca il report", NOW.date() + dt.timedelta(days=5), NOW
     )
     assert A.suspend_inactive(db, NOW + dt.timedelta(days=2), days=90) == []
     assert A.suspend_inactive(db, NOW + dt.timedelta(days=6), days=90) == [case]

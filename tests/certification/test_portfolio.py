@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from certification import assessment as A
 from certification import portfolio
 from certification.errors import InvalidInput, NotFound
 from certification.models import EvidenceType, ExperienceKind, LearningContext
@@ -141,12 +142,15 @@ def test_tutor_edits_only_while_assigned_and_identifying(db: Session) -> None:
     case.status = CaseStatus.IDENTIFICATION
     assert can_edit_portfolio(db, tutor, candidate.person)
     assert not can_view_portfolio(db, other_tutor, candidate.person)
-    assert can_view_portfolio(db, certifier, candidate.person)
-    assert not can_edit_portfolio(db, certifier, candidate.person)
+    # the ente's certifiers see the portfolio once a case of it is under review, never edit it
+    assert not can_view_portfolio(db, certifier, candidate.person)
     portfolio.create_experience(db, tutor, candidate.person, _input(), NOW)
     case.status = CaseStatus.TRANSPARENCY_ISSUED
     assert can_view_portfolio(db, tutor, candidate.person)
     assert not can_edit_portfolio(db, tutor, candidate.person)
+    A.request_validation(db, candidate, case, NOW)
+    assert can_view_portfolio(db, certifier, candidate.person)
+    assert not can_edit_portfolio(db, certifier, candidate.person)
 
 
 def test_evidence_kinds_and_mapping(db: Session, storage: Any) -> None:

@@ -38,7 +38,8 @@ def cast(db: Session) -> dict[str, Any]:
     }
 
 
-# Who may fire each event, among the cast (the case belongs to "candidate", tutor "tutor").
+# Who may fire each event, among the cast (the case belongs to "candidate", tutor "tutor", taken
+# in charge by "operator", its dossier reviewed: each of them has a role on it, see policy.py).
 # An empty set: only the system (computed results, timeouts).
 ALLOWED: dict[str, set[str]] = {
     "submit": {"candidate"},
@@ -48,7 +49,7 @@ ALLOWED: dict[str, set[str]] = {
     "issue_transparency": {"tutor"},
     "stop": {"candidate"},
     "request_validation": {"candidate"},
-    "request_integration": {"certifier", "assessor"},
+    "request_integration": {"certifier"},  # assessors act only on the panels they sit on
     "resubmit": {"candidate", "tutor"},
     "dossier_insufficient": {"certifier"},
     "plan_assessment": {"certifier"},
@@ -74,7 +75,12 @@ ALLOWED: dict[str, set[str]] = {
 
 def _case_in(cast: dict[str, Any], status: CaseStatus) -> Any:
     """An unsaved case in ``status``: the engine's checks need no row."""
-    from certification.models import CertificationCase, TargetScope, WorkflowProfile
+    from certification.models import (
+        CertificationCase,
+        RubricSnapshot,
+        TargetScope,
+        WorkflowProfile,
+    )
 
     return CertificationCase(
         candidate_id=cast["candidate"].person_id,
@@ -86,6 +92,8 @@ def _case_in(cast: dict[str, Any], status: CaseStatus) -> Any:
         status_changed_at=NOW,
         opened_at=NOW,
         assigned_tutor_id=cast["tutor"].person_id,
+        assigned_operator_id=cast["operator"].person_id,
+        snapshot=RubricSnapshot(content={}, sha256="0" * 64, created_at=NOW),
         transitions=[],
     )
 

@@ -188,25 +188,23 @@ def test_2_staff_review_assess_and_issue(
     me.follow(me.page.get_by_role("button", name="Chiedi la validazione"))
     expect(status_badge(me.page)).to_have_text("Esame del dossier")
 
-    # The sector assessor reviews the dossier, criterion by criterion.
-    assessor = people("assessor")
-    assessor.log_in(instance.account("assessor"))
-    open_case(assessor, candidate)
-    page = assessor.page
-    assessor.follow(page.get_by_role("link", name="Esamina il dossier criterio per criterio"))
+    # The certifier reviews the dossier, criterion by criterion (an assessor sees the case only
+    # once on its panel).
+    certifier = people("certificatore")
+    certifier.log_in(instance.account("certificatore"))
+    open_case(certifier, candidate)
+    page = certifier.page
+    certifier.follow(page.get_by_role("link", name="Esamina il dossier criterio per criterio"))
     expect(page.get_by_role("link", name="Apri checklist-onboarding.pdf")).to_be_visible()
     for criterion in CRITERIA:
         row = page.locator(f"#crit-{criterion}")
         select_starting_with(row.get_by_label(f"Livello {criterion}"), "L3 ")
         row.get_by_label(f"Nota {criterion}").fill("Documentato dalla checklist.")
-        assessor.follow(row.get_by_role("button", name="Salva"))
+        certifier.follow(row.get_by_role("button", name="Salva"))
         expect(page.locator(f"#crit-{criterion}")).to_contain_text("L3 ✓ supera")
 
     # The certifier plans the assessment with a panel.
-    certifier = people("certificatore")
-    certifier.log_in(instance.account("certificatore"))
     open_case(certifier, candidate)
-    page = certifier.page
     page.get_by_label("Colloquio tecnico").check()
     when = dt.datetime.now(dt.UTC).astimezone() + dt.timedelta(days=7)
     page.get_by_label("Data e ora").fill(when.strftime("%Y-%m-%dT10:00"))
@@ -216,7 +214,9 @@ def test_2_staff_review_assess_and_issue(
     certifier.follow(page.get_by_role("button", name="Programma e convoca"))
     expect(status_badge(page)).to_have_text("Valutazione programmata")
 
-    # Both panel members declare no conflict of interest.
+    # Both panel members declare no conflict of interest: the sector assessor now finds the case.
+    assessor = people("assessor")
+    assessor.log_in(instance.account("assessor"))
     open_case(assessor, candidate)
     for member in (certifier, assessor):
         member.page.get_by_label(re.compile("^Dichiaro di non avere alcun conflitto")).check()
