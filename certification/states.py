@@ -82,6 +82,10 @@ def _t(
 
 S = CaseStatus
 _ACTIVE = frozenset(S) - TERMINAL
+#: Once its certificate is issued a case is not withdrawn, cancelled or suspended: the
+#: certificate is revoked or corrected instead (certification/certificates.py), so the register
+#: never shows a withdrawn case with a valid certificate.
+_OPEN = _ACTIVE - {S.CERTIFICATE_ISSUED}
 _VALIDATED = {S.VALIDATED_FULL, S.VALIDATED_PARTIAL}
 #: States where the case waits for the candidate: inactivity there leads to suspension.
 WAITING_FOR_CANDIDATE: Final = frozenset(
@@ -135,8 +139,8 @@ TRANSITIONS: Final[dict[str, Transition]] = {
         _t("file_appeal", APPEALABLE, S.APPEAL_PENDING, CANDIDATE),
         _t("uphold_appeal", {S.APPEAL_PENDING}, S.ASSESSMENT_SCHEDULED, Role.CERTIFICATORE),
         _t("reject_appeal", {S.APPEAL_PENDING}, S.CLOSED, Role.CERTIFICATORE),
-        _t("withdraw", set(_ACTIVE - {S.DRAFT}), S.WITHDRAWN, CANDIDATE),
-        _t("suspend", set(_ACTIVE - {S.DRAFT, S.SUSPENDED_INACTIVE}), S.SUSPENDED_INACTIVE),
+        _t("withdraw", set(_OPEN - {S.DRAFT}), S.WITHDRAWN, CANDIDATE),
+        _t("suspend", set(_OPEN - {S.DRAFT, S.SUSPENDED_INACTIVE}), S.SUSPENDED_INACTIVE),
         _t(
             "reactivate",
             {S.SUSPENDED_INACTIVE},
@@ -145,6 +149,6 @@ TRANSITIONS: Final[dict[str, Transition]] = {
             Role.CERTIFICATORE,
             Role.OPERATORE_ACCOGLIENZA,
         ),
-        _t("cancel", set(_ACTIVE), S.CANCELLED, Role.ADMIN),
+        _t("cancel", set(_OPEN), S.CANCELLED, Role.ADMIN),
     )
 }

@@ -147,6 +147,18 @@ def test_every_actor_for_every_event(db: Session, cast: dict[str, Any], event: s
             assert case.status == source and case.transitions == []
 
 
+@pytest.mark.parametrize(("event", "who"), [("withdraw", "candidate"), ("cancel", "admin")])
+def test_no_withdrawal_or_cancellation_once_the_certificate_is_issued(
+    db: Session, cast: dict[str, Any], event: str, who: str
+) -> None:
+    """The certificate stays valid, so the case cannot become withdrawn or cancelled: a
+    revocation or a correction of the certificate is the way."""
+    case = _case_in(cast, CaseStatus.CERTIFICATE_ISSUED)
+    assert isinstance(_fire(db, cast[who], case, event), workflow.InvalidTransition)
+    assert case.status == CaseStatus.CERTIFICATE_ISSUED
+    assert _fire(db, cast[who], _case_in(cast, CaseStatus.CERTIFIED), event) is None
+
+
 def _submission(**changes: Any) -> workflow.SubmissionInput:
     data = {
         "birth_date": dt.date(2000, 5, 17),
