@@ -21,6 +21,7 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
 from app.db import after_commit
+from app.mail import deliver_outbox
 from app.services import issuer
 from certification.issuance import run_bulk
 
@@ -70,6 +71,7 @@ def _run(app: Flask, bulk_id: uuid.UUID, workers: int | None = None) -> None:
             bulk_id,
             workers=app.config["ISSUANCE_WORKERS"] if workers is None else workers,
         )
+        deliver_outbox(app)  # each holder's e-mail was enqueued with the certificate
 
 
 def run_bulk_job(bulk_id: str) -> str:

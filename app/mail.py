@@ -36,19 +36,26 @@ def send_mail(session: Session, to: str, locale: str, template: str, **context: 
 
 
 def _deliver_after_commit() -> None:
-    # After the commit, never before: a rolled-back change sends nothing. Failures stay in the
-    # outbox for `flask outbox send`.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with database(app).sessionmaker() as session:
-        try:
-            deliver_pending(session, app)
-        except Exception:  # the response is already decided; the outbox keeps the message
-            app.logger.exception("mail delivery failed; left in the outbox")
+    # After the commit, never before: a rolled-back change sends nothing.
+    deliver_outbox()
 
 
 def send_template(session: Session, account: UserAccount, template: str, **context: Any) -> None:
     """Send an e-mail to an account holder, in their language."""
     send_mail(session, account.email, account.locale, template, account=account, **context)
+
+
+def deliver_outbox(app: Flask | None = None) -> None:
+    """Outside a request (a bulk run, a command): send what is waiting, if SMTP is configured;
+    what fails stays in the outbox for `flask outbox send`."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("SMTP_HOST"):
+        return
+    with database(app).sessionmaker() as session:
+        try:
+            deliver_pending(session, app)
+        except Exception:
+            app.logger.exception("mail delivery failed; left in the outbox")
 
 
 def deliver_pending(session: Session, app: Flask | None = None) -> tuple[int, int]:

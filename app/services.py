@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from app.config import ROOT, ConfigError
 from app.db import database, db_session
@@ -19,7 +20,7 @@ from app.verification_log import VerificationRecorder
 from certification.card_documents import render_card_pdf
 from certification.clock import utcnow
 from certification.issuance import CredentialHasher, Issuer, RendererPaths
-from certification.models import TalentCard
+from certification.models import Certificate, TalentCard
 from certification.rendering import DocumentRenderer
 from certification.sandbox import SealChecker
 from certification.storage import BlobStorage, FileSystemStorage, S3Storage
@@ -55,6 +56,18 @@ def renderer_paths() -> RendererPaths:
     )
 
 
+def _tell_holder(app: Flask, session: Session, certificate: Certificate) -> None:
+    """Enqueue "your certificate is ready" in the transaction that issues it, however it is
+    issued (a request, a bulk run, a recovery): rendered in a request of its own, anonymous,
+    whose links point at the configured BASE_URL."""
+    from app.mail import send_template
+
+    account = certificate.case.candidate.account
+    if account is not None:
+        with app.test_request_context(base_url=app.config["BASE_URL"]):
+            send_template(session, account, "certificate_issued", certificate=certificate)
+
+
 def issuer(app: Flask | None = None) -> Issuer:
     """What issuing certificates needs, set up once per process (keys parsed once per ente)."""
     app = app or current_app
@@ -72,6 +85,7 @@ def issuer(app: Flask | None = None) -> Issuer:
             renderer_paths=renderer_paths(),
             timestamp_url=app.config.get("TIMESTAMP_URL"),
             hasher=_hasher(app),
+            on_issued=lambda session, certificate: _tell_holder(app, session, certificate),
         )
         with _lock:
             app.extensions["attesta.issuer"] = found

@@ -98,6 +98,10 @@ class Issuer:
     #: Compute credential hashes in a helper process while pages are laid out (long-lived
     #: processes on more than one core: the web app); see :class:`CredentialHasher`.
     hasher: CredentialHasher | None = None
+    #: Writes in the transaction that issues a certificate, however it is issued (one, bulk,
+    #: recovery): the app enqueues the holder's e-mail there, so each holder is told exactly
+    #: once, and never of a certificate that was not committed.
+    on_issued: Callable[[Session, Certificate], None] | None = None
     _signers: dict[tuple[str, str, str], IssuerSigner] = field(default_factory=dict)
 
     def signer(self, material: SignerMaterial) -> IssuerSigner:
@@ -283,6 +287,8 @@ def _complete(
                 publish_status_list(
                     session, listed, issuer.passphrase, issuer.base_url, issuer.clock()
                 )
+        if issuer.on_issued is not None:
+            issuer.on_issued(session, certificate)
         if also is not None:
             also(session, certificate)
         crash_point("stored")  # the files are written, the ISSUED row is not committed

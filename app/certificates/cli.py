@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.db import db_session
-from app.mail import send_template
+from app.mail import deliver_outbox, send_template
 from app.services import issuer
 from certification import certificates as C
 from certification.clock import utcnow
@@ -100,14 +100,7 @@ def issue(
         workers=current_app.config["ISSUANCE_WORKERS"] if workers is None else workers,
         progress=progress,
     )
-    session = db_session()
-    for item in results:
-        if item.status == "issued" and item.certificate_id:
-            certificate = session.get(Certificate, uuid.UUID(item.certificate_id))
-            account = certificate.case.candidate.account if certificate else None
-            if certificate and account:
-                _notify(session, account, "certificate_issued", certificate=certificate)
-    session.commit()
+    deliver_outbox()  # each holder's e-mail was enqueued with the certificate
     failed = sum(1 for r in results if r.status != "issued")
     click.echo(f"{len(results) - failed} issued, {failed} failed (request {bulk_id}).")
     if failed:

@@ -92,14 +92,7 @@ def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: 
     except DomainError as exc:  # refused before anything was issued
         flash(explain(exc), "error")
         return redirect(refused)
-    certificate = session.get(Certificate, done.id)
-    if certificate is not None and certificate.case.candidate.account is not None:
-        send_template(
-            session,
-            certificate.case.candidate.account,
-            "certificate_issued",
-            certificate=certificate,
-        )
+    # The holder's e-mail was enqueued with the certificate (Issuer.on_issued).
     flash(_("Certificate %(number)s issued and sealed.", number=done.number), "success")
     return redirect(url_for("certificates.detail", certificate_id=done.id))
 
