@@ -16,6 +16,7 @@ from certification.cards import may_manage_cards, partner_organisations
 from certification.clock import utcnow
 from certification.models import UserAccount
 from certification.policy import is_staff
+from certification.roles import OrganisationKind
 
 bp = Blueprint("auth", __name__)
 
@@ -48,8 +49,11 @@ class AuthenticatedUser:
 
     @property
     def runs_card_programme(self) -> bool:
+        # Only an ente titolato runs a card programme (cards.card_programmes lists them).
         return any(
-            may_manage_cards(self.account, r.organisation_id) for r in self.person.staff_roles
+            r.organisation.kind == OrganisationKind.ENTE_TITOLATO
+            and may_manage_cards(self.account, r.organisation_id)
+            for r in self.person.staff_roles
         )
 
     @property
