@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from certification.certificates import PUBLIC_STATES
 from certification.errors import NotPermitted
-from certification.models import CertificationCase, Organisation, UserAccount
+from certification.models import Certificate, CertificationCase, Organisation, UserAccount
 from certification.roles import OrganisationKind, Role
 from certification.states import CaseStatus
 
@@ -39,12 +40,14 @@ def supervised_entes(session: Session, actor: UserAccount) -> list[Organisation]
 
 @dataclass(frozen=True)
 class Register:
-    """Submitted cases of the supervised entes, with counts per state and per profile."""
+    """Submitted cases of the supervised entes, with counts per state and per profile (of the
+    cases the filters keep), and each case's latest certificate."""
 
     entes: list[Organisation]
     cases: list[CertificationCase]
     by_status: Counter[CaseStatus]
     by_profile: Counter[str]
+    certificates: dict[uuid.UUID, Certificate]
 
 
 def register(
@@ -66,9 +69,31 @@ def register(
         .options(selectinload(CertificationCase.outcomes))
         .order_by(CertificationCase.submitted_at)
     )
-    cases = list(session.scalars(query))
-    by_status = Counter(c.status for c in cases)
-    by_profile = Counter(c.target_profile.code for c in cases)
     if status is not None:
-        cases = [c for c in cases if c.status == status]
-    return Register(entes, cases, by_status, by_profile)
+        query = query.where(CertificationCase.status == status)
+    cases = list(session.scalars(query))
+    return Register(
+        entes,
+        cases,
+        Counter(c.status for c in cases),
+        Counter(c.target_profile.code for c in cases),
+        latest_certificates(session, [c.id for c in cases]),
+    )
+
+
+def latest_certificates(
+    session: Session, case_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Certificate]:
+    """Each case's latest certificate that was ever issued (valid, suspended, revoked or
+    superseded by a correction), by case id."""
+    found: dict[uuid.UUID, Certificate] = {}
+    if not case_ids:
+        return found
+    rows = session.scalars(
+        select(Certificate)
+        .where(Certificate.case_id.in_(case_ids), Certificate.status.in_(PUBLIC_STATES))
+        .order_by(Certificate.generation)
+    )
+    for certificate in rows:
+        found[certificate.case_id] = certificate  # the highest generation wins
+    return found

@@ -58,10 +58,13 @@ def export() -> Response:
             "ultimo_cambio",
             "validate",
             "non_validate",
+            "certificato",
+            "stato_certificato",
         ]
     )
     for case in data.cases:
         current = [o for o in case.outcomes if o.round == case.assessment_round]
+        certificate = data.certificates.get(case.id)
         writer.writerow(
             [
                 case.protocol_number,
@@ -74,6 +77,8 @@ def export() -> Response:
                 case.status_changed_at.date().isoformat(),
                 sum(1 for o in current if o.outcome.value == "validata"),
                 sum(1 for o in current if o.outcome.value != "validata"),
+                certificate.number if certificate else "",
+                certificate.status.value if certificate else "",
             ]
         )
     response = Response(out.getvalue().encode("utf-8-sig"), mimetype="text/csv")
