@@ -328,8 +328,8 @@ VERIFICATION_STATES: dict[str, Any] = {
     "busy": _l("The check is busy right now. Try again in a minute."),
     "identical": _l("The file is exactly the one issued: not a byte changed."),
     "modified": _l(
-        "The file differs from the one issued. Ask the holder for the original, or rely on "
-        "the data shown here from the register."
+        "The file differs from the one issued. Ask the holder for the original, or check the "
+        "certificate by the code printed on it."
     ),
     "register_record": _l("Checked against the register's own record."),
     "unavailable": _l("The issued copy cannot be read right now. Try again later."),

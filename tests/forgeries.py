@@ -506,3 +506,17 @@ def lookalike_seal(unsigned: bytes, genuine: bytes) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
     meta = signers.PdfSignatureMetadata(field_name="SigilloAttesta", certify=True)
     return bytes(signers.sign_pdf(writer, meta, signer=signer).getbuffer())
+
+
+def change_signature_padding(genuine: bytes, filler: bytes = b"1") -> bytes:
+    """The unsigned zero padding after the CMS signature inside ``/Contents`` changed (the
+    signature and every signed byte untouched): a different file whose seal still checks out,
+    since the padding is outside both the signed range and the signature's DER."""
+    _, (start1, length1, start2, _) = _signature_dict_span(genuine)
+    gap_start, gap_end = start1 + length1, start2
+    hex_digits = genuine[gap_start + 1 : gap_end - 1]
+    padding = len(hex_digits) - len(hex_digits.rstrip(b"0"))
+    if padding < 4:
+        raise ValueError("no zero padding in /Contents")
+    changed = hex_digits[: len(hex_digits) - 2] + filler * 2
+    return genuine[: gap_start + 1] + changed + genuine[gap_end - 1 :]

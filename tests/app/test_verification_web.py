@@ -243,3 +243,42 @@ def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     db.expire_all()
     logged = db.scalars(select(VerificationLog)).all()
     assert sorted(e.channel.value for e in logged) == ["api", "qr"]
+
+
+def test_only_what_the_holder_holds_shows_the_register(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    """An id alone, a credential whose proof fails, a PDF that is not byte for byte the one
+    issued: the answer of an unknown certificate, nothing from the register."""
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    _show_name(stage, certificate, db)
+    credential = json.loads(embedded_credential(pdf))
+    credential["name"] = "Laurea in medicina"
+    unknown = "urn:uuid:00000000-0000-4000-8000-000000000000"
+    anyone = app.test_client()
+    family_name = stage["candidate"].person.family_name
+    for known, other in (
+        ({"id": f"urn:uuid:{certificate.id}"}, {"id": unknown}),
+        (credential, {**credential, "id": unknown}),
+    ):
+        answers = []
+        for document in (known, other):
+            data = json.dumps(document).encode()
+            api = _upload(anyone, data, "/api/v1/verify", name="c.json")
+            body = api.get_json()
+            assert api.status_code == 200 and body["certificate"] is None, body
+            del body["checked_at"]
+            page = _upload(anyone, data, name="c.json").get_data(as_text=True)
+            assert "verdict-not_valid" in page and "Nessun certificato rilasciato" in page
+            assert certificate.number not in page and family_name not in page
+            answers.append(body)
+        assert answers[0] == answers[1]
+    padded = forgeries.change_signature_padding(pdf)
+    page = _upload(anyone, padded).get_data(as_text=True)
+    assert "verdict-not_valid" in page and "Il file è diverso da quello rilasciato" in page
+    assert certificate.number not in page and family_name not in page
+    body = _upload(anyone, padded, "/api/v1/verify").get_json()
+    assert (body["reason"], body["certificate"]) == ("modified", None)

@@ -101,6 +101,9 @@ FORGERIES: dict[str, Callable[[dict[str, Any]], bytes]] = {
         i["pdf"], i["json"].replace(b"Giulia", b"Mallory")
     ),
     "bytes appended after %%EOF": lambda i: forgeries.append_garbage(i["pdf"]),
+    "unsigned padding of the signature changed": lambda i: forgeries.change_signature_padding(
+        i["pdf"]
+    ),
     "object appended without xref": lambda i: forgeries.append_object_without_xref(i["pdf"]),
     "USF: /Contents zeroed": lambda i: forgeries.zero_signature_contents(i["pdf"]),
     "USF: /ByteRange removed": lambda i: forgeries.remove_byterange(i["pdf"]),
@@ -124,6 +127,7 @@ EXPECTED: dict[str, str] = {
     "shadow: /Contents swapped": "modified_after_sealing",
     "embedded credential swapped": "modified_after_sealing",
     "bytes appended after %%EOF": "modified_after_sealing",
+    "unsigned padding of the signature changed": "modified",
     "object appended without xref": "malformed",
     "USF: /Contents zeroed": "malformed",
     "USF: /ByteRange removed": "malformed",
@@ -235,16 +239,33 @@ def _attacker_resigned(credential: dict[str, Any]) -> None:
     credential.update(signed)
 
 
+def _other_signature(credential: dict[str, Any]) -> None:
+    """One base58 digit of the signature changed: still 64 bytes, no longer ours."""
+    value = credential["proof"]["proofValue"]
+    credential["proof"]["proofValue"] = value[:20] + ("2" if value[20] != "2" else "3") + value[21:]
+
+
 CREDENTIAL_ATTACKS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str, str | None]] = {
+    # A proof that fails with the register's key: the answer of an unknown id.
     "name changed": (
         lambda i: _tampered(i, lambda c: c.update(name="Laurea in medicina")),
-        "invalid_signature",
-        "bad_signature",
+        "not_found",
+        None,
     ),
     "re-signed with an attacker's key": (
         lambda i: _tampered(i, _attacker_resigned),
-        "untrusted_issuer",
-        "unknown_key",
+        "not_found",
+        None,
+    ),
+    "the certificate's id alone": (
+        lambda i: json.dumps({"id": f"urn:uuid:{i['certificate'].id}"}).encode(),
+        "no_signature",
+        "no_proof",
+    ),
+    "a well-formed signature that does not match": (
+        lambda i: _tampered(i, _other_signature),
+        "not_found",
+        None,
     ),
     "proof removed": (
         lambda i: _tampered(i, lambda c: c.pop("proof")),
@@ -280,6 +301,14 @@ def test_forged_credentials_are_never_valid(
     assert result.reason == state, (attack, result)
     if detail:
         assert result.dimension("signature").detail == detail
+    # Nothing of the register unless the proof holds with the register's key.
+    assert result.certificate is None and result.dimension("found").state != "found"
+    # ... and nothing tells a known id from an unknown one.
+    if state in ("not_found", "no_signature"):
+        unknown = json.loads(make(issued))
+        unknown["id"] = "urn:uuid:00000000-0000-4000-8000-000000000000"
+        other = verify_file(db, issued["storage"], json.dumps(unknown).encode(), checker, NOW)
+        assert other == result, (attack, other, result)
 
 
 def test_a_genuine_credential_is_valid_however_it_is_reformatted(
