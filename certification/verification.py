@@ -12,7 +12,8 @@ A verification answers five questions apart and then gives one verdict:
 - ``validity``: within its validity period?
 
 The verdict is VALID only when every answer is good, INDETERMINATE when one could not be
-determined now (try again later), NOT_VALID otherwise, with the first failing reason. What is
+determined (try again later; or a seal whose certificate has expired with nothing to prove it
+was made before), NOT_VALID otherwise, with the first failing reason. What is
 shown about a certificate comes from the register (:func:`public_view`), never from the file.
 Nothing here raises on bad input: every failure is a verdict with a stable code.
 """
@@ -344,6 +345,12 @@ def verify_pdf(
     if check.reason == "busy":  # nothing is known yet: try again later
         busy = {n: Dimension(n, "busy", Outcome.UNKNOWN) for n in ("found", "signature")}
         return _verdict(Method.PDF, busy, None)
+    if check.reason == "expired":
+        # Our seal, intact, but its certificate has expired and nothing proves it sealed the
+        # file before (no time-stamp; these bytes are not in the register, which would).
+        # Neither good nor forged: indeterminate, and nothing from the register.
+        expired = Dimension("signature", "seal_expired", Outcome.UNKNOWN, "no_proof_of_existence")
+        return _verdict(Method.PDF, {"signature": expired}, None)
     if not check.ok or check.attachment is None:
         return _not_found(Method.PDF, _seal_dimension(check))
     try:

@@ -282,3 +282,53 @@ def test_only_what_the_holder_holds_shows_the_register(
     assert certificate.number not in page and family_name not in page
     body = _upload(anyone, padded, "/api/v1/verify").get_json()
     assert (body["reason"], body["certificate"]) == ("modified", None)
+
+
+def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    from certification.demo_portfolio import simple_pdf
+    from certification.keys import active_key
+    from certification.models import KeyPurpose, SigningKey
+
+    certificate = _issue(app, stage, db)
+    credential = embedded_credential(_download(app, stage, certificate))
+    seal = db.get(SigningKey, certificate.seal_kid)
+    assert seal is not None
+    pdf = forgeries.seal_with_certificate_window(
+        forgeries.with_attachment(
+            simple_pdf("Certificato", [certificate.number]), credential, "credential.json"
+        ),
+        seal,
+        active_key(db, None, KeyPurpose.ROOT_CA),
+        app.config["KEY_PASSPHRASE"].encode(),
+        (-4 * 365, -1),
+    )
+    anyone = app.test_client()
+    italian = _upload(anyone, pdf).get_data(as_text=True)
+    assert "verdict-indeterminate" in italian
+    assert "il suo certificato di sigillo è scaduto" in italian
+    assert certificate.number not in italian
+    english = anyone.post(
+        "/verify",
+        data={"file": (io.BytesIO(pdf), "c.pdf"), "csrf_token": csrf_token(anyone, "/verify")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
+    assert "its seal certificate has expired and nothing proves" in english
+    body = _upload(anyone, pdf, "/api/v1/verify").get_json()
+    assert (body["verdict"], body["reason"], body["certificate"]) == (
+        "indeterminate",
+        "seal_expired",
+        None,
+    )
+    signature = next(d for d in body["dimensions"] if d["name"] == "signature")
+    assert (signature["outcome"], signature["detail"]) == ("unknown", "no_proof_of_existence")
+    spec = anyone.get("/api/v1/openapi.json").get_json()
+    states = spec["components"]["schemas"]["Dimension"]["properties"]["state"]["enum"]
+    assert (
+        "seal_expired" in states
+        and "seal_expired" in spec["paths"]["/verify"]["post"]["description"]
+    )

@@ -20,16 +20,19 @@ from certification import certificates as C
 from certification import credentials
 from certification.demo_portfolio import simple_pdf
 from certification.errors import NotPermitted
+from certification.keys import active_key
 from certification.models import (
     Certificate,
     Consent,
     ConsentPurpose,
+    KeyPurpose,
     SigningKey,
     VerificationChannel,
     VerificationLog,
 )
+from certification.producing import CREDENTIAL_FILE_NAME
 from certification.sandbox import SealChecker
-from certification.sealing import SealCheck
+from certification.sealing import SealCheck, check_seal
 from certification.verification import (
     MAX_PDF_BYTES,
     Outcome,
@@ -49,6 +52,7 @@ from tests import forgeries
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.certification.test_certificates import (  # noqa: F401 - the `world` fixture
     ISSUE_TIME,
+    PASS,
     _issue,
     world,
 )
@@ -354,6 +358,65 @@ def test_a_compromised_key_invalidates_what_it_signed_after(
         verify_credential_json(db, issued["storage"], issued["json"], NOW),
     ):
         assert result.reason == verdict, result
+
+
+# --- an expired seal certificate ------------------------------------------------------------
+
+
+def _seal_with_certificate_valid(
+    db: Session, issued: dict[str, Any], days: tuple[int, int]
+) -> bytes:
+    """A PDF carrying the issued credential, sealed with the ente's seal key under a new
+    certificate from our root valid from ``days[0]`` to ``days[1]`` days from today."""
+    certificate = issued["certificate"]
+    seal = db.get(SigningKey, certificate.seal_kid)
+    assert seal is not None
+    unsigned = forgeries.with_attachment(
+        simple_pdf("Certificato", ["Giulia Rossi", certificate.number]),
+        issued["json"],
+        CREDENTIAL_FILE_NAME,
+    )
+    return forgeries.seal_with_certificate_window(
+        unsigned, seal, active_key(db, None, KeyPurpose.ROOT_CA), PASS, days
+    )
+
+
+@pytest.mark.parametrize(
+    ("days", "verdict", "reason", "signature"),
+    [
+        # Expired yesterday, nothing proves the seal was made before: indeterminate.
+        ((-4 * 365, -1), Verdict.INDETERMINATE, "seal_expired", Outcome.UNKNOWN),
+        # The same seal within its validity: ours, but not the file we issued.
+        ((-1, 365), Verdict.NOT_VALID, "modified", Outcome.PASS),
+    ],
+)
+def test_a_seal_whose_certificate_expired_is_indeterminate(
+    db: Session,
+    issued: dict[str, Any],
+    checker: SealChecker,
+    days: tuple[int, int],
+    verdict: Verdict,
+    reason: str,
+    signature: Outcome,
+) -> None:
+    pdf = _seal_with_certificate_valid(db, issued, days)
+    result = verify_file(db, issued["storage"], pdf, checker, NOW)
+    assert (result.verdict, result.reason) == (verdict, reason), result
+    assert result.dimension("signature").outcome == signature
+    assert result.certificate is None  # not the issued bytes: nothing from the register
+
+
+def test_an_expired_seal_still_needs_our_root(db: Session, issued: dict[str, Any]) -> None:
+    """The second look (as of the certificate's last valid second) trusts only our roots: an
+    expired look-alike chain stays untrusted."""
+    pdf = _seal_with_certificate_valid(db, issued, (-4 * 365, -1))
+    assert check_seal(pdf, trusted_roots(db)).reason == "expired"
+    foreign = forgeries.lookalike_seal(simple_pdf("Certificato", ["Mallory"]), issued["pdf"])
+    assert check_seal(foreign, trusted_roots(db)).reason == "not_trusted"
+    # An expired seal with a change after it: modified, not indeterminate.
+    assert check_seal(forgeries.append_garbage(pdf), trusted_roots(db)).reason == (
+        "not_entire_file"
+    )
 
 
 # --- the child process -----------------------------------------------------------------------
