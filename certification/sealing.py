@@ -145,15 +145,14 @@ def check_seal(
         return SealCheck(False, f"malformed:{type(exc).__name__}", signatures=count)
     if not (status.intact and status.valid):
         return SealCheck(False, "not_intact", signatures=count)
-    certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
-    kid = key_id(certificate.public_key())  # type: ignore[arg-type]
     expired = False
     if not status.trusted and status.trust_problem_indic == AdESIndeterminate.OUT_OF_BOUNDS_NO_POE:
         # The seal certificate is out of its validity now and nothing (no time-stamp) proves
         # the seal was made before. Is it one of ours otherwise? Validate again as of the
         # last second of its validity: trusted then means our chain, only expired since.
         try:
-            within = certificate.not_valid_after_utc - dt.timedelta(seconds=1)
+            ends = x509.load_der_x509_certificate(status.signing_cert.dump()).not_valid_after_utc
+            within = ends - dt.timedelta(seconds=1)
             context = ValidationContext(
                 trust_roots=[_asn1_certificate(pem) for pem in roots], moment=within
             )
@@ -165,6 +164,8 @@ def check_seal(
         return SealCheck(False, "not_trusted", signatures=count)
     if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
         return SealCheck(False, "not_entire_file", signatures=count)
+    certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
+    kid = key_id(certificate.public_key())  # type: ignore[arg-type]
     if expired:
         return SealCheck(False, "expired", kid, count)
     if attachment and extracted is None:

@@ -401,7 +401,9 @@ def test_a_seal_whose_certificate_expired_is_indeterminate(
 ) -> None:
     pdf = _seal_with_certificate_valid(db, issued, days)
     result = verify_file(db, issued["storage"], pdf, checker, NOW)
-    assert (result.verdict, result.reason) == (verdict, reason), result
+    assert (result.verdict, result.reason) == (verdict, reason), [
+        (d.state, d.detail) for d in result.dimensions
+    ]
     assert result.dimension("signature").outcome == signature
     assert result.certificate is None  # not the issued bytes: nothing from the register
 
