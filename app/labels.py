@@ -319,6 +319,11 @@ VERIFICATION_STATES: dict[str, Any] = {
         "The key that signed it was reported compromised before the date of signature."
     ),
     "key_not_active": _l("The key that signed it was not active on the date of signature."),
+    "seal_expired": _l(
+        "Sealed with the issuing body's seal, but its seal certificate has expired and nothing "
+        "proves the seal was made before it expired. Check the certificate by the code printed "
+        "on it."
+    ),
     "malformed": _l("The file is damaged, encrypted or not in a format we can check."),
     "too_large": _l("The file is larger than a certificate can be (10 MB at most)."),
     "not_a_pdf": _l("This is not a PDF file."),
@@ -328,8 +333,8 @@ VERIFICATION_STATES: dict[str, Any] = {
     "busy": _l("The check is busy right now. Try again in a minute."),
     "identical": _l("The file is exactly the one issued: not a byte changed."),
     "modified": _l(
-        "The file differs from the one issued. Ask the holder for the original, or rely on "
-        "the data shown here from the register."
+        "The file differs from the one issued. Ask the holder for the original, or check the "
+        "certificate by the code printed on it."
     ),
     "register_record": _l("Checked against the register's own record."),
     "unavailable": _l("The issued copy cannot be read right now. Try again later."),

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -497,3 +497,51 @@ def multikey(key: SigningKey) -> str:
 def fingerprint(key: SigningKey) -> str:
     """The kid, grouped for people to compare by eye."""
     return ":".join(key.kid[i : i + 4] for i in range(0, 32, 4))
+
+
+def xsd_datetime(value: dt.datetime) -> str:
+    """An XML Schema ``dateTimeStamp`` in UTC, to the second: ``2026-11-02T09:30:00Z``."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def multikey_method(key: SigningKey, controller: str) -> dict[str, Any]:
+    """A credential key as a W3C Multikey verification method of ``controller`` (the issuer
+    profile), with its lifetime in the two properties the Multikey context defines (both
+    ``xsd:dateTime``) and W3C Controlled Identifiers 1.0 gives a meaning: ``expires``, when it
+    was retired (it signs nothing after), and ``revoked``, when it was reported compromised
+    (nothing made with it from then on is to be trusted). A compromised key stays published:
+    what it signed before can still be checked against it."""
+    method: dict[str, Any] = {
+        "id": f"{controller}#{key.kid}",
+        "type": "Multikey",
+        "controller": controller,
+        "publicKeyMultibase": multikey(key),
+    }
+    if key.retired_at is not None:
+        method["expires"] = xsd_datetime(key.retired_at)
+    if key.compromised_at is not None:
+        method["revoked"] = xsd_datetime(key.compromised_at)
+    return method
+
+
+def credential_key_relationships(
+    keys: Sequence[SigningKey], controller: str
+) -> dict[str, list[Any]]:
+    """``verificationMethod`` (every credential key ever used, oldest first) and
+    ``assertionMethod`` (those not compromised) of an issuer profile.
+
+    A retired key keeps asserting: what it signed while active must keep verifying offline,
+    and its ``expires`` tells a verifier that applies it that nothing it signed after is ours.
+    A compromised key asserts nothing: verifiers that ignore ``revoked`` (digitalbazaar's
+    among them, tools/vc-verify/README.md) would otherwise accept whatever a thief signs with
+    it, back-dated or not; its certificates are checked against the register, which knows
+    when each was made."""
+    methods = [multikey_method(key, controller) for key in keys]
+    return {
+        "verificationMethod": methods,
+        "assertionMethod": [
+            method["id"]
+            for key, method in zip(keys, methods, strict=True)
+            if key.compromised_at is None
+        ],
+    }

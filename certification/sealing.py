@@ -9,6 +9,7 @@ signature (security.md §0.2): pyHanko's ``bottom_line`` alone is never trusted.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -93,7 +95,9 @@ class PdfSealer:
 class SealCheck:
     """The result of a strict check of a sealed PDF: ``reason`` is ``ok`` or a stable code
     (``signature_count``, ``malformed:<exception>``, ``not_intact``, ``not_trusted``,
-    ``not_entire_file``, ``no_attachment``); ``attachment`` holds the bytes of the requested
+    ``not_entire_file``, ``expired``, ``no_attachment``): ``expired`` is a seal under one of
+    the roots, intact and covering the file, whose certificate has expired with nothing to
+    prove the seal was made before; ``attachment`` holds the bytes of the requested
     embedded file of a good seal."""
 
     ok: bool
@@ -141,12 +145,29 @@ def check_seal(
         return SealCheck(False, f"malformed:{type(exc).__name__}", signatures=count)
     if not (status.intact and status.valid):
         return SealCheck(False, "not_intact", signatures=count)
+    expired = False
+    if not status.trusted and status.trust_problem_indic == AdESIndeterminate.OUT_OF_BOUNDS_NO_POE:
+        # The seal certificate is out of its validity now and nothing (no time-stamp) proves
+        # the seal was made before. Is it one of ours otherwise? Validate again as of the
+        # last second of its validity: trusted then means our chain, only expired since.
+        try:
+            ends = x509.load_der_x509_certificate(status.signing_cert.dump()).not_valid_after_utc
+            within = ends - dt.timedelta(seconds=1)
+            context = ValidationContext(
+                trust_roots=[_asn1_certificate(pem) for pem in roots], moment=within
+            )
+            status = validate_pdf_signature(signatures[0], context)
+        except Exception as exc:  # as above: a verdict, never a crash
+            return SealCheck(False, f"malformed:{type(exc).__name__}", signatures=count)
+        expired = status.trusted
     if not status.trusted:
         return SealCheck(False, "not_trusted", signatures=count)
     if status.coverage is None or status.coverage.name != "ENTIRE_FILE":
         return SealCheck(False, "not_entire_file", signatures=count)
     certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
     kid = key_id(certificate.public_key())  # type: ignore[arg-type]
+    if expired:
+        return SealCheck(False, "expired", kid, count)
     if attachment and extracted is None:
         return SealCheck(False, "no_attachment", kid, count)
     return SealCheck(True, "ok", kid, count, extracted)

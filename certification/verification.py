@@ -12,7 +12,8 @@ A verification answers five questions apart and then gives one verdict:
 - ``validity``: within its validity period?
 
 The verdict is VALID only when every answer is good, INDETERMINATE when one could not be
-determined now (try again later), NOT_VALID otherwise, with the first failing reason. What is
+determined (try again later; or a seal whose certificate has expired with nothing to prove it
+was made before), NOT_VALID otherwise, with the first failing reason. What is
 shown about a certificate comes from the register (:func:`public_view`), never from the file.
 Nothing here raises on bad input: every failure is a verdict with a stable code.
 """
@@ -344,6 +345,12 @@ def verify_pdf(
     if check.reason == "busy":  # nothing is known yet: try again later
         busy = {n: Dimension(n, "busy", Outcome.UNKNOWN) for n in ("found", "signature")}
         return _verdict(Method.PDF, busy, None)
+    if check.reason == "expired":
+        # Our seal, intact, but its certificate has expired and nothing proves it sealed the
+        # file before (no time-stamp; these bytes are not in the register, which would).
+        # Neither good nor forged: indeterminate, and nothing from the register.
+        expired = Dimension("signature", "seal_expired", Outcome.UNKNOWN, "no_proof_of_existence")
+        return _verdict(Method.PDF, {"signature": expired}, None)
     if not check.ok or check.attachment is None:
         return _not_found(Method.PDF, _seal_dimension(check))
     try:
@@ -358,13 +365,23 @@ def verify_pdf(
     ):
         # Sealed with a key under our root, but carrying no credential we issued.
         return _not_found(Method.PDF, Dimension("signature", "valid", Outcome.PASS))
-    dimensions = _register_dimensions(record, now)
-    if check.signer_kid != record.certificate.seal_kid:
-        dimensions["signature"] = Dimension(
-            "signature", "untrusted_issuer", Outcome.FAIL, "seal_key"
-        )
-    dimensions["identical"] = Dimension("identical", "modified", Outcome.FAIL)
-    return _verdict(Method.PDF, dimensions, record)
+    # Our seal around the credential we issued, yet not the bytes we issued (a later change
+    # the seal does not cover, such as its own unsigned padding): say so, and show nothing of
+    # the register. Only the exact file, its code or its credential with a valid proof do.
+    signature = (
+        Dimension("signature", "valid", Outcome.PASS)
+        if check.signer_kid == record.certificate.seal_kid
+        else Dimension("signature", "untrusted_issuer", Outcome.FAIL, "seal_key")
+    )
+    return _verdict(
+        Method.PDF,
+        {
+            "found": Dimension("found", "not_found", Outcome.FAIL),
+            "signature": signature,
+            "identical": Dimension("identical", "modified", Outcome.FAIL),
+        },
+        None,
+    )
 
 
 _PROOF_STATES: Final = {
@@ -392,17 +409,17 @@ def verify_credential_json(
     except CredentialError as error:
         return _refused(Method.JSON, "malformed", error.reason)
     record = _record_of_credential(session, credential)
-    if record is None:
-        return _not_found(Method.JSON)
-    certificate = record.certificate
+    certificate = record.certificate if record is not None else None
     key = (
-        session.get(SigningKey, certificate.credential_kid) if certificate.credential_kid else None
+        session.get(SigningKey, certificate.credential_kid)
+        if certificate is not None and certificate.credential_kid
+        else None
     )
     pinned = (
         verification_method(
             certificate.content["base_url"], str(certificate.organisation_id), key.kid
         )
-        if key is not None
+        if certificate is not None and key is not None
         else None
     )
 
@@ -413,11 +430,18 @@ def verify_credential_json(
         return public if isinstance(public, ed25519.Ed25519PublicKey) else None
 
     proof = verify_credential(credential, resolve)
+    if record is None or certificate is None or not proof.ok:
+        # The id alone proves nothing: a credential names its certificate only if the proof
+        # holds with the register's key for it. Every other failure gets the answer of an
+        # unknown id, so nothing tells whether the id exists; what the document shows by
+        # itself (no proof, a malformed one: found before any key is looked up) is said alike.
+        if proof.verification_method is None and not proof.ok:
+            state = _PROOF_STATES.get(proof.reason, "malformed")
+            return _not_found(
+                Method.JSON, Dimension("signature", state, Outcome.FAIL, proof.reason)
+            )
+        return _not_found(Method.JSON)
     dimensions = _register_dimensions(record, now)
-    if not proof.ok:
-        state = _PROOF_STATES.get(proof.reason, "malformed")
-        dimensions["signature"] = Dimension("signature", state, Outcome.FAIL, proof.reason)
-        return _verdict(Method.JSON, dimensions, record)
     try:
         issued = json.loads(storage.get(certificate.credential_sha256 or ""))
     except KeyError:  # the stored copy is missing: we cannot compare now

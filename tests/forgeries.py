@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import embed, generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -36,6 +36,9 @@ from pyhanko.sign.fields import SigFieldSpec
 from pyhanko.sign.signers.cms_embedder import PdfCMSEmbedder, SigIOSetup, SigObjSetup
 from pyhanko.sign.signers.pdf_byterange import SignatureObject
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from certification.keys import KeyMaterial, load_private_key
+from certification.sealing import PdfSealer
 
 #: The name an attacker puts on the document.
 MALLORY: Final = "Mallory Attacker"
@@ -506,3 +509,52 @@ def lookalike_seal(unsigned: bytes, genuine: bytes) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
     meta = signers.PdfSignatureMetadata(field_name="SigilloAttesta", certify=True)
     return bytes(signers.sign_pdf(writer, meta, signer=signer).getbuffer())
+
+
+def change_signature_padding(genuine: bytes, filler: bytes = b"1") -> bytes:
+    """The unsigned zero padding after the CMS signature inside ``/Contents`` changed (the
+    signature and every signed byte untouched): a different file whose seal still checks out,
+    since the padding is outside both the signed range and the signature's DER."""
+    _, (start1, length1, start2, _) = _signature_dict_span(genuine)
+    gap_start, gap_end = start1 + length1, start2
+    hex_digits = genuine[gap_start + 1 : gap_end - 1]
+    padding = len(hex_digits) - len(hex_digits.rstrip(b"0"))
+    if padding < 4:
+        raise ValueError("no zero padding in /Contents")
+    changed = hex_digits[: len(hex_digits) - 2] + filler * 2
+    return genuine[: gap_start + 1] + changed + genuine[gap_end - 1 :]
+
+
+def with_attachment(pdf: bytes, data: bytes, name: str) -> bytes:
+    """``pdf`` with ``data`` embedded as the document-level file ``name`` (unsealed)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    stream = embed.EmbeddedFileObject.from_file_data(writer, data, mime_type="application/json")
+    embed.embed_file(writer, embed.FileSpec(file_spec_string=name, embedded_data=stream))
+    return _written(writer)
+
+
+def seal_with_certificate_window(
+    unsigned: bytes, seal: Any, root: Any, passphrase: bytes, days: tuple[int, int]
+) -> bytes:
+    """``unsigned`` sealed with the seal key ``seal`` (a stored key) under a new certificate
+    from our ``root`` for the same key and subject, valid from ``days[0]`` to ``days[1]`` days
+    from today: e.g. ``(-1460, -1)`` for a seal certificate that expired yesterday. The seal
+    check runs on the real clock (pyHanko validates at the current time), hence today."""
+    genuine = x509.load_pem_x509_certificate(seal.certificate_pem.encode())
+    root_key = load_private_key(root, passphrase)
+    today = dt.datetime.now(dt.UTC)
+    renewed = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.issuer)
+        .public_key(genuine.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(today + dt.timedelta(days=days[0]))
+        .not_valid_after(today + dt.timedelta(days=days[1]))
+        .add_extension(genuine.extensions.get_extension_for_class(x509.KeyUsage).value, True)
+        .sign(root_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    material = KeyMaterial(
+        seal.kid, seal.private_key_pem, renewed.public_bytes(serialization.Encoding.PEM).decode()
+    )
+    return PdfSealer(material, root, passphrase).seal(unsigned, reason="Test", location="Test")

@@ -218,7 +218,12 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "verifyFile",
                 "summary": "Verify a certificate PDF or its credential JSON",
                 "description": verdict_note + " Any file gets a verdict (200); a damaged or "
-                "forged one gets `not_valid` with the reason.",
+                "forged one gets `not_valid` with the reason. A file shows the register's "
+                "`certificate` only if it is byte for byte the PDF issued, or a credential whose "
+                "proof holds with the register's key; anything else (an id alone, a failing "
+                "proof, a PDF changed anywhere) gets the answer of an unknown certificate. A PDF "
+                "sealed with a seal certificate that has since expired, and not the issued "
+                "bytes, is `indeterminate` with the reason `seal_expired`.",
                 "tags": ["verification"],
                 "requestBody": {
                     "required": True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.labels import VERIFICATION_STATES
+
 
 class TextSchema(Schema):
     it = fields.String(required=True)
@@ -165,6 +167,8 @@ class BulkSchema(Schema):
 # --- verification -----------------------------------------------------------------------------
 
 _OUTCOMES = ["pass", "fail", "unknown", "not_applicable"]
+#: Every state a dimension can have (app.labels says what each means).
+_STATES = sorted(VERIFICATION_STATES)
 
 
 class DimensionSchema(Schema):
@@ -173,7 +177,9 @@ class DimensionSchema(Schema):
         validate=validate.OneOf(["found", "signature", "identical", "status", "validity"]),
     )
     state = fields.String(
-        required=True, metadata={"description": "Stable code, e.g. `revoked`, `untrusted_issuer`"}
+        required=True,
+        validate=validate.OneOf(_STATES),
+        metadata={"description": "Stable code, e.g. `revoked`, `untrusted_issuer`"},
     )
     outcome = fields.String(required=True, validate=validate.OneOf(_OUTCOMES))
     detail = fields.String(allow_none=True, metadata={"description": "A finer stable code"})
@@ -241,7 +247,14 @@ class VerificationSchema(Schema):
         required=True, validate=validate.OneOf(["valid", "not_valid", "indeterminate"])
     )
     reason = fields.String(
-        required=True, metadata={"description": "`valid` or the first failing state"}
+        required=True,
+        validate=validate.OneOf(_STATES),
+        metadata={
+            "description": "`valid` or the first failing state; `indeterminate` comes with "
+            "`busy` (try again later), `unavailable`, `unknown`, or `seal_expired`: a PDF "
+            "sealed with the ente's seal whose certificate has expired, with nothing (no "
+            "time-stamp, not the bytes the register holds) proving the seal was made before"
+        },
     )
     method = fields.String(required=True, validate=validate.OneOf(["code", "pdf", "json", "file"]))
     checked_at = fields.DateTime(metadata={"description": "Absent when nothing was found"})

@@ -3,7 +3,6 @@ Attesta's web pages. Public, cacheable, and kept forever (retired keys included)
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -13,7 +12,13 @@ from sqlalchemy import select
 from app.db import db_session
 from app.extensions import limiter
 from certification.errors import NotFound
-from certification.keys import active_key, all_keys, fingerprint, multikey
+from certification.keys import (
+    active_key,
+    all_keys,
+    credential_key_relationships,
+    fingerprint,
+    multikey_method,
+)
 from certification.models import KeyPurpose, Organisation, SigningKey
 from certification.roles import OrganisationKind
 
@@ -30,6 +35,10 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
+def _profile_url(organisation_id: uuid.UUID) -> str:
+    return url_for("keys.issuer", organisation_id=organisation_id, _external=True)
+
+
 @bp.get("/keys/")
 @limiter.exempt
 def index() -> Response:
@@ -44,6 +53,10 @@ def index() -> Response:
             "retired_at": _iso(key.retired_at),
             "compromised_at": _iso(key.compromised_at),
             "url": url_for("keys.key_pem", kid=key.kid, _external=True),
+            # A credential key as its issuer profile lists it, lifetime included.
+            "verification_method": multikey_method(key, _profile_url(key.organisation_id))
+            if key.purpose == KeyPurpose.CREDENTIAL and key.organisation_id
+            else None,
         }
         for key in all_keys(db_session())
     ]
@@ -76,25 +89,15 @@ def issuer(organisation_id: uuid.UUID) -> Response:
     organisation = session.get(Organisation, organisation_id)
     if organisation is None or organisation.kind != OrganisationKind.ENTE_TITOLATO:
         raise NotFound("no such issuer")
-    profile_id = url_for("keys.issuer", organisation_id=organisation.id, _external=True)
-    methods = []
-    for key in session.scalars(
+    profile_id = _profile_url(organisation.id)
+    keys = session.scalars(
         select(SigningKey)
         .where(
             SigningKey.organisation_id == organisation.id,
             SigningKey.purpose == KeyPurpose.CREDENTIAL,
         )
         .order_by(SigningKey.activated_at)
-    ):
-        method: dict[str, Any] = {
-            "id": f"{profile_id}#{key.kid}",
-            "type": "Multikey",
-            "controller": profile_id,
-            "publicKeyMultibase": multikey(key),
-        }
-        if key.compromised_at:
-            method["revoked"] = key.compromised_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        methods.append(method)
+    ).all()
     body = {
         # DID v1 defines verificationMethod/assertionMethod and Multikey v1 the key fields:
         # verifiers frame this document strictly, so every term must be defined.
@@ -113,7 +116,8 @@ def issuer(organisation_id: uuid.UUID) -> Response:
             "addressCountry": "IT",
             "addressLocality": organisation.city or "",
         },
-        "verificationMethod": methods,
-        "assertionMethod": [m["id"] for m in methods if "revoked" not in m],
+        # Each key with its lifetime (Multikey `expires`, `revoked`); compromised keys stay
+        # listed but assert nothing (certification.keys.credential_key_relationships).
+        **credential_key_relationships(keys, profile_id),
     }
     return _cacheable(jsonify(body))

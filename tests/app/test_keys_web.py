@@ -62,3 +62,44 @@ def test_keys_cli(app: Flask, db: Session) -> None:
     assert result.exit_code == 1 and "does not open the stored keys" in result.output
     result = wrong.invoke(args=["keys", "rotate", "--org", "XYZ", "--purpose", "pdf_seal"])
     assert "no organisation with code 'XYZ'" in result.output
+
+
+def test_retired_and_compromised_keys_keep_their_lifetime_in_public(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    import datetime as dt
+
+    from certification.keys import active_key, mark_compromised, rotate_key
+    from certification.models import KeyPurpose
+
+    ente = _setup(db, app)
+    passphrase = app.config["KEY_PASSPHRASE"].encode()
+    first = active_key(db, ente.id, KeyPurpose.CREDENTIAL)
+    retired_at = NOW + dt.timedelta(days=10)
+    second = rotate_key(db, None, ente, KeyPurpose.CREDENTIAL, passphrase, retired_at)
+    third = rotate_key(
+        db, None, ente, KeyPurpose.CREDENTIAL, passphrase, retired_at + dt.timedelta(days=1)
+    )
+    stolen_at = NOW + dt.timedelta(days=12, hours=3)
+    mark_compromised(db, None, second.kid, stolen_at, stolen_at)
+    db.commit()
+    profile = client.get(f"/issuers/{ente.id}.json").get_json()
+    methods = {m["id"].rpartition("#")[2]: m for m in profile["verificationMethod"]}
+    assert list(methods) == [first.kid, second.kid, third.kid]  # none removed
+    assert methods[first.kid]["expires"] == "2026-11-12T09:30:00Z"
+    assert "revoked" not in methods[first.kid]
+    assert methods[second.kid]["revoked"] == "2026-11-14T12:30:00Z"
+    assert methods[second.kid]["expires"] == "2026-11-13T09:30:00Z"
+    assert not {"expires", "revoked"} & set(methods[third.kid])
+    ids = {kid: m["id"] for kid, m in methods.items()}
+    assert profile["assertionMethod"] == [ids[first.kid], ids[third.kid]]
+    listed = {k["kid"]: k for k in client.get("/keys/").get_json()["keys"]}
+    entry = listed[second.kid]
+    assert entry["activated_at"].startswith("2026-11-12T09:30")
+    assert entry["retired_at"].startswith("2026-11-13T09:30")
+    assert entry["compromised_at"].startswith("2026-11-14T12:30")
+    assert entry["verification_method"] == methods[second.kid]
+    assert listed[first.kid]["verification_method"] == methods[first.kid]
+    seal = next(k for k in listed.values() if k["purpose"] == "pdf_seal")
+    assert seal["verification_method"] is None
+    assert client.get(f"/keys/{second.kid}.pem").status_code == 200  # still resolvable

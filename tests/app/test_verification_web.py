@@ -243,3 +243,92 @@ def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     db.expire_all()
     logged = db.scalars(select(VerificationLog)).all()
     assert sorted(e.channel.value for e in logged) == ["api", "qr"]
+
+
+def test_only_what_the_holder_holds_shows_the_register(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    """An id alone, a credential whose proof fails, a PDF that is not byte for byte the one
+    issued: the answer of an unknown certificate, nothing from the register."""
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    _show_name(stage, certificate, db)
+    credential = json.loads(embedded_credential(pdf))
+    credential["name"] = "Laurea in medicina"
+    unknown = "urn:uuid:00000000-0000-4000-8000-000000000000"
+    anyone = app.test_client()
+    family_name = stage["candidate"].person.family_name
+    for known, other in (
+        ({"id": f"urn:uuid:{certificate.id}"}, {"id": unknown}),
+        (credential, {**credential, "id": unknown}),
+    ):
+        answers = []
+        for document in (known, other):
+            data = json.dumps(document).encode()
+            api = _upload(anyone, data, "/api/v1/verify", name="c.json")
+            body = api.get_json()
+            assert api.status_code == 200 and body["certificate"] is None, body
+            del body["checked_at"]
+            page = _upload(anyone, data, name="c.json").get_data(as_text=True)
+            assert "verdict-not_valid" in page and "Nessun certificato rilasciato" in page
+            assert certificate.number not in page and family_name not in page
+            answers.append(body)
+        assert answers[0] == answers[1]
+    padded = forgeries.change_signature_padding(pdf)
+    page = _upload(anyone, padded).get_data(as_text=True)
+    assert "verdict-not_valid" in page and "Il file è diverso da quello rilasciato" in page
+    assert certificate.number not in page and family_name not in page
+    body = _upload(anyone, padded, "/api/v1/verify").get_json()
+    assert (body["reason"], body["certificate"]) == ("modified", None)
+
+
+def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    from certification.demo_portfolio import simple_pdf
+    from certification.keys import active_key
+    from certification.models import KeyPurpose, SigningKey
+
+    certificate = _issue(app, stage, db)
+    credential = embedded_credential(_download(app, stage, certificate))
+    seal = db.get(SigningKey, certificate.seal_kid)
+    assert seal is not None
+    pdf = forgeries.seal_with_certificate_window(
+        forgeries.with_attachment(
+            simple_pdf("Certificato", [certificate.number]), credential, "credential.json"
+        ),
+        seal,
+        active_key(db, None, KeyPurpose.ROOT_CA),
+        app.config["KEY_PASSPHRASE"].encode(),
+        (-4 * 365, -1),
+    )
+    anyone = app.test_client()
+    italian = _upload(anyone, pdf).get_data(as_text=True)
+    assert "verdict-indeterminate" in italian
+    assert "il suo certificato di sigillo è scaduto" in italian
+    assert certificate.number not in italian
+    english = anyone.post(
+        "/verify",
+        data={"file": (io.BytesIO(pdf), "c.pdf"), "csrf_token": csrf_token(anyone, "/verify")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
+    assert "its seal certificate has expired and nothing proves" in english
+    body = _upload(anyone, pdf, "/api/v1/verify").get_json()
+    assert (body["verdict"], body["reason"], body["certificate"]) == (
+        "indeterminate",
+        "seal_expired",
+        None,
+    )
+    signature = next(d for d in body["dimensions"] if d["name"] == "signature")
+    assert (signature["outcome"], signature["detail"]) == ("unknown", "no_proof_of_existence")
+    spec = anyone.get("/api/v1/openapi.json").get_json()
+    states = spec["components"]["schemas"]["Dimension"]["properties"]["state"]["enum"]
+    assert (
+        "seal_expired" in states
+        and "seal_expired" in spec["paths"]["/verify"]["post"]["description"]
+    )

@@ -20,16 +20,19 @@ from certification import certificates as C
 from certification import credentials
 from certification.demo_portfolio import simple_pdf
 from certification.errors import NotPermitted
+from certification.keys import active_key
 from certification.models import (
     Certificate,
     Consent,
     ConsentPurpose,
+    KeyPurpose,
     SigningKey,
     VerificationChannel,
     VerificationLog,
 )
+from certification.producing import CREDENTIAL_FILE_NAME
 from certification.sandbox import SealChecker
-from certification.sealing import SealCheck
+from certification.sealing import SealCheck, check_seal
 from certification.verification import (
     MAX_PDF_BYTES,
     Outcome,
@@ -49,6 +52,7 @@ from tests import forgeries
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.certification.test_certificates import (  # noqa: F401 - the `world` fixture
     ISSUE_TIME,
+    PASS,
     _issue,
     world,
 )
@@ -101,6 +105,9 @@ FORGERIES: dict[str, Callable[[dict[str, Any]], bytes]] = {
         i["pdf"], i["json"].replace(b"Giulia", b"Mallory")
     ),
     "bytes appended after %%EOF": lambda i: forgeries.append_garbage(i["pdf"]),
+    "unsigned padding of the signature changed": lambda i: forgeries.change_signature_padding(
+        i["pdf"]
+    ),
     "object appended without xref": lambda i: forgeries.append_object_without_xref(i["pdf"]),
     "USF: /Contents zeroed": lambda i: forgeries.zero_signature_contents(i["pdf"]),
     "USF: /ByteRange removed": lambda i: forgeries.remove_byterange(i["pdf"]),
@@ -124,6 +131,7 @@ EXPECTED: dict[str, str] = {
     "shadow: /Contents swapped": "modified_after_sealing",
     "embedded credential swapped": "modified_after_sealing",
     "bytes appended after %%EOF": "modified_after_sealing",
+    "unsigned padding of the signature changed": "modified",
     "object appended without xref": "malformed",
     "USF: /Contents zeroed": "malformed",
     "USF: /ByteRange removed": "malformed",
@@ -235,16 +243,33 @@ def _attacker_resigned(credential: dict[str, Any]) -> None:
     credential.update(signed)
 
 
+def _other_signature(credential: dict[str, Any]) -> None:
+    """One base58 digit of the signature changed: still 64 bytes, no longer ours."""
+    value = credential["proof"]["proofValue"]
+    credential["proof"]["proofValue"] = value[:20] + ("2" if value[20] != "2" else "3") + value[21:]
+
+
 CREDENTIAL_ATTACKS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str, str | None]] = {
+    # A proof that fails with the register's key: the answer of an unknown id.
     "name changed": (
         lambda i: _tampered(i, lambda c: c.update(name="Laurea in medicina")),
-        "invalid_signature",
-        "bad_signature",
+        "not_found",
+        None,
     ),
     "re-signed with an attacker's key": (
         lambda i: _tampered(i, _attacker_resigned),
-        "untrusted_issuer",
-        "unknown_key",
+        "not_found",
+        None,
+    ),
+    "the certificate's id alone": (
+        lambda i: json.dumps({"id": f"urn:uuid:{i['certificate'].id}"}).encode(),
+        "no_signature",
+        "no_proof",
+    ),
+    "a well-formed signature that does not match": (
+        lambda i: _tampered(i, _other_signature),
+        "not_found",
+        None,
     ),
     "proof removed": (
         lambda i: _tampered(i, lambda c: c.pop("proof")),
@@ -280,6 +305,14 @@ def test_forged_credentials_are_never_valid(
     assert result.reason == state, (attack, result)
     if detail:
         assert result.dimension("signature").detail == detail
+    # Nothing of the register unless the proof holds with the register's key.
+    assert result.certificate is None and result.dimension("found").state != "found"
+    # ... and nothing tells a known id from an unknown one.
+    if state in ("not_found", "no_signature"):
+        unknown = json.loads(make(issued))
+        unknown["id"] = "urn:uuid:00000000-0000-4000-8000-000000000000"
+        other = verify_file(db, issued["storage"], json.dumps(unknown).encode(), checker, NOW)
+        assert other == result, (attack, other, result)
 
 
 def test_a_genuine_credential_is_valid_however_it_is_reformatted(
@@ -325,6 +358,67 @@ def test_a_compromised_key_invalidates_what_it_signed_after(
         verify_credential_json(db, issued["storage"], issued["json"], NOW),
     ):
         assert result.reason == verdict, result
+
+
+# --- an expired seal certificate ------------------------------------------------------------
+
+
+def _seal_with_certificate_valid(
+    db: Session, issued: dict[str, Any], days: tuple[int, int]
+) -> bytes:
+    """A PDF carrying the issued credential, sealed with the ente's seal key under a new
+    certificate from our root valid from ``days[0]`` to ``days[1]`` days from today."""
+    certificate = issued["certificate"]
+    seal = db.get(SigningKey, certificate.seal_kid)
+    assert seal is not None
+    unsigned = forgeries.with_attachment(
+        simple_pdf("Certificato", ["Giulia Rossi", certificate.number]),
+        issued["json"],
+        CREDENTIAL_FILE_NAME,
+    )
+    return forgeries.seal_with_certificate_window(
+        unsigned, seal, active_key(db, None, KeyPurpose.ROOT_CA), PASS, days
+    )
+
+
+@pytest.mark.parametrize(
+    ("days", "verdict", "reason", "signature"),
+    [
+        # Expired yesterday, nothing proves the seal was made before: indeterminate.
+        ((-4 * 365, -1), Verdict.INDETERMINATE, "seal_expired", Outcome.UNKNOWN),
+        # The same seal within its validity: ours, but not the file we issued.
+        ((-1, 365), Verdict.NOT_VALID, "modified", Outcome.PASS),
+    ],
+)
+def test_a_seal_whose_certificate_expired_is_indeterminate(
+    db: Session,
+    issued: dict[str, Any],
+    checker: SealChecker,
+    days: tuple[int, int],
+    verdict: Verdict,
+    reason: str,
+    signature: Outcome,
+) -> None:
+    pdf = _seal_with_certificate_valid(db, issued, days)
+    result = verify_file(db, issued["storage"], pdf, checker, NOW)
+    assert (result.verdict, result.reason) == (verdict, reason), [
+        (d.state, d.detail) for d in result.dimensions
+    ]
+    assert result.dimension("signature").outcome == signature
+    assert result.certificate is None  # not the issued bytes: nothing from the register
+
+
+def test_an_expired_seal_still_needs_our_root(db: Session, issued: dict[str, Any]) -> None:
+    """The second look (as of the certificate's last valid second) trusts only our roots: an
+    expired look-alike chain stays untrusted."""
+    pdf = _seal_with_certificate_valid(db, issued, (-4 * 365, -1))
+    assert check_seal(pdf, trusted_roots(db)).reason == "expired"
+    foreign = forgeries.lookalike_seal(simple_pdf("Certificato", ["Mallory"]), issued["pdf"])
+    assert check_seal(foreign, trusted_roots(db)).reason == "not_trusted"
+    # An expired seal with a change after it: modified, not indeterminate.
+    assert check_seal(forgeries.append_garbage(pdf), trusted_roots(db)).reason == (
+        "not_entire_file"
+    )
 
 
 # --- the child process -----------------------------------------------------------------------

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // An independent check of Attesta's Verifiable Credentials with digitalbazaar's libraries:
-//   node verify.mjs CREDENTIAL.json --doc URL=FILE [--doc URL=FILE ...] [--status] [--now ISO]
+//   node verify.mjs CREDENTIAL.json --doc URL=FILE [--doc URL=FILE ...] [--status]
+//     [--key-validity] [--now ISO]
 // Contexts come from this tool's npm packages, every other document from --doc: nothing is
 // fetched. Prints a JSON result; exits 0 only if the proof verifies (and, with --status, every
-// status list credential verifies and no status bit is set), 1 if not, 2 on bad usage.
+// status list credential verifies and no status bit is set; with --key-validity, the proof was
+// created before its key's `expires` and `revoked`), 1 if not, 2 on bad usage.
 import {readFileSync} from 'node:fs';
 
 import * as vc from '@digitalbazaar/vc';
@@ -35,7 +37,7 @@ function usage(message) {
   console.error(`error: ${message}`);
   console.error(
     'usage: node verify.mjs CREDENTIAL.json --doc URL=FILE [--doc URL=FILE ...] ' +
-    '[--status] [--now ISO-DATETIME]');
+    '[--status] [--key-validity] [--now ISO-DATETIME]');
   process.exit(2);
 }
 
@@ -48,7 +50,10 @@ function readJson(path) {
 }
 
 function parseArgs(argv) {
-  const args = {docs: new Map(), status: false, now: undefined, credential: undefined};
+  const args = {
+    docs: new Map(), status: false, keyValidity: false, now: undefined,
+    credential: undefined
+  };
   for(let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if(arg === '--doc') {
@@ -60,6 +65,8 @@ function parseArgs(argv) {
       args.docs.set(spec.slice(0, at), readJson(spec.slice(at + 1)));
     } else if(arg === '--status') {
       args.status = true;
+    } else if(arg === '--key-validity') {
+      args.keyValidity = true;
     } else if(arg === '--now') {
       args.now = argv[++i];
       if(!args.now || isNaN(new Date(args.now))) {
@@ -134,6 +141,36 @@ function errorMessages(error, messages = [], depth = 0) {
   return errorMessages(error.cause, messages, depth + 1);
 }
 
+// digitalbazaar's libraries read neither `expires` nor `revoked` of a verification method
+// (@digitalbazaar/data-integrity 2.5.0 only checks the signature and, through jsonld-signatures'
+// ControllerProofPurpose, that the controller lists the method under `assertionMethod`). With
+// --key-validity this tool applies W3C Controlled Identifiers 1.0's two properties to the
+// proof: one `created` at or after its method's `expires` or `revoked` is refused. `created`
+// is the signer's word: a forger who also back-dates it passes; only the issuer's register
+// knows when a credential was really made.
+async function keyValidityError(credential, documentLoader) {
+  const proofs = Array.isArray(credential.proof) ? credential.proof :
+    [credential.proof];
+  for(const proof of proofs) {
+    const id = typeof proof.verificationMethod === 'object' ?
+      proof.verificationMethod.id : proof.verificationMethod;
+    const {document: method} = await documentLoader(id);
+    const created = new Date(proof.created);
+    for(const [term, what] of [['revoked', 'revoked'], ['expires', 'expired']]) {
+      if(method[term] === undefined) {
+        continue;
+      }
+      const until = new Date(method[term]);
+      if(isNaN(created) || isNaN(until) || created >= until) {
+        return new Error(
+          `The verification method ${what} at ${method[term]}; the proof was ` +
+          `created at ${proof.created}.`);
+      }
+    }
+  }
+  return undefined;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const documentLoader = staticDocumentLoader(args.docs);
@@ -160,14 +197,17 @@ async function main() {
       return statusResult;
     },
   });
-  const verified = result.verified === true;
+  const keyError = args.keyValidity && result.verified === true ?
+    await keyValidityError(args.credential, documentLoader) : undefined;
+  const verified = result.verified === true && !keyError;
   const statusError = result.statusResult && result.statusResult.error;
-  const error = result.error || statusError ||
+  const error = keyError || result.error || statusError ||
     (result.results || []).map(r => r.error).find(Boolean);
   const anySet = statuses.some(s => s.set);
   const output = {
     verified,
     statusChecked: args.status,
+    keyValidityChecked: args.keyValidity,
     statuses,
     errors: error ? errorMessages(error) : [],
   };
