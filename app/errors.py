@@ -140,6 +140,10 @@ FIELD_MESSAGES: dict[str, Any] = {
     "archive_bomb": _l("The document unpacks to far more than its size: it cannot be accepted."),
     "not_in_review": _l("Criteria are rated only during the review or the assessment session."),
     "deadline_range": _l("Choose a deadline between tomorrow and 90 days from today."),
+    "nonexistent_local_time": _l(
+        "That time does not exist in Italy: the clocks go forward by an hour that night. "
+        "Choose another time."
+    ),
     "deadline_passed": _l("The deadline has passed: ask the ente to reactivate the application."),
     "panel_duplicate": _l("A person appears twice on the panel."),
     "panel_composition": _l("The panel needs at least one certifier and one assessor."),

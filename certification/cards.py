@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, or_, select
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 from certification import card_payload
 from certification.audit import record_event
 from certification.certificates import CODE_ALPHABET
+from certification.clock import ROME
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.keys import active_key, ed25519_public_key, load_private_key
 from certification.models import (
@@ -54,7 +54,6 @@ from certification.portfolio import store_file
 from certification.roles import OrganisationKind, Role
 from certification.storage import BlobStorage
 
-ROME: Final = ZoneInfo("Europe/Rome")
 DEFAULT_PROGRAMME: Final = "Talenti Diffusi"
 VALIDITY_MONTHS: Final = 12
 CONSENT_TEXT_VERSION: Final = "card-2026-11"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from certification.clock import ROME
 from certification.errors import InvalidInput
 from certification.models import (
     CertificationCase,
@@ -297,7 +297,6 @@ def issue_transparency_document(
 # --- assessment documents ---------------------------------------------------------------------
 
 #: Documents print Italian local time (the service runs in Lombardy).
-ROME = ZoneInfo("Europe/Rome")
 
 METHODS = {
     "it": {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -31,7 +30,7 @@ from app.labels import METHOD_LABELS
 from app.mail import send_template
 from app.portfolio.views import send_stored
 from certification import assessment as A
-from certification.clock import utcnow
+from certification.clock import NonexistentLocalTime, rome_to_utc, utcnow
 from certification.errors import InvalidInput, NotFound, NotPermitted
 from certification.models import (
     AssessmentMethod,
@@ -272,20 +271,17 @@ def _apply(form: Any, exc: InvalidInput, default: str) -> None:
 # --- panel and session ------------------------------------------------------------------------
 
 
-def _scheduled(form: PlanForm) -> dt.datetime:
-    local = form.scheduled_at.data
-    # Times are typed in Italian local time and stored in UTC.
-    from zoneinfo import ZoneInfo
-
-    return local.replace(tzinfo=ZoneInfo("Europe/Rome")).astimezone(dt.UTC)
-
-
 @bp.post("/<uuid:case_id>/plan")
 @login_required
 def plan(case_id: uuid.UUID) -> Any:
     case = _case(case_id)
     form = plan_form(case, formdata=request.form)
     if not form.validate_on_submit():
+        return _detail(case, 422, plan_form=form)
+    try:  # typed on Rome's wall clock, stored in UTC
+        scheduled_at = rome_to_utc(form.scheduled_at.data)
+    except NonexistentLocalTime:
+        form.scheduled_at.errors = [field_message("nonexistent_local_time")]
         return _detail(case, 422, plan_form=form)
     session, actor, now = db_session(), current_account(), utcnow()
     appeal = case.status.value == "appeal_pending"
@@ -297,7 +293,7 @@ def plan(case_id: uuid.UUID) -> Any:
                 case,
                 form.rationale.data or "",
                 methods=[AssessmentMethod(m) for m in form.methods.data or []],
-                scheduled_at=_scheduled(form),
+                scheduled_at=scheduled_at,
                 location=form.location.data or "",
                 panel=_panel_from(form, case),
                 now=now,
@@ -309,7 +305,7 @@ def plan(case_id: uuid.UUID) -> Any:
                 actor,
                 case,
                 methods=[AssessmentMethod(m) for m in form.methods.data or []],
-                scheduled_at=_scheduled(form),
+                scheduled_at=scheduled_at,
                 location=form.location.data or "",
                 panel=_panel_from(form, case),
                 now=now,

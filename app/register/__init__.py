@@ -13,6 +13,7 @@ from flask_login import login_required
 from app.auth import current_account
 from app.db import db_session
 from app.i18n import current_language
+from certification.clock import in_rome
 from certification.register import register
 from certification.states import CaseStatus
 
@@ -73,8 +74,8 @@ def export() -> Response:
                 case.target_profile.code,
                 " ".join(cc.competence.code for cc in case.competences),
                 case.status.value,
-                case.submitted_at.date().isoformat() if case.submitted_at else "",
-                case.status_changed_at.date().isoformat(),
+                in_rome(case.submitted_at).date().isoformat() if case.submitted_at else "",
+                in_rome(case.status_changed_at).date().isoformat(),
                 sum(1 for o in current if o.outcome.value == "validata"),
                 sum(1 for o in current if o.outcome.value != "validata"),
                 certificate.number if certificate else "",

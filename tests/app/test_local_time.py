@@ -1,0 +1,81 @@
+"""Times are Rome's for people: an assessment typed for 10:00, in winter and in summer, reads
+10:00 on the case page and in every e-mail (in Italian and in English), to the minute."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certification.models import AssessmentSession, OutboxMessage, UserAccount
+from tests.app.access_world import World, build_world, client_for, fill
+from tests.conftest import csrf_token
+
+
+@pytest.mark.parametrize(("day", "utc_hour"), [("2027-01-15", 9), ("2027-07-15", 8)])
+def test_an_assessment_at_ten_reads_ten_everywhere(
+    app: Flask, db: Session, day: str, utc_hour: int
+) -> None:
+    world: World = build_world(db, app)
+    accounts: dict[str, UserAccount] = world["accounts"]
+    accounts["candidate"].locale = "en"  # the candidate reads English, the panel Italian
+    db.commit()
+    certifier = client_for(app, world, "certifier")
+    url = fill("/cases/{rcase}", world)
+    response = certifier.post(
+        url + "/plan",
+        data={
+            "csrf_token": csrf_token(certifier, url),
+            "methods": ["colloquio_tecnico"],
+            "scheduled_at": f"{day}T10:00",
+            "location": "Cremona",
+            "certifiers": [str(accounts["certifier"].person_id)],
+            "assessors": [str(accounts["assessor"].person_id)],
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    db.expire_all()
+    [stored] = db.scalars(
+        select(AssessmentSession).where(AssessmentSession.case_id == world["rcase"])
+    ).all()
+    assert stored.scheduled_at.hour == utc_hour  # stored in UTC
+
+    page = certifier.get(url).get_data(as_text=True)
+    schedule = page.split('id="plan-h"')[0] if 'id="plan-h"' in page else page
+    assert "10:00" in schedule and f"0{utc_hour}:00" not in schedule
+    mails = {
+        m.to_address: m.body_text
+        for m in db.scalars(select(OutboxMessage).where(OutboxMessage.subject != ""))
+    }
+    for who in ("candidate", "assessor"):
+        body = mails[accounts[who].email]
+        assert "10:00" in body, body
+        assert f"0{utc_hour}:00" not in body and "10:00:00" not in body
+    assert "AM" in mails[accounts["candidate"].email]  # English
+    assert "AM" not in mails[accounts["assessor"].email]  # Italian, 24 hours
+
+
+def test_a_time_that_does_not_exist_is_refused_with_a_reason(app: Flask, db: Session) -> None:
+    world: World = build_world(db, app)
+    accounts: dict[str, UserAccount] = world["accounts"]
+    certifier = client_for(app, world, "certifier")
+    url = fill("/cases/{rcase}", world)
+    response = certifier.post(
+        url + "/plan",
+        data={
+            "csrf_token": csrf_token(certifier, url),
+            "methods": ["colloquio_tecnico"],
+            "scheduled_at": "2027-03-28T02:30",  # clocks go forward at 02:00
+            "location": "Cremona",
+            "certifiers": [str(accounts["certifier"].person_id)],
+            "assessors": [str(accounts["assessor"].person_id)],
+        },
+        headers={"Accept-Language": "it"},
+    )
+    assert response.status_code == 422
+    assert "non esiste in Italia" in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.scalars(select(AssessmentSession)).all() == [] or all(
+        s.case_id != world["rcase"] for s in db.scalars(select(AssessmentSession))
+    )
