@@ -140,6 +140,10 @@ FIELD_MESSAGES: dict[str, Any] = {
     "archive_bomb": _l("The document unpacks to far more than its size: it cannot be accepted."),
     "not_in_review": _l("Criteria are rated only during the review or the assessment session."),
     "deadline_range": _l("Choose a deadline between tomorrow and 90 days from today."),
+    "confirmation_mismatch": _l(
+        "The number you typed is not this certificate's: nothing was changed. Type it exactly "
+        "as it is printed on the certificate."
+    ),
     "nonexistent_local_time": _l(
         "That time does not exist in Italy: the clocks go forward by an hour that night. "
         "Choose another time."

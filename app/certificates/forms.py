@@ -7,6 +7,7 @@ from wtforms import (
     HiddenField,
     SelectField,
     SelectMultipleField,
+    StringField,
     TextAreaField,
     widgets,
 )
@@ -37,6 +38,16 @@ class ReasonForm(FlaskForm):
 
 class RevokeForm(ReasonForm):
     reason_code = SelectField(_l("Ground"), choices=REVOCATION_CHOICES)
+    #: A revocation cannot be undone: the signatory types the number of what they revoke.
+    confirm_number = StringField(
+        _l("To confirm, type the certificate's number"),
+        validators=[DataRequired(), Length(max=40)],
+    )
+
+    def confirms(self, number: str) -> bool:
+        """The typed number is the certificate's (case and spaces aside)."""
+        typed = "".join((self.confirm_number.data or "").split()).upper()
+        return typed == number.upper()
 
 
 class SuspendForm(ReasonForm):

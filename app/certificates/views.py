@@ -300,15 +300,21 @@ def _status_change(certificate_id: uuid.UUID, form: Any, change: Any, message: s
     return redirect(url_for("certificates.detail", certificate_id=certificate.id))
 
 
+def _revoke(session: Any, actor: Any, certificate: Certificate, form: RevokeForm, now: Any) -> Any:
+    if not form.confirms(certificate.number):  # nothing changes: the number did not match
+        raise InvalidInput("confirmation", errors={"confirm_number": ["confirmation_mismatch"]})
+    return C.revoke_certificate(
+        session, actor, certificate, form.reason_code.data, form.reason.data, now
+    )
+
+
 @bp.post("/certificates/<uuid:certificate_id>/revoke")
 @login_required
 def revoke(certificate_id: uuid.UUID) -> Response:
     return _status_change(
         certificate_id,
         RevokeForm(prefix="revoke"),
-        lambda s, a, c, f, now: C.revoke_certificate(
-            s, a, c, f.reason_code.data, f.reason.data, now
-        ),
+        _revoke,
         _("The certificate is revoked; the status list is updated and the holder informed."),
     )
 

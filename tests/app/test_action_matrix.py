@@ -383,6 +383,7 @@ FORMS: dict[str, Form] = {
     "/certificates/{cert}/revoke": lambda w: {
         "revoke-reason_code": "identity",
         "revoke-reason": "Persona diversa.",
+        "revoke-confirm_number": "LOM-TEST-1",
     },
 }
 

@@ -110,11 +110,22 @@ def test_revocation_is_published(app: Flask, stage: dict[str, Any], db: Session)
     assert refused.status_code == 302
     db.expire_all()
     assert certificate.status == CertificateStatus.ISSUED
+    revocation = {
+        "revoke-reason_code": "false_evidence",
+        "revoke-reason": "Testimonianza non autentica.",
+    }
+    # Not confirmed with this certificate's number: nothing changes, and the page says why.
+    for typed in ("", "LOM-CML-0000-000000"):
+        wrong = post_form(
+            client, f"{url}/revoke", {**revocation, "revoke-confirm_number": typed}, page=url
+        )
+        assert wrong.status_code == 302
+        db.expire_all()
+        assert certificate.status == CertificateStatus.ISSUED
+    assert "non è quello di questo certificato" in client.get(url).get_data(as_text=True)
+    typed = certificate.number.lower().replace("-", "- ", 1)  # case and spaces are forgiven
     response = post_form(
-        client,
-        f"{url}/revoke",
-        {"revoke-reason_code": "false_evidence", "revoke-reason": "Testimonianza non autentica."},
-        page=url,
+        client, f"{url}/revoke", {**revocation, "revoke-confirm_number": typed}, page=url
     )
     assert response.status_code == 302
     db.expire_all()
