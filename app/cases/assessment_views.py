@@ -404,7 +404,7 @@ def outcomes(case_id: uuid.UUID) -> Any:
             for c in A.snapshot_competences(case)
         ]
         try:
-            status = A.record_outcomes(
+            A.record_outcomes(
                 db_session(),
                 actor,
                 case,
@@ -419,7 +419,7 @@ def outcomes(case_id: uuid.UUID) -> Any:
             from certification.documents import issue_verbale
 
             issue_verbale(db_session(), storage(), renderer(), actor, case, utcnow())
-            _notify_candidate(case, "outcome", status=status)
+            _notify_candidate(case, "outcome", **_result(case))
             return _done(case, _("The outcomes are recorded and the verbale is issued."))
     return render_template(
         "cases/outcomes.html",
@@ -433,6 +433,21 @@ def outcomes(case_id: uuid.UUID) -> Any:
         session_methods=assessment.methods,
         status=422 if errors else 200,
     ), 422 if errors else 200
+
+
+def _result(case: CertificationCase) -> dict[str, Any]:
+    """The competences of this round validated and not, as the snapshot names them: the
+    outcome e-mail names the result (in full, in part, none), not the case's next state."""
+    decided = {o.competence_code: o.outcome for o in A.current_outcomes(case)}
+    competences = A.snapshot_competences(case)
+    return {
+        "validated": [c for c in competences if decided.get(c["code"]) == Outcome.VALIDATA],
+        "not_validated": [
+            c
+            for c in competences
+            if c["code"] in decided and decided[c["code"]] != Outcome.VALIDATA
+        ],
+    }
 
 
 # --- after the outcome ------------------------------------------------------------------------

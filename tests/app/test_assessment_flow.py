@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.models import CertificationCase, DocumentKind
+from certification.models import CertificationCase, DocumentKind, OutboxMessage
 from certification.portfolio import link_evidence
 from certification.roles import OrganisationKind, Role
 from certification.states import CaseStatus
@@ -192,6 +192,15 @@ def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> N
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     db.expire_all()
     assert case.status == CaseStatus.VALIDATED_PARTIAL
+    # the candidate's e-mail names the result, and which competences, not the case's state
+    told = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == case.candidate.account.email)
+        .order_by(OutboxMessage.created_at.desc())
+    ).first()
+    assert told is not None and "validazione parziale" in told.body_text
+    validated, not_validated = told.body_text.split("Non validate questa volta:")
+    assert "DEMO-C01" in validated and "DEMO-C02" in not_validated
     verbale = next(d for d in case.documents if d.kind == DocumentKind.VERBALE)
     pdf = c["candidate"].get(f"{url}/documents/{verbale.id}").data
     text = subprocess.run(
