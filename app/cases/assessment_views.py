@@ -160,7 +160,11 @@ def rate(case_id: uuid.UUID) -> Response:
     form = RateForm()
     form.level_code.choices = [(request.form.get("level_code", ""), "")]
     anchor = request.form.get("criterion_code", "")
-    if form.validate_on_submit():
+    if form.is_submitted() and not request.form.get("level_code"):
+        flash(
+            _("Choose a level for %(code)s before saving: nothing was saved.", code=anchor), "error"
+        )
+    elif form.validate_on_submit():
         try:
             A.rate_criterion(
                 db_session(),

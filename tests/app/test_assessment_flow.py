@@ -145,6 +145,22 @@ def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> N
 
     review = c["certifier"].get(url + "/review").get_data(as_text=True)
     assert "DEMO-C01-I1" in review and stage["evidence"].title in review
+    # an unrated criterion is not pre-set to a level, and saving it without one saves nothing
+    assert review.count("non ancora valutato: scegli un livello") == review.count(
+        'name="level_code"'
+    )
+    assert "Livelli sufficienti: L2, L3" in review
+    post_form(
+        c["certifier"],
+        url + "/ratings",
+        {"competence_code": "DEMO-C01", "criterion_code": "DEMO-C01-I1", "level_code": ""},
+        page=url + "/review",
+    )
+    db.expire_all()
+    assert case.ratings == []
+    assert "Scegli un livello per DEMO-C01-I1" in c["certifier"].get(url + "/review").get_data(
+        as_text=True
+    )
     assert c["candidate"].get(url + "/review").status_code == 404
     # an assessor sees the case only once on its panel
     assert c["assessor"].get(url + "/review").status_code == 404
