@@ -38,9 +38,7 @@ class Tries:
         self.sessions.append(session)
         self.options.append(dict(session.execution_options))
         # Each try writes and flashes; only what the last one did may survive.
-        enqueue_message(
-            session, to=f"try{n}@example.org", subject="t", body=f"try {n}\n", now=NOW
-        )
+        enqueue_message(session, to=f"try{n}@example.org", subject="t", body=f"try {n}\n", now=NOW)
         flash(f"try {n}")
         if n < self.busy:
             if where == "commit":  # the view ends well; the commit finds the database busy

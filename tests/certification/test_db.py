@@ -105,13 +105,9 @@ def test_which_errors_mean_run_it_again(error: Exception, transient: bool) -> No
 
 
 def test_an_error_raised_from_a_busy_database_is_transient() -> None:
-    try:
-        try:
-            raise _locked()
-        except OperationalError as exc:
-            raise RuntimeError("wrapped") from exc
-    except RuntimeError as wrapped:
-        assert is_transient(wrapped)
+    wrapped = RuntimeError("wrapped")
+    wrapped.__cause__ = _locked()
+    assert is_transient(wrapped)
 
 
 def test_a_busy_unit_of_work_runs_again_from_the_start() -> None:
