@@ -25,6 +25,7 @@ from typing import Any, Final, TypeVar, cast
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask import session as cookie_session
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import busy_response
@@ -111,6 +112,8 @@ def discard_session() -> None:
     if stale is not None:
         try:
             stale.rollback()
+        except SQLAlchemyError:  # the connection is unusable: closing it is all there is to do
+            log.warning("rolling back a discarded session failed", exc_info=True)
         finally:
             stale.close()
 
