@@ -131,6 +131,16 @@ def reads_only(view: F) -> F:
     return cast(F, wrapper)
 
 
+def committed_once(name: str, work: Callable[[], T]) -> T:
+    """Run ``work``, which commits in transactions of its own (issuance), once per request:
+    should a busy database make the request run again, the earlier try's result is given back
+    instead of doing the work twice."""
+    done = request.environ.setdefault("attesta.committed_once", {})
+    if name not in done:
+        done[name] = work()
+    return cast(T, done[name])
+
+
 def unit_of_work(unit: Callable[[], T], app: Flask | None = None) -> T:
     """Run ``unit`` (a command's step that uses :func:`db_session` and commits) again from the
     start, with a new session, when the database was busy."""
