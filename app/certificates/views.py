@@ -88,8 +88,8 @@ def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: 
     session = db_session()
     session.rollback()
     try:
-        # Once: if this request runs again (a busy database at the e-mail or the commit below),
-        # the certificate issued by the first try is the answer, not a refusal to issue twice.
+        # Once: if this request runs again (a busy database at its commit, after issuing), the
+        # certificate issued by the first try is the answer, not a refusal to issue twice.
         done = committed_once(
             "issued", lambda: issue_one(issuer(), actor_id, case_id, **correction)
         )

@@ -102,8 +102,8 @@ def _resolver_for(app: Flask, db: Session) -> Any:
 def test_a_request_run_again_after_issuing_does_not_issue_twice(
     app: Flask, stage: dict[str, Any], db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The database is busy when the holder's e-mail is written, after the certificate was
-    issued (in its own transactions): the request runs again and answers with that certificate
+    """The request finds the database busy after the certificate was issued (in its own
+    transactions), as its commit would: it runs again and answers with that certificate
     instead of issuing another or refusing."""
     import sqlite3
 
@@ -112,18 +112,18 @@ def test_a_request_run_again_after_issuing_does_not_issue_twice(
     import app.certificates.views as views
 
     issued: list[Any] = []
-    real_issue, real_send = views.issue_one, views.send_template
+    real_issue, real_flash = views.issue_one, views.flash
 
     def counted_issue(*args: Any, **kwargs: Any) -> Any:
         issued.append(real_issue(*args, **kwargs))
         return issued[-1]
 
     def busy_once(*args: Any, **kwargs: Any) -> None:
-        monkeypatch.setattr(views, "send_template", real_send)
-        raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+        monkeypatch.setattr(views, "flash", real_flash)
+        raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
 
     monkeypatch.setattr(views, "issue_one", counted_issue)
-    monkeypatch.setattr(views, "send_template", busy_once)
+    monkeypatch.setattr(views, "flash", busy_once)
     certificate = _issue(app, stage, db)
     assert [c.id for c in issued] == [certificate.id]
     assert certificate.status == CertificateStatus.ISSUED
