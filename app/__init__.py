@@ -13,8 +13,10 @@ from app.config import ROOT, load_config
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an Attesta app. ``config`` overrides settings (tests pass theirs here)."""
+    from app.db import RetryingFlask
+
     settings = load_config(config)
-    app = Flask(
+    app = RetryingFlask(
         "app",
         root_path=str(ROOT / "app"),
         static_folder=str(ROOT / "static"),

@@ -20,6 +20,11 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "ENV": ("production", "choice:production,development,testing"),
     "INSTANCE_PATH": (str(ROOT / "instance"), "str"),
     "DATABASE_URL": (None, "str"),
+    #: Seconds a SQLite connection waits for another's write lock before the unit of work is
+    #: tried again (keep SQLITE_BUSY_TIMEOUT x DB_ATTEMPTS well under the web server's timeout).
+    "SQLITE_BUSY_TIMEOUT": (5, "int"),
+    #: Times a request runs when the database is busy (then 503); commands and jobs try 2 more.
+    "DB_ATTEMPTS": (3, "int"),
     "SECRET_KEY": (None, "str"),
     "KEY_PASSPHRASE": (None, "str"),
     "BASE_URL": ("http://127.0.0.1:5000", "str"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -42,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "card_not_valid": 409,
     "card_exists": 409,
     "convention_not_for_card": 409,
+    "database_busy": 503,
 }
 
 MESSAGES: dict[str, Any] = {
@@ -85,6 +86,15 @@ MESSAGES: dict[str, Any] = {
     "card_exists": _l("There is already a talent card of this body for this person."),
     "convention_not_for_card": _l(
         "This convention is not on offer today for the holders of this card's programme."
+    ),
+    "database_busy": _l(
+        "The service is very busy and could not finish this in time. Try again in a few seconds."
+    ),
+    "production_failed": _l(
+        "The certificate could not be produced: nothing was issued for this case. Try again."
+    ),
+    "interrupted": _l(
+        "The issuance stopped before reaching this case: nothing was issued for it. Try again."
     ),
 }
 
@@ -261,6 +271,22 @@ def error_response(
         return jsonify(body), status
     title = str(HTTP_TITLES.get(status, HTTP_TITLES[400]))
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def busy_response(retry_after: int) -> Response:
+    """503 with ``Retry-After``: the database stayed busy through every try of the request."""
+    # The page is drawn from a snapshot read (no lock to wait for) of a new session.
+    g.pop("db_writer", None)
+    g.db_reader = True
+    message = str(MESSAGES["database_busy"])
+    try:
+        body, status = error_response(503, "database_busy", message)
+        response = current_app.make_response((body, status))
+    except Exception:  # not even the page could be drawn: the message alone
+        current_app.logger.exception("database busy page")
+        response = Response(message, 503, mimetype="text/plain")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -23,7 +23,8 @@ from flask.cli import AppGroup
 from app.db import after_commit
 from app.mail import deliver_outbox
 from app.services import issuer
-from certification.issuance import run_bulk
+from certification.db import is_transient
+from certification.issuance import fail_pending, run_bulk
 
 #: Jobs retried after a crash; a bulk run may take a while, but not this long.
 RETRIES = 3
@@ -64,13 +65,32 @@ def start_bulk_run(bulk_id: uuid.UUID) -> None:
         after_commit(thread.start)
 
 
-def _run(app: Flask, bulk_id: uuid.UUID, workers: int | None = None) -> None:
+def _run(
+    app: Flask, bulk_id: uuid.UUID, workers: int | None = None, *, last_try: bool = True
+) -> None:
+    """Run a bulk request. An error that stops the run (the database busy beyond every retry,
+    a bug) is logged and, on the last try, recorded: the items still pending are marked failed
+    with the reason, so the request never stays pending with nobody working on it. Before the
+    last try of a queued job the error is raised for the queue to run the job again."""
     with app.app_context():
-        run_bulk(
-            issuer(app),
-            bulk_id,
-            workers=app.config["ISSUANCE_WORKERS"] if workers is None else workers,
-        )
+        bulk_issuer = issuer(app)
+        try:
+            run_bulk(
+                bulk_issuer,
+                bulk_id,
+                workers=app.config["ISSUANCE_WORKERS"] if workers is None else workers,
+            )
+        except Exception as exc:
+            if not last_try:
+                raise
+            app.logger.exception("bulk issuance %s stopped", bulk_id)
+            reason = "database_busy" if is_transient(exc) else "interrupted"
+            try:
+                failed = fail_pending(bulk_issuer, bulk_id, reason)
+            except Exception:  # left pending: shown as stalled, and can be resumed
+                app.logger.exception("bulk issuance %s: its failure was not recorded", bulk_id)
+            else:
+                app.logger.warning("bulk issuance %s: %d item(s) marked failed", bulk_id, failed)
         deliver_outbox(app)  # each holder's e-mail was enqueued with the certificate
 
 
@@ -85,8 +105,16 @@ def run_bulk_job(bulk_id: str) -> str:
 
             _worker_app = create_app()
         app = _worker_app
-    _run(app, uuid.UUID(bulk_id))
+    _run(app, uuid.UUID(bulk_id), last_try=_last_try())
     return bulk_id
+
+
+def _last_try() -> bool:
+    """Whether the queue will not run this job again should it fail."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is None or not job.retries_left
 
 
 @jobs_cli.command("worker")

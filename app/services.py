@@ -86,6 +86,7 @@ def issuer(app: Flask | None = None) -> Issuer:
             timestamp_url=app.config.get("TIMESTAMP_URL"),
             hasher=_hasher(app),
             on_issued=lambda session, certificate: _tell_holder(app, session, certificate),
+            db_attempts=int(app.config["DB_ATTEMPTS"]) + 2,
         )
         with _lock:
             app.extensions["attesta.issuer"] = found

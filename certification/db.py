@@ -2,18 +2,27 @@
 
 Plain SQLAlchemy 2.x (no Flask-SQLAlchemy) so that the domain can be used and tested without
 the web layer. The engine is created by :func:`make_engine`, which also applies the SQLite
-settings the service relies on (foreign keys, WAL, real transactions with SAVEPOINTs).
+settings the service relies on (foreign keys, WAL, a busy timeout, real transactions with
+SAVEPOINTs that take the write lock at BEGIN), and :func:`retry_transient` runs a unit of work
+again when another transaction was in the way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import random
+import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -69,33 +78,111 @@ class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create the engine for ``url`` with the settings Attesta needs on each backend."""
+#: Execution option naming how a transaction begins on SQLite: "IMMEDIATE" (the default: the
+#: write lock is taken at BEGIN, waiting up to the busy timeout, so a unit of work never fails
+#: half-way when it first writes) or "DEFERRED" (a reader: a snapshot, no lock; if it writes
+#: after all and another process wrote meanwhile, SQLite refuses and the unit of work is
+#: retried). Ignored on PostgreSQL.
+BEGIN_OPTION: Final = "attesta_begin"
+#: Session/connection execution options of a unit of work that (most likely) only reads.
+READER: Final = {BEGIN_OPTION: "DEFERRED"}
+#: How long a SQLite connection waits for another's write lock before giving up.
+DEFAULT_BUSY_TIMEOUT: Final = 10.0
+
+#: SQLite's SQLITE_BUSY and SQLITE_LOCKED (primary codes; BUSY_SNAPSHOT etc. extend them).
+_SQLITE_BUSY_CODES: Final = frozenset({5, 6})
+#: PostgreSQL: serialization_failure, deadlock_detected (the transaction was rolled back).
+_POSTGRES_RETRY_STATES: Final = frozenset({"40001", "40P01"})
+
+T = TypeVar("T")
+
+
+def make_engine(
+    url: str, *, echo: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+) -> Engine:
+    """Create the engine for ``url`` with the settings Attesta needs on each backend
+    (``busy_timeout``: seconds a SQLite connection waits for the write lock)."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     # pysqlite starts transactions lazily and breaks SAVEPOINTs; the SQLAlchemy recipe hands
     # transaction control to SQLAlchemy (docs: "Serializable isolation / Savepoints /
-    # Transactional DDL"). Foreign keys are off by default in SQLite.
+    # Transactional DDL"). Foreign keys are off by default in SQLite. WAL: readers never block
+    # the writer nor wait for it.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads, then writes, fails at once ("database is locked")
+        # when another connection wrote in between: the busy timeout does not help there. So
+        # transactions take the write lock at BEGIN, except those that declare they only read.
+        mode = connection.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` means "another transaction was in the way, run the unit of work again":
+    SQLite busy or locked, a PostgreSQL serialization failure or deadlock. The transaction did
+    not commit, so running the whole unit of work again is safe."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:  # the error itself, or what it was raised from
+        original = current.orig if isinstance(current, DBAPIError) else current
+        code = getattr(original, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_BUSY_CODES:
+            return True
+        if getattr(original, "sqlstate", None) in _POSTGRES_RETRY_STATES:
+            return True
+        if type(original).__name__ == "OperationalError" and str(original).startswith(
+            ("database is locked", "database table is locked", "database is busy")
+        ):
+            return True
+        current, seen = current.__cause__, seen + 1
+    return False
+
+
+def retry_delays(attempts: int, base: float = 0.05, cap: float = 1.0) -> list[float]:
+    """Jittered, growing pauses before each of ``attempts - 1`` retries (full jitter: retrying
+    processes do not all come back at the same moment)."""
+    return [random.uniform(0, min(cap, base * 2**n)) for n in range(attempts - 1)]  # noqa: S311
+
+
+def retry_transient(
+    unit: Callable[[], T],
+    *,
+    attempts: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+    before_retry: Callable[[BaseException], None] | None = None,
+) -> T:
+    """Run ``unit`` (a whole unit of work: it opens its own session and commits) and run it
+    again from the start when another transaction was in the way (:func:`is_transient`), up to
+    ``attempts`` times; the last error is raised. ``before_retry`` cleans up in between."""
+    delays = retry_delays(attempts)
+    for attempt in range(attempts):
+        try:
+            return unit()
+        except Exception as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            log.info("database busy, unit of work retried (%d/%d)", attempt + 1, attempts - 1)
+            if before_retry is not None:
+                before_retry(exc)
+            sleep(delays[attempt])
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -4,6 +4,11 @@ Issuance is the one operation that spans transactions, by design (see
 :mod:`certification.certificates`): the reservation commits first, the slow render and seal
 run outside any transaction, and the completion commits the ISSUED state. So this module takes
 a session *factory*; every other domain operation takes a session and never commits.
+
+Each of those transactions is a unit of work run again from the start when the database was
+busy (:func:`certification.db.retry_transient`): it did not commit, so a reservation is made
+once and a completion (idempotent: it finds the certificate issued) never issues twice; the
+bytes already produced are kept, not produced again.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +42,7 @@ from certification.certificates import (
     stale_pending,
     status_list,
 )
+from certification.db import is_transient, retry_transient
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
 from certification.faults import crash_point
 from certification.models import (
@@ -67,6 +73,7 @@ log = logging.getLogger(__name__)
 STALE_AFTER: Final = dt.timedelta(minutes=10)
 MAX_BULK: Final = 1000
 
+T = TypeVar("T")
 SessionFactory = Callable[[], Session]
 Clock = Callable[[], dt.datetime]
 
@@ -102,7 +109,14 @@ class Issuer:
     #: recovery): the app enqueues the holder's e-mail there, so each holder is told exactly
     #: once, and never of a certificate that was not committed.
     on_issued: Callable[[Session, Certificate], None] | None = None
+    #: Times each transaction is tried when the database is busy.
+    db_attempts: int = 5
     _signers: dict[tuple[str, str, str], IssuerSigner] = field(default_factory=dict)
+
+    def unit(self, work: Callable[[], T]) -> T:
+        """Run one transaction's work (it opens its session and commits) until the database
+        lets it through, up to :attr:`db_attempts` times."""
+        return retry_transient(work, attempts=self.db_attempts)
 
     def signer(self, material: SignerMaterial) -> IssuerSigner:
         key = (material.organisation_id, material.seal.kid, material.credential.kid)
@@ -218,6 +232,21 @@ def _reserve(
     supersedes_id: uuid.UUID | None = None,
     correction_note: str | None = None,
 ) -> _Reserved:
+    return issuer.unit(
+        lambda: _reserve_once(
+            issuer, actor_id, case_id, supersedes_id=supersedes_id, correction_note=correction_note
+        )
+    )
+
+
+def _reserve_once(
+    issuer: Issuer,
+    actor_id: uuid.UUID,
+    case_id: uuid.UUID,
+    *,
+    supersedes_id: uuid.UUID | None,
+    correction_note: str | None,
+) -> _Reserved:
     with issuer.session_factory() as session:
         actor = session.get(UserAccount, actor_id)
         case = session.get(CertificationCase, case_id, options=_FOR_CONTENT)
@@ -260,6 +289,15 @@ def _complete(
     """Store the files and mark the reservation ISSUED; ``also`` writes in the same
     transaction (a bulk request's progress, so it can never disagree with the register)."""
     crash_point("produced")  # the sealed PDF exists in memory only
+    return issuer.unit(lambda: _complete_once(issuer, reserved, produced, also))
+
+
+def _complete_once(
+    issuer: Issuer,
+    reserved: _Reserved,
+    produced: ProducedCertificate,
+    also: Callable[[Session, Certificate], None] | None,
+) -> Certificate:
     with issuer.session_factory() as session:
         # Locked: a retry and a recovery finishing the same reservation at once cannot both
         # complete it (the second finds it issued and returns it).
@@ -298,11 +336,14 @@ def _complete(
 
 
 def _abandon(issuer: Issuer, certificate_id: uuid.UUID, reason: str) -> None:
-    with issuer.session_factory() as session:
-        certificate = session.get(Certificate, certificate_id)
-        if certificate is not None and certificate.status == CertificateStatus.PENDING:
-            abandon_certificate(session, certificate, reason, issuer.clock())
-            session.commit()
+    def once() -> None:
+        with issuer.session_factory() as session:
+            certificate = session.get(Certificate, certificate_id)
+            if certificate is not None and certificate.status == CertificateStatus.PENDING:
+                abandon_certificate(session, certificate, reason, issuer.clock())
+                session.commit()
+
+    issuer.unit(once)
 
 
 def issue_one(
@@ -328,16 +369,22 @@ def issue_one(
 def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) -> list[ItemResult]:
     """Finish reservations a crash left behind (from their frozen content, with the ente's
     current keys), or abandon those that can no longer be finished."""
-    with issuer.session_factory() as session:
-        pending = [
-            (c.id, c.case_id, c.organisation_id, dict(c.content), c.locale)
-            for c in stale_pending(session, issuer.clock() - stale_after)
-        ]
+
+    def stale() -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, dict[str, Any], str]]:
+        with issuer.session_factory() as session:
+            return [
+                (c.id, c.case_id, c.organisation_id, dict(c.content), c.locale)
+                for c in stale_pending(session, issuer.clock() - stale_after)
+            ]
+
+    def material_of(organisation_id: uuid.UUID) -> SignerMaterial:
+        with issuer.session_factory() as session:
+            return signer_material(session, organisation_id, issuer.timestamp_url)
+
     results = []
-    for certificate_id, case_id, organisation_id, content, locale in pending:
+    for certificate_id, case_id, organisation_id, content, locale in issuer.unit(stale):
         try:
-            with issuer.session_factory() as session:
-                material = signer_material(session, organisation_id, issuer.timestamp_url)
+            material = issuer.unit(lambda o=organisation_id: material_of(o))  # type: ignore[misc]
             reserved = _Reserved(certificate_id, content, locale, material)
             produced = produce_certificate(
                 content, locale, issuer.signer(material), issuer.renderer
@@ -464,9 +511,12 @@ def bulk_requests_of(
 
 
 def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None:
-    with issuer.session_factory() as session:
-        _set_item(session, bulk_id, result, issuer.clock())
-        session.commit()
+    def once() -> None:
+        with issuer.session_factory() as session:
+            _set_item(session, bulk_id, result, issuer.clock())
+            session.commit()
+
+    issuer.unit(once)
 
 
 def _set_item(session: Session, bulk_id: uuid.UUID, result: ItemResult, now: dt.datetime) -> None:
@@ -481,15 +531,54 @@ def _set_item(session: Session, bulk_id: uuid.UUID, result: ItemResult, now: dt.
 
 
 def _already_issued(issuer: Issuer, case_id: uuid.UUID) -> ItemResult:
+    found = issuer.unit(lambda: _issued_for(issuer, case_id))
+    if found is None:  # pragma: no cover - AlreadyIssued means there is one
+        return ItemResult(str(case_id), "failed", error="already_issued")
+    return found
+
+
+def _issued_for(issuer: Issuer, case_id: uuid.UUID) -> ItemResult | None:
+    """The item result of the case's public certificate, if it has one."""
     with issuer.session_factory() as session:
         done = session.scalar(
             select(Certificate).where(
                 Certificate.case_id == case_id, Certificate.status.in_(PUBLIC_STATES)
             )
         )
-        if done is None:  # pragma: no cover - AlreadyIssued means there is one
-            return ItemResult(str(case_id), "failed", error="already_issued")
+        if done is None:
+            return None
         return ItemResult(str(case_id), "issued", str(done.id), done.number, done.verification_code)
+
+
+def fail_pending(issuer: Issuer, bulk_id: uuid.UUID, error: str) -> int:
+    """Close a bulk request whose run stopped on an error: each item still pending is marked
+    failed with ``error`` (or issued, when its case's certificate was issued all the same), so
+    nothing is left pending; returns how many were marked failed."""
+
+    def once() -> int:
+        with issuer.session_factory() as session:
+            bulk = session.get(BulkIssuance, bulk_id)
+            if bulk is None:
+                return 0
+            pending = [uuid.UUID(i["case_id"]) for i in bulk.items if i["status"] == "pending"]
+            results = {str(c): _issued_for(issuer, c) for c in pending}
+            failed = 0
+            items = []
+            for item in bulk.items:
+                if item["status"] == "pending":
+                    done = results[item["case_id"]]
+                    if done is None:
+                        failed += 1
+                        done = ItemResult(item["case_id"], "failed", error=error)
+                    item = done.as_dict()
+                items.append(item)
+            bulk.items = items
+            if bulk.finished_at is None:
+                bulk.finished_at = issuer.clock()
+            session.commit()
+            return failed
+
+    return issuer.unit(once)
 
 
 def run_bulk(
@@ -502,12 +591,16 @@ def run_bulk(
     """Issue every still-pending item of a bulk request: reservations one by one, rendering and
     sealing on a pool of ``workers`` processes (0: in this process), completions as they come.
     Items already done (a repeated run) are not touched: no double issuance."""
-    with issuer.session_factory() as session:
-        bulk = session.get(BulkIssuance, bulk_id)
-        if bulk is None:
-            raise NotFound("no such bulk issuance")
-        actor_id = bulk.requested_by_id
-        todo = [uuid.UUID(i["case_id"]) for i in bulk.items if i["status"] == "pending"]
+
+    def load() -> tuple[uuid.UUID, list[uuid.UUID]]:
+        with issuer.session_factory() as session:
+            bulk = session.get(BulkIssuance, bulk_id)
+            if bulk is None:
+                raise NotFound("no such bulk issuance")
+            todo = [uuid.UUID(i["case_id"]) for i in bulk.items if i["status"] == "pending"]
+            return bulk.requested_by_id, todo
+
+    actor_id, todo = issuer.unit(load)
     results: list[ItemResult] = []
 
     def announce(result: ItemResult) -> None:  # to the caller (already recorded)
@@ -529,6 +622,10 @@ def run_bulk(
                 report(_already_issued(issuer, case_id))
             except DomainError as exc:
                 report(ItemResult(str(case_id), "failed", error=exc.code))
+            except Exception as exc:  # the database stayed busy, or a bug: this item only
+                log.exception("bulk %s: case %s not reserved", bulk_id, case_id)
+                code = "database_busy" if is_transient(exc) else "production_failed"
+                report(ItemResult(str(case_id), "failed", error=code))
 
     def finish(
         case_id: uuid.UUID, reserved: _Reserved, produce: Callable[[], ProducedCertificate]
@@ -552,7 +649,11 @@ def run_bulk(
             )
         except Exception as exc:
             _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
-            code = exc.code if isinstance(exc, DomainError) else "production_failed"
+            if isinstance(exc, DomainError):
+                code = exc.code
+            else:
+                log.exception("bulk %s: case %s not completed", bulk_id, case_id)
+                code = "database_busy" if is_transient(exc) else "production_failed"
             report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
         else:
             announce(issued(done))

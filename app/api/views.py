@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from app.api import bp
 from app.api import schemas as s
 from app.api.openapi import openapi_document
-from app.db import db_session
+from app.db import db_session, reads_only
 from app.errors import error_response
 from app.extensions import csrf
 from app.jobs import start_bulk_run
@@ -293,6 +293,7 @@ def verify_by_code(code: str) -> tuple[Response, int]:
 
 
 @bp.post("/verify")
+@reads_only  # a check against the register writes nothing (the log is written apart)
 @upload_limit
 @global_limit
 def verify_upload() -> tuple[Response | str, int]:

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.db import db_session
+from app.db import db_session, discard_session, unit_of_work
 from app.mail import deliver_outbox, send_template
 from app.services import issuer
 from certification import certificates as C
@@ -64,28 +64,34 @@ def issue(
     workers: int | None,
 ) -> None:
     """Issue certificates for certified cases, on a worker pool, with progress; idempotent."""
-    session = db_session()
-    actor = _account(email)
-    ids = [uuid.UUID(c) for c in case_ids]
-    if all_certified:
-        ids += list(
-            session.scalars(
-                select(CertificationCase.id).where(CertificationCase.status == CaseStatus.CERTIFIED)
+    key = idempotency_key or f"cli-{uuid.uuid4()}"  # chosen once: a retried start reuses it
+
+    def start() -> tuple[uuid.UUID, int, bool]:
+        session = db_session()
+        actor = _account(email)
+        ids = [uuid.UUID(c) for c in case_ids]
+        if all_certified:
+            ids += list(
+                session.scalars(
+                    select(CertificationCase.id).where(
+                        CertificationCase.status == CaseStatus.CERTIFIED
+                    )
+                )
             )
-        )
-    if not ids:
-        raise click.ClickException("no cases: give --case or --all-certified")
-    try:
-        bulk, created = start_bulk(
-            session, actor, idempotency_key or f"cli-{uuid.uuid4()}", ids, utcnow()
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    session.commit()
-    bulk_id, total = bulk.id, len(bulk.items)
+        if not ids:
+            raise click.ClickException("no cases: give --case or --all-certified")
+        try:
+            bulk, created = start_bulk(session, actor, key, ids, utcnow())
+        except DomainError as exc:
+            raise _fail(exc) from None
+        session.commit()
+        found = bulk.id, len(bulk.items), created
+        discard_session()
+        return found
+
+    bulk_id, total, created = unit_of_work(start)
     if not created:
         click.echo(f"idempotency key seen before: resuming request {bulk_id}")
-    session.close()
     done = 0
 
     def progress(item: ItemResult) -> None:
@@ -140,18 +146,25 @@ def _passphrase() -> bytes:
 @click.option("--as", "email", required=True, help="E-mail of the signatory who revokes.")
 def revoke(code: str, reason: str, ground: str, email: str) -> None:
     """Revoke a certificate: status list re-signed and republished, holder notified."""
-    session = db_session()
-    certificate = _certificate(code)
-    now = utcnow()
-    try:
-        listed = C.revoke_certificate(session, _account(email), certificate, ground, reason, now)
-        C.publish_status_list(session, listed, _passphrase(), issuer().base_url, now)
-    except DomainError as exc:
-        raise _fail(exc) from None
-    account = certificate.case.candidate.account
-    if account is not None:
-        _notify(session, account, "certificate_status", certificate=certificate)
-    session.commit()
+
+    def revoke_once() -> Certificate:
+        session = db_session()
+        certificate = _certificate(code)
+        now = utcnow()
+        try:
+            listed = C.revoke_certificate(
+                session, _account(email), certificate, ground, reason, now
+            )
+            C.publish_status_list(session, listed, _passphrase(), issuer().base_url, now)
+        except DomainError as exc:
+            raise _fail(exc) from None
+        account = certificate.case.candidate.account
+        if account is not None:
+            _notify(session, account, "certificate_status", certificate=certificate)
+        session.commit()
+        return certificate
+
+    certificate = unit_of_work(revoke_once)
     click.echo(f"{certificate.number} revoked (status list index {certificate.status_index}).")
 
 

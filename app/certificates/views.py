@@ -25,7 +25,7 @@ from app.certificates.forms import (
     RevokeForm,
     SuspendForm,
 )
-from app.db import db_session
+from app.db import committed_once, db_session
 from app.errors import explain
 from app.extensions import limiter
 from app.jobs import start_bulk_run
@@ -88,7 +88,11 @@ def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: 
     session = db_session()
     session.rollback()
     try:
-        done = issue_one(issuer(), actor_id, case_id, **correction)
+        # Once: if this request runs again (a busy database at its commit, after issuing), the
+        # certificate issued by the first try is the answer, not a refusal to issue twice.
+        done = committed_once(
+            "issued", lambda: issue_one(issuer(), actor_id, case_id, **correction)
+        )
     except DomainError as exc:  # refused before anything was issued
         flash(explain(exc), "error")
         return redirect(refused)

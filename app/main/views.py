@@ -13,6 +13,7 @@ from app.i18n import LOCALES
 from app.main import bp
 from certification import accounts
 from certification.certificates import certificates_of_holder
+from certification.db import READER
 from certification.policy import managed_organisations
 from certification.standards import list_frameworks
 
@@ -52,7 +53,7 @@ def set_language() -> Response:
 def healthz() -> tuple[Response, int]:
     engine = database().engine
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(**READER) as connection:  # waits for no writer
             connection.execute(text("SELECT 1"))
         db_status = "ok"
     except SQLAlchemyError:

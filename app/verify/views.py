@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
-from app.db import db_session
+from app.db import db_session, reads_only
 from app.extensions import limiter
 from app.labels import VERIFICATION_STATES
 from app.services import seal_checker, storage, verification_recorder
@@ -118,6 +118,7 @@ def by_link(code: str) -> Response:
 
 
 @bp.post("/verify")
+@reads_only  # a check against the register writes nothing (the log is written apart)
 @upload_limit
 @global_limit
 def upload() -> Response:

@@ -99,6 +99,37 @@ def _resolver_for(app: Flask, db: Session) -> Any:
     return _resolver(db, app.config["BASE_URL"].rstrip("/"))
 
 
+def test_a_request_run_again_after_issuing_does_not_issue_twice(
+    app: Flask, stage: dict[str, Any], db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request finds the database busy after the certificate was issued (in its own
+    transactions), as its commit would: it runs again and answers with that certificate
+    instead of issuing another or refusing."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import app.certificates.views as views
+
+    issued: list[Any] = []
+    real_issue, real_flash = views.issue_one, views.flash
+
+    def counted_issue(*args: Any, **kwargs: Any) -> Any:
+        issued.append(real_issue(*args, **kwargs))
+        return issued[-1]
+
+    def busy_once(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(views, "flash", real_flash)
+        raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(views, "issue_one", counted_issue)
+    monkeypatch.setattr(views, "flash", busy_once)
+    certificate = _issue(app, stage, db)
+    assert [c.id for c in issued] == [certificate.id]
+    assert certificate.status == CertificateStatus.ISSUED
+    assert len(db.scalars(select(Certificate)).all()) == 1
+
+
 def test_revocation_is_published(app: Flask, stage: dict[str, Any], db: Session) -> None:
     certificate = _issue(app, stage, db)
     client = app.test_client()

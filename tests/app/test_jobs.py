@@ -59,3 +59,76 @@ def test_a_queued_bulk_request_is_issued_by_a_worker(
     assert done["items"][0]["status"] == "issued"
     db.expire_all()
     assert len(db.scalars(select(Certificate)).all()) == 1
+
+
+def _bulk_of(db: Session, staged: dict[str, Any]) -> Any:
+    from certification.issuance import start_bulk
+
+    bulk, _ = start_bulk(db, staged["signatory"], "bulk-fails-0001", [staged["case"].id], NOW)
+    db.commit()
+    return bulk
+
+
+def _busy() -> Exception:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"), [(_busy(), "database_busy"), (RuntimeError("a bug"), "interrupted")]
+)
+def test_a_bulk_run_that_stops_on_an_error_records_it_instead_of_leaving_it_pending(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    reason: str,
+) -> None:
+    """The background thread (and the queue's last try) marks what is left failed, with the
+    reason, and finishes the request: nothing stays pending with nobody working on it."""
+    import app.jobs as jobs
+
+    bulk = _bulk_of(db, stage)
+
+    def stops(*_args: Any, **_kwargs: Any) -> None:
+        raise error
+
+    monkeypatch.setattr(jobs, "run_bulk", stops)
+    jobs._run(app, bulk.id, workers=0)  # what the thread runs: it does not raise
+    db.expire_all()
+    assert bulk.items == [{"case_id": str(stage["case"].id), "status": "failed", "error": reason}]
+    assert bulk.finished_at is not None
+    # Before the queue's last try the job fails instead, for the queue to run it again.
+    with pytest.raises(type(error)):
+        jobs._run(app, bulk.id, workers=0, last_try=False)
+
+
+def test_an_item_that_cannot_be_reserved_fails_alone_and_the_run_goes_on(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import certification.issuance as issuance
+    from app.services import issuer
+
+    bulk = _bulk_of(db, stage)
+    attempts: list[int] = []
+
+    def busy(*_args: Any, **_kwargs: Any) -> Any:
+        attempts.append(1)
+        raise _busy()
+
+    monkeypatch.setattr(issuance, "_reserve_once", busy)
+    monkeypatch.setattr("certification.db.retry_delays", lambda n, **_kw: [0.0] * (n - 1))
+    with app.app_context():
+        results = issuance.run_bulk(issuer(app), bulk.id, workers=0)
+    assert [r.error for r in results] == ["database_busy"]
+    assert len(attempts) == issuer(app).db_attempts  # tried again, then given up
+    db.expire_all()
+    assert bulk.items[0]["status"] == "failed" and bulk.finished_at is not None
+    assert db.scalar(select(Certificate)) is None
