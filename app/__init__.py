@@ -36,11 +36,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from app import auth, cli, db, errors, i18n, labels, security, services
+    from app import auth, cli, db, errors, i18n, labels, origins, security, services
     from app.extensions import csrf, limiter
 
     db.init_app(app)
     services.init_app(app)
+    origins.init_app(app)  # before the CSRF token check: a foreign site is refused first
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
