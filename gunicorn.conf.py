@@ -19,7 +19,10 @@ def on_starting(server: Any) -> None:
     from app.ratelimits import WORKERS_VARIABLE, choose_storage
 
     workers = int(server.cfg.workers)
-    os.environ[WORKERS_VARIABLE] = str(workers)
+    os.environ[WORKERS_VARIABLE] = str(workers)  # an Attesta app in the workers checks it too
+    app_uri = str(getattr(server.app, "app_uri", None) or server.cfg.wsgi_app or "")
+    if app_uri.split(":", 1)[0] not in {"wsgi", "app"}:
+        return  # another app served from this folder (the benchmarks' bare apps)
     try:
         storage = choose_storage(load_config(), workers)
     except ConfigError as exc:

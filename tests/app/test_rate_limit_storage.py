@@ -139,7 +139,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _gunicorn(tmp_path: Path, workers: int, **env: str) -> tuple[subprocess.Popen[str], int]:
+def _gunicorn(
+    tmp_path: Path, workers: int, spec: str = "wsgi:app", **env: str
+) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTA_")}
     environ.update(
@@ -152,7 +154,7 @@ def _gunicorn(tmp_path: Path, workers: int, **env: str) -> tuple[subprocess.Pope
     environ.pop("WEB_CONCURRENCY", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "wsgi:app"],
+         str(workers), spec],
         cwd=ROOT,  # gunicorn reads gunicorn.conf.py from here, as make run and the README do
         env=environ,
         stdout=subprocess.PIPE,
@@ -182,8 +184,9 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return output
 
 
-def test_gunicorn_refuses_several_workers_counting_per_process(tmp_path: Path) -> None:
-    process, _ = _gunicorn(tmp_path, 2)
+@pytest.mark.parametrize("spec", ["wsgi:app", "app:create_app()"])
+def test_gunicorn_refuses_several_workers_counting_per_process(tmp_path: Path, spec: str) -> None:
+    process, _ = _gunicorn(tmp_path, 2, spec)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1, output
     assert "Attesta does not start" in output
