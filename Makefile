@@ -9,7 +9,9 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 T ?= tests
 FLASK := $(BIN)/flask --app wsgi
-# Development defaults for `make run`; any ATTESTA_* variable in the environment wins.
+# Development defaults for `make run`; any ATTESTA_* variable in the environment wins. Rate limits
+# count in the local Redis when it answers (ATTESTA_RATELIMIT_STORAGE_URI, default
+# redis://127.0.0.1:6379/0), per process otherwise: gunicorn says which at start.
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
 	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
@@ -67,8 +69,8 @@ run: install ## Set up everything, load the demo data and serve on http://$(HOST
 	@echo
 	@echo "  Attesta is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
 	@echo
-	$(RUN_ENV) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} \
-		--access-logfile - wsgi:app
+	$(RUN_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
+		--workers $${WEB_CONCURRENCY:-2} --access-logfile - wsgi:app
 
 # pytest exits 5 when it collected no test: say so, and fail (a run that tests nothing is no pass).
 define PYTEST

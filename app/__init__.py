@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, load_config
+from app.ratelimits import choose_storage, web_workers
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -16,6 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.db import RetryingFlask
 
     settings = load_config(config)
+    rate_limits = choose_storage(settings, web_workers())
     app = RetryingFlask(
         "app",
         root_path=str(ROOT / "app"),
@@ -29,20 +31,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=settings["ENV"] == "testing",
         MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
+        RATELIMIT_STORAGE_URI=rate_limits.uri,
         RATELIMIT_ENABLED=settings["RATELIMIT_ENABLED"],
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
+    app.extensions["attesta.rate_limits"] = rate_limits
     if settings["TRUSTED_PROXIES"]:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from app import auth, cli, db, errors, i18n, labels, security, services
+    from app import auth, cli, db, errors, i18n, labels, origins, security, services
     from app.extensions import csrf, limiter
 
     db.init_app(app)
     services.init_app(app)
+    origins.init_app(app)  # before the CSRF token check: a foreign site is refused first
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)

@@ -145,23 +145,66 @@ def keys_import_p12(code: str, path: Path, password: str | None) -> None:
     click.echo(f"imported seal {key.kid} ({key.algorithm}); the previous seal is retired")
 
 
+class RomeTime(click.ParamType):
+    """A moment typed by a person: ISO 8601, a date or a date and time, Europe/Rome time unless
+    it carries an offset (``Z``, ``+01:00``). A local time the clocks skip or pass twice (the
+    changes to and from summer time) is refused: it names no single moment, an offset does."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is not a time: write 2026-11-01, 2026-11-01T00:00 (Rome time) or "
+                "2026-11-01T00:00+01:00",
+                param,
+                ctx,
+            )
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(dt.UTC)
+        rome = ZoneInfo("Europe/Rome")
+        first, second = (parsed.replace(tzinfo=rome, fold=f) for f in (0, 1))
+        if first.astimezone(dt.UTC).astimezone(rome).replace(tzinfo=None) != parsed:
+            self.fail(f"{text} does not exist in Rome (the clocks go forward)", param, ctx)
+        if first.utcoffset() != second.utcoffset():
+            self.fail(
+                f"{text} happens twice in Rome (the clocks go back): add the offset, "
+                f"{first.isoformat()} or {second.isoformat()}",
+                param,
+                ctx,
+            )
+        return first.astimezone(dt.UTC)
+
+
 @keys_cli.command("compromise")
 @click.argument("kid")
 @click.option(
     "--since",
-    type=click.DateTime(),
+    type=RomeTime(),
     default=None,
-    help="From when (UTC); default now. Everything it signed after then stops verifying.",
+    help="From when: 2026-11-01T00:00 (Rome time) or with an offset (2026-10-31T23:00Z); "
+    "default now. Everything it signed after then stops verifying.",
 )
 def keys_compromise(kid: str, since: Any) -> None:
     """Mark a key compromised."""
-    import datetime as dt
-
     from certification.keys import mark_compromised
 
     session = db_session()
     now = utcnow()
-    at = since.replace(tzinfo=dt.UTC) if since else now
+    at = since or now
+    if at > now:
+        raise click.BadParameter(
+            f"{at.isoformat()} is in the future: a key is compromised from a moment already past",
+            param_hint="'--since'",
+        )
     try:
         mark_compromised(session, None, kid, at, now)
     except DomainError as exc:

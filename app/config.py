@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RATELIMIT_REDIS = "redis://127.0.0.1:6379/0"
 
 #: name -> (default, parser). Each can be set as ATTESTA_<NAME> or in instance/attesta.toml.
 _SETTINGS: dict[str, tuple[Any, str]] = {
@@ -53,7 +54,11 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "SMTP_STARTTLS": (True, "bool"),
     "DEV_OUTBOX": (False, "bool"),
     "RATELIMIT_ENABLED": (True, "bool"),
-    "RATELIMIT_STORAGE_URI": ("memory://", "str"),
+    #: Where rate limits count: Redis, shared by every process (default: the local Redis when
+    #: it answers; memory:// in testing). See app/ratelimits.py.
+    "RATELIMIT_STORAGE_URI": (None, "str"),
+    #: Allow per-process counting (memory://) with several web processes in production.
+    "RATELIMIT_PER_PROCESS": (False, "bool"),
     "TRUSTED_PROXIES": (0, "int"),
     "MAX_UPLOAD_MB": (20, "int"),
 }
@@ -118,6 +123,9 @@ def load_config(
 
     if values["DATABASE_URL"] is None:
         values["DATABASE_URL"] = f"sqlite:///{instance / 'attesta.sqlite3'}"
+    if not values["RATELIMIT_STORAGE_URI"]:
+        testing = values["ENV"] == "testing"  # tests never share counters with anything
+        values["RATELIMIT_STORAGE_URI"] = "memory://" if testing else DEFAULT_RATELIMIT_REDIS
     if values["SECURE_COOKIES"] is None:
         values["SECURE_COOKIES"] = values["ENV"] == "production"
     if not values["SECRET_KEY"]:

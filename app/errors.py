@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from app.origins import CrossOriginRefused
 from certification.audit import record_event
 from certification.clock import utcnow
 from certification.errors import AccessRefused, DomainError, NotPermitted
@@ -308,6 +309,14 @@ def init_app(app: Flask) -> None:
             "The form expired or was sent from another page. Go back, reload it and try again."
         )
         return error_response(400, "csrf_failed", str(message))
+
+    @app.errorhandler(CrossOriginRefused)
+    def _cross_origin(_exc: CrossOriginRefused) -> tuple[Response | str, int]:
+        message = _l(
+            "This request was sent from another website, so it was refused and nothing was "
+            "changed. Open Attesta's page yourself and send the form from there."
+        )
+        return error_response(403, "cross_origin_refused", str(message))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> WerkzeugResponse | tuple[Response | str, int]:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import pytest
 from cryptography import x509
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.keys import init_keys
+from certification.models import KeyPurpose, SigningKey
 from certification.roles import OrganisationKind
 from tests.conftest import NOW
 from tests.factories import make_organisation
@@ -103,3 +107,57 @@ def test_retired_and_compromised_keys_keep_their_lifetime_in_public(
     seal = next(k for k in listed.values() if k["purpose"] == "pdf_seal")
     assert seal["verification_method"] is None
     assert client.get(f"/keys/{second.kid}.pem").status_code == 200  # still resolvable
+
+
+# --since as people type it (the README's example was refused): Rome time unless an offset says
+# otherwise; the moment stored is UTC.
+SINCE = [
+    ("2026-11-01T00:00", dt.datetime(2026, 10, 31, 23, 0, tzinfo=dt.UTC)),  # winter: UTC+1
+    ("2026-07-01T12:30", dt.datetime(2026, 7, 1, 10, 30, tzinfo=dt.UTC)),  # summer: UTC+2
+    ("2026-11-01", dt.datetime(2026, 10, 31, 23, 0, tzinfo=dt.UTC)),
+    ("2026-11-01 08:15:30", dt.datetime(2026, 11, 1, 7, 15, 30, tzinfo=dt.UTC)),
+    ("2026-11-01T00:00+01:00", dt.datetime(2026, 10, 31, 23, 0, tzinfo=dt.UTC)),
+    ("2026-11-01T00:00Z", dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC)),
+    ("2026-11-01T00:00:00-05:00", dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC)),
+    ("2026-10-25T02:30+02:00", dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)),
+]
+
+REFUSED = [
+    ("yesterday", "is not a time"),
+    ("01/11/2026", "is not a time"),
+    ("2026-11-31T00:00", "is not a time"),
+    ("2026-10-25T02:30", "happens twice in Rome"),  # the clocks went back at 03:00
+    ("2026-03-29T02:30", "does not exist in Rome"),  # the clocks jumped from 02:00 to 03:00
+    ("2999-01-01T00:00", "is in the future"),
+]
+
+
+def _credential_key(db: Session, app: Flask) -> SigningKey:
+    ente = _setup(db, app)
+    return db.scalars(
+        select(SigningKey).where(
+            SigningKey.organisation_id == ente.id, SigningKey.purpose == KeyPurpose.CREDENTIAL
+        )
+    ).one()
+
+
+@pytest.mark.parametrize(("typed", "stored"), SINCE)
+def test_keys_compromise_since(app: Flask, db: Session, typed: str, stored: dt.datetime) -> None:
+    key = _credential_key(db, app)
+    result = app.test_cli_runner().invoke(args=["keys", "compromise", key.kid, "--since", typed])
+    assert result.exit_code == 0, result.output
+    assert f"since {stored.isoformat()}" in result.output
+    db.expire_all()
+    assert key.compromised_at is not None
+    assert key.compromised_at.replace(tzinfo=dt.UTC) == stored
+
+
+@pytest.mark.parametrize(("typed", "message"), REFUSED)
+def test_keys_compromise_refuses_a_time_that_names_no_past_moment(
+    app: Flask, db: Session, typed: str, message: str
+) -> None:
+    key = _credential_key(db, app)
+    result = app.test_cli_runner().invoke(args=["keys", "compromise", key.kid, "--since", typed])
+    assert result.exit_code == 2 and message in result.output, result.output
+    db.expire_all()
+    assert key.compromised_at is None
