@@ -70,7 +70,8 @@ run: install ## Set up everything, load the demo data and serve on http://$(HOST
 	@echo "  Attesta is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
 	@echo
 	$(RUN_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
-		--workers $${WEB_CONCURRENCY:-2} --access-logfile - wsgi:app
+		--workers $${WEB_CONCURRENCY:-2} --worker-class gthread --threads $${WEB_THREADS:-8} \
+		--access-logfile - wsgi:app
 
 # pytest exits 5 when it collected no test: say so, and fail (a run that tests nothing is no pass).
 define PYTEST
@@ -87,7 +88,7 @@ journeys: install ## Browser journeys in Debian's Chromium (phone and desktop), 
 	@bash scripts/browser-deps.sh
 	ATTESTA_JOURNEYS=1 $(BIN)/python -m pytest -q tests/journeys
 
-load: install ## wrk against gunicorn on loopback: public verification, without and with rate limits
+load: install ## wrk against gunicorn on loopback: public verification (with and without rate limits, with uploads saturating the pool)
 	$(BIN)/python -m pytest -q tests/load
 
 fuzz: install ## The API under schemathesis with more examples than make test (API_FUZZ_EXAMPLES=100)

@@ -61,6 +61,15 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "RATELIMIT_PER_PROCESS": (False, "bool"),
     "TRUSTED_PROXIES": (0, "int"),
     "MAX_UPLOAD_MB": (20, "int"),
+    #: Checks of uploaded files (verification, evidence) running at once on this machine, all
+    #: web processes together; empty for one per core but one (certification.pool).
+    "UPLOAD_SLOTS": (None, "int"),
+    #: Uploads that may wait for a slot on this machine; empty for twice the slots.
+    "UPLOAD_QUEUE": (None, "int"),
+    #: How long an upload waits for a slot before it gets 503 with Retry-After.
+    "UPLOAD_WAIT_MS": (3000, "int"),
+    #: Address space of each checking child process (RLIMIT_AS).
+    "UPLOAD_MEMORY_MB": (512, "int"),
 }
 
 
@@ -133,6 +142,18 @@ def load_config(
     if not values["KEY_PASSPHRASE"]:
         # Kept apart from the database: a stolen database alone does not open the keys.
         values["KEY_PASSPHRASE"] = _instance_secret(instance, "key_passphrase")
+    if values["UPLOAD_SLOTS"] is None:
+        values["UPLOAD_SLOTS"] = max(1, (os.cpu_count() or 1) - 1)
+    if values["UPLOAD_QUEUE"] is None:
+        values["UPLOAD_QUEUE"] = 2 * values["UPLOAD_SLOTS"]
+    for name, least in (
+        ("UPLOAD_SLOTS", 1),
+        ("UPLOAD_QUEUE", 0),
+        ("UPLOAD_WAIT_MS", 0),
+        ("UPLOAD_MEMORY_MB", 64),
+    ):
+        if values[name] < least:
+            raise ConfigError(f"ATTESTA_{name} must be at least {least}, not {values[name]}")
     if values["ENV"] == "production" and values["DEV_OUTBOX"]:
         raise ConfigError("ATTESTA_DEV_OUTBOX shows everyone's e-mail: never in production")
     return MappingProxyType(values)

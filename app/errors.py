@@ -44,6 +44,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "card_exists": 409,
     "convention_not_for_card": 409,
     "database_busy": 503,
+    "busy": 503,
 }
 
 MESSAGES: dict[str, Any] = {
@@ -97,6 +98,9 @@ MESSAGES: dict[str, Any] = {
     "interrupted": _l(
         "The issuance stopped before reaching this case: nothing was issued for it. Try again."
     ),
+    "busy": _l(
+        "Many files are being checked right now: yours was not checked. Try again in a few seconds."
+    ),
 }
 
 #: Field-level problem codes raised by the domain (certification.*) and their messages.
@@ -140,6 +144,10 @@ FIELD_MESSAGES: dict[str, Any] = {
     ),
     "empty": _l("The file is empty."),
     "too_large": _l("The file is larger than allowed."),
+    "too_complex": _l(
+        "Checking the file took more time or memory than allowed: save it again more simply "
+        "(for example as a smaller PDF) and upload it again."
+    ),
     "type_not_allowed": _l(
         "This kind of file is not accepted. Use PDF, JPEG, PNG, WebP or an office document "
         "(Word, Excel, PowerPoint, OpenDocument)."
@@ -301,7 +309,13 @@ def init_app(app: Flask) -> None:
         details = getattr(exc, "errors", None) or None
         # A page has no fields to highlight: it says what was wrong (JSON carries the details).
         message = explain(exc) if details and not wants_json() else MESSAGES.get(exc.code, exc.code)
-        return error_response(status, exc.code, str(message), details)
+        response, status = error_response(status, exc.code, str(message), details)
+        retry_after = exc.params.get("retry_after")
+        if retry_after is None:
+            return response, status
+        final = app.make_response((response, status))
+        final.headers["Retry-After"] = str(retry_after)
+        return final, status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_exc: CSRFError) -> tuple[Response | str, int]:

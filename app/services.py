@@ -1,5 +1,5 @@
 """Per-process services the views use: file storage, the document renderer, the issuer, the
-talent-card renderer and the seal checker for uploads."""
+talent-card renderer and the bounded pool that checks uploads."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ from certification.card_documents import render_card_pdf
 from certification.clock import utcnow
 from certification.issuance import CredentialHasher, Issuer, RendererPaths
 from certification.models import Certificate, TalentCard
+from certification.pool import MachineSlots, PoolSettings, UploadPool
 from certification.rendering import DocumentRenderer
-from certification.sandbox import SealChecker
+from certification.sandbox import Sandbox
 from certification.storage import BlobStorage, FileSystemStorage, S3Storage
 
 _lock = threading.Lock()
-_seal_checker: SealChecker | None = None
+#: The process's checking children, by (children, memory): shared by the apps of a process.
+_sandboxes: dict[tuple[int, int], Sandbox] = {}
 
 
 def init_app(app: Flask) -> None:
@@ -125,15 +127,31 @@ def card_pdf(card: TalentCard, locale: str) -> bytes:
     )
 
 
-def seal_checker() -> SealChecker:
-    """The process's checker of uploaded PDFs: one warm, limited child process, started on
-    first use and stopped at exit."""
-    global _seal_checker
+def upload_pool(app: Flask | None = None) -> UploadPool:
+    """Where uploaded files are checked: at most UPLOAD_SLOTS at once on this machine (slots
+    in the instance folder, shared by every web process), each in a warm, limited child
+    process of this process, started on first use and stopped at exit."""
+    app = app or current_app
     with _lock:
-        if _seal_checker is None:
-            _seal_checker = SealChecker()
-            atexit.register(_seal_checker.close)
-        return _seal_checker
+        found = app.extensions.get("attesta.upload_pool")
+        if found is None:
+            config = app.config
+            slots = int(config["UPLOAD_SLOTS"])
+            key = (slots, int(config["UPLOAD_MEMORY_MB"]) * 2**20)
+            sandbox = _sandboxes.get(key)
+            if sandbox is None:
+                sandbox = _sandboxes[key] = Sandbox(children=slots, memory_bytes=key[1])
+                atexit.register(sandbox.close)
+            settings = PoolSettings(
+                slots=slots,
+                queue=int(config["UPLOAD_QUEUE"]),
+                wait=int(config["UPLOAD_WAIT_MS"]) / 1000,
+            )
+            found = UploadPool(
+                MachineSlots(Path(config["INSTANCE_PATH"]) / "upload-slots", settings), sandbox
+            )
+            app.extensions["attesta.upload_pool"] = found
+        return cast(UploadPool, found)
 
 
 def verification_recorder(app: Flask | None = None) -> VerificationRecorder:

@@ -132,7 +132,10 @@ class CredentialHasher:
     Started in the background on first use, and used only once it answers: starting Python
     and pyld costs more than one hash saves, so a short-lived process (a CLI command) never
     waits for it. It dies with the thread that started it (Linux's parent-death signal); a
-    broken helper is replaced on the next use.
+    broken helper is replaced on the next use. Under gunicorn's threaded workers (``gthread``,
+    as served) that thread is one of the worker's request threads, which live as long as the
+    worker (its thread pool never replaces them), so the helper is not lost between requests;
+    it is thread-safe (a lock guards its start, the executor takes submissions from any thread).
     """
 
     def __init__(self, wanted: Callable[[], bool] = lambda: True) -> None:

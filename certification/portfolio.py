@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -41,9 +42,15 @@ from certification.models import (
 from certification.policy import can_edit_portfolio
 from certification.roles import OrganisationKind
 from certification.storage import BlobStorage
-from certification.uploads import check_upload
+from certification.uploads import CheckedFile, check_upload
 
 REFEREE_SALT = "attesta.referee-confirmation"
+
+
+class FileCheck(Protocol):
+    """Checks an uploaded file: what to store, or :class:`certification.uploads.UploadRejected`."""
+
+    def __call__(self, data: bytes, name: str, /, *, max_bytes: int) -> CheckedFile: ...
 
 
 class Locked(Conflict):
@@ -244,8 +251,11 @@ def add_file_evidence(
     filename: str,
     max_bytes: int,
     now: dt.datetime,
+    check: FileCheck = check_upload,
 ) -> Evidence:
-    """Add an uploaded file (checked, images re-encoded) as evidence of ``experience``."""
+    """Add an uploaded file (checked, images re-encoded) as evidence of ``experience``.
+    ``check`` is :func:`certification.uploads.check_upload` or what runs it elsewhere (the web
+    app's bounded pool of limited child processes, ``certification.pool.UploadPool``)."""
     _require_edit(session, actor, experience.person)
     if type_ not in {
         EvidenceType.DOCUMENTO_ATTESTAZIONE,
@@ -254,7 +264,7 @@ def add_file_evidence(
     }:
         raise InvalidInput("type", errors={"type": ["invalid_choice"]})
     evidence = _new_evidence(actor, experience, type_, title, description, issued_on, now)
-    checked = check_upload(data, filename, max_bytes=max_bytes)
+    checked = check(data, filename, max_bytes=max_bytes)
     evidence.file_sha256 = store_file(session, storage, checked.data, checked.media_type, now)
     evidence.file_name = checked.filename
     return _store(session, actor, evidence, now)

@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -35,7 +35,12 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from certification.certificates import PUBLIC_STATES, format_code, normalise_code
-from certification.credentials import CredentialError, parse_credential_json, verify_credential
+from certification.credentials import (
+    CredentialCheck,
+    CredentialError,
+    parse_credential_json,
+    verify_credential,
+)
 from certification.errors import NotPermitted
 from certification.models import (
     Certificate,
@@ -115,6 +120,15 @@ class SealCheckerLike(Protocol):
     def check(
         self, pdf: bytes, roots: Sequence[str], *, attachment: str | None = None
     ) -> SealCheck: ...
+
+
+@runtime_checkable
+class ProofCheckerLike(Protocol):
+    """Runs :func:`verify_with_key` elsewhere (the upload pool's limited children)."""
+
+    def verify_proof(
+        self, credential: dict[str, Any], method: str | None, public_key_pem: str | None
+    ) -> CredentialCheck: ...
 
 
 def _verdict(
@@ -396,12 +410,37 @@ _PROOF_STATES: Final = {
 }
 
 
+def verify_with_key(
+    credential: dict[str, Any], method: str | None, public_key_pem: str | None
+) -> CredentialCheck:
+    """The credential's proof checked with the one key ``public_key_pem`` (PEM, Ed25519), and
+    only if the proof names it as ``method``; picklable, so it can run in a child process."""
+    public = (
+        serialization.load_pem_public_key(public_key_pem.encode())
+        if public_key_pem is not None
+        else None
+    )
+
+    def resolve(named: str) -> ed25519.Ed25519PublicKey | None:
+        if method is None or named != method or not isinstance(public, ed25519.Ed25519PublicKey):
+            return None
+        return public
+
+    return verify_credential(credential, resolve)
+
+
 def verify_credential_json(
-    session: Session, storage: BlobStorage, data: bytes, now: dt.datetime
+    session: Session,
+    storage: BlobStorage,
+    data: bytes,
+    now: dt.datetime,
+    *,
+    proofs: ProofCheckerLike | None = None,
 ) -> Verification:
     """Verify an Open Badges credential (JSON): strictly parsed, its proof checked with the one
     key the register says signed that certificate (never a key the document names), then
-    compared member for member with the credential as issued."""
+    compared member for member with the credential as issued. ``proofs`` checks the proof
+    elsewhere (a limited child process); without it, here."""
     if len(data) > MAX_JSON_BYTES:
         return _refused(Method.JSON, "too_large")
     try:
@@ -422,14 +461,12 @@ def verify_credential_json(
         if certificate is not None and key is not None
         else None
     )
-
-    def resolve(method: str) -> ed25519.Ed25519PublicKey | None:
-        if key is None or method != pinned:
-            return None
-        public = serialization.load_pem_public_key(key.public_key_pem.encode())
-        return public if isinstance(public, ed25519.Ed25519PublicKey) else None
-
-    proof = verify_credential(credential, resolve)
+    public_pem = key.public_key_pem if key is not None else None
+    proof = (
+        proofs.verify_proof(credential, pinned, public_pem)
+        if proofs is not None
+        else verify_with_key(credential, pinned, public_pem)
+    )
     if record is None or certificate is None or not proof.ok:
         # The id alone proves nothing: a credential names its certificate only if the proof
         # holds with the register's key for it. Every other failure gets the answer of an
@@ -466,7 +503,8 @@ def verify_file(
     if data.startswith(b"%PDF-"):
         return verify_pdf(session, data, checker, now)
     if data.lstrip()[:1] == b"{":
-        return verify_credential_json(session, storage, data, now)
+        proofs = checker if isinstance(checker, ProofCheckerLike) else None
+        return verify_credential_json(session, storage, data, now, proofs=proofs)
     if len(data) > MAX_PDF_BYTES:
         return _refused(Method.FILE, "too_large")
     return _refused(Method.FILE, "unsupported_file")

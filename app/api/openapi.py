@@ -223,7 +223,11 @@ def openapi_document() -> dict[str, Any]:
                 "proof holds with the register's key; anything else (an id alone, a failing "
                 "proof, a PDF changed anywhere) gets the answer of an unknown certificate. A PDF "
                 "sealed with a seal certificate that has since expired, and not the issued "
-                "bytes, is `indeterminate` with the reason `seal_expired`.",
+                "bytes, is `indeterminate` with the reason `seal_expired`. A file whose check "
+                "ran out of memory, CPU or time gets `malformed`, detail `limit`. Files are "
+                "checked a few at a time: when every slot is taken and the short queue is full "
+                "or its wait ran out, the answer is 503 with `Retry-After` and the error code "
+                "`busy` (nothing was checked or logged: send the file again later).",
                 "tags": ["verification"],
                 "requestBody": {
                     "required": True,
@@ -249,6 +253,18 @@ def openapi_document() -> dict[str, Any]:
                     "413": _error("Larger than the upload limit"),
                     "422": _error("No file sent"),
                     "429": _ERRORS["429"],
+                    "503": {
+                        **_error(
+                            "Every upload check slot is taken (error code `busy`): try again "
+                            "after `Retry-After` seconds"
+                        ),
+                        "headers": {
+                            "Retry-After": {
+                                "description": "Seconds to wait before sending the file again",
+                                "schema": {"type": "integer", "minimum": 1},
+                            }
+                        },
+                    },
                 },
             }
         },

@@ -18,7 +18,7 @@ from app.db import db_session, reads_only
 from app.errors import error_response
 from app.extensions import csrf
 from app.jobs import start_bulk_run
-from app.services import seal_checker, storage
+from app.services import storage, upload_pool
 from app.verify.views import (
     checked,
     code_limit,
@@ -305,4 +305,4 @@ def verify_upload() -> tuple[Response | str, int]:
             "send the file as multipart/form-data field `file`",
             {"file": ["required"]},
         )
-    return _verification(verify_file(db_session(), storage(), data, seal_checker(), utcnow()))
+    return _verification(verify_file(db_session(), storage(), data, upload_pool(), utcnow()))

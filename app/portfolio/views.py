@@ -27,7 +27,7 @@ from app.portfolio.forms import (
     SelfAssessmentForm,
     TestimonialForm,
 )
-from app.services import storage
+from app.services import storage, upload_pool
 from certification import portfolio as ops
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
@@ -248,6 +248,7 @@ def new_evidence(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
                     filename=upload.filename or "file",
                     max_bytes=max_bytes,
                     now=now,
+                    check=upload_pool().check_upload,
                 )
             elif kind == "link":
                 evidence = ops.add_link_evidence(

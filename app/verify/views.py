@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from app.db import db_session, reads_only
 from app.extensions import limiter
 from app.labels import VERIFICATION_STATES
-from app.services import seal_checker, storage, verification_recorder
+from app.services import storage, upload_pool, verification_recorder
 from app.verify import bp
 from certification.clock import utcnow
 from certification.models import VerificationChannel
@@ -129,7 +129,7 @@ def upload() -> Response:
             "verify/index.html", upload_error=_("Choose the certificate file to check.")
         )
         return private(make_response(page, 422))
-    result = verify_file(db_session(), storage(), data, seal_checker(), utcnow())
+    result = verify_file(db_session(), storage(), data, upload_pool(), utcnow())
     return _page(result, VerificationChannel.WEB)
 
 

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.services import upload_pool
 from certification.models import (
     CertificationCase,
     Evidence,
@@ -180,6 +181,25 @@ def test_oversized_upload(app_factory: Any, db: Session, people: dict[str, Any])
     gc.collect()
     assert status == 413
     assert "supera la dimensione consentita" in html
+
+
+def test_evidence_waits_for_a_slot_of_the_upload_pool(
+    app_factory: Any, db: Session, people: dict[str, Any]
+) -> None:
+    """Evidence files are checked in the machine's bounded pool: with every slot taken the
+    upload gets 503 with Retry-After and a message, and nothing is stored."""
+    app = app_factory(UPLOAD_SLOTS=1, UPLOAD_QUEUE=0, UPLOAD_WAIT_MS=0)
+    client = app.test_client()
+    login(client, "giulia@example.org", PASSWORD)
+    experience_url = _experience(client, people["giulia"].person_id)
+    with upload_pool(app).slots.slot():
+        response = _upload(client, experience_url, pdf_bytes(), "attestato.pdf")
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "si stanno controllando molti file" in response.get_data(as_text=True)
+    assert db.scalars(select(Evidence)).all() == []
+    # The slot free again: checked in a child, stored.
+    assert _upload(client, experience_url, pdf_bytes(), "attestato.pdf").status_code == 302
+    assert [e.file_name for e in db.scalars(select(Evidence))] == ["attestato.pdf"]
 
 
 def test_another_candidates_ids_get_404_and_change_nothing(

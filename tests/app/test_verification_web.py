@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.services import upload_pool
 from certification import certificates as C
 from certification.models import Certificate, VerificationLog
 from certification.verification import set_public_consents
@@ -332,3 +333,25 @@ def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
         "seal_expired" in states
         and "seal_expired" in spec["paths"]["/verify"]["post"]["description"]
     )
+
+
+def test_with_every_upload_slot_taken_an_issued_pdf_is_still_found_by_its_hash(
+    app: Flask,
+    app_factory: Callable[..., Flask],
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    """A PDF byte-identical to an issued one needs no check in the pool; a credential's proof
+    and an altered PDF's seal do, and get 503 with Retry-After while every slot is taken."""
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    full = app_factory(UPLOAD_SLOTS=1, UPLOAD_QUEUE=0, UPLOAD_WAIT_MS=0)  # same instance folder
+    anyone = full.test_client()
+    with upload_pool(full).slots.slot():
+        found = _upload(anyone, pdf, url="/api/v1/verify")
+        proof = _upload(anyone, embedded_credential(pdf), url="/api/v1/verify", name="c.json")
+        altered = _upload(anyone, forgeries.append_garbage(pdf), url="/api/v1/verify")
+    assert found.status_code == 200 and found.json["verdict"] == "valid"
+    for busy in (proof, altered):
+        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
+        assert busy.json["error"]["code"] == "busy"
