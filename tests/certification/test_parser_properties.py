@@ -158,6 +158,7 @@ PARSE_REASONS = frozenset(
         "malformed_json",
         "duplicate_key",
         "not_a_number",
+        "integer_out_of_range",
         "lone_surrogate",
         "too_deep",
         "not_an_object",
@@ -185,7 +186,8 @@ PROOF_REASONS = frozenset(
 json_scalars = (
     st.none()
     | st.booleans()
-    | st.integers()
+    # I-JSON's safe range (RFC 7493 §2.2): beyond it the strict parser refuses the number.
+    | st.integers(-VC.MAX_SAFE_INTEGER, VC.MAX_SAFE_INTEGER)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
 )
@@ -301,6 +303,21 @@ def test_any_plain_json_object_reads_back_as_itself(document: dict[str, Any], as
     text = json.dumps(document, ensure_ascii=ascii)
     assert VC.parse_credential_json(text) == document
     assert VC.parse_credential_json(text.encode()) == document
+
+
+@settings(SETTINGS, max_examples=50)
+@given(
+    size=st.integers(VC.MAX_SAFE_INTEGER + 1, 10**400),
+    sign=st.sampled_from([1, -1]),
+    depth=st.integers(0, 3),
+)
+def test_an_integer_beyond_the_safe_range_is_refused_anywhere(
+    size: int, sign: int, depth: int
+) -> None:
+    text = '{"a": ' + "[" * depth + str(sign * size) + "]" * depth + "}"
+    with pytest.raises(VC.CredentialError) as refused:
+        VC.parse_credential_json(text)
+    assert refused.value.reason == "integer_out_of_range"
 
 
 # --- credential JSON: the proof ---------------------------------------------------------------
