@@ -135,6 +135,23 @@ def test_refused_uploads(data: bytes, name: str, reason: str) -> None:
     assert info.value.errors == {"file": [reason]}
 
 
+def _with_entries(base: dict[str, bytes], total: int) -> bytes:
+    fillers = {f"word/media/part{i}.xml": b"<x/>" for i in range(total - len(base))}
+    return office({**base, **fillers})
+
+
+ODT = {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}
+
+
+@pytest.mark.parametrize("base", [DOCX, ODT], ids=["ooxml", "odf"])
+def test_an_office_document_has_at_most_1000_entries(base: dict[str, bytes]) -> None:
+    assert len(zipfile.ZipFile(io.BytesIO(_with_entries(base, 1_000))).infolist()) == 1_000
+    assert check_upload(_with_entries(base, 1_000), "r.docx", max_bytes=10 * MB)
+    with pytest.raises(UploadRejected) as info:
+        check_upload(_with_entries(base, 1_001), "r.docx", max_bytes=10 * MB)
+    assert info.value.params["reason"] == "archive_bomb"
+
+
 def test_size_cap() -> None:
     with pytest.raises(UploadRejected) as info:
         check_upload(pdf_bytes(b"x" * 2000), "big.pdf", max_bytes=1000)
