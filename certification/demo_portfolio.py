@@ -27,6 +27,7 @@ from certification.models import (
     Profile,
     UserAccount,
 )
+from certification.pdfscan import inspect_pdf
 from certification.rendering import DocumentRenderer
 from certification.storage import BlobStorage
 
@@ -238,6 +239,8 @@ def _giulia(
             data=simple_pdf(title, body),
             filename=f"{title}.pdf",
             max_bytes=MB,
+            # Files the demo makes itself: inspected here, with no child process to start.
+            inspect_pdf=inspect_pdf,
             now=now,
         )
 
@@ -282,6 +285,7 @@ def _giulia(
         data=event_photo(),
         filename="IMG_2025_05_12.jpg",
         max_bytes=MB,
+        inspect_pdf=inspect_pdf,
         now=now,
     )
     report = add_pdf(

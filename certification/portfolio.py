@@ -41,7 +41,7 @@ from certification.models import (
 from certification.policy import can_edit_portfolio
 from certification.roles import OrganisationKind
 from certification.storage import BlobStorage
-from certification.uploads import check_upload
+from certification.uploads import PdfInspector, check_upload
 
 REFEREE_SALT = "attesta.referee-confirmation"
 
@@ -243,9 +243,11 @@ def add_file_evidence(
     data: bytes,
     filename: str,
     max_bytes: int,
+    inspect_pdf: PdfInspector,
     now: dt.datetime,
 ) -> Evidence:
-    """Add an uploaded file (checked, images re-encoded) as evidence of ``experience``."""
+    """Add an uploaded file (checked, images re-encoded) as evidence of ``experience``;
+    ``inspect_pdf`` looks inside PDFs (``certification.uploads.check_upload``)."""
     _require_edit(session, actor, experience.person)
     if type_ not in {
         EvidenceType.DOCUMENTO_ATTESTAZIONE,
@@ -254,7 +256,7 @@ def add_file_evidence(
     }:
         raise InvalidInput("type", errors={"type": ["invalid_choice"]})
     evidence = _new_evidence(actor, experience, type_, title, description, issued_on, now)
-    checked = check_upload(data, filename, max_bytes=max_bytes)
+    checked = check_upload(data, filename, max_bytes=max_bytes, inspect_pdf=inspect_pdf)
     evidence.file_sha256 = store_file(session, storage, checked.data, checked.media_type, now)
     evidence.file_name = checked.filename
     return _store(session, actor, evidence, now)

@@ -27,7 +27,7 @@ from app.portfolio.forms import (
     SelfAssessmentForm,
     TestimonialForm,
 )
-from app.services import storage
+from app.services import seal_checker, storage
 from certification import portfolio as ops
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
@@ -247,6 +247,7 @@ def new_evidence(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
                     data=upload.read(max_bytes + 1),
                     filename=upload.filename or "file",
                     max_bytes=max_bytes,
+                    inspect_pdf=seal_checker().inspect_pdf,
                     now=now,
                 )
             elif kind == "link":

@@ -10,6 +10,7 @@ from certification import assessment as A
 from certification import portfolio
 from certification.errors import InvalidInput, NotFound
 from certification.models import EvidenceType, ExperienceKind, LearningContext
+from certification.pdfscan import inspect_pdf
 from certification.policy import can_edit_portfolio, can_view_portfolio, get_portfolio_owner
 from certification.roles import Role
 from certification.states import CaseStatus
@@ -114,6 +115,7 @@ def test_candidate_a_can_never_see_or_change_b(db: Session, storage: Any) -> Non
             data=pdf_bytes(),
             filename="x.pdf",
             max_bytes=MB,
+            inspect_pdf=inspect_pdf,
             now=NOW,
         ),
         lambda: portfolio.delete_evidence(db, a, b_evidence, NOW),
@@ -168,6 +170,7 @@ def test_evidence_kinds_and_mapping(db: Session, storage: Any) -> None:
         data=pdf_bytes(),
         filename="attestato.pdf",
         max_bytes=MB,
+        inspect_pdf=inspect_pdf,
         now=NOW,
     )
     assert storage.get(file_ev.file_sha256) == pdf_bytes()
