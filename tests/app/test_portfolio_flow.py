@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.portfolio import views as portfolio_views
 from certification.models import (
     CertificationCase,
     Evidence,
@@ -23,6 +24,7 @@ from certification.models import (
     StoredFile,
 )
 from certification.roles import OrganisationKind, Role
+from certification.sandbox import SealChecker
 from certification.states import CaseStatus
 from tests.certification.test_uploads import jpeg_with_gps, pdf_bytes
 from tests.conftest import login, post_form
@@ -167,6 +169,23 @@ def test_disguised_uploads_are_refused(
     response = _upload(client, experience_url, data, name)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
+    assert db.scalar(select(Evidence)) is None
+    assert db.scalar(select(StoredFile)) is None
+
+
+def test_a_pdf_upload_while_the_checker_is_full_gets_503_and_stores_nothing(
+    client: FlaskClient,
+    db: Session,
+    people: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    busy = SealChecker(max_waiting=0)  # every slot taken: no child is ever started
+    monkeypatch.setattr(portfolio_views, "seal_checker", lambda: busy)
+    login(client, "giulia@example.org", PASSWORD)
+    experience_url = _experience(client, people["giulia"].person_id)
+    response = _upload(client, experience_url, pdf_bytes(), "cv.pdf")
+    assert response.status_code == 503
+    assert "riprova tra un minuto" in response.get_data(as_text=True)
     assert db.scalar(select(Evidence)) is None
     assert db.scalar(select(StoredFile)) is None
 
