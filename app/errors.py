@@ -157,6 +157,45 @@ FIELD_MESSAGES: dict[str, Any] = {
     "damaged": _l("The file is damaged or not what its name says."),
     "image_too_big": _l("The image has too many pixels: reduce it to at most 40 megapixels."),
     "archive_bomb": _l("The document unpacks to far more than its size: it cannot be accepted."),
+    # PDFs (certification.pdfscan): what was found in the parsed file, and what to do.
+    "pdf_javascript": _l(
+        "The PDF contains JavaScript, which runs when it is opened: print it again to PDF "
+        "(Print, Save as PDF) and upload that copy."
+    ),
+    "pdf_launch": _l(
+        "The PDF tries to start a program or open another file: print it again to PDF and "
+        "upload that copy."
+    ),
+    "pdf_embedded_file": _l(
+        "The PDF carries attached files: upload each document on its own, and the PDF without "
+        "attachments."
+    ),
+    "pdf_xfa": _l(
+        "The PDF is an XFA form, which cannot be checked: print it to PDF (Print, Save as PDF) "
+        "and upload that copy."
+    ),
+    "pdf_rich_media": _l(
+        "The PDF contains multimedia (Flash or 3D) that runs when it is opened: save it without."
+    ),
+    "pdf_submit_form": _l(
+        "The PDF sends form data to an internet address: print it again to PDF and upload that "
+        "copy."
+    ),
+    "pdf_import_data": _l(
+        "The PDF imports data from another file: print it again to PDF and upload that copy."
+    ),
+    "pdf_remote_goto": _l(
+        "The PDF has links that open other files on the computer: print it again to PDF and "
+        "upload that copy."
+    ),
+    "pdf_unreadable": _l(
+        "The PDF cannot be read: it is damaged or incomplete. Save it again as PDF and upload it "
+        "again."
+    ),
+    "pdf_too_complex": _l(
+        "The PDF is too complex to check (too many objects, or it takes too long): print it "
+        "again to PDF, or split it, and upload that copy."
+    ),
     "not_in_review": _l("Criteria are rated only during the review or the assessment session."),
     "deadline_range": _l("Choose a deadline between tomorrow and 90 days from today."),
     "confirmation_mismatch": _l(

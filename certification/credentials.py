@@ -66,6 +66,9 @@ _PROOF_MEMBERS: Final = frozenset(
 )
 
 MAX_JSON_DEPTH: Final = 64
+#: The largest integer every JSON reader keeps exactly: I-JSON's safe range, -(2**53 - 1) to
+#: 2**53 - 1 (RFC 7493 §2.2). Beyond it a JavaScript verifier reads another number than we do.
+MAX_SAFE_INTEGER: Final = 2**53 - 1
 
 STATUS_LIST_BITS: Final = 131072  # the spec's minimum size: 16 KiB, herd privacy
 # Refuse gzip bombs: 2 MiB is 16 million entries, far beyond any list we publish.
@@ -124,6 +127,13 @@ def _finite_float(text: str) -> float:
     return number
 
 
+def _safe_integer(text: str) -> int:
+    number = int(text)  # past 4,300 digits int() raises ValueError: malformed_json
+    if abs(number) > MAX_SAFE_INTEGER:
+        raise CredentialError("integer_out_of_range", f"{text[:40]} is beyond ±(2**53 - 1)")
+    return number
+
+
 def _walk_json(value: Any) -> Iterator[tuple[Any, int]]:
     """Every value with its nesting depth (iterative: no recursion limit to hit)."""
     stack = [(value, 1)]
@@ -139,12 +149,12 @@ def _walk_json(value: Any) -> Iterator[tuple[Any, int]]:
 
 def parse_credential_json(data: bytes | str, *, max_bytes: int = 1_000_000) -> dict[str, Any]:
     """Strict JSON for credentials: a JSON object of at most ``max_bytes`` UTF-8 bytes, with no
-    duplicate keys, NaN/Infinity (nor numbers too large for a float, such as 1e400), lone
-    surrogates or nesting deeper than 64.
+    duplicate keys, NaN/Infinity (nor numbers too large for a float, such as 1e400), integers
+    outside I-JSON's safe range ±(2**53 - 1), lone surrogates or nesting deeper than 64.
 
     Raises :class:`CredentialError` with reasons ``too_large``, ``invalid_utf8``,
-    ``malformed_json``, ``duplicate_key``, ``not_a_number``, ``lone_surrogate``, ``too_deep``,
-    ``not_an_object``.
+    ``malformed_json``, ``duplicate_key``, ``not_a_number``, ``integer_out_of_range``,
+    ``lone_surrogate``, ``too_deep``, ``not_an_object``.
     """
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
@@ -162,6 +172,7 @@ def parse_credential_json(data: bytes | str, *, max_bytes: int = 1_000_000) -> d
             object_pairs_hook=_refuse_duplicates,
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
+            parse_int=_safe_integer,
         )
     except RecursionError:
         raise CredentialError("too_deep", f"nested deeper than {MAX_JSON_DEPTH}") from None

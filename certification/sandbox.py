@@ -31,7 +31,12 @@ TIMEOUT_SECONDS: Final = 15.0
 #: Starting a child (Python, the parsers) is not a check's time; on a busy machine it is slow.
 START_SECONDS: Final = 120.0
 #: What a child imports when it starts.
-PARSERS: Final = ("certification.sealing", "certification.uploads", "certification.verification")
+PARSERS: Final = (
+    "certification.sealing",
+    "certification.uploads",
+    "certification.pdfscan",
+    "certification.verification",
+)
 #: Checks waiting for the child at once; more get "busy, try again" (INDETERMINATE).
 MAX_WAITING: Final = 4
 

@@ -1,6 +1,7 @@
 """Checking uploaded evidence files: the type from the content, never the name (security.md §3.5).
 
-Allowed: PDF (without active content), JPEG/PNG/WebP images (re-encoded, so metadata such as GPS
+Allowed: PDF (without active content, inspected on its parsed objects by
+``certification.pdfscan``), JPEG/PNG/WebP images (re-encoded, so metadata such as GPS
 positions is dropped), and office documents (OOXML and OpenDocument, checked as ZIP archives
 before anything is unpacked). Everything else — HTML named .pdf, SVG, executables, archives —
 is refused with a reason code.
@@ -15,15 +16,18 @@ import unicodedata
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from certification.errors import InvalidInput
+from certification.pdfscan import UNREADABLE, inspect_pdf
 
 MAX_IMAGE_PIXELS: Final = 40_000_000
-MAX_ZIP_ENTRIES: Final = 2_000
+# Counted in the central directory, before anything is unpacked: real documents have tens.
+MAX_ZIP_ENTRIES: Final = 1_000
 MAX_ZIP_UNPACKED: Final = 100 * 1024 * 1024
 MAX_ZIP_RATIO: Final = 100
 
@@ -49,8 +53,10 @@ _ZIP_READ_ERRORS: Final = (
     OSError,
     ValueError,
 )
-# Names PDF uses for content that runs or opens something when the file is viewed.
-PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA)\b")
+#: What says whether a PDF holds anything refused: ``None`` or a reason code of
+#: ``certification.pdfscan``. The service runs the whole check (:func:`check_upload`) in a
+#: limited child of the upload pool (``certification.pool.UploadPool.check_upload``).
+PdfInspector = Callable[[bytes], str | None]
 
 
 class UploadRejected(InvalidInput):
@@ -82,14 +88,17 @@ def safe_filename(name: str, extension: str) -> str:
     return f"{stem}.{extension}"
 
 
-def check_upload(data: bytes, original_name: str, *, max_bytes: int) -> CheckedFile:
-    """Check an uploaded file; returns what to store or raises :class:`UploadRejected`."""
+def check_upload(
+    data: bytes, original_name: str, *, max_bytes: int, inspect_pdf: PdfInspector = inspect_pdf
+) -> CheckedFile:
+    """Check an uploaded file; returns what to store or raises :class:`UploadRejected`.
+    ``inspect_pdf`` looks inside PDFs (the parsed object graph, :mod:`certification.pdfscan`)."""
     if not data:
         raise _reject("empty")
     if len(data) > max_bytes:
         raise _reject("too_large")
     if data.startswith(b"%PDF-"):
-        return _check_pdf(data, original_name)
+        return _check_pdf(data, original_name, inspect_pdf)
     if data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (
         data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     ):
@@ -99,13 +108,12 @@ def check_upload(data: bytes, original_name: str, *, max_bytes: int) -> CheckedF
     raise _reject("type_not_allowed")
 
 
-def _check_pdf(data: bytes, name: str) -> CheckedFile:
-    if b"%%EOF" not in data[-2048:]:
-        raise _reject("damaged")
-    if b"/Encrypt" in data:
-        raise _reject("encrypted")
-    if PDF_ACTIVE.search(data):
-        raise _reject("active_content")
+def _check_pdf(data: bytes, name: str, inspect_pdf: PdfInspector) -> CheckedFile:
+    if b"%%EOF" not in data[-2048:]:  # cut short: the end of the file is missing
+        raise _reject(UNREADABLE)
+    reason = inspect_pdf(data)
+    if reason is not None:
+        raise _reject(reason)
     return CheckedFile(data, "application/pdf", safe_filename(name, "pdf"))
 
 

@@ -152,7 +152,12 @@ def test_candidate_builds_a_portfolio(
             "logo.svg",
             "Questo tipo di file non è accettato",
         ),
-        (pdf_bytes(b"/JavaScript"), "x.pdf", "script o macro"),
+        (
+            # The attack run's: names written with # escapes, which matching bytes missed.
+            pdf_bytes(b"/OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >>"),
+            "x.pdf",
+            "Il PDF contiene JavaScript",
+        ),
     ],
 )
 def test_disguised_uploads_are_refused(

@@ -507,6 +507,10 @@ def test_parse_accepts_a_credential(signed: dict[str, Any]) -> None:
         (b'{"a": 1', "malformed_json"),
         (b'{"a": 1} {}', "malformed_json"),
         (b'{"a": 1' + b"0" * 5000 + b"}", "malformed_json"),
+        (b'{"a": 9007199254740992}', "integer_out_of_range"),
+        (b'{"a": -9007199254740992}', "integer_out_of_range"),
+        (b'{"a": [1, 9007199254740993]}', "integer_out_of_range"),
+        (b'{"a": {"b": -9007199254740993}}', "integer_out_of_range"),
         (b"[1, 2]", "not_an_object"),
         (b'"text"', "not_an_object"),
         (b'{"a": ' + b"[" * 64 + b"]" * 64 + b"}", "too_deep"),
@@ -519,6 +523,16 @@ def test_parse_refuses(data: bytes, reason: str) -> None:
         C.parse_credential_json(data)
     assert refused.value.reason == reason
     assert refused.value.errors == {"credential": [reason]}
+
+
+def test_parse_keeps_integers_in_the_i_json_safe_range() -> None:
+    # RFC 7493 §2.2: ±(2**53 - 1) is what every reader keeps exact; 2**53 itself is out, since
+    # 2**53 + 1 reads as the same double and a verifier in JavaScript could not tell them apart.
+    assert 2**53 == 9007199254740992
+    parsed = C.parse_credential_json(b'{"a": 9007199254740991, "b": -9007199254740991}')
+    assert parsed == {"a": 2**53 - 1, "b": -(2**53 - 1)}
+    # Only integers are bounded: a float of that size stays a float, as JSON readers read it.
+    assert C.parse_credential_json(b'{"a": 9007199254740993.0}') == {"a": 2.0**53}
 
 
 def test_parse_depth_and_size_limits_are_inclusive() -> None:

@@ -8,17 +8,22 @@ import pytest
 from PIL import Image
 
 from certification.storage import FileSystemStorage
-from certification.uploads import UploadRejected, check_upload, safe_filename
+from certification.uploads import CheckedFile, UploadRejected, safe_filename
+from certification.uploads import check_upload as _check_upload
+from tests.pdfs import encrypted, one_page
 
 MB = 1024 * 1024
 
 
-def pdf_bytes(body: bytes = b"") -> bytes:
-    return (
-        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        + body
-        + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-    )
+def pdf_bytes(catalog: bytes = b"") -> bytes:
+    """A valid one-page PDF; ``catalog``: more entries of its catalog."""
+    return one_page(catalog)
+
+
+def check_upload(data: bytes, name: str, *, max_bytes: int) -> CheckedFile:
+    # The PDF inspection in this process (tests/certification/test_pdfscan.py goes through
+    # the limited child the service uses).
+    return _check_upload(data, name, max_bytes=max_bytes)
 
 
 def jpeg_with_gps() -> bytes:
@@ -109,11 +114,11 @@ def test_office_documents_are_recognised_by_content() -> None:
         (
             pdf_bytes(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
             "x.pdf",
-            "active_content",
+            "pdf_javascript",
         ),
-        (pdf_bytes(b"/Launch << /F (cmd.exe) >>"), "x.pdf", "active_content"),
-        (pdf_bytes(b"/Encrypt 5 0 R"), "x.pdf", "encrypted"),
-        (b"%PDF-1.7\ntruncated", "x.pdf", "damaged"),
+        (pdf_bytes(b"/OpenAction << /S /Launch /F (cmd.exe) >>"), "x.pdf", "pdf_launch"),
+        (encrypted(), "x.pdf", "encrypted"),
+        (b"%PDF-1.7\ntruncated", "x.pdf", "pdf_unreadable"),
         (png_header_only(50_000, 50_000), "flood.png", "image_too_big"),
         (b"\xff\xd8\xff\xe0 not really a jpeg", "x.jpg", "damaged"),
         (
@@ -133,6 +138,23 @@ def test_refused_uploads(data: bytes, name: str, reason: str) -> None:
         check_upload(data, name, max_bytes=10 * MB)
     assert info.value.params["reason"] == reason
     assert info.value.errors == {"file": [reason]}
+
+
+def _with_entries(base: dict[str, bytes], total: int) -> bytes:
+    fillers = {f"word/media/part{i}.xml": b"<x/>" for i in range(total - len(base))}
+    return office({**base, **fillers})
+
+
+ODT = {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}
+
+
+@pytest.mark.parametrize("base", [DOCX, ODT], ids=["ooxml", "odf"])
+def test_an_office_document_has_at_most_1000_entries(base: dict[str, bytes]) -> None:
+    assert len(zipfile.ZipFile(io.BytesIO(_with_entries(base, 1_000))).infolist()) == 1_000
+    assert check_upload(_with_entries(base, 1_000), "r.docx", max_bytes=10 * MB)
+    with pytest.raises(UploadRejected) as info:
+        check_upload(_with_entries(base, 1_001), "r.docx", max_bytes=10 * MB)
+    assert info.value.params["reason"] == "archive_bomb"
 
 
 def test_size_cap() -> None:
