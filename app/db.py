@@ -13,21 +13,34 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from certification.chains import SIGNER, AuditSigner
 from certification.db import make_engine
 
 
 class Database:
     """The engine and session factory of one app (tests may rebind the factory)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, passphrase: str | None = None) -> None:
         self.engine: Engine = make_engine(url)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False
         )
+        #: Signs the audit chains' heads at each commit (certification.chains).
+        self.audit_signer = AuditSigner(passphrase.encode()) if passphrase else None
+
+    def session(self) -> Session:
+        """A new session that signs the history it appends to."""
+        session = self.sessionmaker()
+        if self.audit_signer is not None:
+            session.info[SIGNER] = self.audit_signer
+        return session
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["attesta.db"] = Database(app.config["DATABASE_URL"])
+    passphrase = app.config.get("KEY_PASSPHRASE")
+    app.extensions["attesta.db"] = Database(
+        app.config["DATABASE_URL"], str(passphrase) if passphrase else None
+    )
 
     @app.after_request
     def _commit_or_rollback(response: Response) -> Response:
@@ -66,5 +79,5 @@ def database(app: Flask | None = None) -> Database:
 def db_session() -> Session:
     """The session of the current request (or CLI command), created on first use."""
     if "db_session" not in g:
-        g.db_session = database().sessionmaker()
+        g.db_session = database().session()
     return cast(Session, g.db_session)
