@@ -298,6 +298,7 @@ def _demo_certificates() -> dict[str, str]:
     idempotent. Returns their verification codes."""
     from app.services import issuer
     from certification import certificates as C
+    from certification.chains import AuditSigner, sign_unsigned_heads
     from certification.demo import DEMO_DOMAIN
     from certification.demo_cases import demo_certificate_cases
     from certification.issuance import issue_one
@@ -307,6 +308,8 @@ def _demo_certificates() -> dict[str, str]:
 
     session = db_session()
     init_keys(session, None, _passphrase(), utcnow())
+    # The history written before the audit key existed gets its heads signed, as keys init does.
+    sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
     session.commit()
     signatory = session.scalar(
         select(UserAccount).where(UserAccount.email == f"firmatario@{DEMO_DOMAIN}")
