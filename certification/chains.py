@@ -261,10 +261,10 @@ def create_checkpoint(
     session: Session, signer: AuditSigner, day: dt.date, now: dt.datetime
 ) -> tuple[AuditCheckpoint, bool]:
     """The day's signed checkpoint, made now if missing; (checkpoint, created)."""
+    audit = _lock_head(session, AUDIT_CHAIN)  # first: no append can happen while we read
     existing = session.get(AuditCheckpoint, day)
     if existing is not None:
         return existing, False
-    audit = _lock_head(session, AUDIT_CHAIN)  # no append can happen while we read
     cases = _case_heads(session)
     body: dict[str, Any] = {
         "type": CHECKPOINT_FORMAT,
@@ -578,5 +578,67 @@ def verify_history(
     problems += _verify_case_chains(session, keys)
     problems += _verify_bindings(session)
     for name, document in given:
-        problems += verify_checkpoint(keys, document, hashes, name)
+        found = list(verify_checkpoint(keys, document, hashes, name))
+        problems += found or _verify_checkpoint_cases(session, document, name)
     return problems
+
+
+def _case_states_at(session: Session, length: int) -> list[tuple[str, int, str]]:
+    """Each case chain's (name, length, head) when the audit chain had ``length`` events: every
+    transition since chains were signed is recorded in the audit chain, so a case's length then
+    is the last one recorded up to there (or, for a chain that grew only later, the length
+    before its first recorded transition; a chain never recorded has not changed)."""
+    upto: dict[str, int] = {}
+    first: dict[str, int] = {}
+    recorded = session.execute(
+        select(AuditEvent.sequence, AuditEvent.entity_id, AuditEvent.details)
+        .where(AuditEvent.entity_type == "case", AuditEvent.action.like("case.%"))
+        .execution_options(yield_per=1000)
+    )
+    for sequence, case_id, details in recorded:
+        link = (details or {}).get("chain")
+        if not isinstance(link, dict) or not isinstance(link.get("sequence"), int):
+            continue
+        chain = f"case:{case_id}"
+        first[chain] = min(first.get(chain, link["sequence"]), link["sequence"])
+        if sequence is not None and sequence <= length:
+            upto[chain] = max(upto.get(chain, 0), link["sequence"])
+    states = []
+    rows = session.execute(
+        select(CaseTransition.case_id, CaseTransition.sequence, CaseTransition.hash).order_by(
+            CaseTransition.case_id, CaseTransition.sequence
+        )
+    )
+    hashes: dict[str, dict[int, str]] = {}
+    for case_id, sequence, digest in rows:
+        hashes.setdefault(case_chain(case_id), {})[sequence] = digest
+    for chain in sorted(hashes):
+        chain_hashes = hashes[chain]
+        then = upto.get(chain, first[chain] - 1 if chain in first else max(chain_hashes))
+        if then > 0:
+            states.append((chain, then, chain_hashes.get(then, GENESIS_HASH)))
+    return states
+
+
+def _verify_checkpoint_cases(
+    session: Session, document: dict[str, Any], name: str
+) -> list[Problem]:
+    """The case chains, as they stood at the checkpoint, give its root."""
+    try:
+        length = int(document["chains"][AUDIT_CHAIN]["length"])
+        expected = (int(document["cases"]["chains"]), str(document["cases"]["root"]))
+    except (KeyError, TypeError, ValueError):
+        return [Problem(f"checkpoint {name}", None, "not a checkpoint of this service")]
+    states = _case_states_at(session, length)
+    found = (len(states), merkle_root(case_leaf(*state) for state in states))
+    if found == expected:
+        return []
+    return [
+        Problem(
+            "case chains",
+            None,
+            f"as of the checkpoint of {document.get('date')} they were {expected[0]} with root "
+            f"{expected[1][:16]}; the history now gives {found[0]} with root {found[1][:16]}"
+            " (a case's history was rewritten or removed)",
+        )
+    ]

@@ -25,6 +25,7 @@ from certification.chains import (
     event_record,
     head_message,
     link_hash,
+    sign_head,
     sign_unsigned_heads,
     verify_history,
 )
@@ -99,6 +100,10 @@ def test_normal_operation_verifies(db: Session, history: dict[str, Any]) -> None
     assert admitted.details["chain"] == {"sequence": 2, "hash": case.transitions[1].hash}
     create_checkpoint(db, history["signer"], DAY, NOW)
     record_event(db, None, "login.failed", "user_account", "x", NOW)
+    db.commit()
+    assert _problems(db) == []
+    # The case moves on after the checkpoint: its chain as of the checkpoint still gives the root.
+    workflow._transition(db, None, case, "suspend", NOW + dt.timedelta(days=1))
     db.commit()
     assert _problems(db) == []
 
@@ -269,3 +274,62 @@ def test_unsigned_heads_are_reported_and_keys_init_signs_them(db: Session) -> No
     assert sign_unsigned_heads(db, signer, NOW) >= 1
     db.commit()
     assert _problems(db) == []
+
+
+def test_a_case_chain_rolled_back_before_it_was_recorded_disagrees_with_the_checkpoint(
+    db: Session, history: dict[str, Any]
+) -> None:
+    """A chain from before the audit chain recorded transitions (migrated): only the
+    checkpoint's root of the case chains tells that it was rolled back to an older head."""
+    signer = history["signer"]
+    case = make_case(db, status=CaseStatus.IN_ACCOGLIENZA)
+    prev = workflow.GENESIS_HASH
+    for sequence, (event, source, target) in enumerate(
+        [("submit", "draft", "submitted"), ("take_charge", "submitted", "in_accoglienza")], 1
+    ):
+        row = CaseTransition(
+            case_id=case.id,
+            sequence=sequence,
+            event=event,
+            from_status=source,
+            to_status=target,
+            at=NOW,
+            payload={},
+            prev_hash=prev,
+        )
+        row.hash = prev = workflow.transition_hash(prev, workflow._record(row))
+        db.add(row)
+    db.flush()
+    chain = case_chain(case.id)
+    head = ChainHead(chain=chain, length=2, head_hash=prev)
+    db.add(head)
+    sign_head(db, head, signer, NOW)
+    db.commit()
+    first = db.scalar(
+        select(CaseTransition).where(
+            CaseTransition.case_id == case.id, CaseTransition.sequence == 1
+        )
+    )
+    assert first is not None
+    older = signer.sign(db, head_message(chain, 1, first.hash, NOW))  # once genuinely signed
+    assert older is not None
+    checkpoint, _ = create_checkpoint(db, signer, DAY, NOW)
+    assert _problems(db) == []
+    db.execute(
+        delete(CaseTransition).where(
+            CaseTransition.case_id == case.id, CaseTransition.sequence == 2
+        )
+    )
+    db.execute(
+        update(CertificationCase)
+        .where(CertificationCase.id == case.id)
+        .values(status=CaseStatus.SUBMITTED.value)
+    )
+    db.execute(
+        update(ChainHead)
+        .where(ChainHead.chain == chain)
+        .values(length=1, head_hash=first.hash, signed_at=NOW, kid=older[0], signature=older[1])
+    )
+    problems = _problems(db)
+    assert len(problems) == 1 and problems[0].startswith("case chains: as of the checkpoint")
+    assert _problems(db, ("kept.json", json.loads(checkpoint.document))) == [problems[0]]
