@@ -13,6 +13,9 @@ if you like) with, by name:
 - ``secrets/secret_key`` and ``secrets/key_passphrase``, only with ``--with-secrets``: the keys
   are encrypted with the passphrase, so by default a stolen backup alone does not open them.
 
+A restore re-applies every erasure made after the backup: erasures are journalled outside the
+database (app/erasures.py), read before the database is replaced, and erased again after.
+
 Why it is consistent: the database is copied first, then the files. Files are named by their
 hash, written before the commit that records them and never changed, so every file the snapshot
 records is already there when the files are copied. Erasure deletes files; one erased between
@@ -31,7 +34,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +48,13 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
 from app.db import database
+from app.erasures import journal_path
 from app.services import storage
+from certification.chains import SIGNER, AuditSigner
 from certification.clock import utcnow
+from certification.erasure import read_journal, reapply
 from certification.keys import KeyPassphraseWrong, check_passphrase
-from certification.models import Certificate, CertificateStatus, StoredFile
+from certification.models import Certificate, CertificateStatus, ErasureRecord, StoredFile
 from certification.storage import BlobStorage
 from certification.workflow import verify_all_chains
 
@@ -210,6 +216,10 @@ class RestoreReport:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     passphrase: str | None = None
+    #: Erasures made after the backup (from the journal), erased again after the restore.
+    erasures: int = 0
+    erased_objects: int = 0
+    erased_files: int = 0
 
 
 @contextmanager
@@ -305,10 +315,24 @@ def _restore_secrets(archive: tarfile.TarFile, report: RestoreReport) -> None:
             report.passphrase = data.decode()
 
 
-def restore_backup(path: Path) -> RestoreReport:
-    """Restore an archive into this instance, whose database must be empty; then check it."""
+def _journalled_erasures(journals: Sequence[Path]) -> list[ErasureRecord]:
+    entries: list[ErasureRecord] = []
+    for journal in (journal_path(), *journals):
+        try:
+            entries += read_journal(journal)
+        except (OSError, ValueError) as exc:
+            raise BackupError(f"cannot read the erasure journal {journal}: {exc}") from None
+    return entries
+
+
+def restore_backup(path: Path, journals: Sequence[Path] = ()) -> RestoreReport:
+    """Restore an archive into this instance, whose database must be empty; re-apply the
+    erasures journalled since the backup (this instance's journal and ``journals``); then check
+    it."""
     engine = _engine()
     dialect = _dialect(engine.url)
+    # Read before anything is replaced: what was erased after the backup lives outside it.
+    erasures = _journalled_erasures(journals)
     with _open_archive(path) as (archive, manifest):
         if manifest["database"] != dialect:
             raise BackupError(
@@ -328,8 +352,28 @@ def restore_backup(path: Path) -> RestoreReport:
         _restore_secrets(archive, report)
         member = _DB_MEMBER[dialect]
         _restore_database(engine, dialect, _read(archive, member, digests[member]))
+    _reapply_erasures(engine, report, erasures)
     _check_restored(engine, report)
     return report
+
+
+def _reapply_erasures(engine: Engine, report: RestoreReport, erasures: list[ErasureRecord]) -> None:
+    """Erase again what the restored database still holds of the journalled erasures."""
+    passphrase = (report.passphrase or str(current_app.config["KEY_PASSPHRASE"])).encode()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            check_passphrase(session, passphrase)
+            session.info[SIGNER] = AuditSigner(passphrase)
+        except KeyPassphraseWrong:
+            pass  # said by the checks below; the history's new heads stay unsigned till then
+        done = reapply(session, erasures, utcnow())
+        session.commit()
+    files = storage()
+    for sha256 in done.orphaned_files:
+        files.delete(sha256)
+    report.erasures = done.requests
+    report.erased_objects = done.objects
+    report.erased_files = len(done.orphaned_files)
 
 
 def _check_restored(engine: Engine, report: RestoreReport) -> None:
@@ -360,8 +404,11 @@ def _check_restored(engine: Engine, report: RestoreReport) -> None:
             for b in verify_all_chains(session)
         ]
         recorded = session.scalar(select(func.count()).select_from(StoredFile)) or 0
-        if recorded != report.manifest["files"]:
-            report.problems.append(f"{recorded} files recorded, {report.manifest['files']} saved")
+        if recorded != report.manifest["files"] - report.erased_files:
+            report.problems.append(
+                f"{recorded} files recorded, {report.manifest['files']} saved"
+                f" and {report.erased_files} erased again"
+            )
         try:
             check_passphrase(session, passphrase)
         except KeyPassphraseWrong:
@@ -394,12 +441,25 @@ def backup_create(path: Path, with_secrets: bool) -> None:
 
 @backup_cli.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def backup_restore(path: Path) -> None:
-    """Restore PATH into this instance (its database must be empty), then check it."""
-    report = restore_backup(path)
+@click.option(
+    "--erasures",
+    "journals",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Another erasure journal to re-apply (the old instance's erasures.jsonl); this "
+    "instance's own (ATTESTA_ERASURE_JOURNAL) is always read.",
+)
+def backup_restore(path: Path, journals: tuple[Path, ...]) -> None:
+    """Restore PATH into this instance (its database must be empty), re-apply the erasures
+    made after the backup, then check it."""
+    report = restore_backup(path, journals)
     click.echo(
         f"Restored {report.manifest['database']} database of {report.manifest['created_at']} "
         f"(revision {report.manifest['revision']}), {report.files} files."
+    )
+    click.echo(
+        f"Re-applied {report.erasures} erasure(s) made after the backup "
+        f"({report.erased_objects} objects, {report.erased_files} files erased again)."
     )
     click.echo(f"{report.certificates} certificates checked: their PDF and credential match.")
     for line in report.warnings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import rubric files.")
 demo_cli = AppGroup("demo", help="Demo data.")
 outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
-audit_cli = AppGroup("audit", help="The tamper-evident record of case transitions.")
+audit_cli = AppGroup(
+    "audit", help="The tamper-evident history: case transitions and audit events, signed."
+)
 cases_cli = AppGroup("cases", help="Certification cases: scheduled jobs.")
 keys_cli = AppGroup("keys", help="Signing keys: root CA, PDF seals, credential keys.")
 
@@ -60,7 +63,9 @@ def _key_errors(exc: DomainError) -> click.ClickException:
 
 @keys_cli.command("init")
 def keys_init() -> None:
-    """Create the root CA and each ente titolato's seal and credential keys (idempotent)."""
+    """Create the root CA, the audit key and each ente titolato's seal and credential keys
+    (idempotent); sign the history's chain heads written before there was an audit key."""
+    from certification.chains import AuditSigner, sign_unsigned_heads
     from certification.keys import init_keys
 
     session = db_session()
@@ -68,11 +73,14 @@ def keys_init() -> None:
         created = init_keys(session, None, _passphrase(), utcnow())
     except DomainError as exc:
         raise _key_errors(exc) from None
+    signed = sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
     session.commit()
     for key in created:
         owner = key.organisation.short_name if key.organisation else "Attesta"
         click.echo(f"created {key.purpose.value:<10} {key.algorithm:<10} {key.kid[:16]}  {owner}")
     click.echo(f"{len(created)} key(s) created." if created else "All keys exist already.")
+    if signed:
+        click.echo(f"{signed} history chain head(s) written before the audit key now signed.")
 
 
 @keys_cli.command("list")
@@ -333,6 +341,7 @@ def _demo_certificates() -> dict[str, str]:
     idempotent. Returns their verification codes."""
     from app.services import issuer
     from certification import certificates as C
+    from certification.chains import AuditSigner, sign_unsigned_heads
     from certification.demo import DEMO_DOMAIN
     from certification.demo_cases import demo_certificate_cases
     from certification.issuance import issue_one
@@ -342,6 +351,8 @@ def _demo_certificates() -> dict[str, str]:
 
     session = db_session()
     init_keys(session, None, _passphrase(), utcnow())
+    # The history written before the audit key existed gets its heads signed, as keys init does.
+    sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
     session.commit()
     signatory = session.scalar(
         select(UserAccount).where(UserAccount.email == f"firmatario@{DEMO_DOMAIN}")
@@ -388,20 +399,79 @@ def outbox_send() -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check every case's hash chain; name the first broken link of each broken chain."""
-    from certification.workflow import verify_all_chains
+@click.option(
+    "--checkpoint",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint kept outside (/audit/checkpoints/<date>.json); default: the latest stored.",
+)
+def audit_verify(files: tuple[Path, ...]) -> None:
+    """Check every chain (case transitions, audit events) link by link, against its signed
+    head and against a checkpoint; name what broke where."""
+    from certification.chains import verify_history
+
+    checkpoints = []
+    for path in files:
+        try:
+            checkpoints.append((str(path), json.loads(path.read_bytes())))
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"{path}: not a readable checkpoint ({exc})") from None
+    session = db_session()
+    problems = verify_history(session, _passphrase(), checkpoints)
+    if not problems:
+        click.echo(
+            "The history verifies: every case chain and the audit chain match their signed heads"
+            + (
+                " and the checkpoint."
+                if checkpoints or _has_checkpoint()
+                else " (no checkpoint yet)."
+            )
+        )
+        return
+    for problem in problems:
+        chain = problem.chain
+        if chain.startswith("case:"):
+            case = session.get(CertificationCase, uuid.UUID(chain.removeprefix("case:")))
+            if case is not None and case.protocol_number:
+                chain = f"case {case.protocol_number}"
+        where = f" at #{problem.position}" if problem.position is not None else ""
+        click.echo(f"{chain}{where}: {problem.reason}", err=True)
+    click.echo(f"{len(problems)} problem(s): the history has been altered.", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _has_checkpoint() -> bool:
+    from certification.chains import latest_checkpoint
+
+    return latest_checkpoint(db_session()) is not None
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign today's (UTC) checkpoint of the history, once a day (run it daily); published at
+    /audit/checkpoints/<date>.json for outside parties to keep."""
+    from certification.chains import AuditSigner, NoAuditKey, create_checkpoint
 
     session = db_session()
-    breaks = verify_all_chains(session)
-    if not breaks:
-        click.echo("Every case history verifies: no link of the chains is broken.")
-        return
-    for found in breaks:
-        case = session.get(CertificationCase, found.case_id)
-        name = case.protocol_number if case and case.protocol_number else str(found.case_id)
-        click.echo(f"case {name}: transition #{found.sequence} broken ({found.reason})", err=True)
-    raise click.exceptions.Exit(1)
+    now = utcnow()
+    date = now.date()
+    try:
+        checkpoint, created = create_checkpoint(session, AuditSigner(_passphrase()), date, now)
+    except NoAuditKey:
+        raise click.ClickException(
+            "no active audit key: run `flask --app wsgi keys init` first"
+        ) from None
+    except DomainError as exc:
+        raise _key_errors(exc) from None
+    session.commit()
+    body = json.loads(checkpoint.document)
+    state = body["chains"]["audit"]
+    click.echo(
+        f"Checkpoint {date.isoformat()} {'signed' if created else 'already made'}: "
+        f"audit chain {state['length']} events, head {state['head'][:16]}, "
+        f"{body['cases']['chains']} case chains (root {body['cases']['root'][:16]})."
+    )
 
 
 @cases_cli.command("suspend-inactive")

@@ -41,6 +41,9 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "STORAGE_URL": (None, "str"),
     #: The S3-compatible store's address (MinIO, Ceph, ...); empty for Amazon S3 itself.
     "S3_ENDPOINT_URL": (None, "str"),
+    #: The erasure journal, outside the database: a restore re-applies the erasures in it.
+    #: Empty for the instance folder's erasures.jsonl; several machines: a shared path.
+    "ERASURE_JOURNAL": (None, "str"),
     "DEFAULT_LOCALE": ("it", "choice:it,en"),
     "SECURE_COOKIES": (None, "bool"),
     "SESSION_LIFETIME_HOURS": (12, "int"),
@@ -135,6 +138,8 @@ def load_config(
     if not values["RATELIMIT_STORAGE_URI"]:
         testing = values["ENV"] == "testing"  # tests never share counters with anything
         values["RATELIMIT_STORAGE_URI"] = "memory://" if testing else DEFAULT_RATELIMIT_REDIS
+    if not values["ERASURE_JOURNAL"]:
+        values["ERASURE_JOURNAL"] = str(instance / "erasures.jsonl")
     if values["SECURE_COOKIES"] is None:
         values["SECURE_COOKIES"] = values["ENV"] == "production"
     if not values["SECRET_KEY"]:

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import busy_response
+from certification.chains import SIGNER, AuditSigner
 from certification.db import READER, is_transient, make_engine, retry_delays, retry_transient
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,23 @@ T = TypeVar("T")
 class Database:
     """The engine and session factory of one app (tests may rebind the factory)."""
 
-    def __init__(self, url: str, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, passphrase: str | None = None, *, busy_timeout: float = 5.0
+    ) -> None:
         self.engine: Engine = make_engine(url, busy_timeout=busy_timeout)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False
         )
+        #: Signs the audit chains' heads at each commit (certification.chains).
+        self.audit_signer = AuditSigner(passphrase.encode()) if passphrase else None
+
+    def session(self, **options: Any) -> Session:
+        """A new session that signs the history it appends to (``options`` as for the
+        sessionmaker: a reader's execution options)."""
+        session = self.sessionmaker(**options)
+        if self.audit_signer is not None:
+            session.info[SIGNER] = self.audit_signer
+        return session
 
 
 class RetryingFlask(Flask):
@@ -149,8 +162,11 @@ def unit_of_work(unit: Callable[[], T], app: Flask | None = None) -> T:
 
 
 def init_app(app: Flask) -> None:
+    passphrase = app.config.get("KEY_PASSPHRASE")
     app.extensions["attesta.db"] = Database(
-        app.config["DATABASE_URL"], busy_timeout=float(app.config.get("SQLITE_BUSY_TIMEOUT", 5))
+        app.config["DATABASE_URL"],
+        str(passphrase) if passphrase else None,
+        busy_timeout=float(app.config.get("SQLITE_BUSY_TIMEOUT", 5)),
     )
 
     @app.after_request
@@ -195,6 +211,6 @@ def db_session() -> Session:
             and not g.get("db_writer")
             and (request.method in SAFE_METHODS or g.get("db_reader"))
         )
-        make = database().sessionmaker
+        make = database().session
         g.db_session = make(execution_options=READER) if reader else make()
     return cast(Session, g.db_session)

@@ -411,7 +411,7 @@ def _log_refusal(app: Flask, exc: DomainError) -> None:
     else:
         entity_type, entity_id = "route", request.path
     try:
-        with database().sessionmaker() as session:
+        with database().session() as session:  # it signs the audit chain's new head
             record_event(
                 session,
                 session.get(UserAccount, account_id) if account_id else None,

@@ -51,7 +51,7 @@ def deliver_outbox(app: Flask | None = None) -> None:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("SMTP_HOST"):
         return
-    with database(app).sessionmaker() as session:
+    with database(app).session() as session:
         try:
             deliver_pending(session, app)
         except Exception:

@@ -78,7 +78,7 @@ def issuer(app: Flask | None = None) -> Issuer:
     if found is None:
         found = Issuer(
             # Looked up on each use: tests rebind the factory to their transaction.
-            session_factory=lambda: database(app).sessionmaker(),
+            session_factory=lambda: database(app).session(),
             storage=cast(BlobStorage, app.extensions["attesta.storage"]),
             renderer=renderer(app),
             passphrase=str(app.config["KEY_PASSPHRASE"]).encode(),
@@ -162,7 +162,7 @@ def verification_recorder(app: Flask | None = None) -> VerificationRecorder:
         found = app.extensions.get("attesta.verification_recorder")
         if found is None:
             found = VerificationRecorder(
-                lambda: database(app).sessionmaker(), background=not app.config["TESTING"]
+                lambda: database(app).session(), background=not app.config["TESTING"]
             )
             app.extensions["attesta.verification_recorder"] = found
         return cast(VerificationRecorder, found)

@@ -1,14 +1,24 @@
-"""Writing the audit log (security-relevant actions, staff changes, imports)."""
+"""Writing the audit log (security-relevant actions, staff changes, imports).
+
+Every event joins the global hash chain when its transaction commits, and every case whose
+transitions changed gets its chain head re-signed: :mod:`certification.chains` does both, from
+the session's ``before_commit`` hook registered here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Final
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from certification.models import AuditEvent, UserAccount
+
+#: session.info keys: the events to chain and the cases whose chain head changes at commit.
+PENDING_EVENTS: Final = "attesta.audit_pending"
+TOUCHED_CASES: Final = "attesta.cases_touched"
 
 
 def record_event(
@@ -33,4 +43,24 @@ def record_event(
         details=details,
     )
     session.add(event)
+    session.info.setdefault(PENDING_EVENTS, []).append(event)
     return event
+
+
+def note_case_changed(session: Session, case_id: uuid.UUID) -> None:
+    """The case's transition chain grew: its signed head is renewed when the session commits."""
+    session.info.setdefault(TOUCHED_CASES, set()).add(case_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_chains(session: Session) -> None:
+    if session.info.get(PENDING_EVENTS) or session.info.get(TOUCHED_CASES):
+        from certification.chains import seal_chains
+
+        seal_chains(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(TOUCHED_CASES, None)
+    session.info.pop(PENDING_EVENTS, None)

@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.audit import record_event
+from certification.erasure import BY_PERSON, STORED_FILE, ErasureLedger
 from certification.errors import NotFound
 from certification.models import (
     CertificationCase,
+    ErasureRecord,
     Evidence,
     Experience,
     Person,
-    PortfolioComment,
-    PortfolioTarget,
     SelfAssessment,
     StoredFile,
     UserAccount,
@@ -185,6 +185,9 @@ class ErasureReport:
     cases_kept: int
     #: Blobs no row points at any more: the caller deletes them once the transaction commits.
     orphaned_files: tuple[str, ...] = ()
+    #: What was erased, as written to the erasure ledger: the caller journals it after the
+    #: commit (certification.erasure), so that a restore can erase it again.
+    ledger: tuple[ErasureRecord, ...] = ()
 
 
 def erase_person_data(
@@ -197,6 +200,7 @@ def erase_person_data(
     """
     if actor.person_id != person.id:
         raise NotFound("portfolio not found")
+    ledger = ErasureLedger(actor, now)
     evidence_deleted = evidence_kept = experiences_deleted = 0
     orphan_candidates: set[str] = set()
     experiences = session.scalars(select(Experience).where(Experience.person_id == person.id))
@@ -206,21 +210,27 @@ def erase_person_data(
             if ev.locked_at is None:
                 if ev.file_sha256:
                     orphan_candidates.add(ev.file_sha256)
+                ledger.add("evidence", ev.id, ev.file_sha256)
                 session.delete(ev)
                 evidence_deleted += 1
         evidence_kept += len(kept)
         if not kept:
+            ledger.add("experience", experience.id)
             session.delete(experience)
             experiences_deleted += 1
     session.flush()
-    for model in (SelfAssessment, PortfolioComment, PortfolioTarget):
-        for row in session.scalars(select(model).where(model.person_id == person.id)):
+    for kind, model in BY_PERSON.items():
+        rows = session.scalars(select(model).where(model.person_id == person.id)).all()  # type: ignore[attr-defined]
+        if rows:
+            ledger.add(kind, person.id)
+        for row in rows:
             session.delete(row)
     cases_kept = 0
     for case in session.scalars(
         select(CertificationCase).where(CertificationCase.candidate_id == person.id)
     ):
         if case.status == CaseStatus.DRAFT:
+            ledger.add("case", case.id)
             session.delete(case)
         else:
             cases_kept += 1
@@ -232,9 +242,16 @@ def erase_person_data(
             stored = session.get(StoredFile, sha256)
             if stored is not None:
                 session.delete(stored)
+            ledger.add(STORED_FILE, sha256, sha256)
             orphaned.append(sha256)
+    ledger.write(session)
     report = ErasureReport(
-        experiences_deleted, evidence_deleted, evidence_kept, cases_kept, tuple(orphaned)
+        experiences_deleted,
+        evidence_deleted,
+        evidence_kept,
+        cases_kept,
+        tuple(orphaned),
+        tuple(ledger.entries),
     )
     record_event(
         session,

@@ -1,4 +1,5 @@
-"""Key management: the service root CA and, per ente titolato, a PDF seal and a credential key.
+"""Key management: the service root CA, the audit key (it signs the history's chain heads and
+checkpoints) and, per ente titolato, a PDF seal and a credential key.
 
 - Private keys are PKCS#8, encrypted with the service's key passphrase; a wrong passphrase is a
   clear error, never a half-done operation.
@@ -302,7 +303,8 @@ def _credential(
 def init_keys(
     session: Session, actor: UserAccount | None, passphrase: bytes, now: dt.datetime
 ) -> list[SigningKey]:
-    """Create what is missing: the root CA, and per ente titolato a seal and a credential key.
+    """Create what is missing: the root CA, the audit key, and per ente titolato a seal and a
+    credential key.
 
     Idempotent; returns the keys created.
     """
@@ -313,6 +315,12 @@ def init_keys(
     except NoActiveKey:
         root = _root_ca(session, passphrase, now)
         created.append(root)
+    try:
+        active_key(session, None, KeyPurpose.AUDIT)
+    except NoActiveKey:
+        # One key for one purpose: the audit history's heads and checkpoints (chains.py).
+        audit = ed25519.Ed25519PrivateKey.generate()
+        created.append(_store(session, audit, KeyPurpose.AUDIT, None, None, passphrase, now))
     entes = session.scalars(
         select(Organisation)
         .where(Organisation.kind == OrganisationKind.ENTE_TITOLATO)

@@ -1,5 +1,6 @@
 """The case workflow: every state change goes through :func:`_transition`, which checks the
-table in :mod:`certification.states`, the actor's role, and writes a hash-chained record.
+table in :mod:`certification.states`, the actor's role, and writes a hash-chained record whose
+chain head is signed with the audit key when the transaction commits (:mod:`certification.chains`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit import note_case_changed, record_event
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
 from certification.models import (
     CaseCompetence,
@@ -152,7 +153,10 @@ def _transition(
         now,
         organisation_id=case.ente_titolato_id,
         to=target.value,
+        # The global audit chain commits to this link of the case's chain (certification.chains).
+        chain={"sequence": row.sequence, "hash": row.hash},
     )
+    note_case_changed(session, case.id)
     session.flush()
 
 

@@ -1,8 +1,10 @@
 """Published keys: what a third party needs to check Attesta's seals and credentials without
-Attesta's web pages. Public, cacheable, and kept forever (retired keys included)."""
+Attesta's web pages. Public, cacheable, and kept forever (retired keys included). Also the
+daily signed checkpoints of the audit history, for outside parties to keep."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.extensions import limiter
+from certification.chains import checkpoint_days
 from certification.errors import NotFound
 from certification.keys import (
     active_key,
@@ -19,7 +22,7 @@ from certification.keys import (
     fingerprint,
     multikey_method,
 )
-from certification.models import KeyPurpose, Organisation, SigningKey
+from certification.models import AuditCheckpoint, KeyPurpose, Organisation, SigningKey
 from certification.roles import OrganisationKind
 
 bp = Blueprint("keys", __name__)
@@ -79,6 +82,38 @@ def key_pem(kid: str) -> Response:
     return _cacheable(
         Response(key.certificate_pem or key.public_key_pem, mimetype="application/x-pem-file")
     )
+
+
+@bp.get("/audit/checkpoints/")
+@limiter.exempt
+def checkpoints() -> Response:
+    """Every daily checkpoint of the history, newest first (certification.chains)."""
+    days = checkpoint_days(db_session())
+    body = {
+        "checkpoints": [
+            {
+                "date": day.isoformat(),
+                "url": url_for("keys.checkpoint", day=day.isoformat(), _external=True),
+            }
+            for day in days
+        ],
+        "keys": url_for("keys.index", _external=True),
+    }
+    return _cacheable(jsonify(body))
+
+
+@bp.get("/audit/checkpoints/<day>.json")
+@limiter.exempt
+def checkpoint(day: str) -> Response:
+    """One day's checkpoint, exactly as signed: keep it, and give it to ``audit verify``."""
+    try:
+        date = dt.date.fromisoformat(day) if len(day) == 10 else None
+    except ValueError:
+        date = None
+    found = db_session().get(AuditCheckpoint, date) if date else None
+    if found is None:
+        raise NotFound("no checkpoint for that day")
+    return _cacheable(Response(found.document, mimetype="application/json"))
 
 
 @bp.get("/issuers/<uuid:organisation_id>.json")

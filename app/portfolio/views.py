@@ -589,12 +589,15 @@ def erase(person_id: uuid.UUID) -> Any:
         raise NotFound("portfolio not found")
     form = EmptyForm()
     if form.validate_on_submit() and request.form.get("confirm") == "yes":
+        from app.erasures import append_to_journal
         from certification.export import erase_person_data
 
         report = erase_person_data(db_session(), current_account(), person, utcnow())
         blobs, orphaned = storage(), report.orphaned_files
 
         def delete_orphaned_files() -> None:
+            # Journalled first: a restore from an older backup erases these objects again.
+            append_to_journal(report.ledger)
             for sha256 in orphaned:
                 blobs.delete(sha256)
 

@@ -20,7 +20,7 @@ from certification.models.assessment import (
     PanelMember,
     RubricSnapshot,
 )
-from certification.models.audit import AuditEvent
+from certification.models.audit import AuditCheckpoint, AuditEvent, ChainHead, ErasureRecord
 from certification.models.cards import (
     CardStatus,
     CardUse,
@@ -84,6 +84,7 @@ __all__ = [
     "AppealStatus",
     "AssessmentMethod",
     "AssessmentSession",
+    "AuditCheckpoint",
     "AuditEvent",
     "BulkIssuance",
     "CardStatus",
@@ -95,6 +96,7 @@ __all__ = [
     "CertificateKind",
     "CertificateStatus",
     "CertificationCase",
+    "ChainHead",
     "Competence",
     "CompetenceOutcome",
     "CompetenceStatement",
@@ -106,6 +108,7 @@ __all__ = [
     "Document",
     "DocumentKind",
     "EligibilityBasis",
+    "ErasureRecord",
     "Evidence",
     "EvidenceLink",
     "EvidenceType",

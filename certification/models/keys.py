@@ -14,11 +14,14 @@ from certification.models.accounts import Organisation, _enum
 
 
 class KeyPurpose(enum.StrEnum):
-    """What a key signs: certificates of seals (root CA), PDF seals, or credentials."""
+    """What a key signs: certificates of seals (root CA), PDF seals, credentials, or the audit
+    history (chain heads and checkpoints)."""
 
     ROOT_CA = "root_ca"
     PDF_SEAL = "pdf_seal"
     CREDENTIAL = "credential"
+    #: Signs the heads of the audit chains and the daily checkpoints (one key, no organisation).
+    AUDIT = "audit"
 
 
 class SigningKey(ModelBase):

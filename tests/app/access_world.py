@@ -61,6 +61,7 @@ PLACEHOLDERS: Final = {
     "{rcase}": "<uuid:case_id>",
     "{pcase}": "<uuid:case_id>",
     "{kid}": "<kid>",
+    "{day}": "<day>",
     "{cert}": "<uuid:certificate_id>",
     "{pending}": "<uuid:certificate_id>",
     "{bulk}": "<uuid:bulk_id>",
@@ -191,6 +192,11 @@ def build_world(db: Session, app: Flask) -> World:
         for k in init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
         if k.organisation_id == org.id
     )
+    from certification.chains import AuditSigner, create_checkpoint
+
+    checkpoint, _ = create_checkpoint(
+        db, AuditSigner(app.config["KEY_PASSPHRASE"].encode()), NOW.date(), NOW
+    )
     certificates = {
         status: _certificate(db, case, org, accounts["candidate"], blob, status)
         for status in (CertificateStatus.ISSUED, CertificateStatus.PENDING)
@@ -229,6 +235,7 @@ def build_world(db: Session, app: Flask) -> World:
         "rcase": review_case.id,
         "pcase": panel_case.id,
         "kid": seal.kid,
+        "day": checkpoint.day.isoformat(),
         "accounts": accounts,
     }
 

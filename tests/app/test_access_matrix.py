@@ -108,6 +108,8 @@ MATRIX: dict[str, list[int]] = {
     "/keys/": EVERYONE,
     "/keys/root-ca.pem": EVERYONE,
     "/keys/{kid}.pem": EVERYONE,
+    "/audit/checkpoints/": EVERYONE,
+    "/audit/checkpoints/{day}.json": EVERYONE,
     "/issuers/{org}.json": EVERYONE,
     "/outbox/": EVERYONE,  # development-only page (DEV_OUTBOX in tests)
     "/api/v1/openapi.json": EVERYONE,

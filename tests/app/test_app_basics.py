@@ -286,24 +286,27 @@ def test_suspend_inactive_command(app: Flask, db: Session) -> None:
 
 def test_audit_verify_names_the_first_broken_link(app: Flask, db: Session) -> None:
     from certification import workflow
+    from certification.chains import SIGNER, AuditSigner
     from certification.roles import Role
     from certification.states import CaseStatus
     from tests.conftest import NOW
     from tests.factories import make_case, make_organisation
 
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["keys", "init"]).exit_code == 0
+    db.info[SIGNER] = AuditSigner(str(app.config["KEY_PASSPHRASE"]).encode())
     ente = make_organisation(db, code="CML")
     operator = make_account(db, roles=(Role.OPERATORE_ACCOGLIENZA,), organisation=ente)
     case = make_case(db, ente=ente, status=CaseStatus.SUBMITTED)
     workflow.take_charge(db, operator, case, NOW)
     db.commit()
-    runner = app.test_cli_runner()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "verifies" in result.output
     case.transitions[0].to_status = "certified"  # someone edits the history in the database
     db.commit()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
-    assert f"case {case.protocol_number}: transition #1 broken (content changed)" in result.output
+    assert f"case {case.protocol_number} at #1: content changed" in result.output
 
 
 def test_a_nul_character_in_any_input_is_refused(client: FlaskClient) -> None:

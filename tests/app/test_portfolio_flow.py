@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.services import upload_pool
 from certification.models import (
     CertificationCase,
+    ErasureRecord,
     Evidence,
     Experience,
     OutboxMessage,
@@ -387,7 +389,9 @@ def test_referee_confirms_without_an_account(
     assert evidence is not None and evidence.referee_confirmed_at is not None
 
 
-def test_export_and_erase(client: FlaskClient, db: Session, people: dict[str, Any]) -> None:
+def test_export_and_erase(
+    app: Flask, client: FlaskClient, db: Session, people: dict[str, Any]
+) -> None:
     login(client, "giulia@example.org", PASSWORD)
     pid = people["giulia"].person_id
     experience_url = _experience(client, pid)
@@ -405,3 +409,14 @@ def test_export_and_erase(client: FlaskClient, db: Session, people: dict[str, An
     assert "1 esperienza eliminata" in response.get_data(as_text=True)
     assert db.scalar(select(Experience)) is None
     assert db.scalar(select(StoredFile)) is None
+    # The erasure ledger says what went (kinds, ids, the file's hash), never the data; the
+    # journal outside the database has the same entries, for a restore to erase them again.
+    ledger = db.scalars(select(ErasureRecord).order_by(ErasureRecord.position)).all()
+    kinds = [entry.object_type for entry in ledger]
+    assert kinds[:2] == ["evidence", "experience"] and kinds[-1] == "stored_file"
+    assert ledger[0].file_sha256 == ledger[-1].object_id and ledger[0].erased_by_user_id
+    journal = Path(app.config["ERASURE_JOURNAL"]).read_text()
+    assert [json.loads(line)["id"] for line in journal.splitlines()] == [
+        str(entry.id) for entry in ledger
+    ]
+    assert "attestato" not in journal and "Community host" not in journal

@@ -30,10 +30,11 @@ def ente(db: Session):  # type: ignore[no-untyped-def]
     )
 
 
-def test_init_creates_root_seal_and_credential_keys_once(db: Session, ente) -> None:  # type: ignore[no-untyped-def]
+def test_init_creates_root_audit_seal_and_credential_keys_once(db: Session, ente) -> None:  # type: ignore[no-untyped-def]
     created = K.init_keys(db, None, PASS, NOW)
     purposes = sorted(k.purpose.value for k in created if k.organisation_id in (None, ente.id))
-    assert purposes == ["credential", "pdf_seal", "root_ca"]
+    assert purposes == ["audit", "credential", "pdf_seal", "root_ca"]
+    assert next(k for k in created if k.purpose.value == "audit").algorithm == "Ed25519"
     assert all(
         k.private_key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----") for k in created
     )
