@@ -67,6 +67,12 @@ from certification.models.portfolio import (
     SelfAssessment,
     StoredFile,
 )
+from certification.models.second_factor import (
+    PasskeyCredential,
+    RecoveryCode,
+    SecondFactorThrottle,
+    TotpCredential,
+)
 from certification.models.standards import (
     Competence,
     CompetenceStatement,
@@ -121,13 +127,16 @@ __all__ = [
     "PanelFunction",
     "PanelMember",
     "PartnerConvention",
+    "PasskeyCredential",
     "Person",
     "PortfolioComment",
     "PortfolioTarget",
     "Profile",
     "ProfileCompetence",
+    "RecoveryCode",
     "RubricLevel",
     "RubricSnapshot",
+    "SecondFactorThrottle",
     "SelfAssessment",
     "SigningKey",
     "StaffRole",
@@ -136,6 +145,7 @@ __all__ = [
     "StoredFile",
     "TalentCard",
     "TargetScope",
+    "TotpCredential",
     "UserAccount",
     "UserSession",
     "VerificationChannel",
