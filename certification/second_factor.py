@@ -5,7 +5,7 @@ hand: the HOTP truncation and the otpauth URI format have details (padding, enco
 label, issuer) that a home-made version gets subtly wrong. Around it this module keeps what
 the library does not: the secret encrypted at rest, the replay guard (a code is accepted once,
 and no earlier one after it), a per-account back-off after failures, and single-use recovery
-codes stored as argon2id hashes. Passkeys (WebAuthn) live in :mod:`certification.passkeys`.
+codes stored as argon2id hashes.
 
 Every event is written to the audit log: ``second_factor.enrolled``, ``.succeeded``,
 ``.step_up``, ``.failed``, ``.throttled``, ``.recovery_code_used``, ``.recovery_codes_created``,
@@ -31,9 +31,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from certification.audit import record_event
-from certification.errors import Conflict, DomainError, NotPermitted
+from certification.errors import Conflict, DomainError
 from certification.models import (
-    PasskeyCredential,
     RecoveryCode,
     SecondFactorThrottle,
     TotpCredential,
@@ -65,7 +64,7 @@ MAX_BLOCK: Final = dt.timedelta(minutes=60)
 # codes are made and checked in a fraction of a second.
 _RECOVERY_HASHER: Final = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 
-Method = Literal["totp", "recovery_code", "passkey"]
+Method = Literal["totp", "recovery_code"]
 Purpose = Literal["login", "step_up"]
 
 
@@ -73,12 +72,6 @@ class SecondFactorThrottled(DomainError):
     """Too many wrong codes: the account must wait ``seconds`` before trying again."""
 
     code = "second_factor_throttled"
-
-
-class SecondFactorMissing(NotPermitted):
-    """The act needs a second factor and the account has none yet."""
-
-    code = "second_factor_missing"
 
 
 # --- who needs one ----------------------------------------------------------------------------
@@ -102,22 +95,10 @@ def totp_of(session: Session, account: UserAccount) -> TotpCredential | None:
     return session.scalar(select(TotpCredential).where(TotpCredential.user_id == account.id))
 
 
-def passkeys_of(session: Session, account: UserAccount) -> list[PasskeyCredential]:
-    return list(
-        session.scalars(
-            select(PasskeyCredential)
-            .where(PasskeyCredential.user_id == account.id)
-            .order_by(PasskeyCredential.created_at)
-        )
-    )
-
-
 def has_second_factor(session: Session, account: UserAccount) -> bool:
-    """An enrolled authenticator app or a registered passkey."""
+    """An enrolled authenticator app (the one second factor so far)."""
     totp = totp_of(session, account)
-    return (totp is not None and totp.confirmed_at is not None) or bool(
-        passkeys_of(session, account)
-    )
+    return totp is not None and totp.confirmed_at is not None
 
 
 # --- the secret at rest -----------------------------------------------------------------------
@@ -230,23 +211,17 @@ def enrol_totp_with_secret(
     session.flush()
 
 
-def remove_totp(
-    session: Session, account: UserAccount, required_roles: Iterable[Role], now: dt.datetime
-) -> None:
-    """Remove the authenticator app; refused if it is the last factor of an account that must
-    have one (enrol another first)."""
+def remove_totp(session: Session, account: UserAccount, now: dt.datetime) -> None:
+    """Remove the authenticator app (a lost or replaced phone) and the recovery codes with it.
+
+    An account whose role requires a second factor is sent to enrol a new app at its next
+    login: it never logs in with the password alone.
+    """
     totp = totp_of(session, account)
     if totp is None:
         return
-    if (
-        totp.confirmed_at is not None
-        and requires_second_factor(account, required_roles)
-        and not passkeys_of(session, account)
-    ):
-        raise NotPermitted("the last second factor of a role that requires one")
     session.delete(totp)
-    if not has_second_factor(session, account):
-        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == account.id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == account.id))
     record_event(
         session, account, "second_factor.removed", "user_account", account.id, now, method="totp"
     )

@@ -18,14 +18,12 @@ from app.auth.second_factor import (
     must_have_second_factor,
     pending,
     qr_data_uri,
-    required_roles,
     throttled_message,
 )
 from app.db import db_session
 from app.extensions import limiter
 from certification import second_factor as SF
 from certification.clock import utcnow
-from certification.errors import NotPermitted
 from certification.models import UserAccount
 
 
@@ -194,13 +192,17 @@ def security_totp() -> Response | str | tuple[str, int]:
 @login_required
 @fresh_second_factor
 def security_totp_remove() -> Response:
+    """Remove the app (a lost or new phone); a role that requires one sets up the new one now."""
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("auth.security"))
-    try:
-        SF.remove_totp(db_session(), current_account(), required_roles(), utcnow())
-    except NotPermitted:
-        flash(_("Your role needs a second factor: add a passkey before removing the app."), "error")
-        return redirect(url_for("auth.security"))
+    account = current_account()
+    SF.remove_totp(db_session(), account, utcnow())
+    if must_have_second_factor(account):
+        flash(
+            _("The authenticator app is removed. Your role needs one: set up the new one now."),
+            "info",
+        )
+        return redirect(url_for("auth.security_totp"))
     flash(_("The authenticator app is removed."), "success")
     return redirect(url_for("auth.security"))
 

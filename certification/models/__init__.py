@@ -68,7 +68,6 @@ from certification.models.portfolio import (
     StoredFile,
 )
 from certification.models.second_factor import (
-    PasskeyCredential,
     RecoveryCode,
     SecondFactorThrottle,
     TotpCredential,
@@ -127,7 +126,6 @@ __all__ = [
     "PanelFunction",
     "PanelMember",
     "PartnerConvention",
-    "PasskeyCredential",
     "Person",
     "PortfolioComment",
     "PortfolioTarget",

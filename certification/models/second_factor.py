@@ -1,5 +1,4 @@
-"""Second factors of an account: a TOTP authenticator app, passkeys and recovery codes
-(security.md §3.1)."""
+"""Second factors of an account: a TOTP authenticator app and recovery codes (security.md §3.1)."""
 
 from __future__ import annotations
 
@@ -32,24 +31,6 @@ class TotpCredential(UUIDPrimaryKey, ModelBase):
     #: The last 30-second time step whose code was accepted: a code of that step or an earlier
     #: one is refused (no replay inside its window).
     last_used_step: Mapped[int | None]
-
-    user: Mapped[UserAccount] = relationship()
-
-
-class PasskeyCredential(UUIDPrimaryKey, ModelBase):
-    """A WebAuthn credential (a passkey or security key) registered as a second factor."""
-
-    __tablename__ = "passkey_credentials"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("user_accounts.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(100))
-    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
-    public_key: Mapped[bytes] = mapped_column(LargeBinary)
-    sign_count: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[dt.datetime]
-    last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[UserAccount] = relationship()
 

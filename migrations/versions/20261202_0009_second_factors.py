@@ -1,4 +1,4 @@
-"""second factors: authenticator apps (TOTP), passkeys, recovery codes, back-off; the time the
+"""second factors: authenticator apps (TOTP), recovery codes, back-off; the time the
 second factor was verified in each login session
 
 Revision ID: 0009
@@ -30,21 +30,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_totp_credentials')),
     sa.UniqueConstraint('user_id', name=op.f('uq_totp_credentials_user_id'))
     )
-    op.create_table('passkey_credentials',
-    sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('credential_id', sa.LargeBinary(), nullable=False),
-    sa.Column('public_key', sa.LargeBinary(), nullable=False),
-    sa.Column('sign_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', certification.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', certification.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user_accounts.id'], name=op.f('fk_passkey_credentials_user_id_user_accounts'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_passkey_credentials')),
-    sa.UniqueConstraint('credential_id', name=op.f('uq_passkey_credentials_credential_id'))
-    )
-    with op.batch_alter_table('passkey_credentials', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_passkey_credentials_user_id'), ['user_id'], unique=False)
     op.create_table('recovery_codes',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('code_hash', sa.String(length=255), nullable=False),
@@ -74,7 +59,4 @@ def downgrade() -> None:
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
     op.drop_table('recovery_codes')
-    with op.batch_alter_table('passkey_credentials', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_passkey_credentials_user_id'))
-    op.drop_table('passkey_credentials')
     op.drop_table('totp_credentials')

@@ -153,10 +153,6 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/login/second-factor/setup": everyone(LOGIN),
     # Adding an app: the code is missing (those whose role required one have it: sent back).
     "/account/security/totp": [LOGIN] + [302 if i in ENROLLED else 422 for i in LOGGED_IN],
-    # The last factor of a required role stays; the others' unconfirmed app goes.
-    "/account/security/totp/remove": act(302, *LOGGED_IN),
-    "/account/security/recovery-codes": [LOGIN]
-    + [200 if i in ENROLLED else 302 for i in LOGGED_IN],
     # Bulk issuance: the signatory; other tokens are refused before anything is recorded.
     "/api/v1/certificates/bulk": act(202, SG, seen=LOGGED_IN, anonymous=401),
     "/certificates/bulk/": act(200, SG, seen=LOGGED_IN),  # signatory: the empty form is shown again
@@ -235,6 +231,11 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     # correction from, so the signatory is sent back with a message (302).
     "/certificates/{cert}/correct": act(302, SG, seen=CERTIFICATE),
     "/certificates/{cert}/revoke": act(302, SG, seen=CERTIFICATE),
+    # --- the account's own second factor (last: removing the app changes what follows) ----
+    "/account/security/recovery-codes": [LOGIN]
+    + [200 if i in ENROLLED else 302 for i in LOGGED_IN],
+    # Removed (a lost phone); a role that requires one is sent to set up the new one.
+    "/account/security/totp/remove": act(302, *LOGGED_IN),
     "/logout": act(302, *LOGGED_IN),
 }
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification import second_factor as SF
-from certification.errors import Conflict, NotPermitted
+from certification.errors import Conflict
 from certification.models import AuditEvent, TotpCredential
 from certification.roles import Role
 from tests.conftest import NOW
@@ -185,12 +185,13 @@ def test_the_required_roles_are_configurable() -> None:
         SF.parse_required_roles("signatory, king")
 
 
-def test_the_last_factor_of_a_required_role_stays(db: Session) -> None:
+def test_removing_the_app_takes_the_recovery_codes_with_it(db: Session) -> None:
     account, _secret = _enrolled(db)
-    with pytest.raises(NotPermitted):
-        SF.remove_totp(db, account, SF.DEFAULT_REQUIRED_ROLES, NOW)
-    SF.remove_totp(db, account, (Role.ADMIN,), NOW)  # signatory no longer required here
+    SF.new_recovery_codes(db, account, NOW)
+    SF.remove_totp(db, account, NOW)
     assert not SF.has_second_factor(db, account)
+    assert SF.recovery_codes_left(db, account) == 0
+    assert _actions(db)[-1] == "second_factor.removed"
 
 
 def test_freshness() -> None:
