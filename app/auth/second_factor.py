@@ -57,7 +57,7 @@ def must_have_second_factor(account: UserAccount) -> bool:
 
 def qr_data_uri(uri: str) -> str:
     """The otpauth URI as a QR code (SVG as a data: URI, allowed by the CSP's img-src)."""
-    return cast(str, segno.make(uri, error="m").svg_data_uri(scale=4, border=2))
+    return segno.make(uri, error="m").svg_data_uri(scale=4, border=2)
 
 
 # --- between password and code --------------------------------------------------------------
