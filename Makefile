@@ -68,6 +68,9 @@ run: install ## Set up everything, load the demo data and serve on http://$(HOST
 	$(RUN_ENV) $(FLASK) certificates recover --minutes 0
 	@echo
 	@echo "  Attesta is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	@echo "  Demo staff log in with password demo-attesta-2026 and a second factor: add the"
+	@echo "  otpauth:// URI printed above to an authenticator app, or get the current code with"
+	@echo "  $(FLASK) demo code firmatario@demo.attesta.example"
 	@echo
 	$(RUN_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
 		--workers $${WEB_CONCURRENCY:-2} --worker-class gthread --threads $${WEB_THREADS:-8} \

@@ -308,13 +308,15 @@ def rubrics_import(path: Path) -> None:
 def demo_load(as_json: bool) -> None:
     """Load the demo data (idempotent: run it as often as you like)."""
     from app.services import renderer, storage
+    from certification.second_factor import encryption_key
 
     session = db_session()
-    load_demo(session, utcnow(), storage(), renderer())
+    totp_key = encryption_key(current_app.config["SECRET_KEY"])
+    load_demo(session, utcnow(), storage(), renderer(), totp_key)
     session.commit()
     certificates = _demo_certificates()
     # Again, now that certificates exist: the states after issuance, and the demo card.
-    summary = load_demo(session, utcnow(), storage(), renderer())
+    summary = load_demo(session, utcnow(), storage(), renderer(), totp_key)
     session.commit()
     summary["certificates"] = certificates
     if as_json:
@@ -327,6 +329,12 @@ def demo_load(as_json: bool) -> None:
     for account in summary["accounts"]:
         where = f" @ {account['organisation']}" if account["organisation"] else ""
         click.echo(f"  {account['email']:<42} {', '.join(account['roles'])}{where}")
+        if "totp" in account:
+            click.echo(f"    second factor: {account['totp']}")
+    click.echo(
+        "Staff log in with a second factor: add the otpauth:// URI above to an authenticator "
+        "app (or print a current code with: flask --app wsgi demo code EMAIL)."
+    )
     for label, code in summary["certificates"].items():
         click.echo(f"Demo certificate ({label}): {base}/verify/{code}")
     if "active" in summary["cards"]:
@@ -334,6 +342,28 @@ def demo_load(as_json: bool) -> None:
             f"Demo talent card: {summary['cards']['active']} (conventions: {base}/conventions/)"
         )
     click.echo(f"Open {base} and log in with any of them.")
+
+
+@demo_cli.command("code")
+@click.argument("email")
+def demo_code(email: str) -> None:
+    """Print the current second-factor code of a demo staff account (demo accounts only)."""
+    import pyotp
+
+    from certification.accounts import find_account
+    from certification.demo import DEMO_DOMAIN
+    from certification.second_factor import encryption_key, stored_secret
+
+    session = db_session()
+    account = find_account(session, email)
+    if account is None or not account.email.endswith("@" + DEMO_DOMAIN):
+        click.echo(f"error: {email} is not a demo account", err=True)
+        raise click.exceptions.Exit(1)
+    secret = stored_secret(session, account, encryption_key(current_app.config["SECRET_KEY"]))
+    if secret is None:
+        click.echo(f"error: {email} has no authenticator app", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(pyotp.TOTP(secret).now())
 
 
 def _demo_certificates() -> dict[str, str]:

@@ -49,6 +49,10 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "SESSION_LIFETIME_HOURS": (12, "int"),
     "SESSION_IDLE_MINUTES": (60, "int"),
     "PASSWORD_RESET_MAX_AGE_MINUTES": (60, "int"),
+    # Roles that must log in with a second factor (comma-separated role names; empty: none)
+    "SECOND_FACTOR_ROLES": ("signatory,admin,certificatore", "str"),
+    # How long a verified second factor counts for sealing, revoking, tokens (step-up)
+    "SECOND_FACTOR_FRESH_MINUTES": (10, "int"),
     "MAIL_FROM": ("Attesta <noreply@attesta.example>", "str"),
     "SMTP_HOST": (None, "str"),
     "SMTP_PORT": (587, "int"),

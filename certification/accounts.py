@@ -126,9 +126,16 @@ def _digest(token: str) -> str:
 
 
 def start_session(
-    session: Session, account: UserAccount, now: dt.datetime, lifetime: dt.timedelta
+    session: Session,
+    account: UserAccount,
+    now: dt.datetime,
+    lifetime: dt.timedelta,
+    second_factor_at: dt.datetime | None = None,
 ) -> str:
-    """Open a login session; returns the random token for the cookie (only its hash is kept)."""
+    """Open a login session; returns the random token for the cookie (only its hash is kept).
+
+    ``second_factor_at``: when the second factor was verified for it (None: password only).
+    """
     token = secrets.token_urlsafe(32)
     session.add(
         UserSession(
@@ -137,16 +144,18 @@ def start_session(
             created_at=now,
             last_seen_at=now,
             expires_at=now + lifetime,
+            second_factor_at=second_factor_at,
         )
     )
     session.flush()
     return token
 
 
-def resolve_session(
+def live_session(
     session: Session, token: str, now: dt.datetime, idle_timeout: dt.timedelta
-) -> UserAccount | None:
-    """The account of a live session; an expired or idle session is deleted and gives None."""
+) -> UserSession | None:
+    """The live session row of a token (with its account); an expired or idle session is
+    deleted and gives None."""
     # Every logged-in request asks: the row and its account in one query.
     row = session.get(UserSession, _digest(token), options=[joinedload(UserSession.user)])
     if row is None:
@@ -158,7 +167,23 @@ def resolve_session(
     # Touch at most once a minute: a write per request would serialise SQLite for nothing.
     if now - row.last_seen_at > dt.timedelta(minutes=1):
         row.last_seen_at = now
-    return row.user
+    return row
+
+
+def resolve_session(
+    session: Session, token: str, now: dt.datetime, idle_timeout: dt.timedelta
+) -> UserAccount | None:
+    """The account of a live session; an expired or idle session is deleted and gives None."""
+    row = live_session(session, token, now, idle_timeout)
+    return row.user if row else None
+
+
+def mark_second_factor(session: Session, token: str, now: dt.datetime) -> None:
+    """Note that the second factor was verified again in this session (a step-up)."""
+    row = session.get(UserSession, _digest(token))
+    if row is not None:
+        row.second_factor_at = now
+        session.flush()
 
 
 def end_session(session: Session, token: str) -> None:

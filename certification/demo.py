@@ -12,9 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certification import second_factor
 from certification.accounts import create_account, find_account
 from certification.demo_cards import PARTNER_USER, PARTNERS, load_demo_cards
 from certification.demo_portfolio import load_portfolios
@@ -124,9 +126,15 @@ def load_demo(
     now: dt.datetime,
     storage: BlobStorage | None = None,
     renderer: DocumentRenderer | None = None,
+    totp_key: bytes | None = None,
 ) -> dict[str, Any]:
     """Create what is missing of the demo data; return a summary (accounts, organisations,
-    and — given a storage — the candidates' portfolios and applications)."""
+    and — given a storage — the candidates' portfolios and applications).
+
+    Given ``totp_key`` (the instance's key for TOTP secrets), every staff account gets an
+    authenticator app, and the summary gives its secret as an ``otpauth://`` URI: the demo's
+    accounts are published, so are their second factors (the demo and the tests log in).
+    """
     rubrics = [
         import_rubric(session, None, load_rubric_file(p), now) for p in bundled_rubric_files()
     ]
@@ -157,6 +165,7 @@ def load_demo(
                 "name": account.person.full_name,
                 "organisation": org.short_name,
                 "roles": [r.value for r in roles],
+                **_totp(session, account, totp_key, now),
             }
         )
     for local, given, family in CANDIDATES:
@@ -190,6 +199,7 @@ def load_demo(
             "name": partner_account.person.full_name,
             "organisation": PARTNERS[0][2],
             "roles": [Role.PARTNER.value],
+            **_totp(session, partner_account, totp_key, now),
         }
     )
     return {
@@ -209,6 +219,21 @@ def load_demo(
             for r in rubrics
         ],
     }
+
+
+def _totp(
+    session: Session, account: UserAccount, key: bytes | None, now: dt.datetime
+) -> dict[str, str]:
+    """The staff account's authenticator app (enrolled once, kept on later loads), as the
+    ``totp`` entry of its summary."""
+    if key is None:
+        return {}
+    secret = second_factor.stored_secret(session, account, key)
+    totp = second_factor.totp_of(session, account)
+    if secret is None or totp is None or totp.confirmed_at is None:
+        secret = pyotp.random_base32()
+        second_factor.enrol_totp_with_secret(session, account, key, secret, now)
+    return {"totp": second_factor.totp_uri(secret, account)}
 
 
 def _organisation(session: Session, spec: _Org, now: dt.datetime) -> Organisation:

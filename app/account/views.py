@@ -5,12 +5,13 @@ import uuid
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.account import bp
 from app.account.forms import ChangePasswordForm, EmptyForm, NewTokenForm
 from app.auth import current_account, log_in, sorted_staff_roles
+from app.auth.second_factor import fresh_second_factor
 from app.db import db_session
 from app.errors import field_message
 from certification import accounts
@@ -54,8 +55,9 @@ def change_password() -> Response | tuple[str, int]:
                 field = getattr(form, name)
                 field.errors = [*field.errors, *(field_message(c) for c in codes)]
             return render_account(password_form=form), 422
-        # The change ended every session, this one too: open a fresh one here.
-        log_in(account)
+        # The change ended every session, this one too: open a fresh one here (its second
+        # factor as verified before: the password change does not verify one).
+        log_in(account, second_factor_at=current_user.second_factor_at)
         flash(_("Your password has been changed. Other devices have been logged out."), "success")
         return redirect(url_for("account.index"))
     return render_account(password_form=form), 422
@@ -80,6 +82,7 @@ def tokens() -> str:
 
 @bp.post("/tokens")
 @login_required
+@fresh_second_factor
 def create_token() -> str | tuple[str, int]:
     form = NewTokenForm()
     if not form.validate_on_submit():

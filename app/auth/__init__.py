@@ -27,9 +27,13 @@ class AuthenticatedUser:
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, account: UserAccount, token: str) -> None:
+    def __init__(
+        self, account: UserAccount, token: str, second_factor_at: dt.datetime | None = None
+    ) -> None:
         self.account = account
         self.token = token
+        #: When this session last verified the second factor (None: the password alone).
+        self.second_factor_at = second_factor_at
 
     @property
     def is_active(self) -> bool:
@@ -71,20 +75,30 @@ def idle_timeout() -> dt.timedelta:
 
 @login_manager.user_loader
 def _load_user(token: str) -> AuthenticatedUser | None:
-    account = accounts.resolve_session(db_session(), token, utcnow(), idle_timeout())
-    return AuthenticatedUser(account, token) if account else None
+    row = accounts.live_session(db_session(), token, utcnow(), idle_timeout())
+    return AuthenticatedUser(row.user, token, row.second_factor_at) if row else None
 
 
-def log_in(account: UserAccount) -> None:
-    """Start a fresh session for ``account`` (new id: no session fixation)."""
-    from flask_login import login_user
-
+def fresh_cookie_session() -> None:
+    """Empty the cookie session but for the language (a new session at each login step)."""
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
-    token = accounts.start_session(db_session(), account, utcnow(), session_lifetime())
-    login_user(AuthenticatedUser(account, token))
+
+
+def log_in(account: UserAccount, second_factor_at: dt.datetime | None = None) -> None:
+    """Start a fresh session for ``account`` (new id: no session fixation).
+
+    ``second_factor_at``: when the second factor was verified (None: the password alone).
+    """
+    from flask_login import login_user
+
+    fresh_cookie_session()
+    token = accounts.start_session(
+        db_session(), account, utcnow(), session_lifetime(), second_factor_at
+    )
+    login_user(AuthenticatedUser(account, token, second_factor_at))
 
 
 def safe_next_url(target: str | None, default: str = "main.dashboard") -> str:
@@ -115,6 +129,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = None  # the server-side session row is the protection
-    from app.auth import views  # noqa: F401 - registers the routes
+    from app.auth import second_factor_views, views  # noqa: F401 - registers the routes
+    from app.auth.second_factor import init_app as init_second_factor
 
     app.register_blueprint(bp)
+    init_second_factor(app)

@@ -46,3 +46,23 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(NewPasswordForm):
     pass
+
+
+class SecondFactorForm(FlaskForm):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("The 6 digits your authenticator app shows, or one of your recovery codes."),
+    )
+
+
+class EnrolTotpForm(FlaskForm):
+    """The first code of a newly added authenticator app, to confirm it reads the secret."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=12)],
+        description=_l("The 6 digits the app shows now."),
+    )

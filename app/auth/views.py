@@ -9,12 +9,13 @@ from werkzeug.wrappers import Response
 
 from app.auth import bp, log_in, safe_next_url
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from app.auth.second_factor import must_have_second_factor, start_pending
 from app.db import db_session
 from app.errors import field_message
 from app.extensions import limiter, submitted_email_key
 from app.i18n import current_language
 from app.mail import send_template
-from certification import accounts
+from certification import accounts, second_factor
 from certification.clock import utcnow
 from certification.errors import EmailTaken, InvalidInput, TokenInvalid
 
@@ -39,6 +40,14 @@ def login() -> Response | str | tuple[str, int]:
             session, form.email.data or "", form.password.data or "", utcnow()
         )
         if account is not None:
+            # The password is one factor: with a second one enrolled (or required by a role),
+            # the login goes on to the code page and nobody is logged in yet.
+            has_factor = second_factor.has_second_factor(session, account)
+            if has_factor or must_have_second_factor(account):
+                start_pending(account, request.args.get("next"), enrol=not has_factor)
+                if has_factor:
+                    return redirect(url_for("auth.second_factor"))
+                return redirect(url_for("auth.second_factor_setup"))
             log_in(account)
             return redirect(safe_next_url(request.args.get("next")))
         # The failed attempt is audited: commit that, even though the answer is a refusal.

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from app.account.forms import EmptyForm
 from app.auth import current_account
+from app.auth.second_factor import fresh_second_factor
 from app.certificates import bp
 from app.certificates.forms import (
     BulkForm,
@@ -120,6 +121,7 @@ def linkedin_url(certificate: Certificate) -> str:
 
 @bp.post("/cases/<uuid:case_id>/certificate")
 @login_required
+@fresh_second_factor
 def issue(case_id: uuid.UUID) -> Response:
     """The signatory issues the certificate of a CERTIFIED case (#20)."""
     session = db_session()
@@ -135,6 +137,7 @@ def issue(case_id: uuid.UUID) -> Response:
 
 @bp.route("/certificates/bulk/", methods=["GET", "POST"])
 @login_required
+@fresh_second_factor
 def bulk() -> Any:
     """The signatory issues many certified cases at once; the work runs in the background (on
     the job queue when there is one) and the progress page follows it."""
@@ -314,6 +317,7 @@ def _revoke(session: Any, actor: Any, certificate: Certificate, form: RevokeForm
 
 @bp.post("/certificates/<uuid:certificate_id>/revoke")
 @login_required
+@fresh_second_factor
 def revoke(certificate_id: uuid.UUID) -> Response:
     return _status_change(
         certificate_id,
@@ -325,6 +329,7 @@ def revoke(certificate_id: uuid.UUID) -> Response:
 
 @bp.post("/certificates/<uuid:certificate_id>/suspend")
 @login_required
+@fresh_second_factor
 def suspend(certificate_id: uuid.UUID) -> Response:
     return _status_change(
         certificate_id,
@@ -338,6 +343,7 @@ def suspend(certificate_id: uuid.UUID) -> Response:
 
 @bp.post("/certificates/<uuid:certificate_id>/reinstate")
 @login_required
+@fresh_second_factor
 def reinstate(certificate_id: uuid.UUID) -> Response:
     return _status_change(
         certificate_id,
@@ -349,6 +355,7 @@ def reinstate(certificate_id: uuid.UUID) -> Response:
 
 @bp.post("/certificates/<uuid:certificate_id>/correct")
 @login_required
+@fresh_second_factor
 def correct(certificate_id: uuid.UUID) -> Response:
     """A correction (rettifica): a new certificate from the current data; this one is
     SUPERSEDED and points to it."""

@@ -67,6 +67,11 @@ from certification.models.portfolio import (
     SelfAssessment,
     StoredFile,
 )
+from certification.models.second_factor import (
+    RecoveryCode,
+    SecondFactorThrottle,
+    TotpCredential,
+)
 from certification.models.standards import (
     Competence,
     CompetenceStatement,
@@ -129,8 +134,10 @@ __all__ = [
     "PortfolioTarget",
     "Profile",
     "ProfileCompetence",
+    "RecoveryCode",
     "RubricLevel",
     "RubricSnapshot",
+    "SecondFactorThrottle",
     "SelfAssessment",
     "SigningKey",
     "StaffRole",
@@ -139,6 +146,7 @@ __all__ = [
     "StoredFile",
     "TalentCard",
     "TargetScope",
+    "TotpCredential",
     "UserAccount",
     "UserSession",
     "VerificationChannel",

@@ -154,6 +154,9 @@ class UserSession(ModelBase):
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
+    #: When the second factor was last verified in this session (login or step-up); None for
+    #: an account that logs in with its password alone.
+    second_factor_at: Mapped[dt.datetime | None]
 
     user: Mapped[UserAccount] = relationship()
 

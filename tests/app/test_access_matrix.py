@@ -16,8 +16,10 @@ from tests.app.access_world import (
     AS,
     CE,
     OA,
+    OAS,
     OC,
     OP,
+    OT,
     PA,
     PLACEHOLDERS,
     ROLES,
@@ -69,6 +71,12 @@ MATRIX: dict[str, list[int]] = {
     "/dashboard": LOGGED_IN,
     "/account/": LOGGED_IN,
     "/account/tokens": LOGGED_IN,
+    # The login's second step: without a password just given, back to the login page.
+    "/login/second-factor": [302] * N,
+    "/login/second-factor/setup": [302] * N,
+    "/account/security": LOGGED_IN,
+    # Adding the app: those whose role required it have one already (sent back to the page).
+    "/account/security/totp": only(200, C, OC, T, OT, OP, R, AS, PA, OAS, default=302),
     "/catalogue/": EVERYONE,
     "/catalogue/DEMO-LOMBARDIA/1.0/profiles/DEMO-P01": EVERYONE,
     "/catalogue/DEMO-LOMBARDIA/1.0/competences/DEMO-C01": EVERYONE,

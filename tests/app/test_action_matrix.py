@@ -61,6 +61,7 @@ from tests.app.access_world import (
     AD,
     AS,
     CE,
+    OA,
     OC,
     OP,
     PA,
@@ -128,6 +129,8 @@ CARD = (C, OP, AD)
 #: staff who see it may not change it, and are told it is not there (404).
 EDIT = (C, T)
 PROGRAMME = (OP, AD)
+#: Who has an authenticator app: the roles that require one enrolled it at their first login.
+ENROLLED = (AD, OA, CE, SG)
 
 # url template -> expected answer per role, in ROLES order (see the module's docstring).
 ACTION_MATRIX: dict[str, list[Expected]] = {
@@ -145,6 +148,11 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/account/password": act(422, *LOGGED_IN),  # own account; the empty form is turned back
     "/account/tokens": act(422, *LOGGED_IN),
     "/account/tokens/{token}/revoke": act(302, C),  # another's token is not found
+    # The login's second step: without a password just given, back to the login page.
+    "/login/second-factor": everyone(LOGIN),
+    "/login/second-factor/setup": everyone(LOGIN),
+    # Adding an app: the code is missing (those whose role required one have it: sent back).
+    "/account/security/totp": [LOGIN] + [302 if i in ENROLLED else 422 for i in LOGGED_IN],
     # Bulk issuance: the signatory; other tokens are refused before anything is recorded.
     "/api/v1/certificates/bulk": act(202, SG, seen=LOGGED_IN, anonymous=401),
     "/certificates/bulk/": act(200, SG, seen=LOGGED_IN),  # signatory: the empty form is shown again
@@ -223,6 +231,11 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     # correction from, so the signatory is sent back with a message (302).
     "/certificates/{cert}/correct": act(302, SG, seen=CERTIFICATE),
     "/certificates/{cert}/revoke": act(302, SG, seen=CERTIFICATE),
+    # --- the account's own second factor (last: removing the app changes what follows) ----
+    "/account/security/recovery-codes": [LOGIN]
+    + [200 if i in ENROLLED else 302 for i in LOGGED_IN],
+    # Removed (a lost phone); a role that requires one is sent to set up the new one.
+    "/account/security/totp/remove": act(302, *LOGGED_IN),
     "/logout": act(302, *LOGGED_IN),
 }
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -202,10 +203,22 @@ def test_cli_rubrics_and_demo(app: Flask, tmp_path: Path, db: Session) -> None:
     } <= states
 
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
-    # the demo accounts work, with the password the README gives
+    # Every staff account has its authenticator app, given as an otpauth:// URI; candidates
+    # log in with the password alone.
+    staff = [x for x in a["accounts"] if x["roles"] != ["candidate"]]
+    assert len(staff) == 10
+    assert all(x["totp"].startswith("otpauth://totp/Attesta:") for x in staff)
+    assert all("totp" not in x for x in a["accounts"] if x["roles"] == ["candidate"])
+    # the demo accounts work, with the password the README gives and the app's code
     client = app.test_client()
     admin = next(x for x in a["accounts"] if x["email"].startswith("admin@"))
-    login(client, admin["email"], admin["password"])
+    app_code = pyotp.parse_uri(admin["totp"])
+    printed = runner.invoke(args=["demo", "code", admin["email"]]).output.strip()
+    assert app_code.verify(printed, valid_window=1)
+    assert runner.invoke(args=["demo", "code", "someone@example.org"]).exit_code == 1
+    step = post_form(client, "/login", {"email": admin["email"], "password": admin["password"]})
+    assert step.location == "/login/second-factor"
+    assert post_form(client, step.location, {"code": app_code.now()}).status_code == 302
     consorzio = a["organisations"]["consorzio"]["id"]
     html = client.get(f"/staff/{consorzio}/").get_data(as_text=True)
     assert "Elena Ricci" in html and "Giorgio Galli" in html

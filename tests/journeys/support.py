@@ -45,6 +45,10 @@ DEMO_PASSWORD = "demo-attesta-2026"
 DEMO_DOMAIN = "demo.attesta.example"
 #: Long enough for a page that seals a PDF on a busy two-core machine.
 NAVIGATION_TIMEOUT_MS = 60_000
+#: The demo staff's authenticator apps (e-mail -> otpauth:// URI), from ``demo load --json``.
+DEMO_TOTP: dict[str, str] = {}
+#: The last 30-second step whose code each account used: a code is accepted once.
+_USED_STEP: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class Instance:
         self.flask("rubrics", "import", "rubrics/data")
         out = self.flask("demo", "load", "--json")
         self.demo = json.loads(out[out.index("{") :])
+        DEMO_TOTP.update({a["email"]: a["totp"] for a in self.demo["accounts"] if "totp" in a})
         self.flask("keys", "init")
 
     def serve(self) -> None:
@@ -554,4 +559,27 @@ class Visitor:
         self.page.get_by_label("Password").fill(password)
         # The header's language switch is a form with buttons too.
         self.follow(self.page.locator("main form button.button"))
+        if "/login/second-factor" in self.page.url:
+            # Staff: the code of their authenticator app, as a person reads it off the phone.
+            self.page.locator("input[name=code]").fill(totp_code(email))
+            self.follow(self.page.locator("main form button.button"))
         assert "/login" not in self.page.url, f"{email} could not log in"
+
+
+def totp_code(email: str) -> str:
+    """The current code of a demo account's app. A code is accepted once: when this account
+    already used the current step, the next step's code (also accepted) or, used too, a wait
+    for the app's next code, as a person would."""
+    import pyotp
+
+    totp = pyotp.parse_uri(DEMO_TOTP[email])
+    step = int(time.time()) // 30
+    used = _USED_STEP.get(email)
+    if used is not None and used >= step:
+        if used == step:
+            step += 1
+        else:
+            time.sleep((used + 1) * 30 - time.time() + 0.5)
+            step = used + 1
+    _USED_STEP[email] = step
+    return str(totp.at(step * 30))
