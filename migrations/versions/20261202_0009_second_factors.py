@@ -2,7 +2,7 @@
 second factor was verified in each login session
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 10:50:00
 """
 
@@ -13,7 +13,7 @@ import certification.db
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
