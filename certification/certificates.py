@@ -491,9 +491,7 @@ def reserve_certificate(
     # Abandoned reservations keep their generation: a new attempt takes the next one, and two
     # concurrent attempts take the same one, so the unique constraint lets only one through.
     generation = 1 + max((c.generation for c in certificates_of_case(session, case)), default=0)
-    content, commitment_rows = certificate_content(
-        session, case, base_url=base_url, issued_at=now
-    )
+    content, commitment_rows = certificate_content(session, case, base_url=base_url, issued_at=now)
     if actor.person is None:
         raise NotPermitted("a signatory is a person")
     content["signatory"] = {"name": actor.person.full_name}
