@@ -380,6 +380,21 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
     anyone = app.test_client()
     page = anyone.get(f"/verify/{code}").get_data(as_text=True)
     assert "Verifica un’evidenza" in page and f"/verify/{code}/evidence" in page
+    # With the holder's consent the page lists the evidence: its commitment, never its hash.
+    set_public_consents(
+        db,
+        stage["candidate"],
+        certificate,
+        show_name=False,
+        show_evidence=True,
+        text_version="t",
+        now=NOW,
+    )
+    db.commit()
+    page = anyone.get(f"/verify/{code}").get_data(as_text=True)
+    commitment = certificate.evidence_commitments[0].commitment
+    assert f"impegno {commitment[:16]}" in page and "per DEMO-C01" in page
+    assert certificate.evidence_commitments[0].content_sha256[:16] not in page
     confirmed = _reveal(anyone, code, url, salt)
     text = confirmed.get_data(as_text=True)
     assert confirmed.status_code == 200 and "Evidenza confermata" in text
