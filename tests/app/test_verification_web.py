@@ -418,6 +418,11 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
         assert "Questo file è evidenza per" not in text
     assert _reveal(anyone, code, url, "not a salt").status_code == 422
     assert _reveal(anyone, "0" * 26, url, salt).status_code == 404
+    # The holder's own page says where the salts are.
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    own = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert "commitments.json" in own and "impegni salati" in own
 
 
 def test_the_api_reveals_evidence_and_documents_it(
