@@ -347,3 +347,26 @@ VERIFICATION_STATES: dict[str, Any] = {
     "expired": _l("Its validity period has ended."),
     "not_yet_valid": _l("Its validity period has not started yet."),
 }
+
+#: The answer to a holder's evidence reveal (certification.evidence_reveal), one sentence each.
+EVIDENCE_REVEAL_STATES: dict[str, Any] = {
+    "confirmed": _l(
+        "Confirmed: this file, with this salt, is the evidence the certificate committed to at "
+        "issuance for the indicators listed below."
+    ),
+    "not_confirmed": _l(
+        "Not confirmed: this file and salt match no evidence of this certificate. Check that "
+        "the file, the salt and the certificate belong together."
+    ),
+    "not_committed": _l(
+        "This certificate was issued before evidence commitments: its evidence cannot be "
+        "revealed this way."
+    ),
+    "not_found": _l("No certificate issued by Attesta has this code."),
+    "salt_malformed": _l(
+        "The salt is 64 characters, digits and the letters a to f, as written in the holder's "
+        "commitments.json."
+    ),
+    "no_file": _l("Choose the evidence file to check."),
+    "too_large": _l("The file is larger than an evidence file can be."),
+}

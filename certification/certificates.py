@@ -28,18 +28,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from certification import credentials
+from certification import commitments, credentials
 from certification.audit import record_event
 from certification.documents import _locale
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
     Certificate,
     CertificateCompetence,
+    CertificateEvidence,
     CertificateKind,
     CertificateStatus,
     CertificationCase,
     Competence,
     CompetenceOutcome,
+    Evidence,
     Outcome,
     StatusList,
     StatusPurpose,
@@ -154,10 +156,13 @@ def _iso_date(value: dt.date | None) -> str | None:
 
 def certificate_content(
     session: Session, case: CertificationCase, *, base_url: str, issued_at: dt.datetime
-) -> dict[str, Any]:
-    """Everything the certificate says, as plain data frozen at issuance (domain.md §8).
+) -> tuple[dict[str, Any], list[CertificateEvidence]]:
+    """Everything the certificate says, as plain data frozen at issuance (domain.md §8), and
+    the secret half of its evidence commitments (the rows to attach to the certificate).
 
-    Only competences whose current outcome is VALIDATA appear (§6.6 rule 5).
+    Only competences whose current outcome is VALIDATA appear (§6.6 rule 5). Evidence is in
+    the salted-commitment format (``evidence_format`` 2, :mod:`certification.commitments`):
+    each item carries its type, date, indicators and commitment, never its plain hash.
     """
     from certification.assessment import current_outcomes, current_ratings, snapshot_competences
 
@@ -222,7 +227,10 @@ def certificate_content(
         e.id for c in certified_ids for e in linked.get(c, [])
     }
     by_id = {e.id: e for items in linked.values() for e in items}
-    used = [e for e in by_id.values() if e.id in wanted]
+    used = sorted((e for e in by_id.values() if e.id in wanted), key=lambda e: e.created_at)
+    evidence, commitment_rows = _committed_evidence(
+        used, _indicators(snapshot_competences(case), outcomes, linked, used)
+    )
     experiences = {e.experience.id: e.experience for e in used}
     starts = [x.start_date for x in experiences.values()]
     ends = [x.end_date or x.start_date for x in experiences.values()]
@@ -296,16 +304,72 @@ def certificate_content(
                 for m in (case.sessions[-1].members if case.sessions else [])
             ],
         },
-        "evidence": [
-            {
-                "sha256": evidence_digest(e),
-                "type": e.type.value,
-                "date": _iso_date(e.issued_on or e.created_at.date()),
-            }
-            for e in sorted(used, key=lambda e: e.created_at)
-        ],
+        "evidence_format": commitments.EVIDENCE_FORMAT,
+        "evidence": evidence,
         "base_url": base_url.rstrip("/"),
-    }
+    }, commitment_rows
+
+
+def _indicators(
+    competences: list[dict[str, Any]],
+    outcomes: dict[str, CompetenceOutcome],
+    linked: dict[uuid.UUID, list[Evidence]],
+    used: list[Evidence],
+) -> dict[uuid.UUID, list[str]]:
+    """Each used item's indicators: the certified competences it is linked to or the panel
+    cited it for, and the criteria of those competences it is linked to."""
+    certified = {uuid.UUID(c["id"]): c for c in competences if c["code"] in outcomes}
+    found: dict[uuid.UUID, set[str]] = {e.id: set() for e in used}
+    for competence_id, items in linked.items():
+        if competence_id in certified:
+            for item in items:
+                if item.id in found:
+                    found[item.id].add(commitments.result_id(certified[competence_id]["code"]))
+    for code, outcome in outcomes.items():
+        for cited in outcome.evidence_ids:
+            if uuid.UUID(cited) in found:
+                found[uuid.UUID(cited)].add(commitments.result_id(code))
+    for item in used:
+        for link in item.links:
+            competence = certified.get(link.competence_id)
+            if competence is None or link.criterion is None:
+                continue
+            if link.criterion.code in {c["code"] for c in competence["criteria"]}:
+                found[item.id].add(commitments.result_id(link.criterion.code))
+    return {key: commitments.canonical_indicators(value) for key, value in found.items()}
+
+
+def _committed_evidence(
+    used: list[Evidence], indicators: dict[uuid.UUID, list[str]]
+) -> tuple[list[dict[str, Any]], list[CertificateEvidence]]:
+    """The public entries (type, date, indicators, commitment) and the secret rows (salt,
+    content hash, file name) of the evidence, one fresh salt per item."""
+    public: list[dict[str, Any]] = []
+    rows: list[CertificateEvidence] = []
+    for position, item in enumerate(used):
+        salt = commitments.new_salt()
+        digest = evidence_digest(item)
+        value = commitments.commitment(salt, bytes.fromhex(digest), indicators[item.id])
+        public.append(
+            {
+                "type": item.type.value,
+                "date": _iso_date(item.issued_on or item.created_at.date()),
+                "indicators": indicators[item.id],
+                "commitment": value,
+            }
+        )
+        rows.append(
+            CertificateEvidence(
+                position=position,
+                evidence_id=item.id,
+                salt=salt.hex(),
+                content_sha256=digest,
+                file_name=item.file_name if item.file_sha256 else None,
+                indicators=indicators[item.id],
+                commitment=value,
+            )
+        )
+    return public, rows
 
 
 def _kind(case: CertificationCase, certified: set[str]) -> CertificateKind:
@@ -427,7 +491,7 @@ def reserve_certificate(
     # Abandoned reservations keep their generation: a new attempt takes the next one, and two
     # concurrent attempts take the same one, so the unique constraint lets only one through.
     generation = 1 + max((c.generation for c in certificates_of_case(session, case)), default=0)
-    content = certificate_content(session, case, base_url=base_url, issued_at=now)
+    content, commitment_rows = certificate_content(session, case, base_url=base_url, issued_at=now)
     if actor.person is None:
         raise NotPermitted("a signatory is a person")
     content["signatory"] = {"name": actor.person.full_name}
@@ -478,6 +542,7 @@ def reserve_certificate(
                 achieved_level=item["achieved_level"],
             )
         )
+    certificate.evidence_commitments.extend(commitment_rows)
     session.add(certificate)
     try:
         with session.begin_nested():

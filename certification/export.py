@@ -4,16 +4,19 @@ does not require the ente to keep (art. 17)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certification import commitments
 from certification.audit import record_event
+from certification.certificates import certificates_of_holder, format_code
 from certification.erasure import BY_PERSON, STORED_FILE, ErasureLedger
 from certification.errors import NotFound
 from certification.models import (
@@ -34,10 +37,78 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
+COMMITMENTS_NOTE: Final = {
+    "it": "Per ogni certificato, i sali delle evidenze: il credential del certificato contiene "
+    "solo un impegno salato per ciascuna evidenza. Per dimostrare che un file è evidenza di "
+    "certi indicatori, dai a chi verifica il codice del certificato, il file e il suo sale "
+    "(pagina di verifica del certificato, o POST /api/v1/verify/evidence). Senza il sale "
+    "nessuno può risalire alle evidenze: tienili riservati.",
+    "en": "For each certificate, the salts of its evidence: the certificate's credential holds "
+    "only a salted commitment to each item. To prove that a file is evidence for some "
+    "indicators, give the verifier the certificate's code, the file and its salt (the "
+    "certificate's verification page, or POST /api/v1/verify/evidence). Without the salt "
+    "nobody can tell what the evidence is: keep them private.",
+}
+
+
+def _commitments(
+    session: Session, person: Person, files: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """``commitments.json`` (each certificate's evidence items with their salt, file and
+    indicators) and the ``.txt`` files of links and texts (their exact committed bytes);
+    files to add from storage are added to ``files``."""
+    texts: dict[str, bytes] = {}
+    listed = []
+    for certificate in certificates_of_holder(session, person.id):
+        if not certificate.evidence_commitments:
+            continue  # issued before evidence commitments: nothing to reveal
+        items = []
+        for row in certificate.evidence_commitments:
+            evidence = session.get(Evidence, row.evidence_id) if row.evidence_id else None
+            name: str | None = None
+            if row.file_name is not None:
+                name = f"files/{row.content_sha256[:12]}-{row.file_name}"
+                files[name] = row.content_sha256
+            elif evidence is not None:
+                content = (evidence.url or evidence.text or "").encode("utf-8")
+                if hashlib.sha256(content).hexdigest() == row.content_sha256:
+                    name = f"commitments/{certificate.number}/{row.position + 1}.txt"
+                    texts[name] = content
+            items.append(
+                {
+                    "position": row.position,
+                    "file": name,
+                    "file_name": row.file_name,
+                    "title": evidence.title if evidence is not None else None,
+                    "salt": row.salt,
+                    "content_sha256": row.content_sha256,
+                    "indicators": list(row.indicators),
+                    "commitment": row.commitment,
+                    "credential_evidence_id": commitments.commitment_id(row.commitment),
+                }
+            )
+        listed.append(
+            {
+                "number": certificate.number,
+                "verification_code": format_code(certificate.verification_code),
+                "issued_at": _iso(certificate.issued_at),
+                "status": certificate.status.value,
+                "evidence": items,
+            }
+        )
+    return {
+        "construction": commitments.COMMITMENT_PREFIX.rstrip(":"),
+        "note": COMMITMENTS_NOTE,
+        "certificates": listed,
+    }, texts
+
+
 def export_person(
     session: Session, storage: BlobStorage, actor: UserAccount, person: Person, now: dt.datetime
 ) -> bytes:
-    """A ZIP with ``data.json`` (everything Attesta holds about the person) and their files."""
+    """A ZIP with ``data.json`` (everything Attesta holds about the person), their files, and
+    ``commitments.json``: the salts of their certificates' evidence commitments, with the
+    ``.txt`` files holding the committed bytes of links and texts."""
     if actor.person_id != person.id:
         raise NotFound("portfolio not found")
     experiences = session.scalars(select(Experience).where(Experience.person_id == person.id))
@@ -162,9 +233,13 @@ def export_person(
         )
         for d in case.documents:
             files[f"documents/{d.number}.pdf"] = d.pdf_sha256
+    committed, texts = _commitments(session, person, files)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False))
+        archive.writestr("commitments.json", json.dumps(committed, indent=2, ensure_ascii=False))
+        for name, text in sorted(texts.items()):
+            archive.writestr(name, text)
         for name, sha256 in sorted(files.items()):
             try:
                 archive.writestr(name, storage.get(sha256))

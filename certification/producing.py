@@ -22,7 +22,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from weasyprint import Attachment
 
-from certification import credentials
+from certification import commitments, credentials
 from certification.documents import CONTEXTS, EVIDENCE_TYPES, EXPERIENCE_KINDS, METHODS, ROME
 from certification.keys import KeyMaterial, KeyPassphraseWrong, active_key, load_private_key
 from certification.models import KeyPurpose
@@ -164,7 +164,8 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
 
     The achievement is the certificate; each certified competence is an alignment (its QRSP
     code, Atlante ADA codes, EQF level, ESCO/EntreComp links) with a result description and a
-    result, and so is each criterion; evidence appears as type, date and sha256 only.
+    result, and so is each criterion; evidence appears as type, date and a salted commitment
+    naming the results it supports (:func:`_evidence`).
     """
     base = content["base_url"]
     ente = content["ente"]
@@ -216,7 +217,7 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
                 )
         scale = competence["criteria"][0] if competence["criteria"] else None
         description: dict[str, Any] = {
-            "id": f"urn:attesta:result:{code}",
+            "id": commitments.result_id(code),
             "type": ["ResultDescription"],
             "name": name,
             "resultType": "RubricCriterionLevel",
@@ -233,7 +234,7 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
         results.append(
             {
                 "type": ["Result"],
-                "resultDescription": f"urn:attesta:result:{code}",
+                "resultDescription": commitments.result_id(code),
                 "status": "Completed",
                 **(
                     {"achievedLevel": _level_id(scale["code"], competence["achieved_level"])}
@@ -245,7 +246,7 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
         for criterion in competence["criteria"]:
             descriptions.append(
                 {
-                    "id": f"urn:attesta:result:{criterion['code']}",
+                    "id": commitments.result_id(criterion["code"]),
                     "type": ["ResultDescription"],
                     "name": criterion[f"text_{locale}"],
                     "resultType": "RubricCriterionLevel",
@@ -256,7 +257,7 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
                 results.append(
                     {
                         "type": ["Result"],
-                        "resultDescription": f"urn:attesta:result:{criterion['code']}",
+                        "resultDescription": commitments.result_id(criterion["code"]),
                         "achievedLevel": _level_id(criterion["code"], criterion["level"]),
                     }
                 )
@@ -352,19 +353,40 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
         "validFrom": _datetime(content["issued_at"]),
         "awardedDate": _date_time(content["assessment"]["decided_on"]),
         "credentialSubject": subject,
-        "evidence": [
-            {
-                "type": ["Evidence"],
-                "name": EVIDENCE_TYPES[locale].get(item["type"], item["type"]),
-                "genre": item["type"],
-                "description": f"sha256:{item['sha256']} ({item['date']})",
-            }
-            for item in content["evidence"]
-        ],
+        "evidence": [_evidence(item, content, locale) for item in content["evidence"]],
         "credentialStatus": [
             credentials.status_entry(status_list_url(base, organisation, purpose), purpose, index)
             for purpose in ("revocation", "suspension")
         ],
+    }
+
+
+#: What a committed evidence item says of itself in the credential (before its date).
+COMMITTED_EVIDENCE: Final = {
+    "it": "Impegno salato sull'evidenza: il titolare può rivelare il file e il sale per "
+    "dimostrare a quali indicatori si riferisce",
+    "en": "Salted commitment to the evidence: the holder can reveal the file and the salt to "
+    "prove which indicators it supports",
+}
+
+
+def _evidence(item: dict[str, Any], content: dict[str, Any], locale: str) -> dict[str, Any]:
+    """An OB 3.0 ``Evidence`` entry. The content's ``evidence_format`` decides how it reads:
+    1 (certificates issued before commitments, no such key) gives the plain sha256, as then
+    issued; 2 gives the salted commitment as ``id`` and its indicators as ``narrative``
+    (:mod:`certification.commitments`)."""
+    entry: dict[str, Any] = {
+        "type": ["Evidence"],
+        "name": EVIDENCE_TYPES[locale].get(item["type"], item["type"]),
+        "genre": item["type"],
+    }
+    if content.get("evidence_format", 1) < commitments.EVIDENCE_FORMAT:
+        return {**entry, "description": f"sha256:{item['sha256']} ({item['date']})"}
+    return {
+        "id": commitments.commitment_id(item["commitment"]),
+        **entry,
+        "description": f"{COMMITTED_EVIDENCE[locale]} ({item['date']})",
+        "narrative": commitments.indicators_narrative(item["indicators"]),
     }
 
 

@@ -675,6 +675,8 @@ def public_view(
         "superseded_by": format_code(successor.verification_code)
         if successor is not None and successor.status in PUBLIC_STATES
         else None,
+        # Salted evidence commitments (certification.commitments): the holder can reveal a file.
+        "evidence_revealable": content.get("evidence_format", 1) >= 2,
     }
     if ConsentPurpose.PUBLIC_EVIDENCE in consents:
         view["learning"] = {

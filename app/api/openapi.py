@@ -56,6 +56,7 @@ def openapi_document() -> dict[str, Any]:
         ("BulkRequest", s.BulkRequestSchema),
         ("Bulk", s.BulkSchema),
         ("Verification", s.VerificationSchema),
+        ("EvidenceReveal", s.EvidenceRevealSchema),
     ):
         spec.components.schema(name, schema=schema)
 
@@ -265,6 +266,64 @@ def openapi_document() -> dict[str, Any]:
                             }
                         },
                     },
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/verify/evidence",
+        operations={
+            "post": {
+                "operationId": "verifyEvidence",
+                "summary": "Confirm that a file is evidence for indicators of a certificate",
+                "description": "The holder reveals one evidence file and its salt (from the "
+                "`commitments.json` of their data export). Each evidence item of a certificate "
+                "with evidence commitments is, in its credential, an `Evidence` whose `id` is "
+                "`urn:attesta:evidence-commitment:v1:<hex>` and whose `narrative` lists the "
+                "indicators (`- <resultDescription id>` lines): hex = SHA-256(field("
+                "'attesta-evidence-commitment-v1') || field(salt, 32 bytes) || field(SHA-256 of "
+                "the file) || uint32(n) || field(indicator)...), field(b) = uint32 big-endian "
+                "length || b, indicators UTF-8, sorted, unique. The answer confirms the "
+                "indicators, or refuses: a wrong file and a wrong salt get the same "
+                "`not_confirmed`, so nothing can be guessed without the salt; certificates "
+                "issued before commitments get `not_committed`. It shows nothing beyond the "
+                "public check by code. Public, rate-limited like file uploads.",
+                "tags": ["verification"],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["code", "salt", "file"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "code": {
+                                        "type": "string",
+                                        "description": "The certificate's verification code",
+                                    },
+                                    "salt": {
+                                        "type": "string",
+                                        "pattern": "^[0-9a-fA-F]{64}$",
+                                        "description": "The item's salt, 64 hex digits",
+                                    },
+                                    "file": {
+                                        "type": "string",
+                                        "format": "binary",
+                                        "description": "The evidence file as exported (a link "
+                                        "or a text: its .txt file, the exact UTF-8 bytes)",
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _ok("EvidenceReveal", "Confirmed, or refused with the reason"),
+                    "404": _ok("EvidenceReveal", "No certificate has this code"),
+                    "413": _error("Larger than the upload limit"),
+                    "422": _error("No file sent, or the salt is not 64 hex digits"),
+                    "429": _ERRORS["429"],
                 },
             }
         },

@@ -195,7 +195,21 @@ class PublicCompetenceSchema(Schema):
 class PublicEvidenceSchema(Schema):
     type = fields.String(required=True)
     date = fields.Date(allow_none=True)
-    sha256 = fields.String(required=True)
+    sha256 = fields.String(
+        metadata={"description": "Certificates issued before evidence commitments only"}
+    )
+    commitment = fields.String(
+        metadata={
+            "description": "Salted commitment (64 hex digits; see POST /verify/evidence); "
+            "certificates with evidence commitments only"
+        }
+    )
+    indicators = fields.List(
+        fields.String(),
+        metadata={
+            "description": "The resultDescription ids the evidence supports (with commitment)"
+        },
+    )
 
 
 class PublicExperienceSchema(Schema):
@@ -260,3 +274,37 @@ class VerificationSchema(Schema):
     checked_at = fields.DateTime(metadata={"description": "Absent when nothing was found"})
     dimensions = fields.List(fields.Nested(DimensionSchema), required=True)
     certificate = fields.Nested(PublicCertificateSchema, allow_none=True, required=True)
+
+
+class IndicatorSchema(Schema):
+    id = fields.String(
+        required=True, metadata={"description": "The credential's resultDescription id"}
+    )
+    code = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["competence", "criterion"]))
+    competence_code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+
+
+class EvidenceRevealSchema(Schema):
+    confirmed = fields.Boolean(required=True)
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(["confirmed", "not_confirmed", "not_committed", "not_found"]),
+        metadata={
+            "description": "`not_confirmed` for a wrong file and a wrong salt alike; "
+            "`not_committed` for certificates issued before evidence commitments"
+        },
+    )
+    message = fields.String(required=True, metadata={"description": "In the request's language"})
+    indicators = fields.List(
+        fields.Nested(IndicatorSchema),
+        required=True,
+        metadata={"description": "What the file is evidence for (empty unless confirmed)"},
+    )
+    verification = fields.Nested(
+        VerificationSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The certificate's check by code; null for an unknown code"},
+    )

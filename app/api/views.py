@@ -18,13 +18,16 @@ from app.db import db_session, reads_only
 from app.errors import error_response
 from app.extensions import csrf
 from app.jobs import start_bulk_run
+from app.labels import EVIDENCE_REVEAL_STATES
 from app.services import storage, upload_pool
 from app.verify.views import (
+    REVEAL_STATUS,
     checked,
     code_limit,
     global_limit,
     private,
     read_upload,
+    reveal_evidence,
     upload_limit,
     verification_json,
 )
@@ -40,7 +43,7 @@ from certification.models import (
     UserAccount,
     VerificationChannel,
 )
-from certification.verification import Verification, verify_code, verify_file
+from certification.verification import Verification, public_view, verify_code, verify_file
 
 csrf.exempt(bp)  # token-authenticated JSON: no cookies are trusted here
 
@@ -306,3 +309,51 @@ def verify_upload() -> tuple[Response | str, int]:
             {"file": ["required"]},
         )
     return _verification(verify_file(db_session(), storage(), data, upload_pool(), utcnow()))
+
+
+_REVEAL = s.EvidenceRevealSchema()
+#: Refusals of the input: the usual error body.
+_REVEAL_INPUT_ERRORS = {
+    "no_file": {"file": ["required"]},
+    "salt_malformed": {"salt": ["salt_malformed"]},
+    "too_large": {"file": ["too_large"]},
+}
+
+
+@bp.post("/verify/evidence")
+@upload_limit
+@global_limit
+def verify_evidence_reveal() -> tuple[Response | str, int]:
+    """The holder's reveal of one evidence file: ``code``, ``salt`` and ``file``."""
+    code = request.form.get("code", "")[:100]
+    reveal = reveal_evidence(code, VerificationChannel.API)
+    status = REVEAL_STATUS[reveal.reason]
+    message = str(EVIDENCE_REVEAL_STATES[reveal.reason])
+    if reveal.reason in _REVEAL_INPUT_ERRORS:
+        code_name = "too_large" if reveal.reason == "too_large" else "invalid_input"
+        return error_response(status, code_name, message, _REVEAL_INPUT_ERRORS[reveal.reason])
+    verification = reveal.verification
+    body = {
+        "confirmed": reveal.confirmed,
+        "reason": reveal.reason,
+        "message": message,
+        "indicators": [
+            {
+                "id": i.id,
+                "code": i.code,
+                "kind": i.kind,
+                "competence_code": i.competence_code,
+                "title": {"it": i.title_it, "en": i.title_en},
+            }
+            for i in reveal.indicators
+        ],
+        "verification": verification_json(
+            verification,
+            public_view(db_session(), verification.certificate, verification.consents)
+            if verification.certificate is not None
+            else None,
+        )
+        if verification is not None
+        else None,
+    }
+    return private(jsonify(_REVEAL.dump(body))), status

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, make_response, render_template, request, url_for
+from flask import Response, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.db import db_session, reads_only
 from app.extensions import limiter
-from app.labels import VERIFICATION_STATES
+from app.labels import EVIDENCE_REVEAL_STATES, VERIFICATION_STATES
 from app.services import storage, upload_pool, verification_recorder
 from app.verify import bp
 from certification.clock import utcnow
+from certification.evidence_reveal import EvidenceReveal, verify_evidence
 from certification.models import VerificationChannel
 from certification.verification import (
     MAX_PDF_BYTES,
@@ -131,6 +132,71 @@ def upload() -> Response:
         return private(make_response(page, 422))
     result = verify_file(db_session(), storage(), data, upload_pool(), utcnow())
     return _page(result, VerificationChannel.WEB)
+
+
+def read_evidence_upload() -> bytes | None:
+    """The uploaded evidence file (at most one byte over the upload cap)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return None
+    return upload.stream.read(evidence_max_bytes() + 1)
+
+
+def evidence_max_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"]) * 2**20
+
+
+def reveal_evidence(code: str, channel: VerificationChannel) -> EvidenceReveal:
+    """Check the holder's reveal (code, ``file``, ``salt``); the certificate's check by code
+    is logged like any other."""
+    reveal = verify_evidence(
+        db_session(),
+        code,
+        read_evidence_upload(),
+        request.form.get("salt", ""),
+        utcnow(),
+        max_bytes=evidence_max_bytes(),
+    )
+    if reveal.verification is not None:
+        verification_recorder().record(reveal.verification, channel, utcnow())
+    return reveal
+
+
+#: HTTP status of each reveal answer: refusals of the input are 422 (413 too large), an
+#: unknown code the same 404 as everywhere; a decision on the evidence is a 200.
+REVEAL_STATUS = {
+    "confirmed": 200,
+    "not_confirmed": 200,
+    "not_committed": 200,
+    "not_found": 404,
+    "salt_malformed": 422,
+    "no_file": 422,
+    "too_large": 413,
+}
+
+
+@bp.post("/verify/<code>/evidence")
+@upload_limit
+@global_limit
+def evidence(code: str) -> Response:
+    """The holder's reveal of one evidence file and its salt, from a certificate's page."""
+    reveal = reveal_evidence(code[:100], VerificationChannel.WEB)
+    if reveal.reason == "not_found":
+        return _not_found()
+    record = None
+    if reveal.verification is not None and reveal.verification.certificate is not None:
+        record = public_view(
+            db_session(), reveal.verification.certificate, reveal.verification.consents
+        )
+    page = render_template(
+        "verify/evidence.html",
+        reveal=reveal,
+        record=record,
+        code=code[:100],
+        message=EVIDENCE_REVEAL_STATES[reveal.reason],
+        now=utcnow(),
+    )
+    return private(make_response(page, REVEAL_STATUS[reveal.reason]))
 
 
 def verification_json(result: Verification, record: dict[str, Any] | None) -> dict[str, Any]:

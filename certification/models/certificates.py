@@ -106,6 +106,11 @@ class Certificate(UUIDPrimaryKey, ModelBase):
         cascade="all, delete-orphan",
         order_by="CertificateCompetence.position",
     )
+    evidence_commitments: Mapped[list[CertificateEvidence]] = relationship(
+        back_populates="certificate",
+        cascade="all, delete-orphan",
+        order_by="CertificateEvidence.position",
+    )
 
 
 class CertificateCompetence(ModelBase):
@@ -125,6 +130,36 @@ class CertificateCompetence(ModelBase):
     achieved_level: Mapped[str | None] = mapped_column(String(10))
 
     certificate: Mapped[Certificate] = relationship(back_populates="competences")
+
+
+class CertificateEvidence(ModelBase):
+    """One evidence item of a certificate in the salted-commitment format (content
+    ``evidence_format`` 2, :mod:`certification.commitments`): the secret salt, kept by Attesta
+    and given only to the holder (data export), and what the commitment was computed over.
+    The credential carries only the commitment and the indicators."""
+
+    __tablename__ = "certificate_evidence"
+
+    certificate_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The item's position in the certificate's (and the credential's) evidence list.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The portfolio item; None once erased (the salt and hashes stay with the certificate).
+    evidence_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("evidence.id", ondelete="SET NULL"), index=True
+    )
+    #: Hex of the random salt (32 bytes): the secret that makes the commitment unguessable.
+    salt: Mapped[str] = mapped_column(String(64))
+    #: sha256 of the evidence content (the file's bytes, or a link's or text's UTF-8).
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    #: The file's name (None for a link or a text).
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    #: The resultDescription ids of the indicators the item supports, as committed.
+    indicators: Mapped[list[str]]
+    commitment: Mapped[str] = mapped_column(String(64))
+
+    certificate: Mapped[Certificate] = relationship(back_populates="evidence_commitments")
 
 
 class StatusList(UUIDPrimaryKey, ModelBase):

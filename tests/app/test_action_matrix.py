@@ -143,6 +143,9 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/password/reset/invalid-token": everyone(400),
     "/verify": everyone(422),  # no file: the public check asks for one
     "/api/v1/verify": everyone(422),
+    # the holder's evidence reveal: no file and no salt, turned back alike for everyone
+    "/verify/{cert_code}/evidence": everyone(422),
+    "/api/v1/verify/evidence": everyone(422),
     "/referee/invalid-token": everyone(404),
     "/referee/{referee_token}": everyone(200),  # the e-mailed link is the referee's credential
     "/account/password": act(422, *LOGGED_IN),  # own account; the empty form is turned back

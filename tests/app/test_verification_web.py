@@ -355,3 +355,99 @@ def test_with_every_upload_slot_taken_an_issued_pdf_is_still_found_by_its_hash(
     for busy in (proof, altered):
         assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
         assert busy.json["error"]["code"] == "busy"
+
+
+def _reveal(client: FlaskClient, code: str, data: bytes, salt: str, api: bool = False) -> Any:
+    form: dict[str, Any] = {"file": (io.BytesIO(data), "evidence.txt"), "salt": salt}
+    if api:
+        form["code"] = code
+        url = "/api/v1/verify/evidence"
+    else:
+        form["csrf_token"] = csrf_token(client, f"/verify/{code}")
+        url = f"/verify/{code}/evidence"
+    return client.post(url, data=form, content_type="multipart/form-data")
+
+
+def test_the_holder_reveals_one_evidence_file_on_the_web(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    certificate = _issue(app, stage, db)
+    salt = certificate.evidence_commitments[0].salt
+    url = stage["evidence"].url.encode()
+    code = certificate.verification_code
+    anyone = app.test_client()
+    page = anyone.get(f"/verify/{code}").get_data(as_text=True)
+    assert "Verifica un’evidenza" in page and f"/verify/{code}/evidence" in page
+    # With the holder's consent the page lists the evidence: its commitment, never its hash.
+    set_public_consents(
+        db,
+        stage["candidate"],
+        certificate,
+        show_name=False,
+        show_evidence=True,
+        text_version="t",
+        now=NOW,
+    )
+    db.commit()
+    page = anyone.get(f"/verify/{code}").get_data(as_text=True)
+    commitment = certificate.evidence_commitments[0].commitment
+    assert f"impegno {commitment[:16]}" in page and "per DEMO-C01" in page
+    assert certificate.evidence_commitments[0].content_sha256[:16] not in page
+    confirmed = _reveal(anyone, code, url, salt)
+    text = confirmed.get_data(as_text=True)
+    assert confirmed.status_code == 200 and "Evidenza confermata" in text
+    assert "Questo file è evidenza per" in text and "DEMO-C01" in text
+    assert certificate.number in text and confirmed.headers["Cache-Control"] == "no-store"
+    english = anyone.post(
+        f"/verify/{code}/evidence",
+        data={
+            "file": (io.BytesIO(url), "e.txt"),
+            "salt": salt,
+            "csrf_token": csrf_token(anyone, f"/verify/{code}"),
+        },
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
+    assert "Evidence confirmed" in english and "This file is evidence for" in english
+    for data, guess in ((url, "0" * 64), (b"https://example.org/altro", salt)):
+        refused = _reveal(anyone, code, data, guess)
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 200 and "Evidenza non confermata" in text
+        assert "Questo file è evidenza per" not in text
+    assert _reveal(anyone, code, url, "not a salt").status_code == 422
+    assert _reveal(anyone, "0" * 26, url, salt).status_code == 404
+    # The holder's own page says where the salts are.
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    own = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert "commitments.json" in own and "impegni salati" in own
+
+
+def test_the_api_reveals_evidence_and_documents_it(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    certificate = _issue(app, stage, db)
+    salt = certificate.evidence_commitments[0].salt
+    url = stage["evidence"].url.encode()
+    code = C.format_code(certificate.verification_code)
+    anyone = app.test_client()
+    body = _reveal(anyone, code, url, salt, api=True).get_json()
+    assert (body["confirmed"], body["reason"]) == (True, "confirmed")
+    assert [(i["code"], i["kind"]) for i in body["indicators"]] == [("DEMO-C01", "competence")]
+    assert body["verification"]["verdict"] == "valid"
+    assert body["verification"]["certificate"]["number"] == certificate.number
+    wrong = _reveal(anyone, code, url, "f" * 64, api=True)
+    assert wrong.status_code == 200
+    assert (wrong.get_json()["confirmed"], wrong.get_json()["reason"]) == (False, "not_confirmed")
+    assert wrong.get_json()["indicators"] == []
+    unknown = _reveal(anyone, "0" * 26, url, salt, api=True)
+    assert unknown.status_code == 404 and unknown.get_json()["verification"] is None
+    malformed = _reveal(anyone, code, url, "xyz", api=True)
+    assert malformed.status_code == 422
+    assert malformed.get_json()["error"]["details"] == {"salt": ["salt_malformed"]}
+    paths = anyone.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "post" in paths["/verify/evidence"]

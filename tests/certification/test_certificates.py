@@ -190,7 +190,11 @@ def test_issuing_a_certificate(db: Session, world: dict[str, Any], storage: Any)
         e["statusListIndex"] == str(certificate.status_index)
         for e in credential["credentialStatus"]
     )
-    assert credential["evidence"][0]["description"].startswith("sha256:")
+    # Evidence as a salted commitment naming the competence it supports, no plain hash.
+    evidence = credential["evidence"][0]
+    assert evidence["id"].startswith("urn:attesta:evidence-commitment:v1:")
+    assert evidence["narrative"] == "- urn:attesta:result:DEMO-C01"
+    assert "sha256:" not in json.dumps(credential["evidence"])
     assert credential["proof"]["verificationMethod"].endswith(certificate.credential_kid)
 
 
