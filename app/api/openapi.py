@@ -300,6 +300,9 @@ def openapi_document() -> dict[str, Any]:
                                 "properties": {
                                     "code": {
                                         "type": "string",
+                                        "maxLength": 100,
+                                        # No NUL: every input refuses it (app/security.py).
+                                        "pattern": "^[^\\x00]*$",
                                         "description": "The certificate's verification code",
                                     },
                                     "salt": {
@@ -322,7 +325,9 @@ def openapi_document() -> dict[str, Any]:
                     "200": _ok("EvidenceReveal", "Confirmed, or refused with the reason"),
                     "404": _ok("EvidenceReveal", "No certificate has this code"),
                     "413": _error("Larger than the upload limit"),
-                    "422": _error("No file sent, or the salt is not 64 hex digits"),
+                    "422": _error(
+                        "No file sent, the salt is not 64 hex digits, or the code holds a NUL"
+                    ),
                     "429": _ERRORS["429"],
                 },
             }

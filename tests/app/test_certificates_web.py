@@ -226,7 +226,11 @@ def test_an_issued_credential_verifies_in_an_independent_verifier(
     post_form(
         client,
         f"{url}/revoke",
-        {"revoke-reason_code": "identity", "revoke-reason": "Persona diversa."},
+        {
+            "revoke-reason_code": "identity",
+            "revoke-reason": "Persona diversa.",
+            "revoke-confirm_number": certificate.number,
+        },
         page=url,
     )
     code, result = run()

@@ -160,6 +160,24 @@ def _credential_kid(instance: Instance) -> str:
     return (retired or lines)[0].split()[0]
 
 
+def _file(argv: list[str], demo: dict[str, Any]) -> str:
+    """What the README's FILE stands for: a checkpoint kept outside (``audit verify``), the
+    erasure journal of the instance a backup came from (``backup restore``)."""
+    instance: Instance = demo["instance"]
+    if argv[:2] == ["audit", "verify"]:
+        made = _run(instance, ["audit", "checkpoint"])
+        assert made.exit_code == 0, made.output
+        app = create_app({**instance.settings(), **CONFIGURED})
+        instance.apps.append(app)
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        kept = demo["root"] / "checkpoint.json"
+        kept.write_bytes(app.test_client().get(f"/audit/checkpoints/{day}.json").data)
+        return str(kept)
+    journal = Path(instance.settings()["INSTANCE_PATH"]) / "erasures.jsonl"
+    journal.touch()  # no erasure since the demo was loaded: an empty journal
+    return str(journal)
+
+
 #: Examples that change the demo data for the ones after them run last: revoking the demo's
 #: valid certificate also revokes the talent card on it, which ``cards export`` then refuses.
 LAST = ("certificates revoke",)
@@ -182,6 +200,7 @@ def test_the_readme_examples_run_as_written(
         for command in variants(example):
             kid = _credential_kid(instance) if "KID" in command.split() else ""
             argv = _argv(command, demo, kid)
+            argv = [_file(argv, demo) if word == "FILE" else word for word in argv]
             # A restore goes into a new, empty instance, as the README says.
             target = demo["restored"] if argv[:2] == ["backup", "restore"] else instance
             done = _run(target, argv)
