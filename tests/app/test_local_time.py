@@ -7,10 +7,30 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from certification.models import AssessmentSession, OutboxMessage, UserAccount
 from tests.app.access_world import World, build_world, client_for, fill
 from tests.conftest import csrf_token
+
+
+def _plan(app: Flask, world: World, when: str, **headers: str) -> TestResponse:
+    """The certifier plans the review case's assessment at ``when`` (as typed, Rome time)."""
+    accounts: dict[str, UserAccount] = world["accounts"]
+    certifier = client_for(app, world, "certifier")
+    url = fill("/cases/{rcase}", world)
+    return certifier.post(
+        url + "/plan",
+        data={
+            "csrf_token": csrf_token(certifier, url),
+            "methods": ["colloquio_tecnico"],
+            "scheduled_at": when,
+            "location": "Cremona",
+            "certifiers": [str(accounts["certifier"].person_id)],
+            "assessors": [str(accounts["assessor"].person_id)],
+        },
+        headers=headers,
+    )
 
 
 @pytest.mark.parametrize(("day", "utc_hour"), [("2027-01-15", 9), ("2027-07-15", 8)])
@@ -21,19 +41,7 @@ def test_an_assessment_at_ten_reads_ten_everywhere(
     accounts: dict[str, UserAccount] = world["accounts"]
     accounts["candidate"].locale = "en"  # the candidate reads English, the panel Italian
     db.commit()
-    certifier = client_for(app, world, "certifier")
-    url = fill("/cases/{rcase}", world)
-    response = certifier.post(
-        url + "/plan",
-        data={
-            "csrf_token": csrf_token(certifier, url),
-            "methods": ["colloquio_tecnico"],
-            "scheduled_at": f"{day}T10:00",
-            "location": "Cremona",
-            "certifiers": [str(accounts["certifier"].person_id)],
-            "assessors": [str(accounts["assessor"].person_id)],
-        },
-    )
+    response = _plan(app, world, f"{day}T10:00")
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     db.expire_all()
     [stored] = db.scalars(
@@ -41,7 +49,11 @@ def test_an_assessment_at_ten_reads_ten_everywhere(
     ).all()
     assert stored.scheduled_at.hour == utc_hour  # stored in UTC
 
-    page = certifier.get(url).get_data(as_text=True)
+    page = (
+        client_for(app, world, "certifier")
+        .get(fill("/cases/{rcase}", world))
+        .get_data(as_text=True)
+    )
     schedule = page.split('id="plan-h"')[0] if 'id="plan-h"' in page else page
     assert "10:00" in schedule and f"0{utc_hour}:00" not in schedule
     mails = {
@@ -58,24 +70,9 @@ def test_an_assessment_at_ten_reads_ten_everywhere(
 
 def test_a_time_that_does_not_exist_is_refused_with_a_reason(app: Flask, db: Session) -> None:
     world: World = build_world(db, app)
-    accounts: dict[str, UserAccount] = world["accounts"]
-    certifier = client_for(app, world, "certifier")
-    url = fill("/cases/{rcase}", world)
-    response = certifier.post(
-        url + "/plan",
-        data={
-            "csrf_token": csrf_token(certifier, url),
-            "methods": ["colloquio_tecnico"],
-            "scheduled_at": "2027-03-28T02:30",  # clocks go forward at 02:00
-            "location": "Cremona",
-            "certifiers": [str(accounts["certifier"].person_id)],
-            "assessors": [str(accounts["assessor"].person_id)],
-        },
-        headers={"Accept-Language": "it"},
-    )
+    # clocks go forward at 02:00
+    response = _plan(app, world, "2027-03-28T02:30", **{"Accept-Language": "it"})
     assert response.status_code == 422
     assert "non esiste in Italia" in response.get_data(as_text=True)
     db.expire_all()
-    assert db.scalars(select(AssessmentSession)).all() == [] or all(
-        s.case_id != world["rcase"] for s in db.scalars(select(AssessmentSession))
-    )
+    assert all(s.case_id != world["rcase"] for s in db.scalars(select(AssessmentSession)))

@@ -4,6 +4,7 @@ which route; the answer itself stays a plain not-found, and the refused change i
 from __future__ import annotations
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,17 @@ def _refusals(db: Session) -> list[AuditEvent]:
     )
 
 
+def _rate(client: FlaskClient, url: str) -> int:
+    """Post a rating of DEMO-C01-I1 to ``url``; the answer's status."""
+    data = {
+        "csrf_token": csrf_token(client, "/dashboard"),
+        "competence_code": "DEMO-C01",
+        "criterion_code": "DEMO-C01-I1",
+        "level_code": "L1",
+    }
+    return client.post(url, data=data).status_code
+
+
 def test_an_assessor_off_the_panel_is_refused_and_logged(app: Flask, db: Session) -> None:
     world: World = build_world(db, app)
     intruder = world["accounts"]["other_assessor"]
@@ -29,16 +41,7 @@ def test_an_assessor_off_the_panel_is_refused_and_logged(app: Flask, db: Session
     assert _refusals(db) == []
 
     assert client.get(fill("/cases/{pcase}/review", world)).status_code == 404
-    response = client.post(
-        fill("/cases/{pcase}/ratings", world),
-        data={
-            "csrf_token": csrf_token(client, "/dashboard"),
-            "competence_code": "DEMO-C01",
-            "criterion_code": "DEMO-C01-I1",
-            "level_code": "L1",
-        },
-    )
-    assert response.status_code == 404
+    assert _rate(client, fill("/cases/{pcase}/ratings", world)) == 404
     assert "DEMO-C01-I1" not in A.current_ratings(db.get_one(CertificationCase, world["pcase"]))
 
     logged = _refusals(db)
@@ -57,16 +60,7 @@ def test_a_refused_act_on_a_visible_case_is_logged(app: Flask, db: Session) -> N
     world: World = build_world(db, app)
     client = client_for(app, world, "region_supervisor")
     url = fill("/cases/{pcase}/ratings", world)
-    response = client.post(
-        url,
-        data={
-            "csrf_token": csrf_token(client, "/dashboard"),
-            "competence_code": "DEMO-C01",
-            "criterion_code": "DEMO-C01-I1",
-            "level_code": "L1",
-        },
-    )
-    assert response.status_code == 403
+    assert _rate(client, url) == 403
     [event] = _refusals(db)
     assert event.actor_user_id == world["accounts"]["region_supervisor"].id
     assert (event.details["path"], event.details["code"]) == (url, "not_permitted")
