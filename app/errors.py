@@ -342,8 +342,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> tuple[Response | str, int]:
-        if isinstance(exc, AccessRefused | NotPermitted):
-            _log_refusal(app, exc)
+        if isinstance(exc, AccessRefused):
+            _log_refusal(app, exc.code, exc.detail, exc.entity_type, exc.entity_id)
+        elif isinstance(exc, NotPermitted):
+            _log_refusal(app, exc.code, exc.detail)
         status = STATUS_BY_CODE.get(exc.code, 400)
         details = getattr(exc, "errors", None) or None
         # A page has no fields to highlight: it says what was wrong (JSON carries the details).
@@ -364,7 +366,11 @@ def init_app(app: Flask) -> None:
         return error_response(400, "csrf_failed", str(message))
 
     @app.errorhandler(CrossOriginRefused)
-    def _cross_origin(_exc: CrossOriginRefused) -> tuple[Response | str, int]:
+    def _cross_origin(exc: CrossOriginRefused) -> tuple[Response | str, int]:
+        from flask_login import current_user
+
+        if current_user.is_authenticated:  # a forged request riding someone's session
+            _log_refusal(app, "cross_origin_refused", exc.reason)
         message = _l(
             "This request was sent from another website, so it was refused and nothing was "
             "changed. Open Attesta's page yourself and send the form from there."
@@ -394,9 +400,12 @@ def init_app(app: Flask) -> None:
         return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))
 
 
-def _log_refusal(app: Flask, exc: DomainError) -> None:
-    """Write a refused access (an object out of the actor's scope, an act they may not do) to
-    the security log, in a transaction of its own: the request's is rolled back."""
+def _log_refusal(
+    app: Flask, code: str, reason: str, entity_type: str = "route", entity_id: str | None = None
+) -> None:
+    """Write a refused access (an object out of the actor's scope, an act they may not do, a
+    request forged from another site) to the security log, in a transaction of its own: the
+    request's is rolled back."""
     from flask_login import current_user
 
     from app.db import database
@@ -406,10 +415,6 @@ def _log_refusal(app: Flask, exc: DomainError) -> None:
     request_session = g.get("db_session")
     if request_session is not None:
         request_session.rollback()  # its changes are void, and SQLite has one writer
-    if isinstance(exc, AccessRefused):
-        entity_type, entity_id = exc.entity_type, exc.entity_id
-    else:
-        entity_type, entity_id = "route", request.path
     try:
         with database().session() as session:  # it signs the audit chain's new head
             record_event(
@@ -417,12 +422,12 @@ def _log_refusal(app: Flask, exc: DomainError) -> None:
                 session.get(UserAccount, account_id) if account_id else None,
                 "access.refused",
                 entity_type,
-                entity_id,
+                entity_id or request.path,
                 utcnow(),
                 method=request.method,
                 path=request.path,
-                code=exc.code,
-                reason=exc.detail,
+                code=code,
+                reason=reason,
             )
             session.commit()
     except Exception:  # the log must never turn a refusal into a 500

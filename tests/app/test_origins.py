@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.origins import origin_of
 from certification.accounts import create_api_token
 from certification.keys import init_keys
-from certification.models import Certificate, CertificateStatus, UserAccount
+from certification.models import AuditEvent, Certificate, CertificateStatus, UserAccount
 from certification.roles import Role
 from tests.conftest import NOW, csrf_token, login, post_form
 from tests.factories import PASSWORD, make_account, make_candidate
@@ -162,6 +162,13 @@ def test_a_cross_site_post_does_not_suspend_a_certificate(app: Flask, db: Sessio
     assert attack.status_code == 403
     db.expire_all()
     assert certificate.status == CertificateStatus.ISSUED
+    # The forged request riding the signatory's session is in the security log.
+    [logged] = db.scalars(select(AuditEvent).where(AuditEvent.action == "access.refused"))
+    assert logged.actor_user_id == signatory.id
+    assert (logged.details["code"], logged.details["path"]) == (
+        "cross_origin_refused",
+        f"{url}/suspend",
+    )
     # The same form from our own page goes through.
     own = client.post(
         f"{url}/suspend",
