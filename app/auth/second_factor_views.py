@@ -33,6 +33,12 @@ def _pending_key() -> str:
     return f"second-factor:{waiting[0].id}" if waiting else f"second-factor:{request.remote_addr}"
 
 
+def _login_again() -> Response:
+    """The password step's time ran out (or never happened): back to the login page."""
+    flash(_("Log in again: the time to enter the code has run out."), "info")
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/login/second-factor", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 @limiter.limit("10 per 5 minutes", methods=["POST"], key_func=_pending_key)
@@ -40,8 +46,7 @@ def second_factor() -> Response | str | tuple[str, int]:
     """Step two of the login: a code from the app or a recovery code."""
     waiting = pending()
     if waiting is None:
-        flash(_("Log in again: the time to enter the code has run out."), "info")
-        return redirect(url_for("auth.login"))
+        return _login_again()
     account, data = waiting
     if data.get("enrol"):
         return redirect(url_for("auth.second_factor_setup"))
@@ -126,8 +131,7 @@ def second_factor_setup() -> Response | str | tuple[str, int]:
     """At login, for a role that needs a second factor and has none: enrol an app first."""
     waiting = pending()
     if waiting is None:
-        flash(_("Log in again: the time to enter the code has run out."), "info")
-        return redirect(url_for("auth.login"))
+        return _login_again()
     account, data = waiting
     if not data.get("enrol"):
         return redirect(url_for("auth.second_factor"))
