@@ -120,7 +120,11 @@ def test_unknown_codes_all_get_the_same_404(
         for code in ("0" * 26, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZZ", "nope", "%3Cscript%3E")
     }
     assert len(bodies) == 1
-    assert b"Nessun certificato rilasciato con Attesta ha questo codice" in bodies.pop()
+    body = bodies.pop().decode()
+    assert "Nessun certificato rilasciato con Attesta ha questo codice" in body
+    # Headed as what it is, an unknown certificate (not a missing page), with what to do next.
+    assert "<h1>Certificato sconosciuto</h1>" in body and "Pagina non trovata" not in body
+    assert "Cosa puoi fare" in body
     api = {
         anyone.get(f"/api/v1/verify/{code}").get_data() for code in ("0" * 26, "nope", "x" * 300)
     }
