@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Frame, Locator, Response
+from playwright.sync_api import BrowserContext, ConsoleMessage, Frame, Locator, Page, Response
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -312,6 +312,17 @@ class Story:
             pytest.skip(f"the earlier journey ({step}) did not finish on the {self.viewport}")
 
 
+def menu_link(page: Page, name: str) -> Locator:
+    """A link of the header's main navigation, as a person reaches it: on a phone the links sit
+    behind the Menu button, which is opened first."""
+    menu = page.locator("details.nav-menu")
+    if menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    return page.get_by_role("navigation", name="Navigazione principale").get_by_role(
+        "link", name=name, exact=True
+    )
+
+
 def select_starting_with(select: Locator, prefix: str) -> None:
     """Choose the option of a <select> whose text starts with PREFIX (e.g. a code)."""
     option = select.locator("option").filter(has_text=re.compile("^" + re.escape(prefix)))
@@ -365,6 +376,15 @@ def route_of(url: str) -> str:
     return path + ("?" + "&".join(names) if names else "")
 
 
+#: What a page's layout measures: its width against the window's, and the header's height.
+_LAYOUT = """() => ({
+  width: document.documentElement.scrollWidth,
+  window: window.innerWidth,
+  header: Math.round(document.querySelector('.site-header')?.getBoundingClientRect().height || 0),
+})"""
+
+#: The header leaves the phone's screen to the content (issue 19: at most 120 px of 390 x 844).
+PHONE_HEADER_MAX_PX = 120
 _AXE_RUN = """async tags => {
   const options = {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']};
   const results = await axe.run(document, options);
@@ -491,6 +511,12 @@ class Visitor:
         lang = page.evaluate("document.documentElement.lang")
         if lang != "it":
             self._problem(f"{page.url}: the page is in {lang!r}, not Italian")
+        layout = page.evaluate(_LAYOUT)
+        if layout["width"] > layout["window"]:
+            wide, window = layout["width"], layout["window"]
+            self._problem(f"{page.url}: scrolls sideways ({wide} px in a {window} px window)")
+        if self.viewport.name == "phone" and layout["header"] > PHONE_HEADER_MAX_PX:
+            self._problem(f"{page.url}: the header takes {layout['header']} px of the phone")
         violations = page.evaluate(_AXE_RUN, AXE_TAGS)
         self._unchecked = None
         self.log.runs += 1

@@ -20,6 +20,7 @@ from tests.journeys.support import (
     Story,
     Viewport,
     Visitor,
+    menu_link,
     one_page_pdf,
     pdfsig,
     qr_code_in,
@@ -33,13 +34,6 @@ CRITERIA = ("DEMO-C01-I1", "DEMO-C01-I2", "DEMO-C01-I3")
 CANDIDATES = {"phone": ("Martina", "Galbiati"), "desktop": ("Federico", "Brambilla")}
 
 
-def nav(page: Page, name: str) -> Locator:
-    """A link of the header's main navigation."""
-    return page.get_by_role("navigation", name="Navigazione principale").get_by_role(
-        "link", name=name, exact=True
-    )
-
-
 def status_badge(page: Page) -> Locator:
     """The status of the case (or card) the page shows."""
     return page.locator("main .badge-status").first
@@ -48,7 +42,7 @@ def status_badge(page: Page) -> Locator:
 def open_case(person: Visitor, candidate: str) -> None:
     """Staff open the case from their work queue (Domande), by the candidate's name."""
     page = person.page
-    person.follow(nav(page, "Domande"))
+    person.follow(menu_link(page, "Domande"))
     person.follow(page.get_by_role("link", name=candidate, exact=True))
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Animatore di spazi di coworking e community"
@@ -82,7 +76,7 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     story.email, story.password, story.name = email, password, f"{given} {family}"
 
     # Choose the profile aimed at.
-    me.follow(nav(page, "Portfolio"))
+    me.follow(menu_link(page, "Portfolio"))
     me.follow(page.get_by_role("main").get_by_role("link", name="Competenze e criteri").first)
     select_starting_with(page.get_by_label("Profilo"), f"{PROFILE} ")
     me.follow(page.get_by_role("button", name="Scegli", exact=True))
@@ -91,7 +85,7 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     )
 
     # Record an experience.
-    me.follow(nav(page, "Portfolio"))
+    me.follow(menu_link(page, "Portfolio"))
     me.follow(page.get_by_role("link", name="Aggiungi un'esperienza"))
     page.get_by_label("Che cosa hai fatto?").select_option(
         label="Animazione di uno spazio di coworking"
@@ -285,7 +279,7 @@ def test_3_candidate_downloads_certificate_and_talent_card(
     story.reached.add("downloaded")
 
     # The Talent Card, active at once on the certificate.
-    me.follow(nav(page, "Talent Card"))
+    me.follow(menu_link(page, "Talent Card"))
     page.get_by_label(re.compile("^Acconsento|^Accetto")).check()
     me.follow(page.get_by_role("button", name="Richiedi la card"))
     expect(status_badge(page)).to_have_text("Attiva")
@@ -320,13 +314,13 @@ def test_4_employer_verifies_by_link_code_and_file(
     expect(page.locator("main")).to_contain_text(f"{COMPETENCE} Accogliere i membri")
 
     # The code, typed.
-    employer.follow(nav(page, "Verifica un certificato"))
+    employer.follow(menu_link(page, "Verifica un certificato"))
     page.get_by_label("Codice di verifica").fill(story.code.lower())
     employer.follow(page.get_by_role("button", name="Verifica", exact=True))
     expect(verdict).to_have_text("Valido")
 
     # The PDF, uploaded: choosing the file sends it.
-    employer.follow(nav(page, "Verifica un certificato"))
+    employer.follow(menu_link(page, "Verifica un certificato"))
     assert story.pdf is not None
     with employer.navigation():
         page.get_by_label("PDF del certificato o credenziale (JSON)").set_input_files(story.pdf)

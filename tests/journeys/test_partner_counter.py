@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.journeys.support import Instance, Visitor
+from tests.journeys.support import Instance, Visitor, menu_link
 
 CONVENTION = "Biglietti da visita e volantini"
 
@@ -23,11 +23,7 @@ def test_5_partner_checks_a_talent_card_at_the_counter(
     page = partner.page
     verdict = page.locator(".verdict")
     partner.log_in(instance.account("partner"))
-    partner.follow(
-        page.get_by_role("navigation", name="Navigazione principale").get_by_role(
-            "link", name="Impresa partner"
-        )
-    )
+    partner.follow(menu_link(page, "Impresa partner"))
     uses = page.locator("h2:has-text('Ultimi utilizzi registrati') + ul > li")
     before = uses.count()
 
@@ -55,10 +51,6 @@ def test_5_partner_checks_a_talent_card_at_the_counter(
     expect(verdict).not_to_contain_text("Elisa")
 
     # The use is in the partner's list.
-    partner.follow(
-        page.get_by_role("navigation", name="Navigazione principale").get_by_role(
-            "link", name="Impresa partner"
-        )
-    )
+    partner.follow(menu_link(page, "Impresa partner"))
     expect(uses).to_have_count(before + 1)
     expect(uses.first).to_contain_text(CONVENTION)
