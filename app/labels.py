@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from certification.models import (
@@ -247,8 +248,23 @@ CARD_CHECK_LABELS: dict[str, Any] = {
 }
 
 
+def certificate_name(profile_title: str, coverage: Any) -> str:
+    """A certificate's name for people: the profile's title, and for a certification of single
+    competences (``coverage.partial``, certification.coverage) how many of the profile's it
+    holds, so that it never reads as the whole profile."""
+    if not coverage.partial:
+        return profile_title
+    return _(
+        "%(profile)s — single competences (%(covered)s of %(total)s)",
+        profile=profile_title,
+        covered=coverage.covered,
+        total=coverage.total,
+    )
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals.update(
+        certificate_name=certificate_name,
         CARD_STATUS_LABELS=CARD_STATUS_LABELS,
         ELIGIBILITY_LABELS=ELIGIBILITY_LABELS,
         CONVENTION_CATEGORY_LABELS=CONVENTION_CATEGORY_LABELS,

@@ -21,6 +21,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,6 +31,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from certification import commitments, credentials
 from certification.audit import record_event
+from certification.coverage import (
+    Coverage,
+    coverage,
+    frozen_required,
+    kind_for,
+    required_competences,
+)
 from certification.documents import _locale
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
@@ -237,6 +245,7 @@ def certificate_content(
     session_dates = sorted(
         s.scheduled_at.date() for s in case.sessions if s.scheduled_at is not None
     )
+    required = required_competences(case.target_profile)
     person = case.candidate
     ente = case.ente_titolato
     titolare = ente.accredited_by
@@ -245,7 +254,7 @@ def certificate_content(
         "place": ente.city,
         "case_protocol": case.protocol_number,
         "illustrative": bool(snapshot["framework"]["illustrative"]),
-        "kind": _kind(case, set(outcomes)).value,
+        "kind": kind_for((c["code"] for c in required), outcomes).value,
         "holder": {
             "given_name": person.given_name,
             "family_name": person.family_name,
@@ -279,6 +288,8 @@ def certificate_content(
             "profile_title_it": snapshot["profile"]["title_it"],
             "profile_title_en": snapshot["profile"]["title_en"],
             "eqf_level": snapshot["profile"]["eqf_level"],
+            # What a certificate of the whole profile holds: a partial one says what it lacks.
+            "profile_competences": required,
         },
         "competences": competences,
         "learning": {
@@ -372,13 +383,15 @@ def _committed_evidence(
     return public, rows
 
 
-def _kind(case: CertificationCase, certified: set[str]) -> CertificateKind:
-    mandatory = {
-        link.competence.code for link in case.target_profile.competence_links if link.mandatory
-    }
-    if mandatory and mandatory <= certified:
-        return CertificateKind.PROFILO_COMPLETO
-    return CertificateKind.COMPETENZE_SINGOLE
+def certificate_coverage(certificate: Certificate) -> Coverage:
+    """How much of its profile ``certificate`` covers; partial exactly when its kind says so (the
+    kind is what its PDF was titled with). Older certificates, whose content does not list the
+    profile's competences, are measured against the register's profile."""
+    required = frozen_required(certificate.content)
+    if required is None:
+        required = required_competences(certificate.case.target_profile)
+    found = coverage(certificate.content, required)
+    return replace(found, partial=certificate.kind == CertificateKind.COMPETENZE_SINGOLE)
 
 
 # --- status lists -----------------------------------------------------------------------------

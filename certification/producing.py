@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from weasyprint import Attachment
 
 from certification import commitments, credentials
+from certification.coverage import Coverage, coverage, frozen_required
 from certification.documents import CONTEXTS, EVIDENCE_TYPES, EXPERIENCE_KINDS, METHODS, ROME
 from certification.keys import KeyMaterial, KeyPassphraseWrong, active_key, load_private_key
 from certification.models import KeyPurpose
@@ -37,14 +38,46 @@ EQF_URL: Final = "http://data.europa.eu/snb/eqf/{}"
 ATLANTE_URL: Final = "https://atlantelavoro.inapp.gov.it/"
 TITLES: Final = {
     "it": {
-        "competenze_singole": "Certificato di competenze",
+        "competenze_singole": "Certificato di singole competenze",
         "profilo_completo": "Attestato di competenza — profilo completo",
     },
     "en": {
-        "competenze_singole": "Certificate of competences",
+        "competenze_singole": "Certificate of single competences",
         "profilo_completo": "Certificate of competence — full profile",
     },
 }
+
+#: How a certificate says what part of its profile it covers (certification.coverage).
+SCOPE: Final = {
+    "it": {
+        "partial_name": "{title}: {covered} di {total} competenze del profilo «{profile}»",
+        "partial": "Certificazione di singole competenze: attesta {covered} delle {total} "
+        "competenze del profilo «{profile}», non il profilo completo.",
+        "missing": "Competenze del profilo non comprese: {missing}.",
+        "full": "Certificazione dell'intero profilo «{profile}».",
+    },
+    "en": {
+        "partial_name": "{title}: {covered} of {total} competences of the profile “{profile}”",
+        "partial": "Certification of single competences: it attests {covered} of the {total} "
+        "competences of the profile “{profile}”, not the whole profile.",
+        "missing": "Competences of the profile not included: {missing}.",
+        "full": "Certification of the whole profile “{profile}”.",
+    },
+}
+
+
+def scope_statement(found: Coverage, profile: str, locale: str, *, name_missing: bool) -> str:
+    """The sentence saying what part of ``profile`` a certificate covers, in ``locale``; with
+    ``name_missing``, the profile's competences it does not include (the credential names them;
+    the PDF lists only what is certified, domain.md §7.3)."""
+    words = SCOPE[locale]
+    if not found.partial:
+        return words["full"].format(profile=profile)
+    text = words["partial"].format(covered=found.covered, total=found.total, profile=profile)
+    if name_missing and found.missing:
+        listed = "; ".join(f"{m['code']} {m[f'title_{locale}']}" for m in found.missing)
+        text += " " + words["missing"].format(missing=listed)
+    return text
 
 
 # --- URLs (stable, published) ------------------------------------------------------------------
@@ -301,6 +334,17 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
             for x in learning["experiences"]
         ]
     )
+    profile = standard[f"profile_title_{locale}"]
+    name = f"{title}: {profile}"
+    summary = standard[f"legal_reference_{locale}"] or standard[f"framework_title_{locale}"]
+    required = frozen_required(content)
+    if required is not None:  # certificates issued since the content lists them say their scope
+        found = coverage(content, required)
+        if found.partial:
+            name = SCOPE[locale]["partial_name"].format(
+                title=title, covered=found.covered, total=found.total, profile=profile
+            )
+        summary = f"{scope_statement(found, profile, locale, name_missing=True)} {summary}"
     achievement: dict[str, Any] = {
         "id": "urn:uuid:"
         + str(
@@ -312,9 +356,8 @@ def build_credential(content: dict[str, Any], locale: str) -> dict[str, Any]:
         ),
         "type": ["Achievement"],
         "achievementType": "Certificate",
-        "name": f"{title}: {standard[f'profile_title_{locale}']}",
-        "description": standard[f"legal_reference_{locale}"]
-        or standard[f"framework_title_{locale}"],
+        "name": name,
+        "description": summary,
         "criteria": {
             "narrative": "\n".join(
                 f"- {c['code']} {c[f'title_{locale}']}"
@@ -417,9 +460,18 @@ def pdf_context(content: dict[str, Any], locale: str) -> dict[str, Any]:
     qr = segno.make(url, error="m")
     issued_at = dt.datetime.fromisoformat(content["issued_at"]).astimezone(ROME)
     learning = content["learning"]
+    required = frozen_required(content)
     return {
         **content,
         "title": TITLES[locale][content["kind"]],
+        "scope": scope_statement(
+            coverage(content, required),
+            content["standard"][f"profile_title_{locale}"],
+            locale,
+            name_missing=False,
+        )
+        if required is not None
+        else None,
         "issued_on": issued_at.strftime("%d/%m/%Y"),
         "holder_birth_date": _display_date(content["holder"]["birth_date"]),
         "verify_url": url,

@@ -34,7 +34,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from certification.certificates import PUBLIC_STATES, format_code, normalise_code
+from certification.certificates import (
+    PUBLIC_STATES,
+    certificate_coverage,
+    format_code,
+    normalise_code,
+)
 from certification.credentials import (
     CredentialCheck,
     CredentialError,
@@ -667,6 +672,8 @@ def public_view(
             }
             for c in content["competences"]  # as signed; CertificateCompetence rows copy it
         ],
+        # A certificate of single competences says so, and which of the profile's it lacks.
+        "coverage": certificate_coverage(certificate),
         "assessment_methods": list(content["assessment"]["methods"]),
         "status": certificate.status.value,
         "status_changed_on": certificate.status_changed_at.date()

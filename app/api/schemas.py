@@ -192,6 +192,38 @@ class PublicCompetenceSchema(Schema):
     eqf_level = fields.Integer(allow_none=True, required=True)
 
 
+class ProfileCompetenceSchema(Schema):
+    code = fields.String(required=True)
+    title = fields.Nested(TextSchema, required=True)
+
+
+class CoverageSchema(Schema):
+    """How much of its profile a certificate covers (certification.coverage)."""
+
+    # "partial" is a Schema attribute of marshmallow's: the field keeps the name on the wire.
+    is_partial = fields.Boolean(
+        required=True,
+        data_key="partial",
+        attribute="partial",
+        metadata={
+            "description": "True for a certification of single competences (competenze_singole):"
+            " the certificate does not attest the whole profile"
+        },
+    )
+    covered = fields.Integer(
+        required=True, metadata={"description": "The profile's required competences it holds"}
+    )
+    total = fields.Integer(
+        required=True,
+        metadata={"description": "The profile's required (mandatory) competences"},
+    )
+    missing = fields.List(
+        fields.Nested(ProfileCompetenceSchema),
+        required=True,
+        metadata={"description": "The profile's required competences it does not hold"},
+    )
+
+
 class PublicEvidenceSchema(Schema):
     type = fields.String(required=True)
     date = fields.Date(allow_none=True)
@@ -237,6 +269,7 @@ class PublicCertificateSchema(Schema):
     profile_title = fields.Nested(TextSchema, required=True)
     eqf_level = fields.Integer(allow_none=True, required=True)
     competences = fields.List(fields.Nested(PublicCompetenceSchema), required=True)
+    coverage = fields.Nested(CoverageSchema, required=True)
     assessment_methods = fields.List(fields.String(), required=True)
     status = fields.String(
         required=True, validate=validate.OneOf(["issued", "suspended", "revoked", "superseded"])

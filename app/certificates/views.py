@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from app.db import committed_once, db_session
 from app.errors import explain
 from app.extensions import limiter
 from app.jobs import start_bulk_run
+from app.labels import certificate_name
 from app.mail import send_template
 from app.portfolio.views import send_stored
 from app.services import issuer, verification_recorder
@@ -106,10 +108,15 @@ def linkedin_url(certificate: Certificate) -> str:
     """LinkedIn's add-to-profile link for a certification, pointing at the public check."""
     content = certificate.content
     issued = certificate.issued_at
+    with force_locale(certificate.locale):  # the name in the certificate's language
+        name = certificate_name(
+            content["standard"]["profile_title_" + certificate.locale],
+            C.certificate_coverage(certificate),
+        )
     return "https://www.linkedin.com/profile/add?" + urlencode(
         {
             "startTask": "CERTIFICATION_NAME",
-            "name": f"{content['standard']['profile_title_' + certificate.locale]}",
+            "name": name,
             "organizationName": content["ente"]["legal_name"],
             "issueYear": issued.year,
             "issueMonth": issued.month,
@@ -218,6 +225,7 @@ def detail(certificate_id: uuid.UUID) -> Any:
         code=C.format_code(certificate.verification_code),
         verify=verify_url(certificate.content["base_url"], certificate.verification_code),
         linkedin=linkedin_url(certificate),
+        coverage=C.certificate_coverage(certificate),
         revoke_form=RevokeForm(prefix="revoke"),
         suspend_form=SuspendForm(prefix="suspend"),
         reinstate_form=ReasonForm(prefix="reinstate"),

@@ -12,7 +12,7 @@ from app.extensions import csrf, limiter
 from app.i18n import LOCALES
 from app.main import bp
 from certification import accounts
-from certification.certificates import certificates_of_holder
+from certification.certificates import certificate_coverage, certificates_of_holder
 from certification.db import READER
 from certification.policy import managed_organisations
 from certification.standards import list_frameworks
@@ -28,12 +28,14 @@ def index() -> str:
 def dashboard() -> str:
     account = current_account()
     roles = sorted_staff_roles(account)
+    certificates = certificates_of_holder(db_session(), account.person_id)
     return render_template(
         "main/dashboard.html",
         account=account,
         roles=roles,
         managed=managed_organisations(db_session(), account),
-        certificates=certificates_of_holder(db_session(), account.person_id),
+        certificates=certificates,
+        coverages={c.id: certificate_coverage(c) for c in certificates},
     )
 
 

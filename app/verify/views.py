@@ -231,6 +231,13 @@ def verification_json(result: Verification, record: dict[str, Any] | None) -> di
                 }
                 for c in record["competences"]
             ],
+            "coverage": {
+                **record["coverage"].as_dict(),
+                "missing": [
+                    {"code": m["code"], "title": {"it": m["title_it"], "en": m["title_en"]}}
+                    for m in record["coverage"].missing
+                ],
+            },
             "assessment_methods": record["assessment_methods"],
             "status": record["status"],
             "status_changed_on": record["status_changed_on"],

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from flask import Flask
@@ -93,6 +95,32 @@ def test_signatory_issues_and_holder_downloads(
     db.commit()
     login(stranger, other.email, PASSWORD)
     assert stranger.get(f"/certificates/{certificate.id}/certificate.pdf").status_code == 404
+
+
+def test_a_partial_certificate_says_partial_on_every_page(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    """Issue 19: the holder's page and home, the LinkedIn name, the public page and the API
+    say that a certificate of single competences covers part of the profile."""
+    certificate = _issue(app, stage, db)
+    total = len(certificate.content["standard"]["profile_competences"])
+    assert total > 1
+    named = f"— singole competenze (1 di {total})"
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert re.search(rf"<h1>[^<]*{re.escape(named)}</h1>", page)
+    assert "Certificazione di singole competenze" in page and "DEMO-C02" in page
+    linkedin = re.search(r'href="(https://www\.linkedin\.com/profile/add\?[^"]+)"', page)
+    assert linkedin and named in unquote_plus(html.unescape(linkedin.group(1)))
+    assert named in holder.get("/dashboard").get_data(as_text=True)
+    code = certificate.verification_code
+    public = app.test_client().get(f"/verify/{code}").get_data(as_text=True)
+    assert f"Singole competenze: 1 delle {total} del profilo" in public
+    answer = app.test_client().get(f"/api/v1/verify/{code}").get_json()["certificate"]
+    assert answer["coverage"]["partial"] is True
+    assert (answer["coverage"]["covered"], answer["coverage"]["total"]) == (1, total)
+    assert "DEMO-C02" in {m["code"] for m in answer["coverage"]["missing"]}
 
 
 def _resolver_for(app: Flask, db: Session) -> Any:

@@ -35,6 +35,7 @@ from certification.issuance import (
 from certification.keys import KeyPassphraseWrong, NoActiveKey, init_keys, rotate_key
 from certification.models import (
     Certificate,
+    CertificateKind,
     CertificateStatus,
     KeyPurpose,
     SigningKey,
@@ -46,6 +47,7 @@ from certification.rendering import RenderError
 from certification.roles import Role
 from certification.sealing import check_seal
 from certification.states import CaseStatus
+from certification.verification import public_view
 from certification.workflow import verify_case_chain
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.conftest import require_tool
@@ -180,7 +182,11 @@ def test_issuing_a_certificate(db: Session, world: dict[str, Any], storage: Any)
     assert {"DEMO-C01", "EQF 4"} <= {
         a["targetCode"] for a in subject["achievement"]["alignment"]
     } | {a["targetName"] for a in subject["achievement"]["alignment"]}
-    assert "DEMO-C02" not in json.dumps(credential)  # not validated, not certified
+    # Not validated, not certified: named only where the achievement says it is not included.
+    achievement = subject["achievement"]
+    scope = json.dumps(achievement["description"])[1:-1]
+    assert "DEMO-C02" not in json.dumps(credential).replace(scope, "")
+    assert "Competenze del profilo non comprese: DEMO-C02" in achievement["description"]
     assert subject["identifier"][0]["hashed"] is True  # never the clear codice fiscale
     assert [e["statusPurpose"] for e in credential["credentialStatus"]] == [
         "revocation",
@@ -281,6 +287,45 @@ def test_the_pdf_prints_candidate_text_literally(
     assert certificate.number in text
     assert C.format_code(certificate.verification_code) in text
     assert "DEMO-C01" in text and "DEMO-C02" not in text.split("Annex")[0]
+
+
+def test_a_certificate_of_single_competences_says_so(
+    db: Session, world: dict[str, Any], storage: Any, tmp_path: Any
+) -> None:
+    """Issue 19: a partial certificate never reads as the whole profile: the PDF, the
+    credential's achievement, the verification record; and an older certificate, whose content
+    does not list the profile's competences, is measured against the register."""
+    certificate = _issue(db, world)
+    assert certificate.kind == CertificateKind.COMPETENZE_SINGOLE
+    found = C.certificate_coverage(certificate)
+    assert (found.partial, found.covered) == (True, 1) and found.total > 1
+    assert "DEMO-C02" in {m["code"] for m in found.missing}
+    path = tmp_path / "c.pdf"
+    path.write_bytes(storage.get(certificate.pdf_sha256))
+    text = " ".join(
+        subprocess.run(
+            [require_tool("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "Certificato di singole competenze" in text
+    assert f"attesta 1 delle {found.total} competenze del profilo" in text
+    assert "non il profilo completo" in text
+    achievement = json.loads(storage.get(certificate.credential_sha256))["credentialSubject"][
+        "achievement"
+    ]
+    assert achievement["name"].startswith(
+        f"Certificato di singole competenze: 1 di {found.total} competenze del profilo «"
+    )
+    assert achievement["description"].startswith("Certificazione di singole competenze")
+    record = public_view(db, certificate)
+    assert record["coverage"] == found
+    # Issued before the content listed the profile's competences: the register answers.
+    content = dict(certificate.content)
+    content["standard"] = {
+        k: v for k, v in content["standard"].items() if k != "profile_competences"
+    }
+    certificate.content = content
+    assert C.certificate_coverage(certificate) == found
 
 
 # --- refusals: nothing issued --------------------------------------------------------------------
