@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("certificates", __name__)
 
-from app.certificates import views  # noqa: E402,F401
+from app.certificates import sharing, views  # noqa: E402,F401

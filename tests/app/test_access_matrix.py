@@ -128,6 +128,9 @@ MATRIX: dict[str, list[int]] = {
     "/certificates/{cert}": CERTIFICATE_VIEW,
     "/certificates/{cert}/certificate.pdf": CERTIFICATE_VIEW,
     "/certificates/{cert}/credential.json": CERTIFICATE_VIEW,
+    "/certificates/{cert}/qr": CERTIFICATE_VIEW,
+    "/certificates/{cert}/qr.svg": CERTIFICATE_VIEW,
+    "/certificates/{cert}/qr.png": CERTIFICATE_VIEW,
     "/certificates/{pending}": only(404),  # a reservation is nobody's certificate yet
     "/status/{org}/revocation.json": EVERYONE,
     "/status/{org}/nonsense.json": [404] * N,

@@ -6,6 +6,7 @@ import hashlib
 import html
 import json
 import re
+import subprocess
 import uuid
 from typing import Any
 from urllib.parse import unquote_plus
@@ -22,7 +23,7 @@ from certification.roles import Role
 from certification.states import CaseStatus
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.certification.test_certificates import _resolver, embedded_credential
-from tests.conftest import NOW, login, post_form
+from tests.conftest import NOW, login, post_form, require_tool
 from tests.factories import PASSWORD, make_account, make_candidate
 from tests.worlds import certified as _certified
 
@@ -121,6 +122,43 @@ def test_a_partial_certificate_says_partial_on_every_page(
     assert answer["coverage"]["partial"] is True
     assert (answer["coverage"]["covered"], answer["coverage"]["total"]) == (1, total)
     assert "DEMO-C02" in {m["code"] for m in answer["coverage"]["missing"]}
+
+
+def test_the_holder_shares_the_link_and_the_qr_code(
+    app: Flask, stage: dict[str, Any], db: Session, tmp_path: Any
+) -> None:
+    """Issue 19: the link to copy, the share sheet where there is one, the QR code on screen
+    and to save as PNG and SVG; the PNG decodes to the public check of this certificate."""
+    certificate = _issue(app, stage, db)
+    url = f"{app.config['BASE_URL'].rstrip('/')}/verify/{certificate.verification_code}"
+    holder = app.test_client()
+    login(holder, stage["candidate"].email, PASSWORD)
+    page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert f'id="share-link" type="url" value="{url}" readonly' in page
+    assert "data-copy=" in page and "data-share-url=" in page and "js/share.js" in page
+    screen = holder.get(f"/certificates/{certificate.id}/qr").get_data(as_text=True)
+    assert f"/certificates/{certificate.id}/qr.svg" in screen and certificate.number in screen
+    png = holder.get(f"/certificates/{certificate.id}/qr.png")
+    assert png.mimetype == "image/png" and "attachment" in png.headers["Content-Disposition"]
+    svg = holder.get(f"/certificates/{certificate.id}/qr.svg")
+    assert svg.mimetype == "image/svg+xml" and svg.data.startswith(b"<?xml")
+    (tmp_path / "qr.png").write_bytes(png.data)
+    done = subprocess.run(
+        [require_tool("zbarimg"), "-q", "--raw", str(tmp_path / "qr.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == url
+    # The staff who manage it see no share section (it is the holder's), and strangers get 404.
+    staff = app.test_client()
+    login(staff, stage["signatory"].email, PASSWORD)
+    assert "share-link" not in staff.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    stranger = app.test_client()
+    other = make_candidate(db)
+    db.commit()
+    login(stranger, other.email, PASSWORD)
+    assert stranger.get(f"/certificates/{certificate.id}/qr.png").status_code == 404
 
 
 def _resolver_for(app: Flask, db: Session) -> Any:
