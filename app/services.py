@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.config import ROOT, ConfigError
 from app.db import database, db_session
 from app.verification_log import VerificationRecorder
-from certification.card_documents import render_card_pdf
+from certification.card_documents import card_qr_svg, render_card_pdf
 from certification.clock import utcnow
 from certification.issuance import CredentialHasher, Issuer, RendererPaths
 from certification.models import Certificate, TalentCard
@@ -124,6 +124,16 @@ def card_pdf(card: TalentCard, locale: str) -> bytes:
         str(current_app.config["KEY_PASSPHRASE"]).encode(),
         str(current_app.config["BASE_URL"]).rstrip("/"),
         locale,
+    )
+
+
+def card_qr(card: TalentCard) -> bytes:
+    """A talent card's signed QR code alone, as SVG, for the holder's phone."""
+    return card_qr_svg(
+        db_session(),
+        card,
+        str(current_app.config["KEY_PASSPHRASE"]).encode(),
+        str(current_app.config["BASE_URL"]).rstrip("/"),
     )
 
 

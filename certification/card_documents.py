@@ -30,10 +30,15 @@ def check_url(base_url: str, payload: str) -> str:
     return f"{base_url}/card/verify/{payload}"
 
 
+def check_qr(base_url: str, payload: str) -> segno.QRCode:
+    """The QR code of a card: its online check, with the signed payload (printed on the back,
+    shown on the holder's phone)."""
+    return segno.make(check_url(base_url, payload), error="m")
+
+
 def card_context(card: TalentCard, payload: str, base_url: str, has_photo: bool) -> dict[str, Any]:
     """What the card template prints."""
-    url = check_url(base_url, payload)
-    qr = segno.make(url, error="m")
+    qr = check_qr(base_url, payload)
     host = base_url.split("://", 1)[-1]
     return {
         "number": card.number,
@@ -70,6 +75,15 @@ def render_card_pdf(
     return renderer.render_pdf(
         TEMPLATE, context, locale, stylesheet=STYLESHEET, resources=resources or None
     )
+
+
+def card_qr_svg(session: Session, card: TalentCard, passphrase: bytes, base_url: str) -> bytes:
+    """The card's QR code alone, as an SVG to show full width on the holder's phone."""
+    out = io.BytesIO()
+    check_qr(base_url, qr_payload(session, card, passphrase)).save(
+        out, kind="svg", scale=10, border=4, dark="#000", light="#fff"
+    )
+    return out.getvalue()
 
 
 def card_png(pdf: bytes, dpi: int = 300) -> bytes:

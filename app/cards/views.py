@@ -37,7 +37,7 @@ from app.extensions import limiter
 from app.i18n import current_language
 from app.labels import ELIGIBILITY_LABELS
 from app.portfolio.views import send_bytes, send_stored
-from app.services import card_pdf, storage
+from app.services import card_pdf, card_qr, storage
 from app.verify.views import private
 from certification import cards as C
 from certification.card_documents import card_file_name, card_png
@@ -191,6 +191,14 @@ def png(card_id: uuid.UUID) -> Response:
     return send_bytes(
         card_png(card_pdf(card, current_language())), "image/png", card_file_name(card, "png")
     )
+
+
+@bp.get("/cards/<uuid:card_id>/qr.svg")
+@login_required
+def qr_svg(card_id: uuid.UUID) -> Response:
+    """The card's signed QR code alone, shown large on the holder's phone at a counter."""
+    card = _downloadable(card_id)
+    return send_bytes(card_qr(card), "image/svg+xml", card_file_name(card, "svg"))
 
 
 @bp.get("/cards/<uuid:card_id>/photo.jpg")

@@ -146,6 +146,7 @@ MATRIX: dict[str, list[int]] = {
     "/cards/{card}": CARD_VIEW,
     "/cards/{card}/card.pdf": CARD_VIEW,
     "/cards/{card}/card.png": CARD_VIEW,
+    "/cards/{card}/qr.svg": CARD_VIEW,
     "/cards/{card}/photo.jpg": only(404),  # no photo was added
     "/programme/": only(302, OP, AD, OA, default=403),  # every ente runs its own programme
     "/programme/{org}/": PROGRAMME,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification import card_payload
-from certification.card_documents import CR80_MM
+from certification.card_documents import CR80_MM, check_qr
 from certification.cards import qr_payload
 from certification.keys import init_keys
 from certification.models import CardStatus, CardUse, TalentCard
@@ -83,6 +83,25 @@ def test_the_holder_downloads_a_cr80_pdf_and_a_phone_png(app: Flask, w: dict[str
     assert png.mimetype == "image/png"
     with Image.open(io.BytesIO(png.data)) as image:
         assert image.width > 900 and 2 * image.width * 0.6 < image.height  # two sides, stacked
+
+
+def test_the_holder_shows_the_cards_qr_code_on_the_phone(app: Flask, w: dict[str, Any]) -> None:
+    """Issue 19: the card's signed QR code is on the holder's page, large, to be scanned at a
+    counter; it is the code printed on the back (the same signed check address)."""
+    client = _as(app, w["holder"])
+    page = client.get(f"/cards/{w['card'].id}").get_data(as_text=True)
+    assert f'<img src="/cards/{w["card"].id}/qr.svg"' in page and "Mostrala al bancone" in page
+    svg = client.get(f"/cards/{w['card'].id}/qr.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    base = app.config["BASE_URL"].rstrip("/")
+    expected = io.BytesIO()
+    check_qr(base, w["payload"]).save(
+        expected, kind="svg", scale=10, border=4, dark="#000", light="#fff"
+    )
+    assert svg.data == expected.getvalue()
+    # The operator who manages the card sees no phone code: it is the holder's to show.
+    operator = _as(app, w["operator"])
+    assert "qr.svg" not in operator.get(f"/cards/{w['card'].id}").get_data(as_text=True)
 
 
 def test_a_holder_asks_for_a_card_and_waits_for_the_operator(
