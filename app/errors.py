@@ -130,6 +130,10 @@ FIELD_MESSAGES: dict[str, Any] = {
     "bad_url": _l("Enter a full web address starting with https:// or http://."),
     "bad_email": _l("Enter a valid e-mail address."),
     "must_accept": _l("This is needed to go on."),
+    "evidence_missing": _l(
+        "Some competences have no evidence: tick the box to submit them all the same, or add "
+        "evidence first."
+    ),
     "already_linked": _l("This evidence is already linked there."),
     "choose_one": _l("Choose at least one competence."),
     "not_certifiable": _l("This competence cannot be certified this way."),

@@ -278,17 +278,18 @@ class SubmissionInput:
     guardian_consent: bool = False
 
 
-def submit_case(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    data: SubmissionInput,
-    now: dt.datetime,
-    *,
-    expected_version: int | None = None,
-) -> None:
-    """Submit the application: consents given, DPR 445 declaration accepted, a protocol number
-    assigned. A minor needs a parent's or guardian's consent."""
+def competences_without_evidence(session: Session, case: CertificationCase) -> list[Competence]:
+    """The requested competences of ``case`` with no evidence of the candidate linked to them:
+    the candidate is told before submitting (issue 19), and may still submit them."""
+    linked = linked_evidence_for_case(session, case)
+    return [cc.competence for cc in case.competences if not linked.get(cc.competence_id)]
+
+
+def submission_errors(
+    session: Session, case: CertificationCase, data: SubmissionInput, now: dt.datetime
+) -> tuple[dict[str, list[str]], str | None]:
+    """What is wrong with a submission, field by field (all of it at once), and the codice
+    fiscale made canonical."""
     from certification.codice_fiscale import normalise_codice_fiscale
 
     errors: dict[str, list[str]] = {}
@@ -318,6 +319,21 @@ def submit_case(
             )
             if other is not None:
                 errors["codice_fiscale"] = ["codice_fiscale_taken"]
+    return errors, codice
+
+
+def submit_case(
+    session: Session,
+    actor: UserAccount,
+    case: CertificationCase,
+    data: SubmissionInput,
+    now: dt.datetime,
+    *,
+    expected_version: int | None = None,
+) -> None:
+    """Submit the application: consents given, DPR 445 declaration accepted, a protocol number
+    assigned. A minor needs a parent's or guardian's consent."""
+    errors, codice = submission_errors(session, case, data, now)
     if errors:
         raise InvalidInput("submission", errors=errors)
     person = case.candidate

@@ -75,6 +75,10 @@ class SubmitForm(VersionedForm):
             "penalties for false statements (DPR 445/2000, articles 75 and 76)."
         )
     )
+    #: Asked only when some requested competences have no evidence linked (issue 19).
+    without_evidence = BooleanField(
+        _l("I submit these competences without evidence: I will add it with the tutor.")
+    )
     guardian_name = StringField(
         _l("Parent or guardian (only if you are under 18)"),
         validators=[Optional(), Length(max=200)],

@@ -166,6 +166,9 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         is_admin=Role.ADMIN in roles,
         may=may,
         linked=workflow.linked_evidence_for_case(session, case),
+        without_evidence=workflow.competences_without_evidence(session, case)
+        if case.status == CaseStatus.DRAFT
+        else [],
         assessment=assessment,
         member=member,
         may_decide_appeal=may("reject_appeal") and not on_any_panel,
@@ -230,13 +233,21 @@ def submit(case_id: uuid.UUID) -> Any:
         guardian_name=form.guardian_name.data,
         guardian_consent=bool(form.guardian_consent.data),
     )
+    session, now = db_session(), utcnow()
     try:
+        if workflow.competences_without_evidence(session, case) and not form.without_evidence.data:
+            # Named on the page: submitted knowingly, or evidence added first. Every other
+            # mistake of the form is told at the same time.
+            errors, _codice = workflow.submission_errors(session, case, data, now)
+            raise InvalidInput(
+                "submission", errors={**errors, "without_evidence": ["evidence_missing"]}
+            )
         workflow.submit_case(
-            db_session(),
+            session,
             current_account(),
             case,
             data,
-            utcnow(),
+            now,
             expected_version=form.expected_version(),
         )
     except InvalidInput as exc:

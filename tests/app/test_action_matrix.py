@@ -353,6 +353,7 @@ FORMS: dict[str, Form] = {
         "birth_place": "Cremona",
         "consent_processing": "y",
         "declaration_accepted": "y",
+        "without_evidence": "y",
     },
     "/cases/{accepted}/admit": lambda w: {"tutor": str(w["member"])},
     "/cases/{refused}/reject": lambda w: {"reason": "other", "note": "Fuori repertorio."},

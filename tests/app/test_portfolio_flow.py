@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.services import upload_pool
+from certification import workflow
 from certification.models import (
     CertificationCase,
     ErasureRecord,
@@ -285,19 +286,25 @@ def test_application_reception_tutor_and_transparency(
         page=case_url,
     )
     assert response.status_code == 422
-    assert "È necessario per proseguire." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    # Every mistake at once: the consents, and the competences that have no evidence, named.
+    assert "È necessario per proseguire." in page
+    assert "non hanno ancora evidenze collegate" in page
+    assert "Alcune competenze non hanno evidenze: spunta la casella" in page
+    gaps = workflow.competences_without_evidence(db, case)
+    assert gaps and all(c.code in page for c in gaps)
+    submission = {
+        "version": "1",
+        "birth_date": "2001-04-02",
+        "birth_place": "Cremona",
+        "codice_fiscale": "",
+        "consent_processing": "y",
+        "declaration_accepted": "y",
+    }
+    response = post_form(giulia, case_url + "/submit", submission, page=case_url)
+    assert response.status_code == 422 and case.status == CaseStatus.DRAFT
     response = post_form(
-        giulia,
-        case_url + "/submit",
-        {
-            "version": "1",
-            "birth_date": "2001-04-02",
-            "birth_place": "Cremona",
-            "codice_fiscale": "",
-            "consent_processing": "y",
-            "declaration_accepted": "y",
-        },
-        page=case_url,
+        giulia, case_url + "/submit", {**submission, "without_evidence": "y"}, page=case_url
     )
     assert response.status_code == 302
     db.expire_all()
