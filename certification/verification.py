@@ -616,6 +616,38 @@ def _initials(*names: str) -> str:
     return " ".join(f"{part[0]}." for name in names for part in name.split() if part)
 
 
+def _level_label(criterion: dict[str, Any], code: str | None) -> dict[str, str] | None:
+    level = next((lvl for lvl in criterion["levels"] if lvl["code"] == code), None)
+    return {"it": level["label_it"], "en": level["label_en"]} if level else None
+
+
+def _public_competence(competence: dict[str, Any]) -> dict[str, Any]:
+    """A certified competence as the verifier sees it, from the certificate's frozen content
+    (never today's catalogue): what it means (abilità, conoscenze), each criterion and the level
+    reached on it."""
+    criteria = competence["criteria"]
+    return {
+        "code": competence["code"],
+        "title_it": competence["title_it"],
+        "title_en": competence["title_en"],
+        "eqf_level": competence["eqf_level"],
+        "abilita": list(competence.get("abilita", [])),
+        "conoscenze": list(competence.get("conoscenze", [])),
+        "achieved_level": _level_label(criteria[0], competence.get("achieved_level"))
+        if criteria
+        else None,
+        "criteria": [
+            {
+                "code": c["code"],
+                "text_it": c["text_it"],
+                "text_en": c["text_en"],
+                "level": _level_label(c, c.get("level")),
+            }
+            for c in criteria
+        ],
+    }
+
+
 def public_view(
     session: Session,
     certificate: Certificate,
@@ -651,6 +683,11 @@ def public_view(
             "full_name_shown": show_name,
         },
         "ente_titolato": content["ente"]["legal_name"],
+        # The regional accreditation the ente holds, as signed.
+        "accreditation": {
+            "number": content["ente"].get("accreditation_number"),
+            "register": content["ente"].get("accreditation_register"),
+        },
         "ente_titolare": (content.get("titolare") or {}).get("legal_name"),
         "standard": {
             key: content["standard"][key]
@@ -664,14 +701,11 @@ def public_view(
             )
         },
         "competences": [
-            {
-                "code": c["code"],
-                "title_it": c["title_it"],
-                "title_en": c["title_en"],
-                "eqf_level": c["eqf_level"],
-            }
+            _public_competence(c)
             for c in content["competences"]  # as signed; CertificateCompetence rows copy it
         ],
+        "framework_code": content["standard"]["framework_code"],
+        "framework_version": content["standard"]["framework_version"],
         # A certificate of single competences says so, and which of the profile's it lacks.
         "coverage": certificate_coverage(certificate),
         "assessment_methods": list(content["assessment"]["methods"]),

@@ -3,6 +3,7 @@ revoked; unknown codes all look alike; headers, rate limits, the log and the hol
 
 from __future__ import annotations
 
+import html
 import io
 import json
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.services import upload_pool
 from certification import certificates as C
-from certification.models import Certificate, VerificationLog
+from certification.models import Certificate, Competence, VerificationLog
 from certification.verification import set_public_consents
 from tests import forgeries
 from tests.app.test_certificates_web import _download, _issue, stage  # noqa: F401 - fixture
@@ -107,6 +108,39 @@ def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(
     api = anyone.get(f"/api/v1/verify/{certificate.verification_code}").get_json()
     assert api["verdict"] == "not_valid" and api["reason"] == "revoked"
     assert api["certificate"]["status"] == "revoked"
+
+
+def test_the_page_opens_each_competence_to_what_was_certified(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+) -> None:
+    """Issue 19: each certified competence opens to its abilità, conoscenze, criteria and the
+    level reached, from the certificate's frozen content even when the catalogue changes, with
+    the standard it was assessed against; the body's regional accreditation is shown."""
+    stage["ente"].accreditation_number = "LOM-1234"
+    db.commit()
+    certificate = _issue(app, stage, db)
+    signed = certificate.content["competences"][0]
+    # Today's catalogue says something else: the page keeps what was certified.
+    competence = db.scalar(select(Competence).where(Competence.code == signed["code"]))
+    assert competence is not None
+    competence.title_it = "Titolo cambiato dopo il rilascio"
+    db.commit()
+    page = app.test_client().get(f"/verify/{certificate.verification_code}")
+    text = html.unescape(page.get_data(as_text=True))
+    assert '<details class="competence-detail">' in text
+    assert signed["title_it"] in text and "Titolo cambiato dopo il rilascio" not in text
+    assert all(a["it"] in text for a in signed["abilita"] + signed["conoscenze"])
+    for criterion in signed["criteria"]:
+        reached = next(lvl for lvl in criterion["levels"] if lvl["code"] == criterion["level"])
+        assert f"{criterion['text_it']} — <strong>{reached['label_it']}</strong>" in text
+    standard = certificate.content["standard"]
+    assert (
+        f"/catalogue/{standard['framework_code']}/{standard['framework_version']}"
+        f"/competences/{signed['code']}"
+    ) in text
+    assert "Accreditamento regionale n. LOM-1234" in text
 
 
 def test_unknown_codes_all_get_the_same_404(
