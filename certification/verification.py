@@ -631,8 +631,8 @@ def _public_competence(competence: dict[str, Any]) -> dict[str, Any]:
         "title_it": competence["title_it"],
         "title_en": competence["title_en"],
         "eqf_level": competence["eqf_level"],
-        "abilita": list(competence.get("abilita", [])),
-        "conoscenze": list(competence.get("conoscenze", [])),
+        "abilita": list(competence["abilita"]),
+        "conoscenze": list(competence["conoscenze"]),
         "achieved_level": _level_label(criteria[0], competence.get("achieved_level"))
         if criteria
         else None,

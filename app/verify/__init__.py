@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("verify", __name__)
 
-from app.verify import views  # noqa: E402, F401 - registers the routes
+from app.verify import results, views  # noqa: E402, F401 - registers the routes

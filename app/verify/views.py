@@ -22,6 +22,7 @@ from certification.evidence_reveal import EvidenceReveal, verify_evidence
 from certification.models import VerificationChannel
 from certification.verification import (
     MAX_PDF_BYTES,
+    Method,
     Verification,
     public_view,
     verify_code,
@@ -75,10 +76,18 @@ def read_upload() -> bytes | None:
 
 
 def _page(result: Verification, channel: VerificationChannel) -> Response:
+    from app.verify.results import KeepResultForm, offer
+
     view = checked(result, channel)
+    # A checked file's result can be kept at an address of its own (a code has one already).
+    keep_form = (
+        KeepResultForm(formdata=None, token=offer(result)) if result.method != Method.CODE else None
+    )
     return private(
         make_response(
-            render_template("verify/result.html", result=result, record=view, now=utcnow())
+            render_template(
+                "verify/result.html", result=result, record=view, now=utcnow(), keep_form=keep_form
+            )
         )
     )
 

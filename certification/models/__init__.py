@@ -52,6 +52,7 @@ from certification.models.certificates import (
     StatusPurpose,
     VerificationChannel,
     VerificationLog,
+    VerificationResult,
 )
 from certification.models.keys import KeyPurpose, SigningKey
 from certification.models.outbox import OutboxMessage
@@ -153,5 +154,6 @@ __all__ = [
     "UserSession",
     "VerificationChannel",
     "VerificationLog",
+    "VerificationResult",
     "WorkflowProfile",
 ]

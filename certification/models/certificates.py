@@ -222,3 +222,27 @@ class VerificationLog(UUIDPrimaryKey, ModelBase):
     method: Mapped[str] = mapped_column(String(10))
     verdict: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))
+
+
+class VerificationResult(ModelBase):
+    """The verdict of a file checked online, kept for 30 days at an address the verifier can
+    share or keep (``/verify/r/<id>``): the verdict, its dimensions and the certificate found;
+    nothing from the file itself."""
+
+    __tablename__ = "verification_results"
+
+    #: Random, URL-safe, unguessable: the address is the only key to the result.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE")
+    )
+    checked_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    #: code, pdf or json
+    method: Mapped[str] = mapped_column(String(10))
+    verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    #: [{"name", "state", "outcome", "detail"}] as the check answered them.
+    dimensions: Mapped[list[Any]]
+
+    certificate: Mapped[Certificate | None] = relationship()

@@ -85,6 +85,7 @@ _LITERALS: Final = {
     "<purpose>": "revocation",
     "<payload>": "DEMO-LOMBARDIA",
     "<change>": "suspended",
+    "<result_id>": "no-such-result-kept",
 }
 
 
@@ -251,6 +252,8 @@ def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, statu
         "ente": {"legal_name": "Ente"},
         "titolare": None,
         "standard": {
+            "framework_code": "DEMO-LOMBARDIA",
+            "framework_version": "1.0",
             "framework_title_it": "Quadro",
             "framework_title_en": "Framework",
             "profile_code": "DEMO-P01",
@@ -259,7 +262,16 @@ def _certificate(db: Session, case: Any, org: Any, holder: Any, blob: str, statu
             "eqf_level": 4,
         },
         "competences": [
-            {"code": "DEMO-C01", "title_it": "Competenza", "title_en": "Competence", "eqf_level": 4}
+            {
+                "code": "DEMO-C01",
+                "title_it": "Competenza",
+                "title_en": "Competence",
+                "eqf_level": 4,
+                "abilita": [],
+                "conoscenze": [],
+                "achieved_level": None,
+                "criteria": [],
+            }
         ],
         "assessment": {"methods": ["colloquio_tecnico"]},
     }

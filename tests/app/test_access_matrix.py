@@ -139,6 +139,9 @@ MATRIX: dict[str, list[int]] = {
     "/verify/DEMO-LOMBARDIA": [404] * N,
     "/verify/{cert_code}": EVERYONE,
     "/verify/{pending_code}": [404] * N,
+    # A kept result is found by its random address only (tests/app/test_verification_web.py).
+    "/verify/r/no-such-result-kept": [404] * N,
+    "/verify/r/no-such-result-kept/report.pdf": [404] * N,
     "/api/v1/verify/DEMO-LOMBARDIA": [404] * N,
     "/api/v1/verify/{cert_code}": EVERYONE,
     # Talent cards: the holder's card, the ente's programme, partners, the public counter check.

@@ -142,6 +142,7 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/password/forgot": everyone(422),  # no address given
     "/password/reset/invalid-token": everyone(400),
     "/verify": everyone(422),  # no file: the public check asks for one
+    "/verify/r": everyone(404),  # no result offered to keep: the unknown-result page
     "/api/v1/verify": everyone(422),
     # the holder's evidence reveal: no file and no salt, turned back alike for everyone
     "/verify/{cert_code}/evidence": everyone(422),

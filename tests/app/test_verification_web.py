@@ -3,26 +3,31 @@ revoked; unknown codes all look alike; headers, rate limits, the log and the hol
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import json
+import re
+import subprocess
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.services import upload_pool
 from certification import certificates as C
-from certification.models import Certificate, Competence, VerificationLog
+from certification.models import Certificate, Competence, VerificationLog, VerificationResult
 from certification.verification import set_public_consents
+from certification.verification_results import kept_result, purge_expired
 from tests import forgeries
 from tests.app.test_certificates_web import _download, _issue, stage  # noqa: F401 - fixture
 from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.certification.test_certificates import embedded_credential
-from tests.conftest import NOW, csrf_token, login, post_form
+from tests.conftest import NOW, csrf_token, login, post_form, require_tool
 from tests.factories import PASSWORD
 
 
@@ -141,6 +146,59 @@ def test_the_page_opens_each_competence_to_what_was_certified(
         f"/competences/{signed['code']}"
     ) in text
     assert "Accreditamento regionale n. LOM-1234" in text
+
+
+def test_a_checked_file_s_result_is_kept_for_30_days_with_a_report(
+    app: Flask,
+    stage: dict[str, Any],  # noqa: F811
+    db: Session,
+    tmp_path: Any,
+) -> None:
+    """Issue 19: an upload's verdict gets an address valid for 30 days, opened by anyone, with
+    the same public data and nothing from the file, and a printable report; a forged offer, a
+    bad or an expired address get the unknown-result page."""
+    certificate = _issue(app, stage, db)
+    pdf = _download(app, stage, certificate)
+    checker = app.test_client()
+    page = _upload(checker, pdf).get_data(as_text=True)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', page)
+    assert token is not None and "Conserva questo risultato" in page
+    kept = post_form(checker, "/verify/r", {"token": token.group(1)}, page="/verify")
+    assert kept.status_code == 302
+    address = kept.headers["Location"]
+    result_id = address.rsplit("/", 1)[1]
+    stored = db.get(VerificationResult, result_id)
+    assert stored is not None and stored.certificate_id == certificate.id
+    assert stored.expires_at - stored.checked_at == dt.timedelta(days=30)
+    assert pdf.hex()[:64] not in json.dumps(stored.dimensions)  # nothing of the file
+    # Another browser opens the address: the verdict and the register.
+    other = app.test_client().get(urlsplit(address).path)
+    text = other.get_data(as_text=True)
+    assert other.status_code == 200 and "verdict-valid" in text and certificate.number in text
+    assert "Un risultato conservato" in text and "Conserva questo risultato" not in text
+    report = app.test_client().get(urlsplit(address).path + "/report.pdf")
+    assert report.status_code == 200 and report.mimetype == "application/pdf"
+    (tmp_path / "r.pdf").write_bytes(report.data)
+    printed = " ".join(
+        subprocess.run(
+            [require_tool("pdftotext"), str(tmp_path / "r.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
+    assert "Rapporto di verifica" in printed and "Valido" in printed
+    assert certificate.number in printed and "Sigillo ed emittente" in printed
+    # A forged offer, a bad address, an expired result: the unknown-result page, nothing kept.
+    forged = post_form(checker, "/verify/r", {"token": token.group(1)[:-3] + "abc"}, page="/verify")
+    assert forged.status_code == 404 and "Risultato di verifica sconosciuto" in forged.get_data(
+        as_text=True
+    )
+    assert app.test_client().get("/verify/r/<script>").status_code == 404
+    assert db.scalar(select(func.count()).select_from(VerificationResult)) == 1
+    later = stored.expires_at + dt.timedelta(seconds=1)
+    assert kept_result(db, result_id, later) is None
+    assert purge_expired(db, later) == 1
 
 
 def test_unknown_codes_all_get_the_same_404(
