@@ -11,6 +11,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.auth import current_account
+from app.auth.second_factor import fresh_second_factor
 from app.cases import bp
 from app.cases.forms import (
     AppealForm,
@@ -467,6 +468,7 @@ def start_certification(case_id: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:case_id>/certify")
 @login_required
+@fresh_second_factor
 def certify(case_id: uuid.UUID) -> Any:
     return _simple(
         case_id,

@@ -69,6 +69,8 @@ from certification.models.portfolio import (
     StoredFile,
 )
 from certification.models.second_factor import (
+    PasskeyChallenge,
+    PasskeyCredential,
     RecoveryCode,
     SecondFactorThrottle,
     TotpCredential,
@@ -131,6 +133,8 @@ __all__ = [
     "PanelFunction",
     "PanelMember",
     "PartnerConvention",
+    "PasskeyChallenge",
+    "PasskeyCredential",
     "Person",
     "PortfolioComment",
     "PortfolioTarget",
