@@ -54,7 +54,7 @@ from certification.models.certificates import (
     VerificationLog,
 )
 from certification.models.keys import KeyPurpose, SigningKey
-from certification.models.outbox import OutboxMessage
+from certification.models.outbox import OutboxAttachment, OutboxMessage
 from certification.models.portfolio import (
     FILE_EVIDENCE,
     Evidence,
@@ -128,6 +128,7 @@ __all__ = [
     "LearningContext",
     "NumberSequence",
     "Organisation",
+    "OutboxAttachment",
     "OutboxMessage",
     "Outcome",
     "PanelFunction",
