@@ -19,6 +19,7 @@ the passkey is the second factor after the password.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import secrets
 import uuid
@@ -79,6 +80,16 @@ def relying_party(base_url: str, name: str = SF.ISSUER_NAME) -> RelyingParty:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"the base URL {base_url!r} has no host for passkeys")
     return RelyingParty(id=parts.hostname, name=name, origin=f"{parts.scheme}://{parts.netloc}")
+
+
+def browsers_accept(rp: RelyingParty) -> bool:
+    """Whether browsers take this relying party: WebAuthn refuses an IP address as rp id, so
+    an instance reached as ``http://127.0.0.1:5000`` offers no passkeys (``localhost`` works)."""
+    try:
+        ipaddress.ip_address(rp.id)
+    except ValueError:
+        return True
+    return False
 
 
 def passkeys_of(session: Session, account: UserAccount) -> list[PasskeyCredential]:

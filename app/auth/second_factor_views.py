@@ -18,6 +18,7 @@ from app.auth.second_factor import (
     must_have_second_factor,
     pending,
     qr_data_uri,
+    relying_party,
     throttled_message,
 )
 from app.db import db_session
@@ -181,6 +182,7 @@ def security_page(add_form: AddPasskeyForm | None = None, status: int = 200) -> 
         required=must_have_second_factor(account),
         form=EmptyForm(),
         add_form=add_form or AddPasskeyForm(formdata=None),
+        passkeys_possible=passkeys.browsers_accept(relying_party()),
     ), status
 
 

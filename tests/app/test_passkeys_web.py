@@ -261,6 +261,15 @@ def test_someone_elses_passkey_cannot_be_removed(
     assert db.get(PasskeyCredential, passkey.id) is not None
 
 
+def test_an_instance_reached_by_ip_address_offers_no_passkeys(
+    app_factory: Any, db: Session
+) -> None:
+    client = app_factory(BASE_URL="http://127.0.0.1:5000").test_client()
+    _staff(db, client)
+    page = client.get(SECURITY).get_data(as_text=True)
+    assert 'data-passkey="create"' not in page and "indirizzo IP" in page
+
+
 def test_without_javascript_the_code_path_is_unchanged(client: FlaskClient, db: Session) -> None:
     email = _staff(db, client)
     _add(client, SoftAuthenticator())

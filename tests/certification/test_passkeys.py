@@ -54,6 +54,11 @@ def test_the_relying_party_is_the_base_url() -> None:
     assert (local.id, local.origin) == ("127.0.0.1", "http://127.0.0.1:5000")
     with pytest.raises(ValueError, match="no host"):
         passkeys.relying_party("attesta.example.it")
+    # Browsers refuse an IP address as relying party: no passkeys offered there.
+    assert passkeys.browsers_accept(RP)
+    assert passkeys.browsers_accept(passkeys.relying_party("http://localhost:5000"))
+    assert not passkeys.browsers_accept(local)
+    assert not passkeys.browsers_accept(passkeys.relying_party("http://[::1]:5000"))
 
 
 def test_a_passkey_is_a_second_factor(db: Session) -> None:
