@@ -8,7 +8,8 @@ stay in the outbox, which development installs show at ``/outbox``.
 from __future__ import annotations
 
 import smtplib
-from email.message import EmailMessage
+from collections.abc import Sequence
+from email.message import EmailMessage, Message
 from email.utils import make_msgid
 from typing import Any
 
@@ -18,11 +19,19 @@ from sqlalchemy.orm import Session
 
 from app.db import after_commit, database
 from certification.clock import utcnow
-from certification.models import UserAccount
-from certification.outbox import enqueue_message, pending_messages
+from certification.models import OutboxMessage, UserAccount
+from certification.outbox import Attachment, enqueue_message, pending_messages
 
 
-def send_mail(session: Session, to: str, locale: str, template: str, **context: Any) -> None:
+def send_mail(
+    session: Session,
+    to: str,
+    locale: str,
+    template: str,
+    *,
+    attachments: Sequence[Attachment] = (),
+    **context: Any,
+) -> None:
     """Render ``templates/emails/<template>.txt`` in ``locale`` and enqueue it for ``to``.
 
     The first line of the rendered template is the subject.
@@ -30,7 +39,14 @@ def send_mail(session: Session, to: str, locale: str, template: str, **context: 
     with force_locale(locale):
         text = render_template(f"emails/{template}.txt", **context)
     subject, _, body = text.strip().partition("\n")
-    enqueue_message(session, to=to, subject=subject.strip(), body=body.strip() + "\n", now=utcnow())
+    enqueue_message(
+        session,
+        to=to,
+        subject=subject.strip(),
+        body=body.strip() + "\n",
+        now=utcnow(),
+        attachments=attachments,
+    )
     if current_app.config.get("SMTP_HOST"):
         after_commit(_deliver_after_commit)
 
@@ -40,9 +56,48 @@ def _deliver_after_commit() -> None:
     deliver_outbox()
 
 
-def send_template(session: Session, account: UserAccount, template: str, **context: Any) -> None:
+def send_template(
+    session: Session,
+    account: UserAccount,
+    template: str,
+    *,
+    attachments: Sequence[Attachment] = (),
+    **context: Any,
+) -> None:
     """Send an e-mail to an account holder, in their language."""
-    send_mail(session, account.email, account.locale, template, account=account, **context)
+    send_mail(
+        session,
+        account.email,
+        account.locale,
+        template,
+        attachments=attachments,
+        account=account,
+        **context,
+    )
+
+
+def mime_message(message: OutboxMessage, sender: str) -> EmailMessage:
+    """The e-mail of an outbox message: its text, then each attachment as a MIME part with
+    its type's parameters (``text/calendar; method=REQUEST``)."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain="attesta")
+    email.set_content(message.body_text)
+    for attachment in message.attachments:
+        header = Message()
+        header["Content-Type"] = attachment.content_type
+        maintype, subtype = header.get_content_type().split("/")
+        params = dict((header.get_params() or [])[1:])
+        email.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params=params,
+        )
+    return email
 
 
 def deliver_outbox(app: Flask | None = None) -> None:
@@ -81,12 +136,7 @@ def deliver_pending(session: Session, app: Flask | None = None) -> tuple[int, in
         if config.get("SMTP_USERNAME"):
             smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
         for message in messages:
-            email = EmailMessage()
-            email["From"] = config["MAIL_FROM"]
-            email["To"] = message.to_address
-            email["Subject"] = message.subject
-            email["Message-ID"] = make_msgid(domain="attesta")
-            email.set_content(message.body_text)
+            email = mime_message(message, config["MAIL_FROM"])
             message.attempts += 1
             try:
                 smtp.send_message(email)

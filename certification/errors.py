@@ -74,6 +74,12 @@ class LastAdmin(Conflict):
     code = "last_admin"
 
 
+class LastSecondFactor(Conflict):
+    """The last second factor of an account whose role requires one cannot be removed."""
+
+    code = "last_second_factor"
+
+
 class RubricInvalid(InvalidInput):
     """A rubric data file does not match the schema."""
 

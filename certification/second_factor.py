@@ -14,6 +14,7 @@ Every event is written to the audit log: ``second_factor.enrolled``, ``.succeede
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hmac
 import secrets
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from certification.audit import record_event
 from certification.errors import Conflict, DomainError
 from certification.models import (
+    PasskeyCredential,
     RecoveryCode,
     SecondFactorThrottle,
     TotpCredential,
@@ -64,7 +66,7 @@ MAX_BLOCK: Final = dt.timedelta(minutes=60)
 # codes are made and checked in a fraction of a second.
 _RECOVERY_HASHER: Final = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 
-Method = Literal["totp", "recovery_code"]
+Method = Literal["totp", "passkey", "recovery_code"]
 Purpose = Literal["login", "step_up"]
 
 
@@ -96,9 +98,12 @@ def totp_of(session: Session, account: UserAccount) -> TotpCredential | None:
 
 
 def has_second_factor(session: Session, account: UserAccount) -> bool:
-    """An enrolled authenticator app (the one second factor so far)."""
+    """An enrolled authenticator app or a registered passkey (certification/passkeys.py)."""
     totp = totp_of(session, account)
-    return totp is not None and totp.confirmed_at is not None
+    if totp is not None and totp.confirmed_at is not None:
+        return True
+    passkey = select(PasskeyCredential.id).where(PasskeyCredential.user_id == account.id)
+    return session.scalar(passkey.limit(1)) is not None
 
 
 # --- the secret at rest -----------------------------------------------------------------------
@@ -145,45 +150,49 @@ def stored_secret(session: Session, account: UserAccount, key: bytes) -> str | N
 # --- enrolment --------------------------------------------------------------------------------
 
 
-def begin_totp(session: Session, account: UserAccount, key: bytes, now: dt.datetime) -> str:
-    """A new secret for the account's app, to be confirmed with a code; returns it in clear.
+def begin_totp(account: UserAccount, key: bytes) -> tuple[str, str]:
+    """A new secret for the account's app, to be confirmed with a code, nothing written yet.
 
-    An unconfirmed earlier attempt is replaced; a confirmed app must be removed first.
+    Returns the secret in clear (for the QR code) and sealed (AES-GCM, bound to the account),
+    for the caller to keep until the code comes (the web keeps it in the cookie session: a page
+    that shows the QR code again writes nothing).
+    """
+    secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+    return secret, base64.urlsafe_b64encode(_encrypt(key, secret, account)).decode()
+
+
+def pending_totp_secret(key: bytes, sealed: str | None, account: UserAccount) -> str | None:
+    """The secret sealed by :func:`begin_totp` for this account, or None (another account's,
+    another instance's, or garbage)."""
+    if not sealed:
+        return None
+    try:
+        return _decrypt(key, base64.urlsafe_b64decode(sealed.encode()), account)
+    except (Conflict, ValueError):
+        return None
+
+
+def confirm_totp(
+    session: Session, account: UserAccount, key: bytes, secret: str, code: str, now: dt.datetime
+) -> bool:
+    """Enrol ``secret`` if ``code`` is a first code of the app that reads it; False if wrong.
+
+    A confirmed app must be removed first (:class:`Conflict`).
     """
     totp = totp_of(session, account)
     if totp is not None and totp.confirmed_at is not None:
         raise Conflict("an authenticator app is already enrolled")
-    secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
-    if totp is None:
-        totp = TotpCredential(user_id=account.id, created_at=now)
-        session.add(totp)
-    totp.secret_encrypted = _encrypt(key, secret, account)
-    totp.created_at = now
-    totp.last_used_step = None
-    session.flush()
-    return secret
-
-
-def pending_totp_secret(session: Session, account: UserAccount, key: bytes) -> str | None:
-    """The secret of an enrolment not yet confirmed (the QR code page shows it until then)."""
-    totp = totp_of(session, account)
-    if totp is None or totp.confirmed_at is not None:
-        return None
-    return _decrypt(key, totp.secret_encrypted, account)
-
-
-def confirm_totp(
-    session: Session, account: UserAccount, key: bytes, code: str, now: dt.datetime
-) -> bool:
-    """Confirm the enrolment with a first code from the app; False if the code is wrong."""
-    totp = totp_of(session, account)
-    if totp is None or totp.confirmed_at is not None:
-        raise Conflict("no enrolment waiting for a code")
-    _check_throttle(session, account, now)
-    if not _accept_totp(totp, _decrypt(key, totp.secret_encrypted, account), code, now):
+    check_throttle(session, account, now)
+    candidate = TotpCredential(user_id=account.id, created_at=now)
+    if not _accept_totp(candidate, secret, code, now):
         _fail(session, account, "totp", "enrolment", now)
         return False
-    totp.confirmed_at = now
+    if totp is None:  # an unconfirmed row of an older version is reused
+        totp = TotpCredential(user_id=account.id)
+        session.add(totp)
+    totp.secret_encrypted = _encrypt(key, secret, account)
+    totp.created_at = totp.confirmed_at = now
+    totp.last_used_step = candidate.last_used_step
     _succeed(session, account)
     record_event(
         session, account, "second_factor.enrolled", "user_account", account.id, now, method="totp"
@@ -212,7 +221,8 @@ def enrol_totp_with_secret(
 
 
 def remove_totp(session: Session, account: UserAccount, now: dt.datetime) -> None:
-    """Remove the authenticator app (a lost or replaced phone) and the recovery codes with it.
+    """Remove the authenticator app (a lost or replaced phone), and the recovery codes with it
+    unless a passkey is left.
 
     An account whose role requires a second factor is sent to enrol a new app at its next
     login: it never logs in with the password alone.
@@ -221,7 +231,8 @@ def remove_totp(session: Session, account: UserAccount, now: dt.datetime) -> Non
     if totp is None:
         return
     session.delete(totp)
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == account.id))
+    session.flush()
+    drop_orphan_recovery_codes(session, account)
     record_event(
         session, account, "second_factor.removed", "user_account", account.id, now, method="totp"
     )
@@ -229,6 +240,12 @@ def remove_totp(session: Session, account: UserAccount, now: dt.datetime) -> Non
 
 
 # --- recovery codes ---------------------------------------------------------------------------
+
+
+def drop_orphan_recovery_codes(session: Session, account: UserAccount) -> None:
+    """Recovery codes stand in for a second factor: they go when the last one goes."""
+    if not has_second_factor(session, account):
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == account.id))
 
 
 def _normalise_recovery(code: str) -> str:
@@ -331,7 +348,7 @@ def verify_code(
     raised without looking at the code. The caller commits in both cases (the failure is
     recorded).
     """
-    _check_throttle(session, account, now)
+    check_throttle(session, account, now)
     method: Method | None = None
     totp = totp_of(session, account)
     if looks_like_recovery_code(code):
@@ -381,7 +398,7 @@ def _throttle(session: Session, account: UserAccount) -> SecondFactorThrottle:
     return row
 
 
-def _check_throttle(session: Session, account: UserAccount, now: dt.datetime) -> None:
+def check_throttle(session: Session, account: UserAccount, now: dt.datetime) -> None:
     row = session.get(SecondFactorThrottle, account.id)
     if row is not None and row.blocked_until is not None and row.blocked_until > now:
         seconds = int((row.blocked_until - now).total_seconds()) + 1

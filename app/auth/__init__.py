@@ -129,7 +129,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = None  # the server-side session row is the protection
-    from app.auth import second_factor_views, views  # noqa: F401 - registers the routes
+    from app.auth import passkey_views, second_factor_views, views  # noqa: F401 - routes
     from app.auth.second_factor import init_app as init_second_factor
 
     app.register_blueprint(bp)

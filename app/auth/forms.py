@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
@@ -65,4 +65,20 @@ class EnrolTotpForm(FlaskForm):
         _l("Code"),
         validators=[DataRequired(), Length(max=12)],
         description=_l("The 6 digits the app shows now."),
+    )
+
+
+class PasskeyForm(FlaskForm):
+    """The authenticator's answer (WebAuthn JSON), filled in by static/js/passkeys.js."""
+
+    credential = HiddenField(validators=[DataRequired(), Length(max=65536)])
+
+
+class AddPasskeyForm(PasskeyForm):
+    """A new passkey and the name its owner gives it."""
+
+    name = StringField(
+        _l("Name of the passkey"),
+        validators=[DataRequired(), Length(max=80)],
+        description=_l("To tell your passkeys apart, e.g. “Office laptop” or “Security key”."),
     )

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from app.auth import current_account, fresh_cookie_session
 from app.db import db_session
-from certification import accounts
+from certification import accounts, passkeys
 from certification import second_factor as SF
 from certification.clock import utcnow
 from certification.models import UserAccount
@@ -32,6 +32,10 @@ PENDING_KEY = "second_factor_pending"
 PENDING_FOR = dt.timedelta(minutes=5)
 #: The form field a step-up adds to the form it interrupts.
 CODE_FIELD = "second_factor_code"
+#: The field a step-up with a passkey adds instead: the assertion, as WebAuthn JSON.
+PASSKEY_FIELD = "second_factor_passkey"
+#: The cookie session names the server-side challenge of the passkey ceremony under way.
+CHALLENGE_KEY = "passkey_challenge"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +46,23 @@ def mfa_key() -> bytes:
     if "key" not in cache:
         cache["key"] = SF.encryption_key(current_app.config["SECRET_KEY"])
     return cast(bytes, cache["key"])
+
+
+def relying_party() -> passkeys.RelyingParty:
+    """Who passkeys are for: the instance's base URL (``ATTESTA_BASE_URL``), not the request."""
+    return passkeys.relying_party(current_app.config["BASE_URL"])
+
+
+def remember_challenge(challenge_id: uuid.UUID) -> None:
+    session[CHALLENGE_KEY] = str(challenge_id)
+
+
+def take_challenge_id() -> uuid.UUID | None:
+    """The challenge named by the cookie session, forgotten there (the row is used up too)."""
+    try:
+        return uuid.UUID(str(session.pop(CHALLENGE_KEY, "")))
+    except ValueError:
+        return None
 
 
 def required_roles() -> frozenset[Role]:
@@ -132,7 +153,7 @@ def _kept_fields() -> list[tuple[str, str]]:
         (name, value)
         for name, values in request.form.lists()
         for value in values
-        if name not in {"csrf_token", CODE_FIELD}
+        if name not in {"csrf_token", CODE_FIELD, PASSKEY_FIELD}
     ]
 
 
@@ -143,7 +164,9 @@ def step_up_page(error: str | None = None, status: int = 401) -> tuple[str, int]
         action=request.full_path if request.query_string else request.path,
         error=error,
         has_factor=SF.has_second_factor(db_session(), current_account()),
+        has_passkey=passkeys.has_passkey(db_session(), current_account()),
         code_field=CODE_FIELD,
+        passkey_field=PASSKEY_FIELD,
     ), status
 
 
@@ -162,16 +185,30 @@ def fresh_second_factor(view: F) -> F:
             # The password is all this account has (a candidate, a tutor): the view's own
             # permission check decides. Accounts in the required roles always have one.
             return view(*args, **kwargs)
-        code = request.form.get(CODE_FIELD)
-        if code is None:
+        code, assertion = request.form.get(CODE_FIELD), request.form.get(PASSKEY_FIELD)
+        if code is None and assertion is None:
             return step_up_page()
         now = utcnow()
         try:
-            method = SF.verify_code(session_, account, mfa_key(), code, now, "step_up")
+            if assertion is not None:
+                ok = passkeys.verify_passkey(
+                    session_,
+                    account,
+                    relying_party(),
+                    take_challenge_id(),
+                    assertion,
+                    now,
+                    "step_up",
+                )
+            else:
+                method = SF.verify_code(session_, account, mfa_key(), code or "", now, "step_up")
+                ok = method is not None
         except SF.SecondFactorThrottled as exc:
             return step_up_page(throttled_message(exc), 429)
-        if method is None:
+        if not ok:
             session_.commit()  # the failure counts, though the answer is a refusal
+            if assertion is not None:
+                return step_up_page(_("The passkey was not accepted. Try again."))
             return step_up_page(_("That code is not valid. Try again."))
         accounts.mark_second_factor(session_, current_user.token, now)
         current_user.second_factor_at = now

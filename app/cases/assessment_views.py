@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.auth import current_account
+from app.auth.second_factor import fresh_second_factor
 from app.cases import bp
 from app.cases.forms import (
     AppealForm,
@@ -32,23 +37,64 @@ from app.portfolio.views import send_stored
 from certification import assessment as A
 from certification.clock import NonexistentLocalTime, rome_to_utc, utcnow
 from certification.errors import InvalidInput, NotFound, NotPermitted
+from certification.invitations import CONTENT_TYPE, invitation
 from certification.models import (
     AssessmentMethod,
+    AssessmentSession,
     CertificationCase,
     Outcome,
     PanelFunction,
     Person,
     StaffRole,
+    UserAccount,
 )
+from certification.outbox import Attachment
 from certification.policy import can_view_case
 from certification.roles import Role
 from certification.states import CaseStatus
 from certification.workflow import linked_evidence_for_case
 
 
-def _notify_candidate(case: CertificationCase, template: str, **context: Any) -> None:
-    if case.candidate.account is not None:
-        send_template(db_session(), case.candidate.account, template, case=case, **context)
+def _notify_candidate(
+    case: CertificationCase,
+    template: str,
+    attachments: Callable[[UserAccount], list[Attachment]] | None = None,
+    **context: Any,
+) -> None:
+    account = case.candidate.account
+    if account is not None:
+        files = attachments(account) if attachments else []
+        send_template(db_session(), account, template, attachments=files, case=case, **context)
+
+
+def _convocation(
+    case: CertificationCase, assessment: AssessmentSession
+) -> Callable[[UserAccount], list[Attachment]]:
+    """The convocation's calendar invitation, in the candidate's language: the session at
+    Rome's time, one UID per session (the calendar updates rather than duplicates it)."""
+
+    def make(account: UserAccount) -> list[Attachment]:
+        with force_locale(account.locale):
+            summary = _(
+                "Assessment of competences (application %(number)s)",
+                number=case.protocol_number,
+            )
+            description = _("Bring an identity document.")
+        sender_name, sender = parseaddr(current_app.config["MAIL_FROM"])
+        host = urlsplit(current_app.config["BASE_URL"]).hostname or "attesta"
+        ics = invitation(
+            uid=f"assessment-{assessment.id}@{host}",
+            start=assessment.scheduled_at,
+            summary=summary,
+            description=description,
+            location=assessment.location,
+            organiser=(sender, sender_name or "Attesta"),
+            attendee=(account.email, account.person.full_name),
+            now=utcnow(),
+        )
+        return [Attachment("convocazione.ics", CONTENT_TYPE, ics)]
+
+    return make
 
 
 def _errors_to_flash(exc: InvalidInput) -> None:
@@ -323,7 +369,13 @@ def plan(case_id: uuid.UUID) -> Any:
     assessment = A.current_session(case)
     if appeal:
         _notify_candidate(case, "appeal_decided", upheld=True)
-    _notify_candidate(case, "assessment_scheduled", assessment=assessment)
+    if assessment is not None:
+        _notify_candidate(
+            case,
+            "assessment_scheduled",
+            attachments=_convocation(case, assessment),
+            assessment=assessment,
+        )
     for member in assessment.members if assessment else []:
         if member.person.account is not None:
             send_template(
@@ -467,6 +519,7 @@ def start_certification(case_id: uuid.UUID) -> Any:
 
 @bp.post("/<uuid:case_id>/certify")
 @login_required
+@fresh_second_factor
 def certify(case_id: uuid.UUID) -> Any:
     return _simple(
         case_id,

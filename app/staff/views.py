@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from app.account.forms import EmptyForm
 from app.auth import current_account
+from app.auth.second_factor import fresh_second_factor
 from app.db import db_session
 from app.errors import apply_field_errors, field_message
 from app.i18n import current_language
@@ -47,6 +48,7 @@ def organisation(organisation_id: uuid.UUID) -> str:
 
 @bp.route("/<uuid:organisation_id>/add", methods=["GET", "POST"])
 @login_required
+@fresh_second_factor
 def add(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
     org = _organisation(organisation_id)
     form = AddStaffForm()
@@ -89,6 +91,7 @@ def add(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
 
 @bp.route("/<uuid:organisation_id>/members/<uuid:person_id>", methods=["GET", "POST"])
 @login_required
+@fresh_second_factor
 def member(organisation_id: uuid.UUID, person_id: uuid.UUID) -> Response | str | tuple[str, int]:
     org = _organisation(organisation_id)
     session = db_session()

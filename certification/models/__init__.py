@@ -55,7 +55,7 @@ from certification.models.certificates import (
     VerificationResult,
 )
 from certification.models.keys import KeyPurpose, SigningKey
-from certification.models.outbox import OutboxMessage
+from certification.models.outbox import OutboxAttachment, OutboxMessage
 from certification.models.portfolio import (
     FILE_EVIDENCE,
     Evidence,
@@ -70,6 +70,8 @@ from certification.models.portfolio import (
     StoredFile,
 )
 from certification.models.second_factor import (
+    PasskeyChallenge,
+    PasskeyCredential,
     RecoveryCode,
     SecondFactorThrottle,
     TotpCredential,
@@ -127,11 +129,14 @@ __all__ = [
     "LearningContext",
     "NumberSequence",
     "Organisation",
+    "OutboxAttachment",
     "OutboxMessage",
     "Outcome",
     "PanelFunction",
     "PanelMember",
     "PartnerConvention",
+    "PasskeyChallenge",
+    "PasskeyCredential",
     "Person",
     "PortfolioComment",
     "PortfolioTarget",

@@ -1,11 +1,12 @@
-"""Second factors of an account: a TOTP authenticator app and recovery codes (security.md §3.1)."""
+"""Second factors of an account: a TOTP authenticator app, passkeys (WebAuthn) and recovery
+codes (security.md §3.1)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certification.db import ModelBase, UUIDPrimaryKey
@@ -59,3 +60,39 @@ class SecondFactorThrottle(ModelBase):
     )
     failures: Mapped[int] = mapped_column(default=0)
     blocked_until: Mapped[dt.datetime | None]
+
+
+class PasskeyCredential(UUIDPrimaryKey, ModelBase):
+    """A passkey (a WebAuthn public-key credential) registered by an account, as a second factor.
+
+    Only public data is kept: the credential id the authenticator gives back, its COSE public
+    key, and the signature counter, which must grow at every use when the authenticator keeps
+    one (a counter that goes back reveals a cloned authenticator: the login is refused).
+    """
+
+    __tablename__ = "passkey_credentials"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_accounts.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(80))
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class PasskeyChallenge(UUIDPrimaryKey, ModelBase):
+    """The challenge of one WebAuthn ceremony, kept on the server: used once, then deleted, and
+    refused after ``expires_at``. The cookie session only names the row."""
+
+    __tablename__ = "passkey_challenges"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[dt.datetime]

@@ -1,7 +1,7 @@
 """verification results kept for 30 days
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-02 16:30:00
 """
 
@@ -12,7 +12,7 @@ import certification.db
 
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

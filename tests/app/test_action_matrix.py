@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -38,6 +39,7 @@ from werkzeug.test import TestResponse
 
 import certification.models  # noqa: F401 - every table on the metadata
 from certification import assessment as A
+from certification import second_factor as SF
 from certification.clock import utcnow
 from certification.db import ModelBase
 from certification.models import (
@@ -50,6 +52,7 @@ from certification.models import (
     Organisation,
     Outcome,
     PanelFunction,
+    PasskeyCredential,
     PortfolioTarget,
     TargetScope,
     UserAccount,
@@ -235,6 +238,15 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     # correction from, so the signatory is sent back with a message (302).
     "/certificates/{cert}/correct": act(302, SG, seen=CERTIFICATE),
     "/certificates/{cert}/revoke": act(302, SG, seen=CERTIFICATE),
+    # Passkeys: the options of a ceremony (kept on the server) for one's own account; at
+    # login only for the account waiting for its second factor (none here: 409, or back to
+    # the login page).
+    "/login/second-factor/passkey/options": everyone(409),
+    "/login/second-factor/passkey": everyone(LOGIN),
+    "/account/step-up/passkey/options": act(200, *LOGGED_IN),
+    "/account/security/passkeys/options": act(200, *LOGGED_IN),
+    "/account/security/passkeys": act(422, *LOGGED_IN),  # no answer from an authenticator
+    "/account/security/passkeys/{passkey}/remove": act(302, SG),  # another's is not found
     # --- the account's own second factor (last: removing the app changes what follows) ----
     "/account/security/recovery-codes": [LOGIN]
     + [200 if i in ENROLLED else 302 for i in LOGGED_IN],
@@ -281,6 +293,7 @@ ACTION_PLACEHOLDERS: Final = {
     "{tev}": "<uuid:evidence_id>",
     "{link}": "<uuid:link_id>",
     "{token}": "<uuid:token_id>",
+    "{passkey}": "<uuid:passkey_id>",
     "{partner_member}": "<uuid:person_id>",
     "{referee_token}": "invalid-token",
 }
@@ -570,6 +583,19 @@ def build_action_world(db: Session, app: Flask) -> World:
         role: create_api_token(db, account, "matrix", NOW)[1] for role, account in accounts.items()
     }
     revocable, _secret = create_api_token(db, candidate, "to revoke", NOW)
+    passkey = PasskeyCredential(
+        user_id=accounts["signatory"].id,  # who also has the app: the passkey may go
+        credential_id=b"matrix-passkey",
+        public_key=b"-",
+        sign_count=0,
+        name="Matrix",
+        transports=[],
+        created_at=NOW,
+    )
+    db.add(passkey)
+    # With a passkey the signatory is asked for a second factor at login: the app's code.
+    key = SF.encryption_key(app.config["SECRET_KEY"])
+    SF.enrol_totp_with_secret(db, accounts["signatory"], key, pyotp.random_base32(), NOW)
     doomed = {"exp_del": make_experience(db, person).id, "ev_del": make_evidence(db, experience).id}
     db.commit()
     return {
@@ -579,6 +605,7 @@ def build_action_world(db: Session, app: Flask) -> World:
         "tev": testimonial.id,
         "link": link.id,
         "token": revocable.id,
+        "passkey": passkey.id,
         "api_tokens": tokens,
         "partner_member": accounts["partner"].person_id,
         "referee_token": make_referee_token(testimonial, app.config["SECRET_KEY"]),

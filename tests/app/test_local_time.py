@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import icalendar
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -66,6 +67,27 @@ def test_an_assessment_at_ten_reads_ten_everywhere(
         assert f"0{utc_hour}:00" not in body and "10:00:00" not in body
     assert "AM" in mails[accounts["candidate"].email]  # English
     assert "AM" not in mails[accounts["assessor"].email]  # Italian, 24 hours
+
+    # The convocation carries the calendar invitation, on Rome's wall clock.
+    [convocation] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == accounts["candidate"].email)
+    ).all()
+    [ics] = convocation.attachments
+    assert (ics.filename, ics.content_type) == (
+        "convocazione.ics",
+        "text/calendar; method=REQUEST; charset=UTF-8",
+    )
+    text = ics.content.decode()
+    assert f"DTSTART;TZID=Europe/Rome:{day.replace('-', '')}T100000\r\n" in text
+    assert "BEGIN:VTIMEZONE\r\nTZID:Europe/Rome\r\n" in text and "METHOD:REQUEST" in text
+    assert f"UID:assessment-{stored.id}@localhost\r\n" in text  # one per session
+    assert "\n" not in text.replace("\r\n", "")  # CRLF only
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))  # folded
+    calendar = icalendar.Calendar.from_ical(ics.content)
+    [event] = calendar.walk("VEVENT")
+    start = event.decoded("dtstart")
+    assert (start.hour, start.minute, str(start.tzinfo)) == (10, 0, "Europe/Rome")
+    assert event["location"] == "Cremona"
 
 
 def test_a_time_that_does_not_exist_is_refused_with_a_reason(app: Flask, db: Session) -> None:

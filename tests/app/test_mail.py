@@ -9,7 +9,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.mail import deliver_pending
+from certification.clock import utcnow
 from certification.models import OutboxMessage
+from certification.outbox import Attachment, enqueue_message
 from tests.conftest import post_form
 from tests.factories import make_account
 
@@ -79,3 +82,29 @@ def test_unreachable_smtp_keeps_the_message(
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert "sent 1, failed 0" in result.output
     assert len(smtp.sent) == 1
+
+
+def test_attachments_are_sent_as_mime_parts(
+    app_factory: Callable[..., Flask], db: Session, smtp: type[FakeSMTP]
+) -> None:
+    app = app_factory(SMTP_HOST="smtp.example.org")
+    ics = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    enqueue_message(
+        db,
+        to="anna@example.org",
+        subject="Convocazione",
+        body="Ci vediamo alle 10:00.\n",
+        now=utcnow(),
+        attachments=[Attachment("convocazione.ics", "text/calendar; method=REQUEST", ics)],
+    )
+    db.commit()
+    with app.app_context():
+        assert deliver_pending(db, app) == (1, 0)
+    [sent] = smtp.sent
+    assert sent.get_content_type() == "multipart/mixed"
+    text, calendar = sent.iter_parts()
+    assert text.get_content() == "Ci vediamo alle 10:00.\n"  # type: ignore[attr-defined]
+    assert calendar.get_content_type() == "text/calendar"
+    assert calendar.get_param("method") == "REQUEST"
+    assert calendar.get_filename() == "convocazione.ics"
+    assert calendar.get_payload(decode=True) == ics

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from certification import second_factor as SF
 from certification.accounts import find_account
 from certification.clock import utcnow
-from certification.models import ApiToken, AuditEvent, StaffRole, UserSession
+from certification.models import ApiToken, AuditEvent, StaffRole, TotpCredential, UserSession
 from certification.roles import Role
 from tests.conftest import csrf_token, enrol_totp, login, post_form, totp_code
 from tests.factories import PASSWORD, make_account
@@ -64,6 +64,8 @@ def test_a_required_role_enrols_before_anything_else(
     assert client.get(STEP).location == SETUP
     page = client.get(SETUP).get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page  # the QR code
+    assert client.get(SETUP).get_data(as_text=True) == page  # showing it again changes nothing
+    assert db.scalar(select(TotpCredential)) is None  # and a GET writes nothing
     secret = re.search(r"data-secret>([A-Z2-7 ]+)<", page)
     assert secret is not None
     wrong = post_form(client, SETUP, {"code": "000000"})
@@ -187,6 +189,11 @@ SENSITIVE = [
     "/account/tokens",
     "/account/security/totp/remove",
     "/account/security/recovery-codes",
+    f"/account/security/passkeys/{uuid.uuid4()}/remove",
+    "/account/security/passkeys",
+    f"/cases/{uuid.uuid4()}/certify",
+    f"/staff/{uuid.uuid4()}/add",
+    f"/staff/{uuid.uuid4()}/members/{uuid.uuid4()}",
 ]
 
 

@@ -30,27 +30,31 @@ def _actions(db: Session) -> list[str]:
 
 def _enrolled(db: Session) -> tuple[object, str]:
     account = make_account(db, roles=(Role.SIGNATORY,))
-    secret = SF.begin_totp(db, account, KEY, NOW)
-    assert SF.confirm_totp(db, account, KEY, _code(secret, NOW), NOW)
+    secret, _sealed = SF.begin_totp(account, KEY)
+    assert SF.confirm_totp(db, account, KEY, secret, _code(secret, NOW), NOW)
     return account, secret
 
 
 def test_enrolment_needs_a_right_code_and_keeps_the_secret_encrypted(db: Session) -> None:
     account = make_account(db, roles=(Role.SIGNATORY,))
-    secret = SF.begin_totp(db, account, KEY, NOW)
-    assert not SF.has_second_factor(db, account)
-    assert SF.pending_totp_secret(db, account, KEY) == secret
+    other = make_account(db, roles=(Role.SIGNATORY,))
+    secret, sealed = SF.begin_totp(account, KEY)
+    assert db.scalar(select(TotpCredential)) is None  # nothing written before the code
+    assert secret not in sealed
+    assert SF.pending_totp_secret(KEY, sealed, account) == secret
+    assert SF.pending_totp_secret(KEY, sealed, other) is None  # bound to the account
+    assert SF.pending_totp_secret(SF.encryption_key("another"), sealed, account) is None
+    assert SF.pending_totp_secret(KEY, "garbage", account) is None
     wrong = f"{(int(_code(secret, NOW)) + 1) % 10**6:06d}"
-    assert not SF.confirm_totp(db, account, KEY, wrong, NOW)
+    assert not SF.confirm_totp(db, account, KEY, secret, wrong, NOW)
     assert not SF.has_second_factor(db, account)
-    assert SF.confirm_totp(db, account, KEY, _code(secret, NOW), NOW)
+    assert SF.confirm_totp(db, account, KEY, secret, _code(secret, NOW), NOW)
     assert SF.has_second_factor(db, account)
-    assert SF.pending_totp_secret(db, account, KEY) is None  # never shown again
     row = db.scalar(select(TotpCredential).where(TotpCredential.user_id == account.id))
     assert row is not None and secret.encode() not in row.secret_encrypted
     assert "second_factor.enrolled" in _actions(db)
-    with pytest.raises(Conflict):
-        SF.begin_totp(db, account, KEY, NOW)  # a confirmed app is removed first
+    with pytest.raises(Conflict):  # a confirmed app is removed first
+        SF.confirm_totp(db, account, KEY, secret, _code(secret, NOW), NOW)
 
 
 def test_the_secret_does_not_decrypt_with_another_key_or_for_another_account(db: Session) -> None:
