@@ -8,7 +8,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certification.db import ModelBase, UUIDPrimaryKey
@@ -67,6 +67,13 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     """A pratica: one candidate's application to one ente titolato for a profile or competences."""
 
     __tablename__ = "certification_cases"
+    #: The staff's lists (certification/worklist.py): an ente's cases by state, by deadline,
+    #: by last change; the operator's own cases (issue 18).
+    __table_args__ = (
+        Index("ix_certification_cases_ente_status", "ente_titolato_id", "status"),
+        Index("ix_certification_cases_ente_deadline", "ente_titolato_id", "deadline_at"),
+        Index("ix_certification_cases_ente_changed", "ente_titolato_id", "status_changed_at"),
+    )
 
     protocol_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     candidate_id: Mapped[uuid.UUID] = mapped_column(
@@ -86,7 +93,7 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     submitted_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     assigned_operator_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("persons.id", ondelete="SET NULL")
+        ForeignKey("persons.id", ondelete="SET NULL"), index=True
     )
     assigned_tutor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("persons.id", ondelete="SET NULL"), index=True
