@@ -88,8 +88,11 @@ def index() -> str:
         form, wanted, page = _filter_form(session, actor)
         listing = worklist.list_cases(session, actor, wanted, now, page)
     # The page links keep the filters (the valid ones: a bad value is dropped, as in the list).
-    valid = form is not None and not form.errors
-    kept = {k: v for k, v in request.args.items() if k != "page"} if valid else {}
+    kept = (
+        {f.name: f.raw_data[0] for f in form if f.name != "page" and f.raw_data}
+        if form is not None and not form.errors
+        else {}
+    )
     return render_template(
         "cases/index.html",
         own=workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else [],
