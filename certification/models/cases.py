@@ -67,13 +67,10 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     """A pratica: one candidate's application to one ente titolato for a profile or competences."""
 
     __tablename__ = "certification_cases"
-    #: The staff's lists (certification/worklist.py): an ente's cases by state, by deadline,
-    #: by last change; the operator's own cases (issue 18).
-    __table_args__ = (
-        Index("ix_certification_cases_ente_status", "ente_titolato_id", "status"),
-        Index("ix_certification_cases_ente_deadline", "ente_titolato_id", "deadline_at"),
-        Index("ix_certification_cases_ente_changed", "ente_titolato_id", "status_changed_at"),
-    )
+    #: The staff's lists (certification/worklist.py) read an ente's open cases by state, then
+    #: sort the few hundred found; an index by (ente, deadline) led the planner to walk the
+    #: ente's whole closed history in deadline order instead (issue 18).
+    __table_args__ = (Index("ix_certification_cases_ente_status", "ente_titolato_id", "status"),)
 
     protocol_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     candidate_id: Mapped[uuid.UUID] = mapped_column(

@@ -17,8 +17,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('certification_cases', schema=None) as batch_op:
         batch_op.create_index('ix_certification_cases_ente_status', ['ente_titolato_id', 'status'], unique=False)
-        batch_op.create_index('ix_certification_cases_ente_deadline', ['ente_titolato_id', 'deadline_at'], unique=False)
-        batch_op.create_index('ix_certification_cases_ente_changed', ['ente_titolato_id', 'status_changed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_certification_cases_assigned_operator_id'), ['assigned_operator_id'], unique=False)
     with op.batch_alter_table('panel_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_panel_members_person_id'), ['person_id'], unique=False)
@@ -29,6 +27,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_panel_members_person_id'))
     with op.batch_alter_table('certification_cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certification_cases_assigned_operator_id'))
-        batch_op.drop_index('ix_certification_cases_ente_changed')
-        batch_op.drop_index('ix_certification_cases_ente_deadline')
         batch_op.drop_index('ix_certification_cases_ente_status')
