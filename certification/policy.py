@@ -230,8 +230,8 @@ def visible_cases(actor: UserAccount) -> ColumnElement[bool]:
     def entes(*held: Role) -> set[uuid.UUID]:
         return set().union(*(roles.get(role, set()) for role in held))
 
-    # Only the arms of the roles held, each led by its ente (or person) so that the database
-    # reads them through the indexes, with correlated EXISTS (no scan of every case or rubric).
+    # Only the arms of the roles held, each led by its ente (or person), so that the database
+    # reads them through the (ente, status) index and scans no table of the whole region.
     arms: list[ColumnElement[bool]] = []
     if tutoring := entes(Role.TUTOR):
         arms.append(and_(case.assigned_tutor_id == actor.person_id, ente.in_(tutoring)))
