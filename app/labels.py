@@ -22,6 +22,7 @@ from certification.models import (
 )
 from certification.roles import OrganisationKind, Role
 from certification.states import CaseStatus
+from certification.worklist import StateGroup, Task
 
 ROLE_LABELS: dict[Role, Any] = {
     Role.OPERATORE_ACCOGLIENZA: _l("Reception operator (operatore accoglienza)"),
@@ -262,6 +263,32 @@ def certificate_name(profile_title: str, coverage: Any) -> str:
     )
 
 
+TASK_LABELS: dict[Task, Any] = {
+    Task.TAKE_CHARGE: _l("To take in charge"),
+    Task.ADMISSION: _l("Admission to decide"),
+    Task.TRANSPARENCY: _l("Identification and Documento di trasparenza"),
+    Task.INTEGRATION: _l("Integration of the dossier"),
+    Task.REVIEW: _l("Dossier review and planning"),
+    Task.OPEN_SESSION: _l("Assessment session to open"),
+    Task.RATE: _l("Criteria to rate"),
+    Task.OUTCOMES: _l("Outcomes to record"),
+    Task.APPEAL: _l("Appeal to decide"),
+    Task.START_CERTIFICATION: _l("Certification to start"),
+    Task.CERTIFY: _l("Certification to confirm"),
+    Task.ISSUE_CERTIFICATE: _l("Certificate to issue"),
+}
+
+STATE_GROUP_LABELS: dict[StateGroup, Any] = {
+    StateGroup.INTAKE: _l("Intake"),
+    StateGroup.IDENTIFICATION: _l("Identification"),
+    StateGroup.ASSESSMENT: _l("Review and assessment"),
+    StateGroup.OUTCOME: _l("Outcome"),
+    StateGroup.CERTIFICATION: _l("Certification"),
+    StateGroup.SUSPENDED: _l("Suspended"),
+    StateGroup.CLOSED: _l("Closed"),
+}
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals.update(
         certificate_name=certificate_name,
@@ -272,6 +299,8 @@ def register(app: Any) -> None:
         CARD_CHANGE_LABELS=CARD_CHANGE_LABELS,
         CARD_CHECK_LABELS=CARD_CHECK_LABELS,
         ROLE_LABELS=ROLE_LABELS,
+        TASK_LABELS=TASK_LABELS,
+        STATE_GROUP_LABELS=STATE_GROUP_LABELS,
         ORGANISATION_KIND_LABELS=ORGANISATION_KIND_LABELS,
         EVIDENCE_TYPE_LABELS=EVIDENCE_TYPE_LABELS,
         EXPERIENCE_KIND_LABELS=EXPERIENCE_KIND_LABELS,

@@ -15,6 +15,9 @@ BENCH=verify (or "issuance,verify"; default: all) chooses the benchmarks. Knobs,
   SCALE_SECONDS (2), SCALE_CONNECTIONS (2), SCALE_CODES (1000 codes looked up per database),
   BENCH_PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432/test; skipped when it does not
   answer). It creates databases bench_scale_* and drops them.
+- queue: QUEUE_ROWS (100000 cases, the large database), QUEUE_SMALL_ROWS (1000), QUEUE_ROUNDS
+  (6), QUEUE_CALLS (20 per operation, side and round), BENCH_PG_URL as scale. The staff's list
+  of cases, search and "needs my action", in process; databases bench_queue_*, dropped after.
 - the HTTP ones (verify, download, upload, scale): BENCH_LOADGEN (wrk or python; default wrk
   when installed). verify, download and upload share one demo instance per run.
 
@@ -113,6 +116,17 @@ def scale() -> dict[str, Any]:
     )
 
 
+def queue() -> dict[str, Any]:
+    from bench import caselist  # not "queue": bench/ is on sys.path, the stdlib has one
+
+    return caselist.main(
+        small=_int("QUEUE_SMALL_ROWS", 1000),
+        large=_int("QUEUE_ROWS", 100_000),
+        rounds=_int("QUEUE_ROUNDS", 6),
+        calls=_int("QUEUE_CALLS", 20),
+    )
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "issuance": issuance,
     "verify": verify,
@@ -120,6 +134,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "download": download,
     "upload": upload,
     "scale": scale,
+    "queue": queue,
 }
 
 

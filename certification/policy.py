@@ -11,7 +11,7 @@ import enum
 import uuid
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy import case as case_
 from sqlalchemy.orm import Session
 
@@ -226,39 +226,51 @@ def visible_cases(actor: UserAccount) -> ColumnElement[bool]:
         else_=status,
     )
     ente = case.ente_titolato_id
-    panel_entes = roles.get(Role.CERTIFICATORE, set()) | roles.get(Role.ASSESSOR, set())
-    on_panel = (
-        select(AssessmentSession.case_id)
-        .join(PanelMember, PanelMember.session_id == AssessmentSession.id)
-        .where(PanelMember.person_id == actor.person_id)
-    )
-    has_snapshot = select(RubricSnapshot.case_id)
-    supervised = select(Organisation.id).where(
-        Organisation.accredited_by_id.in_(roles.get(Role.REGION_SUPERVISOR, set()))
-    )
-    return and_(
-        status != CaseStatus.DRAFT,
-        or_(
+
+    def entes(*held: Role) -> set[uuid.UUID]:
+        return set().union(*(roles.get(role, set()) for role in held))
+
+    # Only the arms of the roles held, each led by its ente (or person), so that the database
+    # reads them through the (ente, status) index and scans no table of the whole region.
+    arms: list[ColumnElement[bool]] = []
+    if tutoring := entes(Role.TUTOR):
+        arms.append(and_(case.assigned_tutor_id == actor.person_id, ente.in_(tutoring)))
+    if intake := entes(Role.OPERATORE_ACCOGLIENZA):
+        arms.append(
             and_(
-                case.assigned_tutor_id == actor.person_id,
-                ente.in_(roles.get(Role.TUTOR, set())),
-            ),
-            and_(
-                ente.in_(roles.get(Role.OPERATORE_ACCOGLIENZA, set())),
+                ente.in_(intake),
                 or_(
                     effective.in_([s.value for s in INTAKE_STATES]),
                     case.assigned_operator_id == actor.person_id,
                 ),
-            ),
-            and_(ente.in_(roles.get(Role.CERTIFICATORE, set())), case.id.in_(has_snapshot)),
-            and_(ente.in_(panel_entes), case.id.in_(on_panel)),
-            and_(
-                ente.in_(roles.get(Role.SIGNATORY, set())),
-                effective.in_([s.value for s in SIGNATORY_STATES]),
-            ),
-            ente.in_(supervised),
-        ),
-    )
+            )
+        )
+    if certifying := entes(Role.CERTIFICATORE):
+        # A scalar subquery, looked up by the unique index for each case of the ente: an
+        # EXISTS under OR is planned as a hash of every rubric frozen in the region.
+        has_snapshot = (
+            select(RubricSnapshot.id)
+            .where(RubricSnapshot.case_id == case.id)
+            .scalar_subquery()
+            .is_not(None)
+        )
+        arms.append(and_(ente.in_(certifying), has_snapshot))
+    if panel_entes := entes(Role.CERTIFICATORE, Role.ASSESSOR):
+        on_panel = (
+            exists()
+            .where(AssessmentSession.case_id == case.id)
+            .where(PanelMember.session_id == AssessmentSession.id)
+            .where(PanelMember.person_id == actor.person_id)
+        )
+        arms.append(and_(ente.in_(panel_entes), on_panel))
+    if signing := entes(Role.SIGNATORY):
+        arms.append(and_(ente.in_(signing), effective.in_([s.value for s in SIGNATORY_STATES])))
+    if supervising := entes(Role.REGION_SUPERVISOR):
+        supervised = select(Organisation.id).where(Organisation.accredited_by_id.in_(supervising))
+        arms.append(ente.in_(supervised))
+    if not arms:
+        return false()
+    return and_(status != CaseStatus.DRAFT, or_(*arms))
 
 
 def get_case(session: Session, actor: UserAccount, case_id: uuid.UUID) -> CertificationCase:

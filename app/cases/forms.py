@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -15,7 +16,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.labels import REJECTION_REASON_LABELS
 
@@ -191,3 +192,27 @@ class CancelForm(VersionedForm):
     reason = TextAreaField(
         _l("Reason for cancelling"), validators=[DataRequired(), Length(max=4000)]
     )
+
+
+class CaseFilterForm(FlaskForm):
+    """The filters of the list of cases (a GET form: no CSRF, nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    group = SelectField(_l("Phase"), choices=[], default="")
+    profile = SelectField(_l("Profile"), choices=[], default="")
+    ente = SelectField(_l("Accredited body"), choices=[], default="")
+    mine = BooleanField(_l("Assigned to me"))
+    overdue = BooleanField(_l("Overdue only"))
+    closed = BooleanField(_l("Include closed applications"))
+    sort = SelectField(
+        _l("Sort by"),
+        choices=[
+            SelectChoice("deadline", _l("Deadline")),
+            SelectChoice("changed", _l("Last change")),
+        ],
+        default="deadline",
+    )
+    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=100_000)])

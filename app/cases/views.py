@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from itertools import groupby
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -13,14 +12,22 @@ from werkzeug.wrappers import Response
 from app.account.forms import EmptyForm
 from app.auth import current_account
 from app.cases import bp
-from app.cases.forms import AdmitForm, NewCaseForm, RejectForm, SubmitForm, VersionedForm
+from app.cases.forms import (
+    AdmitForm,
+    CaseFilterForm,
+    NewCaseForm,
+    RejectForm,
+    SubmitForm,
+    VersionedForm,
+)
 from app.db import db_session
 from app.errors import explain, field_message
 from app.i18n import current_language
+from app.labels import STATE_GROUP_LABELS
 from app.mail import send_template
 from app.portfolio.views import send_stored
 from app.services import renderer, storage
-from certification import workflow
+from certification import workflow, worklist
 from certification.certificates import PUBLIC_STATES, certificates_of_case
 from certification.clock import utcnow
 from certification.documents import issue_transparency_document
@@ -31,19 +38,43 @@ from certification.portfolio import target_profile
 from certification.roles import Role
 from certification.standards import search_profiles
 from certification.states import TERMINAL, CaseStatus
+from certification.worklist import CaseFilter, Sort, StateGroup
 
 
 def _title(obj: Any) -> str:
     return str(getattr(obj, f"title_{current_language()}", None) or obj.title_it)
 
 
-def _queue(session: Any, actor: Any) -> list[tuple[CaseStatus, list[CertificationCase]]]:
-    """The staff's cases grouped by state, in workflow order; closed ones last."""
-    cases = sorted(
-        workflow.cases_for_staff(session, actor),
-        key=lambda c: (c.status in TERMINAL, list(CaseStatus).index(c.status), c.status_changed_at),
+def _filter_form(session: Any, actor: Any) -> tuple[CaseFilterForm, CaseFilter, int]:
+    """The list's filters from the query string; bad values are said and dropped (the
+    unfiltered list), never a failure."""
+    form = CaseFilterForm(request.args)
+    form.group.choices = [("", _("all open"))] + [
+        (g.value, str(label)) for g, label in STATE_GROUP_LABELS.items()
+    ]
+    form.profile.choices = [("", _("all"))] + [
+        (str(p.id), f"{p.code} — {_title(p)}") for p in search_profiles(session)
+    ]
+    form.ente.choices = [("", _("all"))] + [
+        (str(o.id), o.short_name) for o in worklist.list_entes(session, actor)
+    ]
+    if not form.validate():
+        flash(_("Some filters were not valid and have been ignored: check them."), "error")
+        return form, CaseFilter(), 1
+    return (
+        form,
+        CaseFilter(
+            text=form.q.data or "",
+            group=StateGroup(form.group.data) if form.group.data else None,
+            profile_id=uuid.UUID(form.profile.data) if form.profile.data else None,
+            ente_id=uuid.UUID(form.ente.data) if form.ente.data else None,
+            mine=bool(form.mine.data),
+            overdue=bool(form.overdue.data),
+            include_closed=bool(form.closed.data),
+            sort=Sort(form.sort.data or Sort.DEADLINE),
+        ),
+        form.page.data or 1,
     )
-    return [(status, list(items)) for status, items in groupby(cases, key=lambda c: c.status)]
 
 
 @bp.get("/")
@@ -51,11 +82,26 @@ def _queue(session: Any, actor: Any) -> list[tuple[CaseStatus, list[Certificatio
 def index() -> str:
     actor = current_account()
     session = db_session()
+    now = utcnow()
+    form = listing = None
+    if is_staff(actor):
+        form, wanted, page = _filter_form(session, actor)
+        listing = worklist.list_cases(session, actor, wanted, now, page)
+    # The page links keep the filters (the valid ones: a bad value is dropped, as in the list).
+    kept = (
+        {f.name: f.raw_data[0] for f in form if f.name != "page" and f.raw_data}
+        if form is not None and not form.errors
+        else {}
+    )
     return render_template(
         "cases/index.html",
         own=workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else [],
-        queue=_queue(session, actor) if is_staff(actor) else [],
-        now=utcnow(),
+        form=form,
+        listing=listing,
+        kept=kept,
+        now=now,
+        days_late=worklist.days_late,
+        terminal=TERMINAL,
     )
 
 

@@ -13,9 +13,11 @@ from app.i18n import LOCALES
 from app.main import bp
 from certification import accounts
 from certification.certificates import certificate_coverage, certificates_of_holder
+from certification.clock import utcnow
 from certification.db import READER
-from certification.policy import managed_organisations
+from certification.policy import is_staff, managed_organisations
 from certification.standards import list_frameworks
+from certification.worklist import my_worklist
 
 
 @bp.get("/")
@@ -29,10 +31,13 @@ def dashboard() -> str:
     account = current_account()
     roles = sorted_staff_roles(account)
     certificates = certificates_of_holder(db_session(), account.person_id)
+    now = utcnow()
     return render_template(
         "main/dashboard.html",
         account=account,
         roles=roles,
+        worklist=my_worklist(db_session(), account, now) if is_staff(account) else None,
+        now=now,
         managed=managed_organisations(db_session(), account),
         certificates=certificates,
         coverages={c.id: certificate_coverage(c) for c in certificates},

@@ -89,7 +89,10 @@ class PanelMember(UUIDPrimaryKey, ModelBase):
     session_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("assessment_sessions.id", ondelete="CASCADE")
     )
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id", ondelete="RESTRICT"))
+    #: Indexed: an assessor's cases are found by their panel seats (certification/policy.py).
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), index=True
+    )
     function: Mapped[PanelFunction] = mapped_column(_enum(PanelFunction))
     declared_at: Mapped[dt.datetime | None]
     has_conflict: Mapped[bool | None]

@@ -8,7 +8,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certification.db import ModelBase, UUIDPrimaryKey
@@ -67,6 +67,10 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     """A pratica: one candidate's application to one ente titolato for a profile or competences."""
 
     __tablename__ = "certification_cases"
+    #: The staff's lists (certification/worklist.py) read an ente's open cases by state, then
+    #: sort the few hundred found; an index by (ente, deadline) led the planner to walk the
+    #: ente's whole closed history in deadline order instead (issue 18).
+    __table_args__ = (Index("ix_certification_cases_ente_status", "ente_titolato_id", "status"),)
 
     protocol_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     candidate_id: Mapped[uuid.UUID] = mapped_column(
@@ -86,7 +90,7 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     submitted_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     assigned_operator_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("persons.id", ondelete="SET NULL")
+        ForeignKey("persons.id", ondelete="SET NULL"), index=True
     )
     assigned_tutor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("persons.id", ondelete="SET NULL"), index=True

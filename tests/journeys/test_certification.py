@@ -40,10 +40,25 @@ def status_badge(page: Page) -> Locator:
 
 
 def open_case(person: Visitor, candidate: str) -> None:
-    """Staff open the case from their work queue (Domande), by the candidate's name."""
+    """Staff find the case in their list (Domande) by searching the candidate's name."""
     page = person.page
     person.follow(menu_link(page, "Domande"))
-    person.follow(page.get_by_role("link", name=candidate, exact=True))
+    page.get_by_label("Cerca", exact=True).fill(candidate)
+    person.follow(page.get_by_role("button", name="Cerca", exact=True))
+    expect(page.get_by_role("status")).to_contain_text("1 pratica")
+    person.follow(page.get_by_role("link", name=re.compile(f"— {candidate}$")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Animatore di spazi di coworking e community"
+    )
+
+
+def open_from_my_action(person: Visitor, candidate: str, task: str) -> None:
+    """Staff open the case from "Serve una mia azione" on their home, under ``task``."""
+    page = person.page
+    person.follow(menu_link(page, "La mia area"))
+    todo = page.locator("section", has=page.get_by_role("heading", name="Serve una mia azione"))
+    group = todo.get_by_role("list", name=re.compile(f"^{task}"))
+    person.follow(group.get_by_role("link", name=re.compile(f"— {candidate}$")))
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Animatore di spazi di coworking e community"
     )
@@ -186,7 +201,7 @@ def test_2_staff_review_assess_and_issue(
     # once on its panel).
     certifier = people("certificatore")
     certifier.log_in(instance.account("certificatore"))
-    open_case(certifier, candidate)
+    open_from_my_action(certifier, candidate, "Esame del dossier e pianificazione")
     page = certifier.page
     certifier.follow(page.get_by_role("link", name="Esamina il dossier criterio per criterio"))
     expect(page.get_by_role("link", name="Apri checklist-onboarding.pdf")).to_be_visible()
@@ -235,7 +250,7 @@ def test_2_staff_review_assess_and_issue(
     # The signatory issues and seals the certificate.
     signatory = people("firmatario")
     signatory.log_in(instance.account("firmatario"))
-    open_case(signatory, candidate)
+    open_from_my_action(signatory, candidate, "Certificato da rilasciare")
     page = signatory.page
     signatory.follow(page.get_by_role("button", name="Rilascia e sigilla il certificato"))
     expect(page.locator(".flash-success")).to_contain_text("rilasciato e sigillato")
