@@ -183,7 +183,20 @@ class AppealForm(VersionedForm):
     )
 
 
+class WithdrawForm(VersionedForm):
+    """Withdrawing ends the application: the candidate ticks that they understand."""
+
+    confirm = BooleanField(
+        _l("I understand: my application ends here and is not assessed"),
+        validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))],
+    )
+
+
 class CancelForm(VersionedForm):
     reason = TextAreaField(
         _l("Reason for cancelling"), validators=[DataRequired(), Length(max=4000)]
+    )
+    confirm = BooleanField(
+        _l("I understand: the application ends, the candidate is told, and it cannot resume"),
+        validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))],
     )

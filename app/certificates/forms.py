@@ -52,6 +52,13 @@ class RevokeForm(ReasonForm):
 
 class SuspendForm(ReasonForm):
     reason_code = SelectField(_l("Ground"), choices=SUSPENSION_CHOICES)
+    confirm = BooleanField(
+        _l(
+            "I understand: until it is reinstated, every check of this certificate reads it "
+            "as suspended and the holder is told"
+        ),
+        validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))],
+    )
 
 
 class PublicCheckForm(FlaskForm):
