@@ -16,6 +16,7 @@ from app.cases import bp
 from app.cases.forms import (
     AppealForm,
     CancelForm,
+    CertifyForm,
     DeclarationForm,
     IntegrationForm,
     OpenSessionForm,
@@ -27,6 +28,7 @@ from app.cases.forms import (
 from app.cases.views import _case, _detail, _done, _simple, _title, already_done, may_do
 from app.db import db_session
 from app.errors import explain, field_message
+from app.i18n import current_language
 from app.labels import METHOD_LABELS
 from app.mail import send_template
 from app.portfolio.views import send_stored
@@ -506,16 +508,61 @@ def start_certification(case_id: uuid.UUID) -> Any:
     )
 
 
-@bp.post("/<uuid:case_id>/certify")
+def _certify_page(case: CertificationCase, form: CertifyForm) -> str:
+    validated = _result(case)["validated"]
+    title = "title_" + ("en" if current_language() == "en" else "it")
+    return render_template(
+        "confirm.html",
+        heading=_("Confirm the certification of %(number)s", number=case.protocol_number or ""),
+        subject=_title(case.target_profile),
+        consequences=[
+            _(
+                "Certified: %(competences)s.",
+                competences="; ".join(f"{c['code']} {c[title]}" for c in validated),
+            ),
+            _(
+                "The application becomes certified: a signatory of %(ente)s can then issue and "
+                "seal the certificate, and the candidate is told.",
+                ente=case.ente_titolato.short_name,
+            ),
+        ],
+        form=form,
+        fields=[],
+        action=url_for("cases.certify", case_id=case.id),
+        submit=_("Confirm the certification"),
+        danger=False,
+        back=url_for("cases.detail", case_id=case.id),
+    )
+
+
+@bp.route("/<uuid:case_id>/certify", methods=["GET", "POST"])
 @login_required
 def certify(case_id: uuid.UUID) -> Any:
-    return _simple(
-        case_id,
-        A.certify,
-        _("The outcome is confirmed: the certificate can be issued."),
-        then=lambda case: _notify_candidate(case, "certified"),
-        event="certify",
-    )
+    """GET: the confirmation naming what is certified; POST: certify (when confirmed)."""
+    case = _case(case_id)
+    if request.method == "GET":
+        if not may_do(case, "certify"):
+            return redirect(url_for("cases.detail", case_id=case.id))
+        return _certify_page(case, CertifyForm(formdata=None, data={"version": case.version}))
+    form = CertifyForm()
+    repeated = already_done(case, "certify", form)
+    if repeated is not None:
+        return repeated
+    if not form.validate_on_submit():
+        return _certify_page(case, form), 422
+    try:
+        A.certify(
+            db_session(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+    except InvalidInput as exc:
+        flash(explain(exc), "error")
+        return _detail(case, 422)
+    _notify_candidate(case, "certified")
+    return _done(case, _("The outcome is confirmed: the certificate can be issued."))
 
 
 @bp.post("/<uuid:case_id>/validation-document")

@@ -192,6 +192,15 @@ class WithdrawForm(VersionedForm):
     )
 
 
+class CertifyForm(VersionedForm):
+    """Certifying lets the certificate be issued: the certifier ticks that they confirm."""
+
+    confirm = BooleanField(
+        _l("I confirm the outcome: these competences are certified"),
+        validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))],
+    )
+
+
 class CancelForm(VersionedForm):
     reason = TextAreaField(
         _l("Reason for cancelling"), validators=[DataRequired(), Length(max=4000)]

@@ -276,15 +276,10 @@ def already_done(case: CertificationCase, event: str, form: VersionedForm) -> Re
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-def _simple(
-    case_id: uuid.UUID, action: Any, message: str, then: Any = None, event: str | None = None
-) -> Response | Any:
+def _simple(case_id: uuid.UUID, action: Any, message: str, then: Any = None) -> Response | Any:
     """A button that fires one operation on the case (the version it was shown with)."""
     case = _case(case_id)
     form = VersionedForm()
-    repeated = already_done(case, event, form) if event and form.is_submitted() else None
-    if repeated is not None:
-        return repeated
     if form.validate_on_submit():
         try:
             action(

@@ -117,6 +117,8 @@ MATRIX: dict[str, list[int]] = {
     # (staff who see the case are sent back to it: theirs is not this step)
     "/cases/{case}/withdraw": [302 if i in (T, R) else s for i, s in enumerate(only(200, C))],
     # Who sees the case or certificate without the right is refused (403), the rest find nothing.
+    # The certifier confirms the certification (of a case decided: here, none yet).
+    "/cases/{pcase}/certify": only(302, C, T, CE, AS, R),  # ... sent back to the case
     "/cases/{case}/cancel": [403 if i in (C, T, R) else s for i, s in enumerate(only(200, AD))],
     "/certificates/{cert}/suspend": [
         403 if i in (C, T, R) else s for i, s in enumerate(only(200, SG))

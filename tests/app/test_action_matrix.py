@@ -389,6 +389,7 @@ FORMS: dict[str, Form] = {
     },
     "/cases/{partial}/appeal": lambda w: {"grounds": "Il report non è stato considerato."},
     "/cases/{appealed}/appeal/reject": lambda w: {"rationale": "Valutazione confermata."},
+    "/cases/{certn}/certify": lambda w: {"confirm": "y"},
     "/cases/{ccase}/cancel": lambda w: {"reason": "Evidenze false accertate.", "confirm": "y"},
     "/cases/{wcase}/withdraw": lambda w: {"confirm": "y"},
     "/certificates/{cert}/public": lambda w: {"public-show_name": "y"},

@@ -294,7 +294,22 @@ def test_full_validation_to_certified(stage: dict[str, Any], db: Session) -> Non
     assert response.status_code == 302
     db.expire_all()
     assert case.status == CaseStatus.CERTIFICATION  # Lombardy: straight on to certification
-    _act(c["certifier"], url, "certify")
+    # Certifying asks first, naming what is certified; unconfirmed, nothing changes.
+    asked = c["certifier"].get(url + "/certify").get_data(as_text=True)
+    assert (
+        "Competenze certificate: DEMO-C01" in asked
+        and "DEMO-C02" in asked
+        and "data-confirm" in asked
+    )
+    certify = url + "/certify"
+    version = {"version": _version(c["certifier"], certify)}
+    assert post_form(c["certifier"], certify, version).status_code == 422
+    db.expire_all()
+    assert case.status == CaseStatus.CERTIFICATION
+    confirmed = {**version, "confirm": "y"}
+    assert post_form(c["certifier"], certify, confirmed).status_code == 302
     db.expire_all()
     assert case.status == CaseStatus.CERTIFIED
+    again = post_form(c["certifier"], certify, confirmed, page=url)
+    assert again.location.endswith(url)  # a second click: already done, nothing again
     assert db.scalar(select(CertificationCase)).status == CaseStatus.CERTIFIED

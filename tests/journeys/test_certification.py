@@ -240,7 +240,12 @@ def test_2_staff_review_assess_and_issue(
     expect(page.locator("main")).to_contain_text("Validata per intero")
     certifier.follow(page.get_by_role("button", name="Conferma e registra"))
     expect(status_badge(page)).to_have_text("Certificazione")
-    certifier.follow(page.get_by_role("button", name="Conferma la certificazione"))
+    # Certifying asks first (in a dialog, with JavaScript), naming what is certified.
+    page.get_by_role("link", name="Conferma la certificazione…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Competenze certificate: {COMPETENCE}")
+    dialog.get_by_label(re.compile("^Confermo l'esito")).check()
+    certifier.follow(dialog.get_by_role("button", name="Conferma la certificazione"))
     expect(status_badge(page)).to_have_text("Certificata")
 
     # The signatory issues and seals the certificate.
