@@ -156,11 +156,7 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     on_any_panel = actor.person_id in A.previous_panel(case)
 
     def may(event: str) -> bool:
-        return (
-            event in workflow.TRANSITIONS
-            and case.status in workflow.TRANSITIONS[event].sources
-            and workflow.actor_may(actor, case, event)
-        )
+        return event in workflow.TRANSITIONS and may_do(case, event)
 
     return render_template(
         "cases/detail.html",

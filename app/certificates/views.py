@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from app.account.forms import EmptyForm
 from app.auth import current_account
 from app.auth.second_factor import fresh_second_factor
+from app.cases.views import _title
 from app.certificates import bp
 from app.certificates.forms import (
     BulkForm,
@@ -215,7 +216,7 @@ def bulk() -> Any:
 def _bulk_filters(waiting: Any) -> tuple[list[CertificationCase], dict[str, Any]]:
     """The waiting cases the filters keep (profile, ente), and the filters' choices. Values
     that match no choice are refused with a message, and the whole list is shown."""
-    profiles = sorted({(c.target_profile.code, _profile_title(c)) for c in waiting})
+    profiles = sorted({(c.target_profile.code, _title(c.target_profile)) for c in waiting})
     entes = sorted({(str(c.ente_titolato_id), c.ente_titolato.short_name) for c in waiting})
     profile = request.args.get("profile", "")
     ente = request.args.get("ente", "")
@@ -235,13 +236,6 @@ def _bulk_filters(waiting: Any) -> tuple[list[CertificationCase], dict[str, Any]
         "ente": ente,
         "total": len(waiting),
     }
-
-
-def _profile_title(case: CertificationCase) -> str:
-    from app.i18n import current_language
-
-    profile = case.target_profile
-    return str(getattr(profile, f"title_{current_language()}", None) or profile.title_it)
 
 
 @bp.get("/certificates/bulk/<uuid:bulk_id>")

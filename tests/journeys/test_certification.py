@@ -255,7 +255,7 @@ def test_2_staff_review_assess_and_issue(
     page = signatory.page
     # First the preview: the exact certificate, marked as not valid, never sealed or stored.
     preview = page.get_by_role("link", name=re.compile("^Vedi il certificato prima di sigillarlo"))
-    shown = page.context.request.get(preview.get_attribute("href") or "")
+    shown = page.context.request.get(signatory.url(preview.get_attribute("href") or ""))
     assert shown.ok and shown.headers["content-type"] == "application/pdf"
     assert shown.headers["content-disposition"].startswith("inline;")
     assert "no-store" in shown.headers["cache-control"]
