@@ -419,11 +419,9 @@ def _suspend_page(certificate: Certificate, form: SuspendForm) -> str:
     return render_template(
         "confirm.html",
         heading=_("Suspend certificate %(number)s", number=certificate.number),
-        subject=_(
-            "%(holder)s — %(profile)s",
-            holder=certificate.case.candidate.full_name,
-            profile=certificate.content["standard"]["profile_title_" + certificate.locale],
-        ),
+        subject=certificate.case.candidate.full_name
+        + " — "
+        + certificate.content["standard"]["profile_title_" + certificate.locale],
         consequences=[
             _(
                 "Until it is reinstated, every check of this certificate (QR code, code, "
