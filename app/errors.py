@@ -232,6 +232,10 @@ FIELD_MESSAGES: dict[str, Any] = {
     "ratings_not_passing": _l(
         "Not every criterion was rated at a passing level: it cannot be validated."
     ),
+    "outcome_required": _l("Choose the outcome."),
+    "criteria_not_rated": _l(
+        "Some criteria are not rated yet: rate them before validating this competence."
+    ),
     "methods_required": _l("Choose the methods used."),
     "nothing_validated": _l("No competence was validated: there is nothing to certify."),
     "not_certified": _l("The certificate can be issued only once the certification is confirmed."),

@@ -526,20 +526,29 @@ class OutcomeInput:
     evidence_ids: list[str] = field(default_factory=list)
 
 
-def record_outcomes(
+def implied_outcome(
+    competence: dict[str, Any], ratings: dict[str, CriterionRating]
+) -> tuple[Outcome | None, str]:
+    """What a competence's ratings of this round say: VALIDATA when every criterion is rated at
+    a passing level (``"passing"``), NON_VALIDATA when every one is rated but not all pass
+    (``"ratings_not_passing"``), nothing yet while a criterion is unrated
+    (``"criteria_not_rated"``). The panel decides; this is where its form starts."""
+    if any(c["code"] not in ratings for c in competence["criteria"]):
+        return None, "criteria_not_rated"
+    if all(ratings[c["code"]].passing for c in competence["criteria"]):
+        return Outcome.VALIDATA, "passing"
+    return Outcome.NON_VALIDATA, "ratings_not_passing"
+
+
+def check_outcomes(
     session: Session,
     actor: UserAccount,
     case: CertificationCase,
     decisions: list[OutcomeInput],
-    now: dt.datetime,
-    *,
-    expected_version: int | None = None,
-) -> CaseStatus:
-    """Record one outcome per requested competence (#15), then compute the result (#16).
-
-    A competence is validated only if every one of its criteria was rated at a passing level
-    in this round; one not validated needs feedback for the candidate. Returns the new state.
-    """
+) -> str:
+    """Check the outcomes the panel means to record, changing nothing: raises
+    :class:`InvalidInput` with a problem per field, else returns the result they give
+    (``validate_full``, ``validate_partial`` or ``not_validate``)."""
     assessment = current_session(case)
     if assessment is None or actor.person_id not in {m.person_id for m in assessment.members}:
         raise NotPermitted("only the panel records outcomes")
@@ -559,15 +568,10 @@ def record_outcomes(
         if decision.outcome != Outcome.VALIDATA and not decision.feedback.strip():
             problems.append("feedback_required")
         competence = competences.get(decision.competence_code)
-        if (
-            decision.outcome == Outcome.VALIDATA
-            and competence is not None
-            and not all(
-                ratings.get(c["code"]) is not None and ratings[c["code"]].passing
-                for c in competence["criteria"]
-            )
-        ):
-            problems.append("ratings_not_passing")
+        if decision.outcome == Outcome.VALIDATA and competence is not None:
+            _implied, why = implied_outcome(competence, ratings)
+            if why != "passing":  # unrated criteria are not insufficient ones: say which
+                problems.append(why)
         if (
             any(m not in AssessmentMethod.__members__.values() for m in decision.methods)
             or not decision.methods
@@ -579,6 +583,34 @@ def record_outcomes(
             errors[key] = problems
     if errors:
         raise InvalidInput("outcomes", errors=errors)
+    validated = sum(1 for d in decisions if d.outcome == Outcome.VALIDATA)
+    return (
+        "validate_full"
+        if validated == len(decisions)
+        else "validate_partial"
+        if validated
+        else "not_validate"
+    )
+
+
+def record_outcomes(
+    session: Session,
+    actor: UserAccount,
+    case: CertificationCase,
+    decisions: list[OutcomeInput],
+    now: dt.datetime,
+    *,
+    expected_version: int | None = None,
+) -> CaseStatus:
+    """Record one outcome per requested competence (#15), then compute the result (#16).
+
+    A competence is validated only if every one of its criteria was rated at a passing level
+    in this round; one not validated needs feedback for the candidate. Returns the new state.
+    """
+    event = check_outcomes(session, actor, case, decisions)
+    assessment = current_session(case)
+    if assessment is None:  # pragma: no cover - check_outcomes refused it
+        raise NotPermitted("only the panel records outcomes")
     _transition(session, actor, case, "record_outcomes", now, expected_version=expected_version)
     panel = [str(m.person_id) for m in assessment.members]
     for decision in decisions:
@@ -597,14 +629,6 @@ def record_outcomes(
             )
         )
     assessment.closed_at = now
-    validated = sum(1 for d in decisions if d.outcome == Outcome.VALIDATA)
-    event = (
-        "validate_full"
-        if validated == len(decisions)
-        else "validate_partial"
-        if validated
-        else "not_validate"
-    )
     _transition(session, None, case, event, now)  # computed, never chosen
     if (
         case.status == CaseStatus.VALIDATED_FULL

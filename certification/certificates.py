@@ -460,6 +460,55 @@ def _set_status_bit(
 # --- issuance ---------------------------------------------------------------------------------
 
 
+def _check_issuable(session: Session, actor: UserAccount, case: CertificationCase) -> None:
+    """Refuse a case that is not CERTIFIED (one already issued as such) or an actor who is
+    not a signatory of its ente."""
+    if case.status != CaseStatus.CERTIFIED:
+        existing = session.scalar(
+            select(Certificate).where(
+                Certificate.case_id == case.id,
+                Certificate.status.in_(PUBLIC_STATES),
+            )
+        )
+        if existing is not None:
+            raise AlreadyIssued("this decision already has its certificate")
+        raise InvalidInput("case not certified", errors={"case": ["not_certified"]})
+    if not actor_may(actor, case, "issue_certificate"):
+        raise NotPermitted("only a signatory of the ente issues certificates")
+
+
+#: What a preview prints where the certificate has its number and verification code: it is
+#: given neither (nor a status-list index), so it can never be taken for the certificate.
+PREVIEW_NUMBER: Final = "ANTEPRIMA-PREVIEW"
+PREVIEW_CODE: Final = "0" * CODE_LENGTH
+
+
+def preview_content(
+    session: Session,
+    actor: UserAccount,
+    case: CertificationCase,
+    now: dt.datetime,
+    *,
+    base_url: str,
+) -> tuple[dict[str, Any], str]:
+    """What the certificate of a CERTIFIED case would say if the actor issued it now, and its
+    language: the same content :func:`reserve_certificate` freezes, with no number, no code,
+    no status index and no audit entry. Nothing is added to the session or flushed."""
+    _check_issuable(session, actor, case)
+    if actor.person is None:
+        raise NotPermitted("a signatory is a person")
+    with session.no_autoflush:
+        content, _rows = certificate_content(session, case, base_url=base_url, issued_at=now)
+    content.update(
+        signatory={"name": actor.person.full_name},
+        number=PREVIEW_NUMBER,
+        verification_code=PREVIEW_CODE,
+        supersedes=None,
+        correction_note=None,
+    )
+    return content, _locale(case)
+
+
 def reserve_certificate(
     session: Session,
     actor: UserAccount,
@@ -476,18 +525,7 @@ def reserve_certificate(
     certificate for the same decision. The caller commits, then produces and completes it.
     """
     if supersedes is None:
-        if case.status != CaseStatus.CERTIFIED:
-            existing = session.scalar(
-                select(Certificate).where(
-                    Certificate.case_id == case.id,
-                    Certificate.status.in_(PUBLIC_STATES),
-                )
-            )
-            if existing is not None:
-                raise AlreadyIssued("this decision already has its certificate")
-            raise InvalidInput("case not certified", errors={"case": ["not_certified"]})
-        if not actor_may(actor, case, "issue_certificate"):
-            raise NotPermitted("only a signatory of the ente issues certificates")
+        _check_issuable(session, actor, case)
         pending = session.scalar(
             select(Certificate).where(
                 Certificate.case_id == case.id, Certificate.status == CertificateStatus.PENDING

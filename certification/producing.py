@@ -545,3 +545,9 @@ def produce_certificate(
         location=content["place"] or "Italia",
     )
     return ProducedCertificate(pdf=sealed, credential_json=credential_json)
+
+
+def render_preview(content: dict[str, Any], locale: str, renderer: DocumentRenderer) -> bytes:
+    """The certificate as it would be sealed, from :func:`certificates.preview_content`, marked
+    on every page as a preview that is not valid: not signed, not sealed, no credential."""
+    return renderer.render_pdf(TEMPLATE, {**pdf_context(content, locale), "preview": True}, locale)

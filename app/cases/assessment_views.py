@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -20,6 +21,7 @@ from app.cases import bp
 from app.cases.forms import (
     AppealForm,
     CancelForm,
+    CertifyForm,
     DeclarationForm,
     IntegrationForm,
     OpenSessionForm,
@@ -28,9 +30,10 @@ from app.cases.forms import (
     RationaleForm,
     VersionedForm,
 )
-from app.cases.views import _case, _detail, _done, _simple
+from app.cases.views import _case, _detail, _done, _simple, _title, already_done, may_do
 from app.db import db_session
 from app.errors import explain, field_message
+from app.i18n import current_language
 from app.labels import METHOD_LABELS
 from app.mail import send_template
 from app.portfolio.views import send_stored
@@ -436,6 +439,10 @@ def open_session(case_id: uuid.UUID) -> Any:
 def outcomes(case_id: uuid.UUID) -> Any:
     case = _case(case_id)
     actor = current_account()
+    if request.method == "POST":  # a second submission answers with the recorded outcomes
+        repeated = already_done(case, "record_outcomes", VersionedForm())
+        if repeated is not None:
+            return repeated
     assessment = A.current_session(case)
     if (
         assessment is None
@@ -445,9 +452,14 @@ def outcomes(case_id: uuid.UUID) -> Any:
         raise NotFound("no outcomes to record")
     linked = linked_evidence_for_case(db_session(), case)
     by_code = {cc.competence.code: linked.get(cc.competence_id, []) for cc in case.competences}
+    competences = A.snapshot_competences(case)
+    ratings = A.current_ratings(case)
     form = VersionedForm()
     errors: dict[str, list[str]] = {}
-    if request.method == "POST" and form.validate_on_submit():
+    # Three steps without JavaScript: the form, the verbale's content to check ("preview"),
+    # then "confirm" records it; "edit" goes back to the form with what was entered.
+    step = request.form.get("step", "preview")
+    if request.method == "POST" and step != "edit" and form.validate_on_submit():
         decisions = [
             A.OutcomeInput(
                 competence_code=c["code"],
@@ -457,20 +469,42 @@ def outcomes(case_id: uuid.UUID) -> Any:
                 methods=request.form.getlist(f"methods-{c['code']}"),
                 evidence_ids=request.form.getlist(f"evidence-{c['code']}"),
             )
-            for c in A.snapshot_competences(case)
+            for c in competences
         ]
+        unchosen = {
+            f"outcome-{c['code']}": ["outcome_required"]
+            for c in competences
+            if request.form.get(f"outcome-{c['code']}") not in {o.value for o in Outcome}
+        }
         try:
-            A.record_outcomes(
-                db_session(),
-                actor,
-                case,
-                decisions,
-                utcnow(),
-                expected_version=form.expected_version(),
-            )
+            result = A.check_outcomes(db_session(), actor, case, decisions)
+            if unchosen:
+                raise InvalidInput("outcomes", errors=unchosen)
+            if step == "confirm":
+                A.record_outcomes(
+                    db_session(),
+                    actor,
+                    case,
+                    decisions,
+                    utcnow(),
+                    expected_version=form.expected_version(),
+                )
         except InvalidInput as exc:
-            errors = exc.errors
+            errors = {**exc.errors}
+            for key, problems in unchosen.items():
+                errors[key] = problems + errors.get(key, [])
         else:
+            if step != "confirm":
+                return render_template(
+                    "cases/outcomes_preview.html",
+                    case=case,
+                    decisions=decisions,
+                    competences={c["code"]: c for c in competences},
+                    evidence={str(e.id): e for items in by_code.values() for e in items},
+                    result=RESULT_LABELS[result],
+                    values=request.form,
+                    form=form,
+                )
             from app.services import renderer, storage
             from certification.documents import issue_verbale
 
@@ -480,8 +514,9 @@ def outcomes(case_id: uuid.UUID) -> Any:
     return render_template(
         "cases/outcomes.html",
         case=case,
-        competences=A.snapshot_competences(case),
-        ratings=A.current_ratings(case),
+        competences=competences,
+        ratings=ratings,
+        implied={c["code"]: A.implied_outcome(c, ratings) for c in competences},
         evidence=by_code,
         form=form,
         errors=errors,
@@ -489,6 +524,14 @@ def outcomes(case_id: uuid.UUID) -> Any:
         session_methods=assessment.methods,
         status=422 if errors else 200,
     ), 422 if errors else 200
+
+
+#: The result of the round as the verbale's preview names it (the event it leads to).
+RESULT_LABELS: dict[str, Any] = {
+    "validate_full": _l("Validated in full: every requested competence"),
+    "validate_partial": _l("Validated in part: some of the requested competences"),
+    "not_validate": _l("Not validated: no requested competence"),
+}
 
 
 def _result(case: CertificationCase) -> dict[str, Any]:
@@ -517,16 +560,62 @@ def start_certification(case_id: uuid.UUID) -> Any:
     )
 
 
-@bp.post("/<uuid:case_id>/certify")
+def _certify_page(case: CertificationCase, form: CertifyForm) -> str:
+    validated = _result(case)["validated"]
+    title = "title_" + ("en" if current_language() == "en" else "it")
+    return render_template(
+        "confirm.html",
+        heading=_("Confirm the certification of %(number)s", number=case.protocol_number or ""),
+        subject=_title(case.target_profile),
+        consequences=[
+            _(
+                "Certified: %(competences)s.",
+                competences="; ".join(f"{c['code']} {c[title]}" for c in validated),
+            ),
+            _(
+                "The application becomes certified: a signatory of %(ente)s can then issue and "
+                "seal the certificate, and the candidate is told.",
+                ente=case.ente_titolato.short_name,
+            ),
+        ],
+        form=form,
+        fields=[],
+        action=url_for("cases.certify", case_id=case.id),
+        submit=_("Confirm the certification"),
+        danger=False,
+        back=url_for("cases.detail", case_id=case.id),
+    )
+
+
+@bp.route("/<uuid:case_id>/certify", methods=["GET", "POST"])
 @login_required
 @fresh_second_factor
 def certify(case_id: uuid.UUID) -> Any:
-    return _simple(
-        case_id,
-        A.certify,
-        _("The outcome is confirmed: the certificate can be issued."),
-        then=lambda case: _notify_candidate(case, "certified"),
-    )
+    """GET: the confirmation naming what is certified; POST: certify (when confirmed)."""
+    case = _case(case_id)
+    if request.method == "GET":
+        if not may_do(case, "certify"):
+            return redirect(url_for("cases.detail", case_id=case.id))
+        return _certify_page(case, CertifyForm(formdata=None, data={"version": case.version}))
+    form = CertifyForm()
+    repeated = already_done(case, "certify", form)
+    if repeated is not None:
+        return repeated
+    if not form.validate_on_submit():
+        return _certify_page(case, form), 422
+    try:
+        A.certify(
+            db_session(),
+            current_account(),
+            case,
+            utcnow(),
+            expected_version=form.expected_version(),
+        )
+    except InvalidInput as exc:
+        flash(explain(exc), "error")
+        return _detail(case, 422)
+    _notify_candidate(case, "certified")
+    return _done(case, _("The outcome is confirmed: the certificate can be issued."))
 
 
 @bp.post("/<uuid:case_id>/validation-document")
@@ -608,10 +697,33 @@ def reactivate(case_id: uuid.UUID) -> Any:
     return _simple(case_id, A.reactivate, _("The application is active again."))
 
 
-@bp.post("/<uuid:case_id>/cancel")
+def _cancel_page(case: CertificationCase, form: CancelForm, sees: bool) -> str:
+    return render_template(
+        "confirm.html",
+        heading=_("Cancel application %(number)s", number=case.protocol_number or ""),
+        subject=_title(case.target_profile),
+        consequences=[
+            _(
+                "The application ends as cancelled: it is not assessed further and cannot be "
+                "resumed."
+            ),
+            _("The candidate is told by e-mail, with the reason you give."),
+            _("The reason is kept in the case's history, which cannot be changed afterwards."),
+        ],
+        form=form,
+        fields=["reason"],
+        action=url_for("cases.cancel", case_id=case.id),
+        submit=_("Cancel the application"),
+        danger=True,
+        back=url_for("cases.detail", case_id=case.id) if sees else url_for("cases.index"),
+    )
+
+
+@bp.route("/<uuid:case_id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(case_id: uuid.UUID) -> Any:
-    """An administrator of the case's ente cancels it (#27), e.g. for proven false evidence.
+    """An administrator of the case's ente cancels it (#27), e.g. for proven false evidence:
+    GET shows the confirmation naming the consequence, POST cancels (when confirmed).
 
     Administrators do not otherwise see the ente's cases (they run its staff and keys), so the
     case is found for them here; anyone else who sees it is refused, the rest do not find it.
@@ -626,11 +738,18 @@ def cancel(case_id: uuid.UUID) -> Any:
         _case(case_id)
         raise NotPermitted("administrators only")
     sees = can_view_case(actor, case)
+    if request.method == "GET":
+        if not may_do(case, "cancel"):
+            return redirect(
+                url_for("cases.detail", case_id=case.id) if sees else url_for("cases.index")
+            )
+        return _cancel_page(case, CancelForm(formdata=None, data={"version": case.version}), sees)
     form = CancelForm()
+    repeated = already_done(case, "cancel", form)
+    if repeated is not None:
+        return repeated if sees else redirect(url_for("cases.index"))
     if not form.validate_on_submit():
-        if sees:
-            return _detail(case, 422, cancel_form=form)
-        raise InvalidInput("reason", errors={"reason": ["required"]})
+        return _cancel_page(case, form, sees), 422
     A.cancel_case(
         session,
         actor,

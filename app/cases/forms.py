@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -188,9 +190,31 @@ class AppealForm(VersionedForm):
     )
 
 
+def confirmation(label: Any) -> Any:
+    """The box that confirms a legal act after reading its consequence (``label``)."""
+    return BooleanField(
+        label, validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))]
+    )
+
+
+class WithdrawForm(VersionedForm):
+    """Withdrawing ends the application: the candidate ticks that they understand."""
+
+    confirm = confirmation(_l("I understand: my application ends here and is not assessed"))
+
+
+class CertifyForm(VersionedForm):
+    """Certifying lets the certificate be issued: the certifier ticks that they confirm."""
+
+    confirm = confirmation(_l("I confirm the outcome: these competences are certified"))
+
+
 class CancelForm(VersionedForm):
     reason = TextAreaField(
         _l("Reason for cancelling"), validators=[DataRequired(), Length(max=4000)]
+    )
+    confirm = confirmation(
+        _l("I understand: the application ends, the candidate is told, and it cannot resume")
     )
 
 

@@ -19,6 +19,7 @@ from app.cases.forms import (
     RejectForm,
     SubmitForm,
     VersionedForm,
+    WithdrawForm,
 )
 from app.db import db_session
 from app.errors import explain, field_message
@@ -195,11 +196,7 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     on_any_panel = actor.person_id in A.previous_panel(case)
 
     def may(event: str) -> bool:
-        return (
-            event in workflow.TRANSITIONS
-            and case.status in workflow.TRANSITIONS[event].sources
-            and workflow.actor_may(actor, case, event)
-        )
+        return event in workflow.TRANSITIONS and may_do(case, event)
 
     return render_template(
         "cases/detail.html",
@@ -237,7 +234,6 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         appeal_form=forms.get("appeal_form") or f.AppealForm(formdata=None, data=versioned),
         appeal_reject_form=forms.get("appeal_reject_form")
         or f.RationaleForm(formdata=None, data=versioned),
-        cancel_form=forms.get("cancel_form") or f.CancelForm(formdata=None, data=versioned),
         certificates=[
             c
             for c in certificates_of_case(session, case)
@@ -311,6 +307,22 @@ def submit(case_id: uuid.UUID) -> Any:
     )
 
 
+def already_done(case: CertificationCase, event: str, form: VersionedForm) -> Response | None:
+    """A second submission of a form whose act is done (a double click, a reload): the version
+    it carries is stale and one of the case's latest steps is that act by this person. The
+    answer is the case with a message, and nothing is done again."""
+    actor = current_account()
+    expected = form.expected_version()
+    if (
+        expected is None
+        or expected == case.version
+        or not any(t.event == event and t.actor_user_id == actor.id for t in case.transitions[-3:])
+    ):
+        return None
+    flash(_("This was already done: nothing was done a second time."), "info")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
 def _simple(case_id: uuid.UUID, action: Any, message: str, then: Any = None) -> Response | Any:
     """A button that fires one operation on the case (the version it was shown with)."""
     case = _case(case_id)
@@ -333,10 +345,60 @@ def _simple(case_id: uuid.UUID, action: Any, message: str, then: Any = None) -> 
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-@bp.post("/<uuid:case_id>/withdraw")
+def may_do(case: CertificationCase, event: str) -> bool:
+    """Whether the current account may take this step on the case now."""
+    return case.status in workflow.TRANSITIONS[event].sources and workflow.actor_may(
+        current_account(), case, event
+    )
+
+
+def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
+    return render_template(
+        "confirm.html",
+        heading=_("Withdraw application %(number)s", number=case.protocol_number or ""),
+        subject=_title(case.target_profile),
+        consequences=[
+            _(
+                "Your application ends here: it will not be assessed and no certificate is "
+                "issued from it."
+            ),
+            _(
+                "A withdrawn application cannot be resumed. Your portfolio stays yours: you can "
+                "apply again later with a new application."
+            ),
+            _(
+                "The documents already issued to you (such as the Documento di trasparenza) "
+                "stay valid and yours."
+            ),
+        ],
+        form=form,
+        fields=[],
+        action=url_for("cases.withdraw", case_id=case.id),
+        submit=_("Withdraw the application"),
+        danger=True,
+        back=url_for("cases.detail", case_id=case.id),
+    )
+
+
+@bp.route("/<uuid:case_id>/withdraw", methods=["GET", "POST"])
 @login_required
-def withdraw(case_id: uuid.UUID) -> Response:
-    return _simple(case_id, workflow.withdraw_case, _("The application has been withdrawn."))
+def withdraw(case_id: uuid.UUID) -> Any:
+    """GET: the confirmation naming the consequence; POST: withdraw (when confirmed)."""
+    case = _case(case_id)
+    if request.method == "GET":
+        if not may_do(case, "withdraw"):
+            return redirect(url_for("cases.detail", case_id=case.id))
+        return _withdraw_page(case, WithdrawForm(formdata=None, data={"version": case.version}))
+    form = WithdrawForm()
+    repeated = already_done(case, "withdraw", form)
+    if repeated is not None:
+        return repeated
+    if not form.validate_on_submit():
+        return _withdraw_page(case, form), 422
+    workflow.withdraw_case(
+        db_session(), current_account(), case, utcnow(), expected_version=form.expected_version()
+    )
+    return _done(case, _("The application has been withdrawn."))
 
 
 @bp.post("/<uuid:case_id>/stop")

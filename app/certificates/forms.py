@@ -14,6 +14,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from app.cases.forms import confirmation
+
 REVOCATION_CHOICES = [
     SelectChoice("false_evidence", _l("False evidence")),
     SelectChoice("false_self_declaration", _l("False self-declaration (DPR 445/2000)")),
@@ -52,6 +54,12 @@ class RevokeForm(ReasonForm):
 
 class SuspendForm(ReasonForm):
     reason_code = SelectField(_l("Ground"), choices=SUSPENSION_CHOICES)
+    confirm = confirmation(
+        _l(
+            "I understand: until it is reinstated, every check of this certificate reads it "
+            "as suspended and the holder is told"
+        )
+    )
 
 
 class PublicCheckForm(FlaskForm):

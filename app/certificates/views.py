@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from app.account.forms import EmptyForm
 from app.auth import current_account
 from app.auth.second_factor import fresh_second_factor
+from app.cases.views import _title
 from app.certificates import bp
 from app.certificates.forms import (
     BulkForm,
@@ -31,7 +32,7 @@ from app.db import committed_once, db_session
 from app.errors import explain
 from app.extensions import limiter
 from app.jobs import start_bulk_run
-from app.labels import certificate_name
+from app.labels import CERTIFICATE_STATUS_LABELS, certificate_name
 from app.mail import send_template
 from app.portfolio.views import send_stored
 from app.services import issuer, verification_recorder
@@ -49,13 +50,14 @@ from certification.issuance import (
 from certification.models import (
     BulkIssuance,
     Certificate,
+    CertificateStatus,
     CertificationCase,
     ConsentPurpose,
     Organisation,
     StatusPurpose,
 )
 from certification.policy import can_view_certificate, get_case
-from certification.producing import verify_url
+from certification.producing import render_preview, verify_url
 from certification.roles import OrganisationKind, Role
 from certification.verification import public_consents, set_public_consents, verification_count
 from certification.workflow import CONSENT_TEXT_VERSION, actor_may
@@ -95,6 +97,16 @@ def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: 
         # certificate issued by the first try is the answer, not a refusal to issue twice.
         done = committed_once(
             "issued", lambda: issue_one(issuer(), actor_id, case_id, **correction)
+        )
+    except C.AlreadyIssued as exc:  # a second click: the answer is the first one's certificate
+        issued = session.scalar(
+            select(Certificate)
+            .where(Certificate.case_id == case_id, Certificate.status.in_(C.PUBLIC_STATES))
+            .order_by(Certificate.generation.desc())
+        )
+        flash(explain(exc), "info")
+        return redirect(
+            url_for("certificates.detail", certificate_id=issued.id) if issued else refused
         )
     except DomainError as exc:  # refused before anything was issued
         flash(explain(exc), "error")
@@ -142,6 +154,29 @@ def issue(case_id: uuid.UUID) -> Response:
     return _issue(actor.id, case.id, url_for("cases.detail", case_id=case.id))
 
 
+@bp.get("/cases/<uuid:case_id>/certificate/preview.pdf")
+@login_required
+def preview(case_id: uuid.UUID) -> Response:
+    """The certificate the signatory would seal now, marked "ANTEPRIMA — non valido" on every
+    page: rendered for this request only, never stored, numbered, sealed or cached."""
+    from app.services import renderer
+
+    session = db_session()
+    actor = current_account()
+    case = get_case(session, actor, case_id)
+    if not actor_may(actor, case, "issue_certificate"):
+        raise NotPermitted("only a signatory of the ente issues certificates")
+    content, locale = C.preview_content(
+        session, actor, case, utcnow(), base_url=str(current_app.config["BASE_URL"])
+    )
+    response = Response(render_preview(content, locale, renderer()), mimetype="application/pdf")
+    name = "".join(ch if ch.isalnum() else "-" for ch in case.protocol_number or "case")
+    response.headers["Content-Disposition"] = f'inline; filename="anteprima-preview-{name}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 @bp.route("/certificates/bulk/", methods=["GET", "POST"])
 @login_required
 @fresh_second_factor
@@ -152,6 +187,7 @@ def bulk() -> Any:
     if not actor.has_role(Role.SIGNATORY):
         raise NotPermitted("only signatories issue certificates")
     waiting = awaiting_certificate(session, actor)
+    shown, filters = _bulk_filters(waiting)
     form = BulkForm()
     choices = [str(case.id) for case in waiting]
     if form.is_submitted() and form.request_key.data:
@@ -160,7 +196,11 @@ def bulk() -> Any:
         earlier = bulk_request_by_key(session, actor, form.request_key.data)
         choices += earlier.case_ids if earlier else []
     form.cases.choices = choices
-    if form.validate_on_submit():
+    selecting = request.form.get("select") if form.is_submitted() else None
+    if selecting in {"all", "none"}:  # without JavaScript: select all (or none) of those shown
+        form.cases.data = [str(case.id) for case in shown] if selecting == "all" else []
+        form.cases.errors = []
+    elif form.validate_on_submit():
         ids = [uuid.UUID(case_id) for case_id in form.cases.data or []]
         bulk_request, created = start_bulk(
             session, actor, form.request_key.data or "", ids, utcnow()
@@ -173,9 +213,35 @@ def bulk() -> Any:
     return render_template(
         "certificates/bulk.html",
         form=form,
-        waiting=waiting,
+        waiting=shown,
+        filters=filters,
         requests=bulk_requests_of(session, actor),
     )
+
+
+def _bulk_filters(waiting: Any) -> tuple[list[CertificationCase], dict[str, Any]]:
+    """The waiting cases the filters keep (profile, ente), and the filters' choices. Values
+    that match no choice are refused with a message, and the whole list is shown."""
+    profiles = sorted({(c.target_profile.code, _title(c.target_profile)) for c in waiting})
+    entes = sorted({(str(c.ente_titolato_id), c.ente_titolato.short_name) for c in waiting})
+    profile = request.args.get("profile", "")
+    ente = request.args.get("ente", "")
+    if (profile and profile not in dict(profiles)) or (ente and ente not in dict(entes)):
+        flash(_("That filter matches none of the cases waiting: all of them are shown."), "error")
+        profile = ente = ""
+    shown = [
+        c
+        for c in waiting
+        if (not profile or c.target_profile.code == profile)
+        and (not ente or str(c.ente_titolato_id) == ente)
+    ]
+    return shown, {
+        "profiles": profiles,
+        "entes": entes,
+        "profile": profile,
+        "ente": ente,
+        "total": len(waiting),
+    }
 
 
 @bp.get("/certificates/bulk/<uuid:bulk_id>")
@@ -227,7 +293,6 @@ def detail(certificate_id: uuid.UUID) -> Any:
         linkedin=linkedin_url(certificate),
         coverage=C.certificate_coverage(certificate),
         revoke_form=RevokeForm(prefix="revoke"),
-        suspend_form=SuspendForm(prefix="suspend"),
         reinstate_form=ReasonForm(prefix="reinstate"),
         correct_form=ReasonForm(prefix="correct"),
         public_form=_public_form(certificate),
@@ -288,9 +353,30 @@ def credential(certificate_id: uuid.UUID) -> Response:
     )
 
 
-def _status_change(certificate_id: uuid.UUID, form: Any, change: Any, message: str) -> Response:
+def _status_change(
+    certificate_id: uuid.UUID,
+    form: Any,
+    change: Any,
+    message: str,
+    target: CertificateStatus,
+    page: Any = None,
+) -> Any:
     certificate = _certificate(certificate_id)
+    if not C.may_manage(current_account(), certificate):
+        raise NotPermitted("only a signatory of the ente changes a certificate's status")
+    if certificate.status == target:
+        # A second click, or a second signatory: done once, and nothing is done again.
+        flash(
+            _(
+                "Nothing changed: the certificate is already in the state “%(status)s”.",
+                status=CERTIFICATE_STATUS_LABELS[target],
+            ),
+            "info",
+        )
+        return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     if not form.validate_on_submit():
+        if page is not None:  # the confirmation page again, saying what is missing
+            return page(certificate, form), 422
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     session = db_session()
@@ -332,13 +418,52 @@ def revoke(certificate_id: uuid.UUID) -> Response:
         RevokeForm(prefix="revoke"),
         _revoke,
         _("The certificate is revoked; the status list is updated and the holder informed."),
+        CertificateStatus.REVOKED,
     )
 
 
-@bp.post("/certificates/<uuid:certificate_id>/suspend")
+def _suspend_page(certificate: Certificate, form: SuspendForm) -> str:
+    return render_template(
+        "confirm.html",
+        heading=_("Suspend certificate %(number)s", number=certificate.number),
+        subject=certificate.case.candidate.full_name
+        + " — "
+        + certificate.content["standard"]["profile_title_" + certificate.locale],
+        consequences=[
+            _(
+                "Until it is reinstated, every check of this certificate (QR code, code, "
+                "uploaded PDF) reads it as suspended."
+            ),
+            _(
+                "The status list is signed again at once, so wallets and outside verifiers see "
+                "it too."
+            ),
+            _(
+                "The holder is told by e-mail. A suspension can be lifted: reinstate the "
+                "certificate when the check is over."
+            ),
+        ],
+        form=form,
+        fields=["reason_code", "reason"],
+        action=url_for("certificates.suspend", certificate_id=certificate.id),
+        submit=_("Suspend the certificate"),
+        danger=True,
+        back=url_for("certificates.detail", certificate_id=certificate.id),
+    )
+
+
+@bp.route("/certificates/<uuid:certificate_id>/suspend", methods=["GET", "POST"])
 @login_required
 @fresh_second_factor
-def suspend(certificate_id: uuid.UUID) -> Response:
+def suspend(certificate_id: uuid.UUID) -> Any:
+    """GET: the confirmation naming the consequence; POST: suspend (when confirmed)."""
+    if request.method == "GET":
+        certificate = _certificate(certificate_id)
+        if not C.may_manage(current_account(), certificate):
+            raise NotPermitted("only a signatory of the ente changes a certificate's status")
+        if certificate.status != CertificateStatus.ISSUED:
+            return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+        return _suspend_page(certificate, SuspendForm(prefix="suspend", formdata=None))
     return _status_change(
         certificate_id,
         SuspendForm(prefix="suspend"),
@@ -346,6 +471,8 @@ def suspend(certificate_id: uuid.UUID) -> Response:
             s, a, c, f.reason_code.data, f.reason.data, now
         ),
         _("The certificate is suspended; the status list is updated and the holder informed."),
+        CertificateStatus.SUSPENDED,
+        _suspend_page,
     )
 
 
@@ -358,6 +485,7 @@ def reinstate(certificate_id: uuid.UUID) -> Response:
         ReasonForm(prefix="reinstate"),
         lambda s, a, c, f, now: C.reinstate_certificate(s, a, c, f.reason.data, now),
         _("The certificate is valid again; the status list is updated and the holder informed."),
+        CertificateStatus.ISSUED,
     )
 
 

@@ -110,6 +110,19 @@ MATRIX: dict[str, list[int]] = {
     "/cases/{pcase}/review": only(200, T, CE, AS, R),
     "/cases/{pcase}/evidence/{ev}/view": PANEL_CASE,
     "/cases/{pcase}/outcomes": only(200, CE, AS),  # the panel records the outcomes
+    # The certificate's preview: a signatory's, of a certified case (tests/app/test_confirmations)
+    "/cases/{pcase}/certificate/preview.pdf": only(403, C, T, CE, AS, R),
+    # Confirmations naming the consequence (GET asks, POST acts): the candidate withdraws, the
+    # administrator cancels, a signatory suspends (the revocation asks for the number).
+    # (staff who see the case are sent back to it: theirs is not this step)
+    "/cases/{case}/withdraw": [302 if i in (T, R) else s for i, s in enumerate(only(200, C))],
+    # Who sees the case or certificate without the right is refused (403), the rest find nothing.
+    # The certifier confirms the certification (of a case decided: here, none yet).
+    "/cases/{pcase}/certify": only(302, C, T, CE, AS, R),  # ... sent back to the case
+    "/cases/{case}/cancel": [403 if i in (C, T, R) else s for i, s in enumerate(only(200, AD))],
+    "/certificates/{cert}/suspend": [
+        403 if i in (C, T, R) else s for i, s in enumerate(only(200, SG))
+    ],
     "/register/": only(200, R, default=403),
     "/register/cases.csv": only(200, R, default=403),
     "/referee/invalid-token": [404] * N,

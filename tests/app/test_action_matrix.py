@@ -400,14 +400,18 @@ FORMS: dict[str, Form] = {
         "rationale-DEMO-C01": "Evidenze insufficienti.",
         "feedback-DEMO-C01": "Manca il report.",
         "methods-DEMO-C01": "colloquio_tecnico",
+        "step": "confirm",
     },
     "/cases/{partial}/appeal": lambda w: {"grounds": "Il report non è stato considerato."},
     "/cases/{appealed}/appeal/reject": lambda w: {"rationale": "Valutazione confermata."},
-    "/cases/{ccase}/cancel": lambda w: {"reason": "Evidenze false accertate."},
+    "/cases/{certn}/certify": lambda w: {"confirm": "y"},
+    "/cases/{ccase}/cancel": lambda w: {"reason": "Evidenze false accertate.", "confirm": "y"},
+    "/cases/{wcase}/withdraw": lambda w: {"confirm": "y"},
     "/certificates/{cert}/public": lambda w: {"public-show_name": "y"},
     "/certificates/{cert}/suspend": lambda w: {
         "suspend-reason_code": "fraud_report",
         "suspend-reason": "Segnalazione.",
+        "suspend-confirm": "y",
     },
     "/certificates/{cert}/reinstate": lambda w: {"reinstate-reason": "Verifica conclusa."},
     "/certificates/{cert}/correct": lambda w: {"correct-reason": "Nome errato."},
@@ -720,7 +724,12 @@ def test_an_administrator_cancels_a_case_they_do_not_otherwise_see(
     csrf = csrf_token(client, "/dashboard")
     url = fill("/cases/{ccase}/cancel", world)
     assert client.post(url, data={"csrf_token": csrf}).status_code == 422  # a reason is needed
-    response = client.post(url, data={"csrf_token": csrf, "reason": "Evidenze false accertate."})
+    reason = {"csrf_token": csrf, "reason": "Evidenze false accertate."}
+    unconfirmed = client.post(url, data=reason)  # the consequence is confirmed, or nothing
+    assert unconfirmed.status_code == 422 and "Spunta la casella" in unconfirmed.get_data(True)
+    db.expire_all()
+    assert db.get_one(CertificationCase, world["ccase"]).status != CaseStatus.CANCELLED
+    response = client.post(url, data={**reason, "confirm": "y"})
     assert response.status_code == 302 and urlsplit(response.location).path == "/cases/"
     db.expire_all()
     assert db.get_one(CertificationCase, world["ccase"]).status == CaseStatus.CANCELLED

@@ -202,7 +202,18 @@ def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> N
         as_text=True
     ) or "non può essere validata" in refused.get_data(as_text=True)
     form.update({"outcome-DEMO-C02": "non_validata", "feedback-DEMO-C02": "C02-I2: niente prove."})
-    response = post_form(c["certifier"], url + "/outcomes", form)
+    # First the verbale's content, to check: nothing is recorded yet.
+    preview = post_form(c["certifier"], url + "/outcomes", form)
+    assert preview.status_code == 200
+    shown = preview.get_data(as_text=True)
+    assert "Validata in parte" in shown and "C02-I2: niente prove." in shown
+    assert 'value="confirm"' in shown and 'value="edit"' in shown
+    db.expire_all()
+    assert case.status == CaseStatus.ASSESSMENT_IN_PROGRESS and case.outcomes == []
+    # Back to edit keeps what was entered.
+    again = post_form(c["certifier"], url + "/outcomes", {**form, "step": "edit"})
+    assert again.status_code == 200 and "C02-I2: niente prove.</textarea>" in again.get_data(True)
+    response = post_form(c["certifier"], url + "/outcomes", {**form, "step": "confirm"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     db.expire_all()
     assert case.status == CaseStatus.VALIDATED_PARTIAL
@@ -277,12 +288,28 @@ def test_full_validation_to_certified(stage: dict[str, Any], db: Session) -> Non
             "outcome-DEMO-C02": "validata",
             "rationale-DEMO-C02": "Adeguato.",
             "methods-DEMO-C02": ["colloquio_tecnico"],
+            "step": "confirm",
         },
     )
     assert response.status_code == 302
     db.expire_all()
     assert case.status == CaseStatus.CERTIFICATION  # Lombardy: straight on to certification
-    _act(c["certifier"], url, "certify")
+    # Certifying asks first, naming what is certified; unconfirmed, nothing changes.
+    asked = c["certifier"].get(url + "/certify").get_data(as_text=True)
+    assert (
+        "Competenze certificate: DEMO-C01" in asked
+        and "DEMO-C02" in asked
+        and "data-confirm" in asked
+    )
+    certify = url + "/certify"
+    version = {"version": _version(c["certifier"], certify)}
+    assert post_form(c["certifier"], certify, version).status_code == 422
+    db.expire_all()
+    assert case.status == CaseStatus.CERTIFICATION
+    confirmed = {**version, "confirm": "y"}
+    assert post_form(c["certifier"], certify, confirmed).status_code == 302
     db.expire_all()
     assert case.status == CaseStatus.CERTIFIED
+    again = post_form(c["certifier"], certify, confirmed, page=url)
+    assert again.location.endswith(url)  # a second click: already done, nothing again
     assert db.scalar(select(CertificationCase)).status == CaseStatus.CERTIFIED

@@ -152,7 +152,11 @@ def test_a_cross_site_post_does_not_suspend_a_certificate(app: Flask, db: Sessio
     certificate = db.scalar(select(Certificate))
     assert certificate is not None
     url = f"/certificates/{certificate.id}"
-    fields = {"suspend-reason_code": "other", "suspend-reason": "Verifica in corso."}
+    fields = {
+        "suspend-reason_code": "other",
+        "suspend-reason": "Verifica in corso.",
+        "suspend-confirm": "y",
+    }
     token = csrf_token(client, url)
     attack = client.post(
         f"{url}/suspend",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -162,7 +163,7 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
 
 
 def test_2_staff_review_assess_and_issue(
-    people: Callable[[str], Visitor], instance: Instance, story: Story
+    people: Callable[[str], Visitor], instance: Instance, story: Story, tmp_path: Path
 ) -> None:
     story.require("applied")
     candidate = story.name
@@ -240,11 +241,20 @@ def test_2_staff_review_assess_and_issue(
     expect(status_badge(page)).to_have_text("Valutazione in corso")
     certifier.follow(page.get_by_role("link", name="Registra gli esiti"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Esiti della valutazione")
-    page.get_by_label("Esito").select_option(label="Validata")
+    # The form starts from what the ratings say (every criterion passing: validated).
+    expect(page.get_by_label("Esito")).to_have_value("validata")
     page.get_by_label("Motivazioni").fill("Tutti i criteri sono dimostrati dalla checklist.")
-    certifier.follow(page.get_by_role("button", name="Registra gli esiti"))
+    # The verbale's content first; nothing is recorded until it is confirmed.
+    certifier.follow(page.get_by_role("button", name="Controlla il verbale prima di registrarlo"))
+    expect(page.locator("main")).to_contain_text("Validata per intero")
+    certifier.follow(page.get_by_role("button", name="Conferma e registra"))
     expect(status_badge(page)).to_have_text("Certificazione")
-    certifier.follow(page.get_by_role("button", name="Conferma la certificazione"))
+    # Certifying asks first (in a dialog, with JavaScript), naming what is certified.
+    page.get_by_role("link", name="Conferma la certificazione…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Competenze certificate: {COMPETENCE}")
+    dialog.get_by_label(re.compile("^Confermo l'esito")).check()
+    certifier.follow(dialog.get_by_role("button", name="Conferma la certificazione"))
     expect(status_badge(page)).to_have_text("Certificata")
 
     # The signatory issues and seals the certificate.
@@ -252,11 +262,33 @@ def test_2_staff_review_assess_and_issue(
     signatory.log_in(instance.account("firmatario"))
     open_from_my_action(signatory, candidate, "Certificato da rilasciare")
     page = signatory.page
+    # First the preview: the exact certificate, marked as not valid, never sealed or stored.
+    preview = page.get_by_role("link", name=re.compile("^Vedi il certificato prima di sigillarlo"))
+    shown = page.context.request.get(signatory.url(preview.get_attribute("href") or ""))
+    assert shown.ok and shown.headers["content-type"] == "application/pdf"
+    assert shown.headers["content-disposition"].startswith("inline;")
+    assert "no-store" in shown.headers["cache-control"]
+    (tmp_path / "anteprima.pdf").write_bytes(shown.body())
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "anteprima.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert "ANTEPRIMA — non valido" in text and story.name.split()[-1] in text
+    assert b"/ByteRange" not in shown.body()  # not sealed
     signatory.follow(page.get_by_role("button", name="Rilascia e sigilla il certificato"))
     expect(page.locator(".flash-success")).to_contain_text("rilasciato e sigillato")
     expect(page.locator("main .meta .badge")).to_have_text("Valido")
     expect(page.locator("main .meta")).to_contain_text(re.compile(r"Certificato LOM-CML-\d{4}-"))
     expect(page.locator("main")).to_contain_text(story.name)
+    # A revocation without the certificate's number changes nothing, and says why.
+    revoke = page.locator("details", has_text="Revoca (irreversibile)")
+    revoke.locator("summary").click()
+    revoke.get_by_label(re.compile("^Motivazione \\(resta agli atti")).fill(
+        "Prova di una revoca non confermata."
+    )
+    revoke.get_by_label(re.compile("^Per confermare, scrivi il numero")).fill("LOM-CML-0000-000000")
+    signatory.follow(page.get_by_role("button", name="Revoca il certificato"))
+    expect(page.locator(".flash-error")).to_contain_text("non è quello di questo certificato")
+    expect(page.locator("main .meta .badge")).to_have_text("Valido")
     story.reached.add("issued")
 
 

@@ -1,0 +1,303 @@
+"""Preview and confirm before every legal act (#18): the signatory sees the certificate before
+sealing it, suspending, withdrawing and cancelling ask first and name the consequence, and a
+second identical submission does nothing twice."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from certification.db import ModelBase as Base
+from certification.keys import init_keys
+from certification.models import Certificate, CertificateStatus, CertificationCase
+from certification.roles import Role
+from certification.states import CaseStatus
+from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
+from tests.conftest import NOW, login, post_form
+from tests.factories import PASSWORD, make_account
+from tests.worlds import certified as _certified
+
+
+@pytest.fixture
+def stage(db: Session, app: Flask, w: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
+    w["signatory"] = make_account(db, roles=(Role.SIGNATORY,), organisation=w["ente"])
+    case = _certified(db, w)
+    init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
+    db.commit()
+    return {**w, "case": case}
+
+
+def _client(app: Flask, account: Any) -> Any:
+    client = app.test_client()
+    login(client, account.email, PASSWORD)
+    return client
+
+
+def _rows(db: Session) -> dict[str, int]:
+    db.expire_all()
+    return {
+        table.name: db.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def _blobs(app: Flask) -> list[Path]:
+    return sorted(p for p in Path(app.instance_path).rglob("*") if p.is_file())
+
+
+def _text(pdf: bytes, tmp_path: Path) -> str:
+    source = tmp_path / "preview.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(source), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+# --- the preview ------------------------------------------------------------------------------
+
+
+def test_the_signatory_previews_the_certificate_and_nothing_is_written(
+    app: Flask, stage: dict[str, Any], db: Session, tmp_path: Path
+) -> None:
+    client = _client(app, stage["signatory"])
+    url = f"/cases/{stage['case'].id}"
+    assert f"{url}/certificate/preview.pdf" in client.get(url).get_data(as_text=True)
+    rows, blobs = _rows(db), _blobs(app)
+
+    response = client.get(f"{url}/certificate/preview.pdf")
+
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("inline;")
+    assert "anteprima-preview-" in response.headers["Content-Disposition"]
+    assert "no-store" in response.headers["Cache-Control"]
+    text = _text(response.data, tmp_path)
+    pages = [" ".join(page.split()) for page in text.split("\f")[:-1]]
+    assert len(pages) >= 1
+    for page in pages:  # the mark on every page, in both languages
+        assert "ANTEPRIMA — non valido · PREVIEW — not valid" in page
+    assert "ANTEPRIMA-PREVIEW" in text and stage["candidate"].person.family_name in text
+    assert b"/ByteRange" not in response.data  # not sealed
+    assert _rows(db) == rows and _blobs(app) == blobs  # no number, no index, no audit, no file
+    assert stage["case"].status == CaseStatus.CERTIFIED
+
+
+def test_only_the_signatory_previews_and_only_a_certified_case(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    url = f"/cases/{stage['case'].id}/certificate/preview.pdf"
+    assert _client(app, stage["candidate"]).get(url).status_code == 403
+    assert _client(app, stage["certifier"]).get(url).status_code == 403
+    client = _client(app, stage["signatory"])
+    post_form(
+        client, f"/cases/{stage['case'].id}/certificate", {}, page=f"/cases/{stage['case'].id}"
+    )
+    assert client.get(url).status_code == 409  # issued: the certificate itself is there
+
+
+# --- double submits -----------------------------------------------------------------------------
+
+
+def test_a_second_issue_answers_with_the_first_certificate(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    client = _client(app, stage["signatory"])
+    url = f"/cases/{stage['case'].id}"
+    first = post_form(client, f"{url}/certificate", {}, page=url)
+    second = post_form(client, f"{url}/certificate", {}, page=url)
+    db.expire_all()
+    issued = db.scalars(select(Certificate)).all()
+    assert len(issued) == 1
+    assert first.status_code == second.status_code == 302
+    assert second.location == first.location == f"/certificates/{issued[0].id}"
+    page = client.get(second.location).get_data(as_text=True)
+    assert "già stato rilasciato" in page
+
+
+def _issued(app: Flask, stage: dict[str, Any], db: Session) -> tuple[Any, Certificate]:
+    client = _client(app, stage["signatory"])
+    url = f"/cases/{stage['case'].id}"
+    post_form(client, f"{url}/certificate", {}, page=url)
+    db.expire_all()
+    certificate = db.scalars(select(Certificate)).one()
+    return client, certificate
+
+
+def test_a_revoke_without_the_number_changes_nothing_and_a_second_revoke_nothing_more(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    client, certificate = _issued(app, stage, db)
+    url = f"/certificates/{certificate.id}"
+    fields = {"revoke-reason_code": "identity", "revoke-reason": "Persona diversa."}
+    rows = _rows(db)
+    wrong = post_form(
+        client, f"{url}/revoke", {**fields, "revoke-confirm_number": "LOM-X"}, page=url
+    )
+    assert wrong.status_code == 302
+    assert _rows(db) == rows
+    assert db.get_one(Certificate, certificate.id).status == CertificateStatus.ISSUED
+
+    done = {**fields, "revoke-confirm_number": certificate.number}
+    assert post_form(client, f"{url}/revoke", done, page=url).status_code == 302
+    rows = _rows(db)
+    again = post_form(client, f"{url}/revoke", done, page=url)
+    assert again.status_code == 302 and again.location == url
+    assert "Nessuna modifica" in client.get(url).get_data(as_text=True)
+    assert _rows(db) == rows  # no second audit entry, no second e-mail
+    assert db.get_one(Certificate, certificate.id).status == CertificateStatus.REVOKED
+
+
+def test_suspending_asks_first_naming_the_consequence(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    client, certificate = _issued(app, stage, db)
+    url = f"/certificates/{certificate.id}"
+    assert f'href="{url}/suspend"' in client.get(url).get_data(as_text=True)
+    page = client.get(f"{url}/suspend")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "data-confirm" in text and "sospeso" in text and "<script>" not in text
+    fields = {"suspend-reason_code": "fraud_report", "suspend-reason": "Segnalazione."}
+    rows = _rows(db)
+
+    unconfirmed = post_form(client, f"{url}/suspend", fields, page=f"{url}/suspend")
+    assert unconfirmed.status_code == 422
+    assert "Spunta la casella" in unconfirmed.get_data(as_text=True)
+    assert _rows(db) == rows
+    assert db.get_one(Certificate, certificate.id).status == CertificateStatus.ISSUED
+
+    confirmed = {**fields, "suspend-confirm": "y"}
+    assert post_form(client, f"{url}/suspend", confirmed, page=f"{url}/suspend").status_code == 302
+    rows = _rows(db)
+    again = post_form(client, f"{url}/suspend", confirmed, page=url)
+    assert again.status_code == 302 and _rows(db) == rows
+    assert db.get_one(Certificate, certificate.id).status == CertificateStatus.SUSPENDED
+
+
+def test_withdrawing_asks_first_and_a_second_withdrawal_does_nothing(
+    app: Flask,
+    db: Session,
+    w: dict[str, Any],  # noqa: F811
+) -> None:
+    case = w["case"]
+    db.commit()
+    client = _client(app, w["candidate"])
+    url = f"/cases/{case.id}"
+    assert f'href="{url}/withdraw"' in client.get(url).get_data(as_text=True)
+    page = client.get(f"{url}/withdraw").get_data(as_text=True)
+    assert "non sarà valutata" in page
+    version = {"version": str(case.version)}
+    rows = _rows(db)
+    refused = post_form(client, f"{url}/withdraw", version, page=f"{url}/withdraw")
+    assert refused.status_code == 422 and _rows(db) == rows
+    done = post_form(client, f"{url}/withdraw", {**version, "confirm": "y"}, page=url)
+    assert done.status_code == 302
+    rows = _rows(db)
+    again = post_form(client, f"{url}/withdraw", {**version, "confirm": "y"}, page=url)
+    assert again.status_code == 302 and _rows(db) == rows
+    assert "già stato fatto" in client.get(url).get_data(as_text=True)
+    assert db.get_one(CertificationCase, case.id).status == CaseStatus.WITHDRAWN
+
+
+# --- the outcomes: from the ratings, previewed, recorded once -----------------------------------
+
+
+def test_the_outcomes_start_from_the_ratings_and_are_recorded_once(
+    app: Flask,
+    db: Session,
+    w: dict[str, Any],  # noqa: F811
+) -> None:
+    from certification import assessment as A
+    from tests.worlds import LATER, _rate_all, _to_session
+
+    case = _to_session(db, w)
+    _rate_all(db, w, "DEMO-C01", "L3")  # every criterion passing
+    db.commit()
+    client = _client(app, w["certifier"])
+    url = f"/cases/{case.id}/outcomes"
+    page = client.get(url).get_data(as_text=True)
+    c01, c02 = page.split('id="outcome-DEMO-C02"')
+    assert '<option value="validata" selected>' in c01  # what the ratings say, still editable
+    assert '<option value="" selected>' in c02  # nothing rated: nothing chosen for the panel
+    assert "Criteri non ancora valutati" in c02
+
+    fields = {
+        "version": str(case.version),
+        "outcome-DEMO-C01": "validata",
+        "rationale-DEMO-C01": "Colloquio convincente.",
+        "methods-DEMO-C01": "colloquio_tecnico",
+        "outcome-DEMO-C02": "validata",
+        "rationale-DEMO-C02": "Da valutare.",
+        "methods-DEMO-C02": "colloquio_tecnico",
+    }
+    unrated = post_form(client, url, fields)
+    assert unrated.status_code == 422
+    text = unrated.get_data(as_text=True)
+    assert "non sono ancora valutati" in text and "a un livello sufficiente: non" not in text
+
+    for criterion in A.snapshot_competences(case)[1]["criteria"]:
+        A.rate_criterion(db, w["assessor"], case, "DEMO-C02", criterion["code"], "L1", "", LATER)
+    db.commit()
+    c02 = client.get(url).get_data(as_text=True).split('id="outcome-DEMO-C02"')[1]
+    assert '<option value="non_validata" selected>' in c02 and "non tutti" in c02
+    insufficient = post_form(client, url, fields)
+    assert "a un livello sufficiente" in insufficient.get_data(as_text=True)
+
+    decided = {
+        **fields,
+        "outcome-DEMO-C02": "non_validata",
+        "feedback-DEMO-C02": "Manca il report.",
+        "step": "confirm",
+    }
+    assert post_form(client, url, decided).status_code == 302
+    rows = _rows(db)
+    again = post_form(client, url, decided, page=f"/cases/{case.id}")
+    assert again.status_code == 302 and again.location == f"/cases/{case.id}"
+    assert _rows(db) == rows  # no second verbale, no second e-mail
+    assert "già stato fatto" in client.get(again.location).get_data(as_text=True)
+
+
+# --- the bulk screen --------------------------------------------------------------------------
+
+
+def test_the_bulk_screen_filters_selects_all_and_links_each_preview(
+    app: Flask, stage: dict[str, Any], db: Session
+) -> None:
+    import re
+
+    from certification.models import BulkIssuance
+
+    client = _client(app, stage["signatory"])
+    case = stage["case"]
+    page = client.get("/certificates/bulk/").get_data(as_text=True)
+    assert f"/cases/{case.id}/certificate/preview.pdf" in page
+    assert "data-select-all" in page and "<script>" not in page
+    profile = f"/certificates/bulk/?profile={case.target_profile.code}&ente={case.ente_titolato_id}"
+    assert case.protocol_number in client.get(profile).get_data(as_text=True)
+    wrong = client.get("/certificates/bulk/?profile=NOPE")
+    assert wrong.status_code == 200
+    text = wrong.get_data(as_text=True)
+    assert "Quel filtro" in text and case.protocol_number in text  # said, and the whole list
+
+    key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
+    assert key is not None
+    box = f'value="{case.id}"'
+    none = post_form(
+        client,
+        "/certificates/bulk/",
+        {"request_key": key.group(1), "select": "none", "cases": [str(case.id)]},
+        page="/certificates/bulk/",
+    ).get_data(as_text=True)
+    assert box in none and not re.search(box + r"\s+checked", none)
+    everything = post_form(
+        client, "/certificates/bulk/", {"request_key": key.group(1), "select": "all"}
+    ).get_data(as_text=True)
+    assert re.search(box + r"\s+checked", everything)
+    assert (
+        db.scalar(select(func.count()).select_from(BulkIssuance)) == 0
+    )  # selecting issues nothing
