@@ -31,6 +31,7 @@ from certification.portfolio import target_profile
 from certification.roles import Role
 from certification.standards import search_profiles
 from certification.states import TERMINAL, CaseStatus
+from certification.supervision import note_view
 
 
 def _title(obj: Any) -> str:
@@ -201,7 +202,9 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
 @bp.get("/<uuid:case_id>")
 @login_required
 def detail(case_id: uuid.UUID) -> Any:
-    return _detail(get_case(db_session(), current_account(), case_id))
+    case = get_case(db_session(), current_account(), case_id)
+    note_view(db_session(), current_account(), case, "case", case.id, utcnow())
+    return _detail(case)
 
 
 def _case(case_id: uuid.UUID) -> CertificationCase:
@@ -403,4 +406,14 @@ def document(case_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     found = next((d for d in case.documents if d.id == document_id), None)
     if found is None:
         raise NotFound("document not found")
+    note_view(
+        db_session(),
+        current_account(),
+        case,
+        "document",
+        found.id,
+        utcnow(),
+        kind=found.kind.value,
+        number=found.number,
+    )
     return send_stored(found.pdf_sha256, "application/pdf", f"{found.number}.pdf")

@@ -112,6 +112,9 @@ MATRIX: dict[str, list[int]] = {
     "/cases/{pcase}/outcomes": only(200, CE, AS),  # the panel records the outcomes
     "/register/": only(200, R, default=403),
     "/register/cases.csv": only(200, R, default=403),
+    "/register/certificates/": only(200, R, default=403),
+    "/register/certificates.csv": only(200, R, default=403),
+    "/register/dashboard": only(200, R, default=403),
     "/referee/invalid-token": [404] * N,
     "/keys/": EVERYONE,
     "/keys/root-ca.pem": EVERYONE,
