@@ -28,6 +28,7 @@ from certification.errors import InvalidInput, NotFound, NotPermitted
 from certification.models import CertificationCase, Profile
 from certification.policy import CaseRelation, case_relations, get_case, is_assigned_tutor, is_staff
 from certification.portfolio import target_profile
+from certification.register import latest_certificates
 from certification.roles import Role
 from certification.standards import search_profiles
 from certification.states import TERMINAL, CaseStatus
@@ -52,10 +53,15 @@ def _queue(session: Any, actor: Any) -> list[tuple[CaseStatus, list[Certificatio
 def index() -> str:
     actor = current_account()
     session = db_session()
+    own = workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else []
+    queue = _queue(session, actor) if is_staff(actor) else []
+    listed = [c.id for c in own] + [c.id for _status, items in queue for c in items]
     return render_template(
         "cases/index.html",
-        own=workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else [],
-        queue=_queue(session, actor) if is_staff(actor) else [],
+        own=own,
+        queue=queue,
+        # a revoked, suspended or corrected certificate reads as such beside its case's state
+        certificates=latest_certificates(session, listed),
         now=utcnow(),
     )
 

@@ -203,3 +203,17 @@ def test_the_dashboard_draws_accessible_charts(
     month = in_rome(utcnow()).strftime("%m/%y")
     assert f"{month}: 3" in chart.split("</desc>")[0]  # the description reads the figures
     assert f'<th scope="row">{month}</th><td>3</td>' in chart  # and so does the table
+
+
+@pytest.mark.parametrize("role", ["candidate", "tutor"])
+def test_case_lists_show_a_revoked_certificate_as_revoked(
+    app: Flask, db: Session, role: str
+) -> None:
+    world: World = build_world(db, app)
+    client = client_for(app, world, role)
+    assert "Certificato: Revocato" not in client.get("/cases/").get_data(as_text=True)
+    db.get_one(Certificate, world["cert"]).status = CertificateStatus.REVOKED
+    db.commit()
+    html = client.get("/cases/").get_data(as_text=True)
+    row = html.split(f'href="/cases/{world["case"]}"')[1].split("</li>")[0]
+    assert "Certificato: Revocato" in row
