@@ -3,6 +3,7 @@
 The regional supervisor of the demo data (Anna Lombardi) opens the certificates register,
 keeps the revoked ones, opens one and reads it as revoked; then the dashboard, whose charts are
 images named by a title and a description, each with its data table.
+(English is tested in tests/app/test_register.py: the journeys' pages are Italian.)
 """
 
 from __future__ import annotations
@@ -39,5 +40,6 @@ def test_6_supervisor_opens_a_revoked_certificate_and_the_dashboard(
     region.follow(page.get_by_role("link", name="Cruscotto di vigilanza"))
     charts = page.locator("main svg[role=img]")
     expect(charts).to_have_count(5)
-    expect(page.locator("main table caption")).to_have_count(5)
+    expect(page.locator("main table caption")).to_have_count(7)
     expect(page.get_by_role("img", name="Verifiche per mese")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
