@@ -105,8 +105,10 @@ def _read_filters(parsers: dict[str, tuple[str, Callable[[str], Any]]]) -> dict[
 
 
 def _range(values: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
-    dates = [v for k, v in values.items() if k.endswith(("_from", "_to"))]
-    return (dates[0], dates[1]) if len(dates) == 2 else (None, None)
+    """The date range among the filters (the fields named ``…_from`` and ``…_to``)."""
+    first = next((v for k, v in values.items() if k.endswith("_from")), None)
+    last = next((v for k, v in values.items() if k.endswith("_to")), None)
+    return first, last
 
 
 def _page() -> int:
