@@ -36,9 +36,11 @@ from certification.errors import InvalidInput, NotFound, NotPermitted
 from certification.models import CertificationCase, Profile
 from certification.policy import CaseRelation, case_relations, get_case, is_assigned_tutor, is_staff
 from certification.portfolio import target_profile
+from certification.register import latest_certificates
 from certification.roles import Role
 from certification.standards import search_profiles
 from certification.states import TERMINAL, CaseStatus
+from certification.supervision import note_view
 from certification.worklist import CaseFilter, Sort, StateGroup
 
 
@@ -94,9 +96,12 @@ def index() -> str:
         if form is not None and not form.errors
         else {}
     )
+    own = workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else []
     return render_template(
         "cases/index.html",
-        own=workflow.cases_of_candidate(session, actor.person) if actor.person.is_candidate else [],
+        own=own,
+        # a revoked, suspended or corrected certificate reads as such beside its case's state
+        certificates=latest_certificates(session, [c.id for c in own]),
         form=form,
         listing=listing,
         kept=kept,
@@ -246,7 +251,9 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
 @bp.get("/<uuid:case_id>")
 @login_required
 def detail(case_id: uuid.UUID) -> Any:
-    return _detail(get_case(db_session(), current_account(), case_id))
+    case = get_case(db_session(), current_account(), case_id)
+    note_view(db_session(), current_account(), case, "case", case.id, utcnow())
+    return _detail(case)
 
 
 def _case(case_id: uuid.UUID) -> CertificationCase:
@@ -522,4 +529,14 @@ def document(case_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     found = next((d for d in case.documents if d.id == document_id), None)
     if found is None:
         raise NotFound("document not found")
+    note_view(
+        db_session(),
+        current_account(),
+        case,
+        "document",
+        found.id,
+        utcnow(),
+        kind=found.kind.value,
+        number=found.number,
+    )
     return send_stored(found.pdf_sha256, "application/pdf", f"{found.number}.pdf")

@@ -59,6 +59,7 @@ from certification.models import (
 from certification.policy import can_view_certificate, get_case
 from certification.producing import render_preview, verify_url
 from certification.roles import OrganisationKind, Role
+from certification.supervision import note_view
 from certification.verification import public_consents, set_public_consents, verification_count
 from certification.workflow import CONSENT_TEXT_VERSION, actor_may
 
@@ -82,6 +83,20 @@ def _certificate(certificate_id: uuid.UUID, *options: Any) -> Certificate:
     if not can_view_certificate(actor, found):
         raise AccessRefused("certificate", certificate_id)
     return found
+
+
+def _note_view(certificate: Certificate, what: str) -> None:
+    """A supervisor's view of the certificate (its page or a file) goes to the audit log."""
+    note_view(
+        db_session(),
+        current_account(),
+        certificate.case,
+        what,
+        certificate.id,
+        utcnow(),
+        number=certificate.number,
+        status=certificate.status.value,
+    )
 
 
 def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: Any) -> Response:
@@ -274,6 +289,7 @@ def bulk_progress(bulk_id: uuid.UUID) -> Any:
 @login_required
 def detail(certificate_id: uuid.UUID) -> Any:
     certificate = _certificate(certificate_id)
+    _note_view(certificate, "certificate")
     actor = current_account()
     session = db_session()
     successor = (
@@ -338,6 +354,7 @@ def pdf(certificate_id: uuid.UUID) -> Response:
     certificate = _certificate(certificate_id, _FOR_DOWNLOAD)
     if certificate.pdf_sha256 is None:  # pragma: no cover - public states have bytes
         raise NotFound("no such certificate")
+    _note_view(certificate, "certificate.pdf")
     return send_stored(certificate.pdf_sha256, "application/pdf", f"{certificate.number}.pdf")
 
 
@@ -348,6 +365,7 @@ def credential(certificate_id: uuid.UUID) -> Response:
     certificate = _certificate(certificate_id, _FOR_DOWNLOAD)
     if certificate.credential_sha256 is None:  # pragma: no cover
         raise NotFound("no such certificate")
+    _note_view(certificate, "certificate.credential")
     return send_stored(
         certificate.credential_sha256, "application/json", f"{certificate.number}.credential.json"
     )
