@@ -34,6 +34,7 @@ audit_cli = AppGroup(
 )
 cases_cli = AppGroup("cases", help="Certification cases: scheduled jobs.")
 keys_cli = AppGroup("keys", help="Signing keys: root CA, PDF seals, credential keys.")
+verify_cli = AppGroup("verify", help="The public check: results kept at their own address.")
 
 
 def _passphrase() -> bytes:
@@ -524,6 +525,17 @@ def cases_suspend_inactive(days: int) -> None:
     click.echo(f"{len(suspended)} case(s) suspended.")
 
 
+@verify_cli.command("purge-results")
+def verify_purge_results() -> None:
+    """Delete the kept verification results whose 30 days are over (daily)."""
+    from certification.verification_results import purge_expired
+
+    session = db_session()
+    gone = purge_expired(session, utcnow())
+    session.commit()
+    click.echo(f"{gone} expired verification result(s) deleted.")
+
+
 def init_app(app: Flask) -> None:
     from app.backup import backup_cli
     from app.cards.cli import cards_cli
@@ -538,6 +550,7 @@ def init_app(app: Flask) -> None:
         audit_cli,
         cases_cli,
         keys_cli,
+        verify_cli,
         certificates_cli,
         cards_cli,
         backup_cli,

@@ -199,6 +199,9 @@ def test_a_checked_file_s_result_is_kept_for_30_days_with_a_report(
     later = stored.expires_at + dt.timedelta(seconds=1)
     assert kept_result(db, result_id, later) is None
     assert purge_expired(db, later) == 1
+    db.rollback()  # the daily command deletes it once its 30 days are over, not before
+    purge = app.test_cli_runner().invoke(args=["verify", "purge-results"])
+    assert purge.exit_code == 0 and "0 expired verification result(s) deleted." in purge.output
 
 
 def test_unknown_codes_all_get_the_same_404(
