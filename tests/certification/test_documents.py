@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from typing import Any
 
@@ -7,12 +8,14 @@ import pytest
 from sqlalchemy.orm import Session
 from weasyprint.urls import FatalURLFetchingError
 
-from certification.documents import issue_transparency_document
+from certification.documents import issue_transparency_document, verbale_content
 from certification.errors import InvalidInput
 from certification.portfolio import link_evidence
 from certification.rendering import RenderError
 from certification.roles import Role
 from certification.states import CaseStatus
+from tests import worlds
+from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
 from tests.conftest import NOW, require_tool
 from tests.factories import (
     competence,
@@ -166,3 +169,24 @@ def test_the_document_speaks_english_too(renderer: Any) -> None:
     html = renderer.render_html("trasparenza.html", _content(), "en")
     assert 'lang="en"' in html and "Holder" in html and "Index of the evidence" in html
     assert "Titolare" not in html
+
+
+@pytest.mark.parametrize(
+    ("utc", "rome"),
+    [
+        (dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC), "15/01/2027 10:00"),  # CET, UTC+1
+        (dt.datetime(2027, 7, 15, 8, 0, tzinfo=dt.UTC), "15/07/2027 10:00"),  # CEST, UTC+2
+    ],
+)
+def test_the_verbale_prints_the_session_in_rome_time(
+    db: Session,
+    w: dict[str, Any],  # noqa: F811
+    utc: dt.datetime,
+    rome: str,
+) -> None:
+    """Issue 18: a session at 10:00 in Rome, winter or summer, reads 10:00 in the verbale, as on
+    the case page, in the e-mails and in the .ics (tests/app/test_local_time.py)."""
+    case = worlds._to_session(db, w)
+    case.sessions[-1].scheduled_at = utc
+    content = verbale_content(db, case, "VB-TEST-1", NOW, "it")
+    assert content["session"]["date"] == rome
