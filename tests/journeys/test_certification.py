@@ -323,6 +323,13 @@ def test_3_candidate_downloads_certificate_and_talent_card(
     printed = qr_code_in(story.pdf)
     if printed is not None:  # zbar-tools: the QR code printed on the certificate
         assert printed == story.verification_url
+    # One competence of the profile: the page says it is partial (issue 19).
+    expect(page.get_by_role("heading", level=1)).to_contain_text("singole competenze")
+    expect(page.locator(".coverage-note")).to_contain_text("non il profilo completo")
+    # Issued: the application offers no withdrawal any more (issue 18).
+    me.follow(page.locator("nav.breadcrumb a"))
+    expect(page.locator("main .badge-status").first).to_have_text("Certificato rilasciato")
+    expect(page.get_by_role("link", name=re.compile("^Ritira la domanda"))).to_have_count(0)
     story.reached.add("downloaded")
 
     # The Talent Card, active at once on the certificate.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.journeys.support import Instance, Visitor
+from tests.journeys.support import Instance, Visitor, menu_link
 
 
 def test_6_supervisor_opens_a_revoked_certificate_and_the_dashboard(
@@ -21,10 +21,7 @@ def test_6_supervisor_opens_a_revoked_certificate_and_the_dashboard(
     region = people("regione")
     page = region.page
     region.log_in(instance.account("regione"))
-    my_area = page.get_by_role("navigation", name="Navigazione principale").get_by_role(
-        "link", name="La mia area"
-    )
-    region.follow(my_area)
+    region.follow(menu_link(page, "La mia area"))
     region.follow(page.get_by_role("link", name="Registro dei certificati"))
     page.get_by_label("Stato").select_option("revoked")
     region.follow(page.get_by_role("button", name="Filtra"))
@@ -36,7 +33,7 @@ def test_6_supervisor_opens_a_revoked_certificate_and_the_dashboard(
     expect(page.locator("main .meta .badge").first).to_have_text("Revocato")
     expect(page.locator("main")).to_contain_text(number)
 
-    region.follow(my_area)
+    region.follow(menu_link(page, "La mia area"))
     region.follow(page.get_by_role("link", name="Cruscotto di vigilanza"))
     charts = page.locator("main svg[role=img]")
     expect(charts).to_have_count(5)
