@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from certification.candidate_path import Stage
 from certification.models import (
     AssessmentMethod,
     CardStatus,
@@ -289,8 +290,67 @@ STATE_GROUP_LABELS: dict[StateGroup, Any] = {
 }
 
 
+#: The stages of the IVC path, as the candidate's home shows them (certification.candidate_path).
+STAGE_LABELS: dict[Stage, Any] = {
+    Stage.DOMANDA: _l("Application"),
+    Stage.ACCOGLIENZA: _l("Reception"),
+    Stage.IDENTIFICAZIONE: _l("Identification"),
+    Stage.VALIDAZIONE: _l("Validation"),
+    Stage.CERTIFICAZIONE: _l("Certification"),
+}
+
+#: What happens next, told to the candidate, for each state of their application.
+CANDIDATE_NEXT: dict[CaseStatus, Any] = {
+    CaseStatus.DRAFT: _l("complete your portfolio, link evidence to the competences and submit."),
+    CaseStatus.SUBMITTED: _l("the accredited body takes your application in charge."),
+    CaseStatus.IN_ACCOGLIENZA: _l("the reception operator checks that the application can go on."),
+    CaseStatus.NOT_ADMITTED: _l("the application was not admitted: the reasons are on its page."),
+    CaseStatus.IDENTIFICATION: _l(
+        "with your tutor, describe your experiences and evidence; the tutor then issues the "
+        "Documento di trasparenza."
+    ),
+    CaseStatus.TRANSPARENCY_ISSUED: _l(
+        "ask for the validation of your competences from the application's page, or stop here "
+        "with the Documento di trasparenza."
+    ),
+    CaseStatus.CLOSED_TRANSPARENCY_ONLY: _l("the path ended with the Documento di trasparenza."),
+    CaseStatus.DOSSIER_REVIEW: _l("the certifier reviews your dossier and plans the assessment."),
+    CaseStatus.INTEGRATION_REQUESTED: _l(
+        "add the evidence the certifier asked for, then send the dossier back."
+    ),
+    CaseStatus.NOT_ADMITTED_TO_ASSESSMENT: _l(
+        "the dossier was not admitted to the assessment: you may ask for a review."
+    ),
+    CaseStatus.ASSESSMENT_SCHEDULED: _l("come to the assessment: the convocation is below."),
+    CaseStatus.ASSESSMENT_IN_PROGRESS: _l("the panel is assessing your competences."),
+    CaseStatus.ASSESSED: _l("the panel is recording the outcome."),
+    CaseStatus.VALIDATED_FULL: _l("every competence was validated: certification follows."),
+    CaseStatus.VALIDATED_PARTIAL: _l(
+        "some competences were validated: choose to certify them, or ask for a review."
+    ),
+    CaseStatus.NOT_VALIDATED: _l(
+        "no competence was validated: read the feedback, and ask for a review if you disagree."
+    ),
+    CaseStatus.VALIDATION_ISSUED: _l("the Documento di validazione is issued."),
+    CaseStatus.CERTIFICATION: _l("the certifier confirms the certification."),
+    CaseStatus.CERTIFIED: _l("the signatory issues and seals your certificate."),
+    CaseStatus.CERTIFICATE_ISSUED: _l(
+        "your certificate is issued: find it under your certificates."
+    ),
+    CaseStatus.CLOSED: _l("the application is closed."),
+    CaseStatus.APPEAL_PENDING: _l("your request for review is being decided by a new panel."),
+    CaseStatus.WITHDRAWN: _l("you withdrew the application."),
+    CaseStatus.SUSPENDED_INACTIVE: _l(
+        "the application was suspended for inactivity: contact the accredited body to resume it."
+    ),
+    CaseStatus.CANCELLED: _l("the accredited body cancelled the application."),
+}
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals.update(
+        STAGE_LABELS=STAGE_LABELS,
+        CANDIDATE_NEXT=CANDIDATE_NEXT,
         certificate_name=certificate_name,
         CARD_STATUS_LABELS=CARD_STATUS_LABELS,
         ELIGIBILITY_LABELS=ELIGIBILITY_LABELS,

@@ -12,6 +12,7 @@ from app.extensions import csrf, limiter
 from app.i18n import LOCALES
 from app.main import bp
 from certification import accounts
+from certification.candidate_path import STAGES, my_path
 from certification.certificates import certificate_coverage, certificates_of_holder
 from certification.clock import utcnow
 from certification.db import READER
@@ -39,6 +40,8 @@ def dashboard() -> str:
         worklist=my_worklist(db_session(), account, now) if is_staff(account) else None,
         now=now,
         managed=managed_organisations(db_session(), account),
+        path=my_path(db_session(), account, now) if account.person.is_candidate else [],
+        STAGES=STAGES,
         certificates=certificates,
         coverages={c.id: certificate_coverage(c) for c in certificates},
     )

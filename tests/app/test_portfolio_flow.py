@@ -272,6 +272,13 @@ def test_application_reception_tutor_and_transparency(
     case_url = response.headers["Location"]
     case = db.scalar(select(CertificationCase))
     assert case is not None and case.status == CaseStatus.DRAFT
+    # Her home shows where she stands: the first stage of the path, and that it is her turn.
+    home = giulia.get("/dashboard").get_data(as_text=True)
+    assert '<ol class="stepper" aria-label="Fasi del percorso IVC">' in home
+    assert re.search(
+        r'aria-current="step">\s*<span class="visually-hidden">in corso:</span>Domanda', home
+    )
+    assert "Tocca a te" in home and "completa il portfolio" in home
 
     # submitting without the consents changes nothing
     response = post_form(
