@@ -218,6 +218,15 @@ class CancelForm(VersionedForm):
     )
 
 
+class PageField(IntegerField):
+    """A page number. Anything but digits is page 0, which the range refuses with one message
+    of ours (WTForms adds its own "not a valid integer" besides, ungrammatical in Italian)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = str(valuelist[0]).strip() if valuelist else ""
+        self.data = int(text) if text.isdigit() else (0 if text else None)
+
+
 class CaseFilterForm(FlaskForm):
     """The filters of the list of cases (a GET form: no CSRF, nothing changes)."""
 
@@ -239,4 +248,10 @@ class CaseFilterForm(FlaskForm):
         ],
         default="deadline",
     )
-    page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=100_000)])
+    page = PageField(
+        _l("Page"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=100_000, message=_l("Choose a page from 1 to %(max)s.")),
+        ],
+    )

@@ -134,6 +134,15 @@ def test_bad_filters_are_said_and_the_list_stays_unfiltered(
     assert f'href="/cases/{world["pcase"]}"' in html and f'href="/cases/{world["rcase"]}"' in html
 
 
+@pytest.mark.parametrize("page", ["abc", "-3", "0"])
+def test_a_bad_page_gets_one_message_of_ours(
+    app: Flask, db: Session, world: World, page: str
+) -> None:
+    html = _client(app, db, world, "certifier", IT).get(f"/cases/?page={page}").text
+    assert html.count("Scegli una pagina da 1 a 100000.") == 1
+    assert "intero valido" not in html
+
+
 def test_nobody_finds_a_case_they_do_not_see(app: Flask, db: Session, world: World) -> None:
     protocol = _protocol(db, world["pcase"])
     for role in ("other_assessor", "other_admin", "admin", "other_tutor"):
