@@ -30,7 +30,16 @@ from app.cases.forms import (
     RationaleForm,
     VersionedForm,
 )
-from app.cases.views import _case, _detail, _done, _simple, _title, already_done, may_do
+from app.cases.views import (
+    _case,
+    _detail,
+    _done,
+    _simple,
+    _title,
+    already_done,
+    confirmed,
+    may_do,
+)
 from app.db import db_session
 from app.errors import explain, field_message
 from app.i18n import current_language
@@ -593,16 +602,9 @@ def _certify_page(case: CertificationCase, form: CertifyForm) -> str:
 def certify(case_id: uuid.UUID) -> Any:
     """GET: the confirmation naming what is certified; POST: certify (when confirmed)."""
     case = _case(case_id)
-    if request.method == "GET":
-        if not may_do(case, "certify"):
-            return redirect(url_for("cases.detail", case_id=case.id))
-        return _certify_page(case, CertifyForm(formdata=None, data={"version": case.version}))
-    form = CertifyForm()
-    repeated = already_done(case, "certify", form)
-    if repeated is not None:
-        return repeated
-    if not form.validate_on_submit():
-        return _certify_page(case, form), 422
+    form, answer = confirmed(case, "certify", CertifyForm, _certify_page)
+    if form is None:
+        return answer
     try:
         A.certify(
             db_session(),

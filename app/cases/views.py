@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -359,6 +360,29 @@ def may_do(case: CertificationCase, event: str) -> bool:
     )
 
 
+def confirmed(
+    case: CertificationCase,
+    event: str,
+    form_class: type[VersionedForm],
+    page: Callable[[CertificationCase, Any], str],
+) -> tuple[Any, Any]:
+    """The confirmation step before an act on the case: ``(form, None)`` when a confirmed POST
+    may go ahead, else ``(None, answer)``: on GET the page naming the consequence (or the case,
+    when the act is not possible now), on a repeated POST what the first one did, on an
+    unconfirmed POST the page again with why (422)."""
+    if request.method == "GET":
+        if not may_do(case, event):
+            return None, redirect(url_for("cases.detail", case_id=case.id))
+        return None, page(case, form_class(formdata=None, data={"version": case.version}))
+    form = form_class()
+    repeated = already_done(case, event, form)
+    if repeated is not None:
+        return None, repeated
+    if not form.validate_on_submit():
+        return None, (page(case, form), 422)
+    return form, None
+
+
 def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
     return render_template(
         "confirm.html",
@@ -392,16 +416,9 @@ def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
 def withdraw(case_id: uuid.UUID) -> Any:
     """GET: the confirmation naming the consequence; POST: withdraw (when confirmed)."""
     case = _case(case_id)
-    if request.method == "GET":
-        if not may_do(case, "withdraw"):
-            return redirect(url_for("cases.detail", case_id=case.id))
-        return _withdraw_page(case, WithdrawForm(formdata=None, data={"version": case.version}))
-    form = WithdrawForm()
-    repeated = already_done(case, "withdraw", form)
-    if repeated is not None:
-        return repeated
-    if not form.validate_on_submit():
-        return _withdraw_page(case, form), 422
+    form, answer = confirmed(case, "withdraw", WithdrawForm, _withdraw_page)
+    if form is None:
+        return answer
     workflow.withdraw_case(
         db_session(), current_account(), case, utcnow(), expected_version=form.expected_version()
     )
