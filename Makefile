@@ -15,7 +15,7 @@ FLASK := $(BIN)/flask --app wsgi
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
 	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: help bench faults fuzz load journeys install verifier system-deps translations extract-messages db-upgrade db-check run test test-postgres lint fmt clean
+.PHONY: help bench faults fuzz load journeys install verifier system-deps translations extract-messages db-upgrade db-check run test test-all test-postgres lint fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ translations: $(VENV)/.installed ## Compile the Italian and English message cata
 	@test -f app/translations/it/LC_MESSAGES/messages.mo
 
 extract-messages: $(VENV)/.installed ## Re-extract messages and update the catalogues (then translate them)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k en_ --no-location --sort-output -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/python scripts/fill_english_catalogue.py
 
@@ -60,29 +60,40 @@ db-check: install ## Check, on a scratch database, that migrations and models ag
 	export ATTESTA_INSTANCE_PATH=$$tmp ATTESTA_ENV=testing && \
 	$(FLASK) db upgrade >/dev/null && $(FLASK) db check && $(FLASK) rubrics check rubrics/data
 
+# `flask setup` does in one process what needs doing before serving (migrations, standards, demo,
+# keys, recovery). "Attesta is running" is printed once the server answers its health check:
+# scripts/when_serving.py asks it in the background and gives up when gunicorn (this shell's
+# process, after exec) ends.
 run: install ## Set up everything, load the demo data and serve on http://$(HOST):$(PORT)
-	$(RUN_ENV) $(FLASK) db upgrade
-	$(RUN_ENV) $(FLASK) rubrics import rubrics/data
-	$(RUN_ENV) $(FLASK) demo load
-	$(RUN_ENV) $(FLASK) keys init
-	$(RUN_ENV) $(FLASK) certificates recover --minutes 0
-	@echo
-	@echo "  Attesta is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	@echo "  Demo staff log in with password demo-attesta-2026 and a second factor: add the"
-	@echo "  otpauth:// URI printed above to an authenticator app, or get the current code with"
-	@echo "  $(FLASK) demo code firmatario@demo.attesta.example"
-	@echo
-	$(RUN_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
+	$(RUN_ENV) $(FLASK) setup
+	@$(BIN)/python scripts/when_serving.py http://$(HOST):$(PORT)/healthz $$$$ "" \
+	  "  Attesta is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)" \
+	  "  Demo staff log in with password demo-attesta-2026 and a second factor: add the" \
+	  "  otpauth:// URI printed above to an authenticator app, or get the current code with" \
+	  "  $(FLASK) demo code firmatario@demo.attesta.example" "" & \
+	exec env $(RUN_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) \
 		--workers $${WEB_CONCURRENCY:-2} --worker-class gthread --threads $${WEB_THREADS:-8} \
 		--access-logfile - wsgi:app
 
+# Tests run in parallel (pytest-xdist), one process per core, each with a database of its own;
+# N=0 runs them one after another in this process (for pdb), N=4 on four processes. A file
+# (T=tests/x/test_y.py) runs in this process: starting workers would take longer than its tests.
+# Tests of one xdist_group run on one worker (a module that shares what it issues once).
+N ?= $(if $(findstring .py,$(T)),0,auto)
+# `make test` leaves out the tests marked slow (over about a second each), unless T names a part
+# of the suite: then every test of that part runs. `make test-all` runs everything.
+FAST := $(if $(filter tests tests/,$(T)),not slow,)
 # pytest exits 5 when it collected no test: say so, and fail (a run that tests nothing is no pass).
+# $(1): the marker expression (empty: every test).
 define PYTEST
-	$(BIN)/python -m pytest -q $(T) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: no tests were collected" >&2; exit $$rc; }
+	$(BIN)/python -m pytest -q -n $(N) --dist loadgroup $(if $(1),-m "$(1)") $(T) || { rc=$$?; [ $$rc -eq 5 ] && echo "error: no tests were collected" >&2; exit $$rc; }
 endef
 
-test: install ## Run the whole test suite on SQLite (T=path for part of it)
-	$(PYTEST)
+test: install ## The fast tests, in parallel on SQLite, about a minute (T=path: all tests of a part)
+	$(call PYTEST,$(FAST))
+
+test-all: install ## Every test of the suite, slow ones too, in parallel on SQLite (what CI runs)
+	$(call PYTEST,)
 
 faults: install ## Kill issuing processes at every step and check recovery (FAULT_ROUNDS=2; slow)
 	$(BIN)/python -m pytest -q tests/faults
@@ -97,9 +108,9 @@ load: install ## wrk against gunicorn on loopback: public verification (with and
 fuzz: install ## The API under schemathesis with more examples than make test (API_FUZZ_EXAMPLES=100)
 	API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-100} $(BIN)/python -m pytest -q tests/app/test_api_fuzz.py
 
-test-postgres: install ## Run the suite against PostgreSQL (ATTESTA_TEST_DATABASE_URL, default the local `test` database)
+test-postgres: install ## Every test against PostgreSQL, in parallel (ATTESTA_TEST_DATABASE_URL, default the local `test` database)
 	export ATTESTA_TEST_DATABASE_URL=$${ATTESTA_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}; \
-	$(PYTEST)
+	$(call PYTEST,)
 
 bench: install ## Benchmarks: Attesta's costs as ratios to the bare building blocks (ROUNDS=15)
 	$(BIN)/python bench/run.py

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, load_config
-from app.ratelimits import choose_storage, web_workers
+from app.ratelimits import choose_storage, limiter_uri, web_workers
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,7 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TESTING=settings["ENV"] == "testing",
         MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        RATELIMIT_STORAGE_URI=rate_limits.uri,
+        RATELIMIT_STORAGE_URI=limiter_uri(rate_limits.uri),
         RATELIMIT_ENABLED=settings["RATELIMIT_ENABLED"],
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
@@ -41,7 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from app import auth, cli, db, errors, i18n, labels, origins, security, services
+    from app import cli, db, errors, i18n, labels, origins, public, security, services
+    from app.auth import sessions
     from app.extensions import csrf, limiter
 
     db.init_app(app)
@@ -50,7 +51,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
-    auth.init_app(app)
+    sessions.init_app(app)
+    public.init_app(app)  # after the others: its hook goes first of all before-request hooks
+    from app.certificates import holder_download
+
+    holder_download.init_app(app)  # the same
     security.init_app(app)
     errors.init_app(app)
     labels.register(app)
@@ -58,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from app.account import bp as account_bp
     from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
     from app.cards import bp as cards_bp
     from app.cases import bp as cases_bp
     from app.catalogue import bp as catalogue_bp
@@ -66,12 +72,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.main import bp as main_bp
     from app.outbox import bp as outbox_bp
     from app.portfolio import bp as portfolio_bp
+    from app.privacy import bp as privacy_bp
     from app.referee import bp as referee_bp
     from app.register import bp as register_bp
     from app.staff import bp as staff_bp
     from app.verify import bp as verify_bp
+    from app.wallet import bp as wallet_bp
 
     for blueprint in (
+        auth_bp,
         main_bp,
         catalogue_bp,
         account_bp,
@@ -85,6 +94,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         verify_bp,
         cards_bp,
         outbox_bp,
+        privacy_bp,
+        wallet_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

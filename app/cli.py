@@ -1,44 +1,62 @@
-"""``flask --app wsgi ...`` commands: database, rubrics, demo data, outbox."""
+"""``flask --app wsgi ...`` commands: where each group lives, and their registration.
+
+A command group lives with what it serves:
+
+- a blueprint's concept, in that package's ``cli.py``: ``app/cards/cli.py`` (cards),
+  ``app/cases/cli.py`` (cases), ``app/catalogue/cli.py`` (rubrics: the standards the catalogue
+  shows), ``app/certificates/cli.py`` (certificates), ``app/keys/cli.py`` (keys),
+  ``app/outbox/cli.py`` (outbox), ``app/privacy/cli.py`` (privacy), ``app/verify/cli.py``
+  (verify);
+- an app-wide service, in that service's module: ``app/backup.py`` (backup), ``app/jobs.py``
+  (jobs), ``app/files.py`` (files: the stored files), ``app/verification_log.py``
+  (verification-log);
+- here, the groups of no single blueprint: db (the schema), demo (the demo data), audit (the
+  history of cases and accounts alike) and organisations; and the helpers several groups share
+  (the key passphrase, the CRL's address, an organisation by its code, the key errors in
+  words).
+
+:func:`init_app` registers every group.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.config import ROOT
-from app.db import database, db_session
-from app.mail import deliver_pending
+from app.db import database, db_session, discard_session
 from certification.clock import utcnow
-from certification.demo import load_demo
-from certification.errors import DomainError, RubricInvalid, RubricVersionConflict
+from certification.errors import DomainError
 from certification.models import CertificationCase, Organisation
-from certification.standards import import_rubric, parse_rubric
-from rubrics import RubricFileError, load_rubric_file
-from rubrics.loader import rubric_files_in
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
-rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import rubric files.")
 demo_cli = AppGroup("demo", help="Demo data.")
-outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
 audit_cli = AppGroup(
     "audit", help="The tamper-evident history: case transitions and audit events, signed."
 )
-cases_cli = AppGroup("cases", help="Certification cases: scheduled jobs.")
-keys_cli = AppGroup("keys", help="Signing keys: root CA, PDF seals, credential keys.")
-verify_cli = AppGroup("verify", help="The public check: results kept at their own address.")
+organisations_cli = AppGroup("organisations", help="Organisations: details for the outside world.")
 
 
 def _passphrase() -> bytes:
     return str(current_app.config["KEY_PASSPHRASE"]).encode()
+
+
+def _crl_url() -> str:
+    """Where the root CA's CRL is published (app/keys/views.py), named in new seal and
+    time-stamping certificates (their CRL distribution point)."""
+    from certification.keys.management import CRL_PATH
+
+    return str(current_app.config["BASE_URL"]).rstrip("/") + CRL_PATH
 
 
 def _organisation_by_code(code: str) -> Organisation:
@@ -62,168 +80,10 @@ def _key_errors(exc: DomainError) -> click.ClickException:
     return click.ClickException(messages.get(exc.code, exc.detail))
 
 
-@keys_cli.command("init")
-def keys_init() -> None:
-    """Create the root CA, the audit key and each ente titolato's seal and credential keys
-    (idempotent); sign the history's chain heads written before there was an audit key."""
-    from certification.chains import AuditSigner, sign_unsigned_heads
-    from certification.keys import init_keys
-
-    session = db_session()
-    try:
-        created = init_keys(session, None, _passphrase(), utcnow())
-    except DomainError as exc:
-        raise _key_errors(exc) from None
-    signed = sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
-    session.commit()
-    for key in created:
-        owner = key.organisation.short_name if key.organisation else "Attesta"
-        click.echo(f"created {key.purpose.value:<10} {key.algorithm:<10} {key.kid[:16]}  {owner}")
-    click.echo(f"{len(created)} key(s) created." if created else "All keys exist already.")
-    if signed:
-        click.echo(f"{signed} history chain head(s) written before the audit key now signed.")
-
-
-@keys_cli.command("list")
-def keys_list() -> None:
-    """Every key: id, fingerprint, owner, purpose, activation, retirement."""
-    from certification.keys import all_keys, fingerprint
-
-    for key in all_keys(db_session()):
-        owner = key.organisation.code or key.organisation.short_name if key.organisation else "ROOT"
-        state = (
-            "compromised " + key.compromised_at.isoformat(timespec="minutes")
-            if key.compromised_at
-            else "retired " + key.retired_at.isoformat(timespec="minutes")
-            if key.retired_at
-            else "active"
-        )
-        click.echo(
-            f"{key.kid}  {fingerprint(key)}  {owner:<8} {key.purpose.value:<10} "
-            f"{key.algorithm:<10} activated {key.activated_at.isoformat(timespec='minutes')}"
-            f"  {state}  ({key.source})"
-        )
-
-
-@keys_cli.command("rotate")
-@click.option("--org", "code", required=True, help="Organisation code, e.g. CML.")
-@click.option("--purpose", type=click.Choice(["pdf_seal", "credential"]), required=True)
-def keys_rotate(code: str, purpose: str) -> None:
-    """Retire the active key (it keeps verifying what it signed) and activate a new one."""
-    from certification.keys import rotate_key
-    from certification.models import KeyPurpose
-
-    session = db_session()
-    try:
-        key = rotate_key(
-            session, None, _organisation_by_code(code), KeyPurpose(purpose), _passphrase(), utcnow()
-        )
-    except DomainError as exc:
-        raise _key_errors(exc) from None
-    session.commit()
-    click.echo(f"new active {purpose} key {key.kid}")
-
-
-@keys_cli.command("import-p12")
-@click.option("--org", "code", required=True, help="Organisation code, e.g. CML.")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--password",
-    envvar="ATTESTA_P12_PASSWORD",
-    default=None,
-    help="The PKCS#12 password (or ATTESTA_P12_PASSWORD).",
-)
-def keys_import_p12(code: str, path: Path, password: str | None) -> None:
-    """Import a real (qualified) seal from a PKCS#12 file; it replaces the generated seal."""
-    from certification.keys import import_p12
-
-    session = db_session()
-    try:
-        key = import_p12(
-            session,
-            None,
-            _organisation_by_code(code),
-            path.read_bytes(),
-            password.encode() if password else None,
-            _passphrase(),
-            utcnow(),
-        )
-    except DomainError as exc:
-        raise _key_errors(exc) from None
-    session.commit()
-    click.echo(f"imported seal {key.kid} ({key.algorithm}); the previous seal is retired")
-
-
-class RomeTime(click.ParamType):
-    """A moment typed by a person: ISO 8601, a date or a date and time, Europe/Rome time unless
-    it carries an offset (``Z``, ``+01:00``). A local time the clocks skip or pass twice (the
-    changes to and from summer time) is refused: it names no single moment, an offset does."""
-
-    name = "time"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        import datetime as dt
-        from zoneinfo import ZoneInfo
-
-        if isinstance(value, dt.datetime):
-            return value
-        text = str(value).strip()
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(
-                f"{text!r} is not a time: write 2026-11-01, 2026-11-01T00:00 (Rome time) or "
-                "2026-11-01T00:00+01:00",
-                param,
-                ctx,
-            )
-        if parsed.tzinfo is not None:
-            return parsed.astimezone(dt.UTC)
-        rome = ZoneInfo("Europe/Rome")
-        first, second = (parsed.replace(tzinfo=rome, fold=f) for f in (0, 1))
-        if first.astimezone(dt.UTC).astimezone(rome).replace(tzinfo=None) != parsed:
-            self.fail(f"{text} does not exist in Rome (the clocks go forward)", param, ctx)
-        if first.utcoffset() != second.utcoffset():
-            self.fail(
-                f"{text} happens twice in Rome (the clocks go back): add the offset, "
-                f"{first.isoformat()} or {second.isoformat()}",
-                param,
-                ctx,
-            )
-        return first.astimezone(dt.UTC)
-
-
-@keys_cli.command("compromise")
-@click.argument("kid")
-@click.option(
-    "--since",
-    type=RomeTime(),
-    default=None,
-    help="From when: 2026-11-01T00:00 (Rome time) or with an offset (2026-10-31T23:00Z); "
-    "default now. Everything it signed after then stops verifying.",
-)
-def keys_compromise(kid: str, since: Any) -> None:
-    """Mark a key compromised."""
-    from certification.keys import mark_compromised
-
-    session = db_session()
-    now = utcnow()
-    at = since or now
-    if at > now:
-        raise click.BadParameter(
-            f"{at.isoformat()} is in the future: a key is compromised from a moment already past",
-            param_hint="'--since'",
-        )
-    try:
-        mark_compromised(session, None, kid, at, now)
-    except DomainError as exc:
-        raise _key_errors(exc) from None
-    session.commit()
-    click.echo(f"key {kid} marked compromised since {at.isoformat()}")
-
-
 def alembic_config(app: Flask | None = None) -> AlembicConfig:
     """Alembic's configuration for this app's database (no alembic.ini needed)."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
@@ -236,6 +96,8 @@ def alembic_config(app: Flask | None = None) -> AlembicConfig:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from alembic import command
+
     database().engine.dispose()
     Path(current_app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     with database().engine.begin() as connection:
@@ -248,6 +110,8 @@ def db_upgrade(revision: str) -> None:
 @db_cli.command("check")
 def db_check() -> None:
     """Fail if the models and the migrations differ."""
+    from alembic import command
+
     with database().engine.connect() as connection:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
@@ -255,61 +119,13 @@ def db_check() -> None:
     click.echo("Migrations and models agree.")
 
 
-@rubrics_cli.command("check")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-def rubrics_check(path: Path) -> None:
-    """Validate rubric files without importing them."""
-    failed = False
-    for file in rubric_files_in(path):
-        try:
-            rubric = load_rubric_file(file)
-        except RubricFileError as exc:
-            click.echo(str(exc), err=True)
-            failed = True
-        else:
-            click.echo(f"{file}: ok ({rubric.code} {rubric.version})")
-    if failed:
-        raise click.exceptions.Exit(1)
-
-
-@rubrics_cli.command("import")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-def rubrics_import(path: Path) -> None:
-    """Import a rubric file, or every rubric file in a folder. All or nothing."""
-    session = db_session()
-    files = rubric_files_in(path)
-    if not files:
-        raise click.ClickException(f"no .yaml rubric files in {path}")
-    try:
-        for file in files:
-            try:
-                text = file.read_bytes()
-            except OSError as exc:
-                raise click.ClickException(f"{file}: cannot read: {exc.strerror}") from None
-            result = import_rubric(session, None, parse_rubric(text, str(file)), utcnow())
-            state = "imported" if result.created else "already published, unchanged"
-            click.echo(f"{file}: {result.framework.code} {result.framework.version} {state}")
-    except RubricInvalid as exc:
-        session.rollback()
-        click.echo(exc.detail, err=True)
-        raise click.exceptions.Exit(1) from None
-    except RubricVersionConflict as exc:
-        session.rollback()
-        click.echo(
-            f"{exc.params['code']} {exc.params['version']} is already published with other "
-            "content; a published version never changes: give the file a new version.",
-            err=True,
-        )
-        raise click.exceptions.Exit(1) from None
-    session.commit()
-
-
 @demo_cli.command("load")
 @click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
 def demo_load(as_json: bool) -> None:
     """Load the demo data (idempotent: run it as often as you like)."""
     from app.services import renderer, storage
-    from certification.second_factor import encryption_key
+    from certification.demo.setting import load_demo  # the demo loads only for this command
+    from certification.people.second_factor import encryption_key
 
     session = db_session()
     totp_key = encryption_key(current_app.config["SECRET_KEY"])
@@ -351,9 +167,9 @@ def demo_code(email: str) -> None:
     """Print the current second-factor code of a demo staff account (demo accounts only)."""
     import pyotp
 
-    from certification.accounts import find_account
     from certification.demo import DEMO_DOMAIN
-    from certification.second_factor import encryption_key, stored_secret
+    from certification.people.accounts import find_account
+    from certification.people.second_factor import encryption_key, stored_secret
 
     session = db_session()
     account = find_account(session, email)
@@ -371,17 +187,17 @@ def _demo_certificates() -> dict[str, str]:
     """Issue the demo's certificates (keys first) and revoke the one meant to be revoked;
     idempotent. Returns their verification codes."""
     from app.services import issuer
-    from certification import certificates as C
+    from certification.cases.states import CaseStatus
+    from certification.certificates import lifecycle as C
+    from certification.certificates.issuance import issue_one
     from certification.chains import AuditSigner, sign_unsigned_heads
     from certification.demo import DEMO_DOMAIN
-    from certification.demo_cases import demo_certificate_cases
-    from certification.issuance import issue_one
-    from certification.keys import init_keys
+    from certification.demo.cases import demo_certificate_cases
+    from certification.keys.management import init_keys
     from certification.models import Certificate, CertificateStatus, UserAccount
-    from certification.states import CaseStatus
 
     session = db_session()
-    init_keys(session, None, _passphrase(), utcnow())
+    init_keys(session, None, _passphrase(), utcnow(), crl_url=_crl_url())
     # The history written before the audit key existed gets its heads signed, as keys init does.
     sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
     session.commit()
@@ -418,15 +234,6 @@ def _demo_certificates() -> dict[str, str]:
             session.commit()
         codes["revoked" if revoke else "valid"] = certificate.verification_code
     return codes
-
-
-@outbox_cli.command("send")
-def outbox_send() -> None:
-    """Deliver waiting e-mails over SMTP (ATTESTA_SMTP_HOST)."""
-    if not current_app.config.get("SMTP_HOST"):
-        raise click.ClickException("no SMTP server configured (ATTESTA_SMTP_HOST)")
-    sent, failed = deliver_pending(db_session())
-    click.echo(f"sent {sent}, failed {failed}")
 
 
 @audit_cli.command("verify")
@@ -505,42 +312,82 @@ def audit_checkpoint() -> None:
     )
 
 
-@cases_cli.command("suspend-inactive")
+@organisations_cli.command("linkedin")
+@click.argument("code")
+@click.argument("organization_id", required=False, default="")
+def organisations_linkedin(code: str, organization_id: str) -> None:
+    """Set the LinkedIn company id (digits) of the organisation with CODE, sent as
+    organizationId in its certificates' add-to-profile links; without an id, clear it."""
+    from certification.people.organisations import set_linkedin_organization_id
+
+    organisation = _organisation_by_code(code)
+    try:
+        changed = set_linkedin_organization_id(
+            db_session(), None, organisation, organization_id, utcnow()
+        )
+    except DomainError as exc:
+        db_session().rollback()
+        raise click.ClickException(
+            "the LinkedIn organization id is digits only, the number in the address of the "
+            "company page's administration (linkedin.com/company/12345678/admin/); "
+            "l'identificativo LinkedIn è fatto solo di cifre. Nothing was changed."
+            if "linkedin_id_digits"
+            in getattr(exc, "errors", {}).get("linkedin_organization_id", [])
+            else exc.detail
+        ) from None
+    db_session().commit()
+    shown = organisation.linkedin_organization_id or "none (the link sends its name)"
+    click.echo(
+        f"{organisation.short_name}: LinkedIn organization id {shown}"
+        + ("" if changed else " (unchanged)")
+    )
+
+
+@click.command("setup")
 @click.option(
-    "--days",
-    default=90,
-    show_default=True,
-    type=click.IntRange(1, 3650),
-    help="Days without progress, in states that wait for the candidate.",
+    "--rubrics",
+    "rubrics_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=ROOT / "rubrics" / "data",
+    show_default="rubrics/data",
+    help="The rubric files to import.",
 )
-def cases_suspend_inactive(days: int) -> None:
-    """Suspend cases that waited too long for the candidate or passed a deadline (daily)."""
-    from certification.assessment import suspend_inactive
+@click.pass_context
+@with_appcontext
+def setup(ctx: click.Context, rubrics_path: Path) -> None:
+    """Set up an instance with the demo data, in one process: apply the migrations, import the
+    rubrics, load the demo, create the keys and finish interrupted issuances (what `make run`
+    does before it serves). Idempotent: run it as often as you like."""
+    from app.catalogue.cli import rubrics_import
+    from app.certificates.cli import recover
+    from app.keys.cli import keys_init
 
-    session = db_session()
-    suspended = suspend_inactive(session, utcnow(), days)
-    session.commit()
-    for case in suspended:
-        click.echo(f"suspended {case.protocol_number}")
-    click.echo(f"{len(suspended)} case(s) suspended.")
-
-
-@verify_cli.command("purge-results")
-def verify_purge_results() -> None:
-    """Delete the kept verification results whose 30 days are over (daily)."""
-    from certification.verification_results import purge_expired
-
-    session = db_session()
-    gone = purge_expired(session, utcnow())
-    session.commit()
-    click.echo(f"{gone} expired verification result(s) deleted.")
+    steps: list[tuple[str, click.Command, dict[str, Any]]] = [
+        ("db upgrade", db_upgrade, {}),
+        (f"rubrics import {rubrics_path}", rubrics_import, {"path": rubrics_path}),
+        ("demo load", demo_load, {"as_json": False}),
+        ("keys init", keys_init, {}),
+        ("certificates recover --minutes 0", recover, {"minutes": 0}),
+    ]
+    for label, command, params in steps:
+        click.echo(click.style(f"== {label}", bold=True))
+        ctx.invoke(command, **params)
+        discard_session()  # each step on a session of its own, as when each was a command
 
 
 def init_app(app: Flask) -> None:
     from app.backup import backup_cli
     from app.cards.cli import cards_cli
+    from app.cases.cli import cases_cli
+    from app.catalogue.cli import rubrics_cli
     from app.certificates.cli import certificates_cli
+    from app.files import files_cli
     from app.jobs import jobs_cli
+    from app.keys.cli import keys_cli
+    from app.outbox.cli import outbox_cli
+    from app.privacy.cli import privacy_cli
+    from app.verification_log import verification_log_cli
+    from app.verify.cli import verify_cli
 
     for group in (
         db_cli,
@@ -551,9 +398,14 @@ def init_app(app: Flask) -> None:
         cases_cli,
         keys_cli,
         verify_cli,
+        organisations_cli,
+        privacy_cli,
         certificates_cli,
         cards_cli,
         backup_cli,
         jobs_cli,
+        files_cli,
+        verification_log_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(setup)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,8 +30,12 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "SECRET_KEY": (None, "str"),
     "KEY_PASSPHRASE": (None, "str"),
     "BASE_URL": ("http://127.0.0.1:5000", "str"),
-    #: An RFC 3161 time-stamping authority for certificate seals (PAdES B-T), when set.
+    #: An RFC 3161 time-stamping authority for certificate seals (PAdES B-LTA), when set;
+    #: else Attesta's demo TSA (made by `keys init` under the root CA) stamps in process.
     "TIMESTAMP_URL": (None, "str"),
+    #: With TIMESTAMP_URL: a PEM file of the root certificate(s) that TSA's certificate chains
+    #: to (its validation data goes into every seal's DSS).
+    "TIMESTAMP_ROOTS": (None, "str"),
     #: Worker processes for bulk issuance (rendering is CPU-bound: one per core).
     "ISSUANCE_WORKERS": (2, "int"),
     #: A Redis URL: bulk issuance runs as jobs there, taken by `flask jobs worker` processes.
@@ -53,6 +58,9 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "SECOND_FACTOR_ROLES": ("signatory,admin,certificatore", "str"),
     # How long a verified second factor counts for sealing, revoking, tokens (step-up)
     "SECOND_FACTOR_FRESH_MINUTES": (10, "int"),
+    #: A wallet offer's transaction code (PIN) is e-mailed to the holder instead of shown next
+    #: to its QR code (app/wallet/views.py).
+    "WALLET_PIN_BY_EMAIL": (False, "bool"),
     "MAIL_FROM": ("Attesta <noreply@attesta.example>", "str"),
     "SMTP_HOST": (None, "str"),
     "SMTP_PORT": (587, "int"),
@@ -69,7 +77,7 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "TRUSTED_PROXIES": (0, "int"),
     "MAX_UPLOAD_MB": (20, "int"),
     #: Checks of uploaded files (verification, evidence) running at once on this machine, all
-    #: web processes together; empty for one per core but one (certification.pool).
+    #: web processes together; empty for one per core but one (certification.portfolio.pool).
     "UPLOAD_SLOTS": (None, "int"),
     #: Uploads that may wait for a slot on this machine; empty for twice the slots.
     "UPLOAD_QUEUE": (None, "int"),
@@ -77,6 +85,11 @@ _SETTINGS: dict[str, tuple[Any, str]] = {
     "UPLOAD_WAIT_MS": (3000, "int"),
     #: Address space of each checking child process (RLIMIT_AS).
     "UPLOAD_MEMORY_MB": (512, "int"),
+    #: `files gc` keeps a file no record names for this long (a request or a job may be about
+    #: to commit the row that names it).
+    "FILES_GC_WINDOW_HOURS": (24, "int"),
+    #: `verification-log prune` counts rows older than this per day, then deletes them.
+    "VERIFICATION_LOG_RETENTION_DAYS": (180, "int"),
 }
 
 
@@ -160,9 +173,18 @@ def load_config(
         ("UPLOAD_QUEUE", 0),
         ("UPLOAD_WAIT_MS", 0),
         ("UPLOAD_MEMORY_MB", 64),
+        ("FILES_GC_WINDOW_HOURS", 1),
+        ("VERIFICATION_LOG_RETENTION_DAYS", 1),
     ):
         if values[name] < least:
             raise ConfigError(f"ATTESTA_{name} must be at least {least}, not {values[name]}")
+    if values["TIMESTAMP_URL"] and not (
+        values["TIMESTAMP_ROOTS"] and Path(values["TIMESTAMP_ROOTS"]).is_file()
+    ):
+        raise ConfigError(
+            "ATTESTA_TIMESTAMP_URL needs ATTESTA_TIMESTAMP_ROOTS: the PEM file of the root "
+            "certificate(s) of that time-stamping authority"
+        )
     if values["ENV"] == "production" and values["DEV_OUTBOX"]:
         raise ConfigError("ATTESTA_DEV_OUTBOX shows everyone's e-mail: never in production")
     return MappingProxyType(values)
@@ -171,12 +193,19 @@ def load_config(
 def _instance_secret(instance: Path, name: str) -> str:
     # Generated once per instance and kept, so sessions and keys survive restarts; several
     # servers sharing one database must set ATTESTA_SECRET_KEY / ATTESTA_KEY_PASSPHRASE.
+    # Several processes may start at once on a new instance (the workers of a server, of a
+    # parallel test run): the secret is written whole to a file of its own and then linked in
+    # place, which only one of them can do; the others read the one that won.
     path = instance / name
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret)
-    return secret
+    if not path.is_file():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd, draft = tempfile.mkstemp(dir=instance, prefix=f".{name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    return path.read_text(encoding="utf-8").strip()

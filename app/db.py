@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from functools import wraps
 from typing import Any, Final, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask import session as cookie_session
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import busy_response
+from app.routing import LazyBuildRule
 from certification.chains import SIGNER, AuditSigner
 from certification.db import READER, is_transient, make_engine, retry_delays, retry_transient
 
@@ -67,7 +68,10 @@ class Database:
 
 class RetryingFlask(Flask):
     """Flask whose request dispatch (before-request hooks, view, error handlers, the commit)
-    runs again from the start when the database was busy (:func:`is_transient`)."""
+    runs again from the start when the database was busy (:func:`is_transient`); its URL rules
+    compile their builders when first used (:mod:`app.routing`)."""
+
+    url_rule_class = LazyBuildRule
 
     def full_dispatch_request(self) -> Response:
         attempts = max(1, int(self.config.get("DB_ATTEMPTS", 3)))
@@ -201,6 +205,19 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 def database(app: Flask | None = None) -> Database:
     return cast(Database, (app or current_app).extensions["attesta.db"])
+
+
+@contextmanager
+def reading_connection() -> Iterator[Connection]:
+    """A connection for a few plain reads beside (not in) the request's session: the public
+    check by code needs no session (issue 22). Tests bind the sessions to their own
+    transaction's connection: that one then, so the reads see what the test wrote."""
+    bind = database().sessionmaker.kw.get("bind")
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with database().engine.connect().execution_options(**READER) as connection:
+        yield connection
 
 
 def db_session() -> Session:

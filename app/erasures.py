@@ -1,6 +1,7 @@
 """The erasure journal file: each committed erasure's ledger entries, appended outside the
 database (``ATTESTA_ERASURE_JOURNAL``, by default the instance folder's erasures.jsonl), so
-that ``backup restore`` can re-apply erasures made after the backup (certification.erasure)."""
+that ``backup restore`` can re-apply erasures made after the backup
+(certification.people.erasure)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from certification.erasure import journal_line
 from certification.models import ErasureRecord
+from certification.people.erasure import journal_line
 
 
 def journal_path(app: Flask | None = None) -> Path:

@@ -1,35 +1,53 @@
 """Language: Italian first, English second.
 
-The language is the account's choice when logged in, else the one picked with the switch
+The language is the one asked with ``?lang=`` (the switch of the public check's pages, which
+have no session), else the account's choice when logged in, else the one picked with the switch
 (kept in the session), else the browser's preference, else Italian.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_date, format_time
 from flask import Flask, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from app.config import ROOT
 from app.extensions import babel
-from certification.clock import in_rome
+from app.public import PUBLIC
+from certification.clock import Style, local_text
 
 LOCALES = ("it", "en")
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
 
 
 def select_locale() -> str:
+    asked = request.args.get("lang")  # the GET language switch of the public check's pages
+    if asked in LOCALES:
+        return str(asked)
+    if request.environ.get(PUBLIC):
+        # A public check by code (app.public): no session, no user read; the browser's choice.
+        return browser_locale(request.headers.get("Accept-Language"))
     if current_user and current_user.is_authenticated:
         return str(current_user.account.locale)
     chosen = session.get("locale")
     if chosen in LOCALES:
         return str(chosen)
-    return request.accept_languages.best_match(LOCALES) or "it"
+    return browser_locale(request.headers.get("Accept-Language"))
+
+
+@functools.lru_cache(maxsize=256)
+def browser_locale(header: str | None) -> str:
+    """The best of our languages for an ``Accept-Language`` header, else Italian; parsed once
+    per distinct header (browsers send a handful of them)."""
+    if not header:
+        return "it"
+    return parse_accept_header(header, LanguageAccept).best_match(LOCALES) or "it"
 
 
 def current_language() -> str:
@@ -48,24 +66,12 @@ def localized(obj: Any, field: str) -> str:
     return str(getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_it", ""))
 
 
-#: when()'s styles -> the locale's date format (the time is always hours and minutes).
-_DATE_STYLES = {"short": "short", "medium": "medium", "long": "full"}
-
-
-def when(moment: dt.datetime | None, style: str = "medium") -> str:
-    """A stored time for people: Rome's wall clock, to the minute, in the page's language
-    ("15 gen 2027, 10:00"; "long" adds the weekday, for convocations). The one formatter of
-    date-times for pages and e-mails."""
-    if moment is None:
-        return ""
-    locale = get_locale() or Locale.parse("it")
-    local = in_rome(moment)
-    date_style = _DATE_STYLES[style]
-    pattern = str(locale.datetime_formats[date_style])
-    return pattern.format(
-        format_time(local, "short", locale=locale),
-        format_date(local.date(), date_style, locale=locale),
-    )
+def when(
+    moment: dt.datetime | dt.date | None, style: Style = "medium", *, with_time: bool = True
+) -> str:
+    """A stored time for people in the page's (or e-mail's) language: Rome's wall clock, to
+    the minute (:func:`certification.clock.local_text`, the one formatter)."""
+    return local_text(moment, current_language(), style=style, with_time=with_time)
 
 
 def init_app(app: Flask) -> None:

@@ -1,13 +1,17 @@
-"""Background jobs: bulk issuance (the slow rendering) runs on a Redis queue when
-``ATTESTA_QUEUE_URL`` is set, and on a thread of the web process otherwise.
+"""Background jobs: bulk issuance and the rendering of talent cards (the slow work) run on a
+Redis queue when ``ATTESTA_QUEUE_URL`` is set, and on a thread of the web process otherwise.
+
+A card is rendered (PDF and PNG, in every language) when it is issued, activated, renewed or
+otherwise changed, or gets a new photo, so that its first download is already a stored file;
+should the job not have run yet (or failed), the download renders it as before.
 
 With a queue (RQ), any number of ``flask --app wsgi jobs worker`` processes, on any number of
 machines sharing the database and the files, take the jobs; each job renders on a pool of
 ``ATTESTA_ISSUANCE_WORKERS`` processes. A job that dies with its worker (killed, out of
 memory, a machine lost) is retried, up to three times: a bulk run only touches the items still
 pending, and a reservation is finished instead of started twice, so a retry never issues a
-second certificate. Progress is in the database (``bulk_issuances.items``), so the API and the
-pages show it whichever process did the work.
+second certificate. Progress is in the database (``bulk_issuance_items``, a row per case), so
+the API and the pages show it whichever process did the work.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
-from app.db import after_commit
+from app.db import after_commit, db_session
+from app.i18n import LOCALES
 from app.mail import deliver_outbox
-from app.services import issuer
+from app.services import card_document, issuer
+from certification.cards.counter import has_printable_form
+from certification.certificates.issuance import fail_pending, run_bulk
 from certification.db import is_transient
-from certification.issuance import fail_pending, run_bulk
+from certification.models import TalentCard
 
 #: Jobs retried after a crash; a bulk run may take a while, but not this long.
 RETRIES = 3
@@ -94,19 +101,75 @@ def _run(
         deliver_outbox(app)  # each holder's e-mail was enqueued with the certificate
 
 
-def run_bulk_job(bulk_id: str) -> str:
-    """The queued job: run a bulk request in the worker (its app built once per process)."""
+def _job_app() -> Flask:
+    """The app a queued job runs in (built once per process)."""
     global _worker_app
     if has_app_context():  # a worker started from the CLI, or a test
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    else:
-        if _worker_app is None:
-            from app import create_app
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    if _worker_app is None:
+        from app import create_app
 
-            _worker_app = create_app()
-        app = _worker_app
-    _run(app, uuid.UUID(bulk_id), last_try=_last_try())
+        _worker_app = create_app()
+    return _worker_app
+
+
+def run_bulk_job(bulk_id: str) -> str:
+    """The queued job: run a bulk request in the worker."""
+    _run(_job_app(), uuid.UUID(bulk_id), last_try=_last_try())
     return bulk_id
+
+
+def start_card_render(card_id: uuid.UUID) -> None:
+    """Have a card's PDF and PNG rendered and stored once this request commits (queued, inline
+    when testing without a queue, on a thread otherwise), ahead of its first download."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["QUEUE_URL"]:
+        from rq import Retry
+
+        def enqueue() -> None:
+            _queue(app).enqueue(
+                render_card_job,
+                str(card_id),
+                job_id=f"card-{card_id}-{uuid.uuid4().hex[:8]}",
+                retry=Retry(max=RETRIES),
+            )
+
+        after_commit(enqueue)
+    elif app.config["ENV"] == "testing":
+        after_commit(lambda: _render_after(app, card_id))
+    else:
+        thread = threading.Thread(target=_render_after, args=(app, card_id), daemon=True)
+        after_commit(thread.start)
+
+
+def render_card(app: Flask, card_id: uuid.UUID) -> bool:
+    """Render and store the card's current version (PDF and PNG, every language) unless stored
+    already; False when the card has no printable form (or is gone). A failure is logged and
+    left to the first download, which renders what is missing."""
+    with app.app_context():
+        session = db_session()
+        try:
+            card = session.get(TalentCard, card_id)
+            if card is None or not has_printable_form(card):
+                return False
+            for locale in LOCALES:
+                card_document(card, locale, png=True)
+            session.commit()
+        except Exception:
+            session.rollback()
+            app.logger.exception("card %s: not rendered ahead (its download will)", card_id)
+            return False
+        return True
+
+
+def _render_after(app: Flask, card_id: uuid.UUID) -> None:
+    render_card(app, card_id)
+
+
+def render_card_job(card_id: str) -> str:
+    """The queued job: render a card ahead of its download."""
+    render_card(_job_app(), uuid.UUID(card_id))
+    return card_id
 
 
 def _last_try() -> bool:

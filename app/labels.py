@@ -1,13 +1,25 @@
-"""Translated names of the domain's enumerations, for pages and e-mails."""
+"""Translated names of the domain's enumerations, for pages and e-mails.
+
+The enumerations that documents and certificates print too (experience kinds, learning contexts,
+evidence types, assessment methods, outcomes, panel functions) take their words from
+:mod:`certification.vocabulary`, their one source in both languages, shown in the page's
+language with the first letter capitalised (:func:`_page_label`); the others are message ids of
+the gettext catalogue (``app/translations``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from certification.candidate_path import Stage
+from app.i18n import current_language
+from certification import vocabulary
+from certification.cases.candidate_path import Stage
+from certification.cases.states import CaseStatus
+from certification.cases.worklist import StateGroup, Task
 from certification.models import (
     AssessmentMethod,
     CardStatus,
@@ -21,9 +33,9 @@ from certification.models import (
     Outcome,
     PanelFunction,
 )
-from certification.roles import OrganisationKind, Role
-from certification.states import CaseStatus
-from certification.worklist import StateGroup, Task
+from certification.people.roles import OrganisationKind, Role
+from certification.people.staff import StaffMatter
+from certification.vocabulary import Label
 
 ROLE_LABELS: dict[Role, Any] = {
     Role.OPERATORE_ACCOGLIENZA: _l("Reception operator (operatore accoglienza)"),
@@ -43,40 +55,44 @@ ORGANISATION_KIND_LABELS: dict[OrganisationKind, Any] = {
     OrganisationKind.PARTNER_BUSINESS: _l("Partner business"),
 }
 
-EVIDENCE_TYPE_LABELS: dict[str, Any] = {
+
+def _capitalised(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
+def _page_label(label: Label) -> Any:
+    """A vocabulary label, lazily in the page's language, its first letter capitalised."""
+    return LazyString(lambda: _capitalised(label.in_language(current_language())))
+
+
+EXPERIENCE_KIND_LABELS: dict[ExperienceKind, Any] = {
+    member: _page_label(label) for member, label in vocabulary.EXPERIENCE_KINDS.items()
+}
+LEARNING_CONTEXT_LABELS: dict[LearningContext, Any] = {
+    member: _page_label(label) for member, label in vocabulary.LEARNING_CONTEXTS.items()
+}
+#: The kinds of the candidate's evidence (``Evidence.type``).
+EVIDENCE_TYPE_LABELS: dict[EvidenceType, Any] = {
+    member: _page_label(label) for member, label in vocabulary.EVIDENCE_TYPES.items()
+}
+METHOD_LABELS: dict[AssessmentMethod, Any] = {
+    member: _page_label(label) for member, label in vocabulary.ASSESSMENT_METHODS.items()
+}
+OUTCOME_LABELS: dict[Outcome, Any] = {
+    member: _page_label(label) for member, label in vocabulary.OUTCOMES.items()
+}
+PANEL_FUNCTION_LABELS: dict[PanelFunction, Any] = {
+    member: _page_label(label) for member, label in vocabulary.PANEL_FUNCTIONS.items()
+}
+
+#: The evidence a rubric's criterion expects (``expected_evidence``, rubrics.schema.EVIDENCE_TYPES):
+#: the catalogue's words, not the kinds of a candidate's evidence.
+EXPECTED_EVIDENCE_LABELS: dict[str, Any] = {
     "DOCUMENTO": _l("document"),
     "TESTIMONIANZA": _l("testimonial"),
     "PRODOTTO": _l("product"),
     "OSSERVAZIONE": _l("observation"),
     "COLLOQUIO": _l("interview"),
-}
-
-
-EXPERIENCE_KIND_LABELS: dict[ExperienceKind, Any] = {
-    ExperienceKind.VOLONTARIATO: _l("Volunteering"),
-    ExperienceKind.TIROCINIO: _l("Internship"),
-    ExperienceKind.ORGANIZZAZIONE_EVENTO: _l("Event organisation"),
-    ExperienceKind.ANIMAZIONE_COWORKING: _l("Co-working animation"),
-    ExperienceKind.PROGETTO_STARTUP: _l("Business or start-up project"),
-    ExperienceKind.LAVORO: _l("Work"),
-    ExperienceKind.SERVIZIO_CIVILE: _l("Civil service"),
-    ExperienceKind.FORMAZIONE_NON_FORMALE: _l("Non-formal training"),
-    ExperienceKind.ALTRO: _l("Other"),
-}
-
-LEARNING_CONTEXT_LABELS: dict[LearningContext, Any] = {
-    LearningContext.FORMALE: _l("Formal (school, university, accredited training)"),
-    LearningContext.NON_FORMALE: _l("Non-formal (organised, outside the formal system)"),
-    LearningContext.INFORMALE: _l("Informal (from work, volunteering, everyday life)"),
-}
-
-EVIDENCE_KIND_LABELS: dict[EvidenceType, Any] = {
-    EvidenceType.DOCUMENTO_ATTESTAZIONE: _l("Document or attestation"),
-    EvidenceType.PRODOTTO: _l("Product (something you made)"),
-    EvidenceType.FOTO_VIDEO: _l("Photo"),
-    EvidenceType.TESTIMONIANZA_TERZI: _l("Testimonial from a referee"),
-    EvidenceType.AUTODICHIARAZIONE_DPR445: _l("Self-declaration (DPR 445/2000)"),
-    EvidenceType.LINK: _l("Link"),
 }
 
 CASE_STATUS_LABELS: dict[CaseStatus, Any] = {
@@ -136,26 +152,6 @@ EVENT_LABELS: dict[str, Any] = {
     "suspend": _l("Suspended for inactivity"),
     "reactivate": _l("Reactivated"),
     "cancel": _l("Cancelled by the ente"),
-}
-
-METHOD_LABELS: dict[AssessmentMethod, Any] = {
-    AssessmentMethod.ESAME_DOSSIER: _l("Review of the dossier of evidence"),
-    AssessmentMethod.COLLOQUIO_TECNICO: _l("Technical interview"),
-    AssessmentMethod.PROVA_PRATICA: _l("Practical test"),
-    AssessmentMethod.SIMULAZIONE: _l("Simulation"),
-    AssessmentMethod.OSSERVAZIONE: _l("Observation"),
-}
-
-OUTCOME_LABELS: dict[Outcome, Any] = {
-    Outcome.VALIDATA: _l("Validated"),
-    Outcome.NON_VALIDATA: _l("Not validated"),
-    Outcome.INTEGRAZIONE_RICHIESTA: _l("More evidence needed"),
-}
-
-PANEL_FUNCTION_LABELS: dict[PanelFunction, Any] = {
-    PanelFunction.PRESIDENTE: _l("Chair"),
-    PanelFunction.CERTIFICATORE: _l("Certifier"),
-    PanelFunction.ASSESSOR: _l("Assessor"),
 }
 
 REJECTION_REASON_LABELS: dict[str, Any] = {
@@ -252,8 +248,8 @@ CARD_CHECK_LABELS: dict[str, Any] = {
 
 def certificate_name(profile_title: str, coverage: Any) -> str:
     """A certificate's name for people: the profile's title, and for a certification of single
-    competences (``coverage.partial``, certification.coverage) how many of the profile's it
-    holds, so that it never reads as the whole profile."""
+    competences (``coverage.partial``, certification.certificates.coverage) how many of the
+    profile's it holds, so that it never reads as the whole profile."""
     if not coverage.partial:
         return profile_title
     return _(
@@ -279,6 +275,12 @@ TASK_LABELS: dict[Task, Any] = {
     Task.ISSUE_CERTIFICATE: _l("Certificate to issue"),
 }
 
+STAFF_MATTER_LABELS: dict[StaffMatter, Any] = {
+    StaffMatter.INVITATION_PENDING: _l("invitation not accepted yet"),
+    StaffMatter.INVITATION_EXPIRED: _l("invitation link expired"),
+    StaffMatter.NO_SECOND_FACTOR: _l("no second factor yet"),
+}
+
 STATE_GROUP_LABELS: dict[StateGroup, Any] = {
     StateGroup.INTAKE: _l("Intake"),
     StateGroup.IDENTIFICATION: _l("Identification"),
@@ -290,7 +292,8 @@ STATE_GROUP_LABELS: dict[StateGroup, Any] = {
 }
 
 
-#: The stages of the IVC path, as the candidate's home shows them (certification.candidate_path).
+#: The stages of the IVC path, as the candidate's home shows them
+#: (certification.cases.candidate_path).
 STAGE_LABELS: dict[Stage, Any] = {
     Stage.DOMANDA: _l("Application"),
     Stage.ACCOGLIENZA: _l("Reception"),
@@ -360,12 +363,13 @@ def register(app: Any) -> None:
         CARD_CHECK_LABELS=CARD_CHECK_LABELS,
         ROLE_LABELS=ROLE_LABELS,
         TASK_LABELS=TASK_LABELS,
+        STAFF_MATTER_LABELS=STAFF_MATTER_LABELS,
         STATE_GROUP_LABELS=STATE_GROUP_LABELS,
         ORGANISATION_KIND_LABELS=ORGANISATION_KIND_LABELS,
-        EVIDENCE_TYPE_LABELS=EVIDENCE_TYPE_LABELS,
+        EXPECTED_EVIDENCE_LABELS=EXPECTED_EVIDENCE_LABELS,
         EXPERIENCE_KIND_LABELS=EXPERIENCE_KIND_LABELS,
         LEARNING_CONTEXT_LABELS=LEARNING_CONTEXT_LABELS,
-        EVIDENCE_KIND_LABELS=EVIDENCE_KIND_LABELS,
+        EVIDENCE_TYPE_LABELS=EVIDENCE_TYPE_LABELS,
         CASE_STATUS_LABELS=CASE_STATUS_LABELS,
         EVENT_LABELS=EVENT_LABELS,
         REJECTION_REASON_LABELS=REJECTION_REASON_LABELS,
@@ -380,7 +384,7 @@ def register(app: Any) -> None:
     )
 
 
-# --- verification (certification.verification) -----------------------------------------------
+# --- verification (certification.verification.checks) ----------------------------------------
 
 VERDICT_LABELS: dict[str, Any] = {
     "valid": _l("Valid"),
@@ -400,6 +404,10 @@ VERIFICATION_QUESTIONS: dict[str, Any] = {
 VERIFICATION_STATES: dict[str, Any] = {
     "found": _l("The certificate is in the register of issued certificates."),
     "not_found": _l("No certificate issued by Attesta matches what you submitted."),
+    "mistyped": _l(
+        "The code looks mistyped: its last character does not match the others, so it was "
+        "not looked up. Compare it, group by group, with the printed code."
+    ),
     "not_checked": _l("Not checked: an earlier check failed."),
     "valid": _l(
         "Sealed by the accredited body with its own key, active and trusted when it signed."
@@ -453,7 +461,8 @@ VERIFICATION_STATES: dict[str, Any] = {
     "not_yet_valid": _l("Its validity period has not started yet."),
 }
 
-#: The answer to a holder's evidence reveal (certification.evidence_reveal), one sentence each.
+#: The answer to a holder's evidence reveal (certification.certificates.evidence_reveal), one
+#: sentence each.
 EVIDENCE_REVEAL_STATES: dict[str, Any] = {
     "confirmed": _l(
         "Confirmed: this file, with this salt, is the evidence the certificate committed to at "

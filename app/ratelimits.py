@@ -20,10 +20,14 @@ working directory, and named by ``make run`` and the README) states it in
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from limits.storage import RedisStorage, Storage
 
 from app.config import ConfigError
 
@@ -64,8 +68,43 @@ def redacted(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _plain_ping(uri: str, timeout: float) -> bool | None:
+    """PING a Redis at a plain ``redis://host:port[/0]`` address over a socket, without loading
+    the Redis client (which costs a sixth of a second of every start of every ``flask`` command):
+    whether it answered PONG. None for any other address (a password, TLS, a Unix socket, another
+    database, options): the Redis client then asks, as it always did."""
+    parts = urlsplit(uri)
+    if (
+        parts.scheme.lower() != "redis"
+        or parts.username is not None
+        or parts.password is not None
+        or parts.query
+        or parts.path not in ("", "/", "/0")
+    ):
+        return None
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        return None  # the client says what is wrong with the address
+    try:
+        with socket.create_connection((parts.hostname or "localhost", port), timeout) as conn:
+            conn.sendall(b"*1\r\n$4\r\nPING\r\n")
+            reply = b""
+            while not reply.endswith(b"\r\n") and len(reply) < 512:
+                chunk = conn.recv(512)
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError:
+        return False
+    return reply == b"+PONG\r\n"
+
+
 def redis_answers(uri: str, timeout: float = 1.0) -> bool:
     """Whether a Redis server answers PING at ``uri`` within ``timeout`` seconds."""
+    answered = _plain_ping(uri, timeout)
+    if answered is not None:
+        return answered
     from redis import Redis
     from redis.exceptions import RedisError
 
@@ -111,3 +150,43 @@ def choose_storage(
     if workers > 1:
         message += f" (every limit is {workers} times what it says)"
     return RateLimitStorage(MEMORY, False, message)
+
+
+#: Flask-Limiter's address for a Redis store opened when first used (:class:`RedisOnFirstUse`).
+ON_FIRST_USE = "attesta-first-use+"
+
+
+def limiter_uri(uri: str) -> str:
+    """The address Flask-Limiter is given for the store at ``uri``: a Redis one is opened when a
+    limit is first counted, so a ``flask`` command, which counts none, never loads the Redis
+    client; any other store as it is."""
+    scheme = uri.split("://", 1)[0].lower()
+    return ON_FIRST_USE + uri if scheme in RedisOnFirstUse.SCHEMES else uri
+
+
+class RedisOnFirstUse(RedisStorage):
+    """limits' Redis store (the same class, the same commands), whose client is made, and the
+    Redis library loaded, when a limit is first counted rather than when the app is built: a
+    sixth of a second that every ``flask`` command paid. Each web process (gunicorn forks them)
+    then opens its own connections when it serves its first request."""
+
+    SCHEMES = ("redis", "rediss", "redis+unix")
+    STORAGE_SCHEME = [ON_FIRST_USE + scheme for scheme in SCHEMES]  # noqa: RUF012 - as limits
+    _opening = threading.Lock()
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        Storage.__init__(self, uri, wrap_exceptions=bool(options.get("wrap_exceptions", False)))
+        self._pending: tuple[str, dict[str, Any]] | None = (uri.removeprefix(ON_FIRST_USE), options)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only what the real store's constructor sets (its client, scripts, key prefix) is ever
+        # missing: made on the first such look-up, once (a second thread waits for the first).
+        if name.startswith("__") or "_pending" not in self.__dict__:
+            raise AttributeError(name)
+        with self._opening:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                RedisStorage.__init__(self, pending[0], **pending[1])
+        if name in self.__dict__:
+            return self.__dict__[name]
+        raise AttributeError(name)

@@ -14,6 +14,18 @@ CSP = (
 )
 
 
+#: The attribute of a response that names its class (set by app.web.private and
+#: app.web.send_stored's immutable downloads).
+RESPONSE_CLASS = "attesta_headers"
+#: Each class of response and the headers its maker sets itself (lower case). A response of a
+#: class carries no other default-named header, and its Cache-Control is its maker's choice
+#: (both no-store).
+RESPONSE_CLASSES = {
+    "private": frozenset({"x-robots-tag", "cache-control", "referrer-policy"}),
+    "immutable-download": frozenset({"content-security-policy", "cache-control"}),
+}
+
+
 def init_app(app: Flask) -> None:
     secure = app.config["SECURE_COOKIES"]
     app.config.update(
@@ -45,9 +57,20 @@ def init_app(app: Flask) -> None:
     if secure:
         defaults.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
 
+    # A response of a known class (see RESPONSE_CLASSES) gets the defaults it lacks from a list
+    # made once here: no per-response look at its headers nor at who is logged in.
+    by_class = {
+        name: [(n, v) for n, v in defaults if n.lower() not in own]
+        for name, own in RESPONSE_CLASSES.items()
+    }
+
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
+        known = getattr(response, RESPONSE_CLASS, None)
+        if known is not None:
+            headers.extend(by_class[known])
+            return response
         # Each default unless the view set its own. (Not Headers.setdefault: it raises and
         # catches a KeyError per missing name, a measurable cost on every response.)
         present = {name.lower() for name, _ in headers}

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from app.config import ROOT, ConfigError
 from app.db import database, db_session
 from app.verification_log import VerificationRecorder
-from certification.card_documents import card_qr_svg, render_card_pdf
+from certification.cards.documents import card_qr_svg, render_card_pdf, stored_card_document
+from certification.certificates.issuance import CredentialHasher, Issuer, RendererPaths
 from certification.clock import utcnow
-from certification.issuance import CredentialHasher, Issuer, RendererPaths
-from certification.models import Certificate, TalentCard
-from certification.pool import MachineSlots, PoolSettings, UploadPool
+from certification.models import CardDocument, Certificate, TalentCard
+from certification.portfolio.pool import MachineSlots, PoolSettings, UploadPool
+from certification.portfolio.sandbox import Sandbox
 from certification.rendering import DocumentRenderer
-from certification.sandbox import Sandbox
 from certification.storage import BlobStorage, FileSystemStorage, S3Storage
 
 _lock = threading.Lock()
@@ -70,12 +70,29 @@ def _tell_holder(app: Flask, session: Session, certificate: Certificate) -> None
             send_template(session, account, "certificate_issued", certificate=certificate)
 
 
+def timestamp_roots(app: Flask | None = None) -> tuple[str, ...]:
+    """The root certificates (PEM) of the TSA at ATTESTA_TIMESTAMP_URL, from the file that
+    ATTESTA_TIMESTAMP_ROOTS names (none without one)."""
+    path = (app or current_app).config.get("TIMESTAMP_ROOTS")
+    if not path:
+        return ()
+    text = Path(str(path)).read_text(encoding="ascii")
+    end = "-----END CERTIFICATE-----"
+    return tuple(part.strip() + "\n" + end + "\n" for part in text.split(end) if part.strip())
+
+
 def issuer(app: Flask | None = None) -> Issuer:
     """What issuing certificates needs, set up once per process (keys parsed once per ente)."""
     app = app or current_app
     with _lock:
         found = app.extensions.get("attesta.issuer")
     if found is None:
+        if app.config["ENV"] == "production" and not app.config.get("TIMESTAMP_URL"):
+            app.logger.warning(
+                "ATTESTA_TIMESTAMP_URL is not set: seals are time-stamped by Attesta's own "
+                "DEMO timestamping authority, which only those who trust Attesta's root "
+                "accept; set a qualified TSA's address (and ATTESTA_TIMESTAMP_ROOTS)"
+            )
         found = Issuer(
             # Looked up on each use: tests rebind the factory to their transaction.
             session_factory=lambda: database(app).session(),
@@ -86,6 +103,7 @@ def issuer(app: Flask | None = None) -> Issuer:
             clock=utcnow,
             renderer_paths=renderer_paths(),
             timestamp_url=app.config.get("TIMESTAMP_URL"),
+            timestamp_roots=timestamp_roots(app),
             hasher=_hasher(app),
             on_issued=lambda session, certificate: _tell_holder(app, session, certificate),
             db_attempts=int(app.config["DB_ATTEMPTS"]) + 2,
@@ -124,6 +142,22 @@ def card_pdf(card: TalentCard, locale: str) -> bytes:
         str(current_app.config["KEY_PASSPHRASE"]).encode(),
         str(current_app.config["BASE_URL"]).rstrip("/"),
         locale,
+    )
+
+
+def card_document(card: TalentCard, locale: str, *, png: bool = False) -> CardDocument:
+    """A talent card's stored PDF (and PNG when ``png``) in ``locale``: rendered and stored
+    once per version of the card, then served as stored."""
+    return stored_card_document(
+        db_session(),
+        card,
+        renderer(),
+        storage(),
+        str(current_app.config["KEY_PASSPHRASE"]).encode(),
+        str(current_app.config["BASE_URL"]).rstrip("/"),
+        locale,
+        utcnow(),
+        png=png,
     )
 
 

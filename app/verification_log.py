@@ -6,6 +6,10 @@ because its log entry could not be written. So each web process keeps the entrie
 moment in memory and a background thread writes them in one transaction about once a second. An
 entry can be lost only if the process dies within that second; the holder's count is then off
 by that much, nothing else depends on it.
+
+``flask --app wsgi verification-log prune`` (daily) keeps the log from growing with time: rows
+older than ``ATTESTA_VERIFICATION_LOG_RETENTION_DAYS`` become counts per day
+(:mod:`certification.verification.retention`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 
+import click
+from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from app.db import db_session, discard_session
+from certification.clock import utcnow
 from certification.models import VerificationChannel, VerificationLog
-from certification.verification import Verification, verification_entry
+from certification.verification.checks import Verification, verification_entry
+from certification.verification.retention import prune_verification_log
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +59,16 @@ class VerificationRecorder:
         if background:
             atexit.register(self.flush)  # what the last second collected
 
-    def record(self, result: Verification, channel: VerificationChannel, now: dt.datetime) -> None:
-        """Queue one entry: certificate, channel, method, verdict, time; nothing about who
-        asked."""
-        self._pending.append(verification_entry(result, channel, now))
+    def record(
+        self,
+        result: Verification,
+        channel: VerificationChannel,
+        now: dt.datetime,
+        certificate_id: uuid.UUID | None = None,
+    ) -> None:
+        """Queue one entry: certificate (``result``'s, else ``certificate_id``), channel,
+        method, verdict, time; nothing about who asked."""
+        self._pending.append(verification_entry(result, channel, now, certificate_id))
         if self._background:
             self._ensure_thread()
         else:  # tests: written at once, in order
@@ -100,3 +116,33 @@ class VerificationRecorder:
             if session is not None:
                 session.close()
         return len(batch)
+
+
+verification_log_cli = AppGroup(
+    "verification-log", help="The log of public checks: its retention period."
+)
+
+
+@verification_log_cli.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Retention in days (default: ATTESTA_VERIFICATION_LOG_RETENTION_DAYS, 180).",
+)
+def verification_log_prune(days: int | None) -> None:
+    """Count the rows older than the retention period per day, then delete them (daily)."""
+    retention = dt.timedelta(
+        days=days or int(current_app.config["VERIFICATION_LOG_RETENTION_DAYS"])
+    )
+    now, total = utcnow(), 0
+    while True:  # a transaction per batch: the counts and the deletion commit together
+        session = db_session()
+        done = prune_verification_log(session, None, now, retention=retention)
+        session.commit()
+        discard_session()
+        total += done
+        if not done:
+            break
+    log.info("verification log: %d rows past %s counted and deleted", total, retention)
+    click.echo(f"{total} verification log row(s) older than {retention.days} days counted per day.")

@@ -6,16 +6,18 @@ ours  = what ``flask --app wsgi certificates issue`` does: ``start_bulk`` (recor
         request's progress recorded (commit);
 bare  = a pool of the same size (spawned the same way, keys parsed once per worker) where each
         task is WeasyPrint rendering the same certificate HTML + pyHanko sealing it, the sealed
-        bytes returned to the parent (bench.common.bare_render_seal, as bench/issuance.py).
+        bytes returned to the parent (bench.common.bare_render_seal, as bench/issuance.py), a
+        plain seal: what PAdES B-LTA adds (time-stamps, DSS) is on our side.
 
 Both start their pool inside the measurement, as a command-line run does. The N certified cases
-of each round of ours are made beforehand through the real workflow (tests.instances), on a
+of each round of ours are made beforehand through the real workflow (tests.support.instances), on a
 fresh SQLite instance. Rounds alternate the order (bare, ours, ours, bare, ...); the figure is
 the wall time for N certificates, the ratio the median of the rounds' own ratios.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import shutil
@@ -40,7 +42,7 @@ _bare: dict[str, Any] = {}
 
 
 def _bare_init(paths: Any, material: Any, passphrase: bytes, html: str, credential: bytes) -> None:
-    from certification.producing import IssuerSigner
+    from certification.certificates.production import IssuerSigner
 
     _bare.update(
         renderer=paths.renderer(),
@@ -63,11 +65,11 @@ def main(n: int = 100, rounds: int = 2, workers: int = 2) -> dict[str, Any]:
 
     from app.db import database
     from app.services import issuer
+    from certification.certificates.issuance import issue_one, run_bulk, start_bulk
+    from certification.certificates.production import TEMPLATE, pdf_context, signer_material
     from certification.clock import utcnow
-    from certification.issuance import issue_one, run_bulk, start_bulk
     from certification.models import Certificate, UserAccount
-    from certification.producing import TEMPLATE, pdf_context, signer_material
-    from tests.instances import new_instance, seed_certified
+    from tests.support.instances import new_instance, seed_certified
 
     tmp = Path(tempfile.mkdtemp(prefix="attesta-bench-bulk-"))
     try:
@@ -82,11 +84,14 @@ def main(n: int = 100, rounds: int = 2, workers: int = 2) -> dict[str, Any]:
                 certificate = db.get_one(Certificate, first.id)
                 html = service.renderer.render_html(
                     TEMPLATE,
-                    pdf_context(certificate.content, certificate.locale),
-                    certificate.locale,
+                    pdf_context(certificate.content),
+                    "it",
                 )
                 credential = service.storage.get(certificate.credential_sha256 or "")
-                material = signer_material(db, certificate.organisation_id, None)
+                # The bare side seals plain (no time-stamps, no DSS): what B-LTA adds is ours.
+                material = dataclasses.replace(
+                    signer_material(db, certificate.organisation_id, None), timestamping=None
+                )
             batches = iter([case_ids[1 + i * n : 1 + (i + 1) * n] for i in range(rounds)])
             paths = service.renderer_paths
             issued: list[int] = []

@@ -15,7 +15,7 @@ closed cases of their own ente through the indexes, not by reading them).
 
 Measured in process, as the certifier of ente A, each a new session (nothing cached): ``queue
 list``, the first page of /cases/ (count and 25 rows, by deadline, closed hidden:
-:func:`certification.worklist.list_cases`); ``queue search``, the same with a candidate's
+:func:`certification.cases.worklist.list_cases`); ``queue search``, the same with a candidate's
 family name typed in; ``queue worklist``, "needs my action" (:func:`my_worklist`). Rounds
 alternate the databases; the ratio is the median of the rounds' ratios of p50 (large / small).
 "ours" is the large database and "bare" the small one.
@@ -24,13 +24,9 @@ alternate the databases; the ratio is the median of the rounds' ratios of p50 (l
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import row  # noqa: E402 - after the path is set
-from bench.scale import PG_URL, _quoted, _reachable  # noqa: E402
+from bench.scale import ScratchDatabases, _quoted  # noqa: E402
 
 TARGET = 1.5
 ENTES = 100
@@ -117,27 +113,21 @@ def fill_sql(own_closed_every: int) -> list[str]:
 def _seed(path: Path, url: str) -> dict[str, Any]:
     """A migrated instance on ``url``: the region, its enti, ente A's certifier, a template
     case in review (with its frozen rubric)."""
-    from alembic import command
     from sqlalchemy.orm import Session
 
-    from app.cli import alembic_config
     from app.db import database
+    from certification.cases.states import CaseStatus
     from certification.models import RubricSnapshot
-    from certification.roles import OrganisationKind, Role
-    from certification.standards import import_rubric
-    from certification.states import CaseStatus
-    from rubrics import bundled_rubric_files, load_rubric_file
-    from tests.conftest import NOW
-    from tests.factories import make_account, make_case, make_organisation
-    from tests.instances import Instance
+    from certification.people.roles import OrganisationKind, Role
+    from tests.support.clock import NOW
+    from tests.support.factories import make_account, make_case, make_organisation
+    from tests.support.instances import Instance, migrate_with_rubrics
 
     instance = Instance(path, url)
     try:
+        migrate_with_rubrics(instance)
         app = instance.app()
-        command.upgrade(alembic_config(app), "head")
         with Session(database(app).engine) as db:
-            for rubric in bundled_rubric_files():
-                import_rubric(db, None, load_rubric_file(rubric), NOW)
             region = make_organisation(db, OrganisationKind.ENTE_TITOLARE)
             entes = [
                 make_organisation(db, OrganisationKind.ENTE_TITOLATO, accredited_by_id=region.id)
@@ -159,8 +149,8 @@ def _seed(path: Path, url: str) -> dict[str, Any]:
 def _fill(url: str, seeded: dict[str, Any], rows: int, own_closed_every: int) -> float:
     from sqlalchemy import text
 
+    from certification.cases.states import TERMINAL, CaseStatus
     from certification.db import make_engine
-    from certification.states import TERMINAL, CaseStatus
 
     every = [s.value for s in CaseStatus if s != CaseStatus.DRAFT]
     open_states = [s.value for s in CaseStatus if s not in TERMINAL and s != CaseStatus.DRAFT]
@@ -194,9 +184,9 @@ def _fill(url: str, seeded: dict[str, Any], rows: int, own_closed_every: int) ->
 
 
 def _operations(seeded: dict[str, Any]) -> dict[str, Callable[[Any], Any]]:
+    from certification.cases.worklist import CaseFilter, list_cases, my_worklist
     from certification.clock import utcnow
     from certification.models import UserAccount
-    from certification.worklist import CaseFilter, list_cases, my_worklist
 
     def actor(db: Any) -> Any:
         account = db.get(UserAccount, seeded["certifier"])
@@ -247,38 +237,19 @@ def main(
     pg_url: str | None = None,
 ) -> dict[str, Any]:
     """Measure, or say why not (``skipped``) when PostgreSQL does not answer."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
     from certification.clock import utcnow
-    from certification.db import make_engine
 
-    server_url = pg_url or os.environ.get("BENCH_PG_URL") or PG_URL
-    shown = make_url(server_url).render_as_string(hide_password=True)
-    why = _reachable(server_url)
-    if why is not None:
-        return {"benchmark": "queue", "skipped": f"PostgreSQL not reachable at {shown} ({why})"}
-
-    prefix = f"bench_queue_{uuid.uuid4().hex[:8]}"
-    names = {"small": f"{prefix}_small", "large": f"{prefix}_large"}
-    urls = {
-        k: make_url(server_url).set(database=v).render_as_string(hide_password=False)
-        for k, v in names.items()
-    }
-    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
-    tmp = Path(tempfile.mkdtemp(prefix="attesta-bench-queue-"))
-    created: list[str] = []
+    scratch, shown, why = ScratchDatabases.open("queue", pg_url)
+    if scratch is None:
+        return {"benchmark": "queue", "skipped": why}
+    urls = scratch.urls
     sizes = {"small": small, "large": large}
     operations = ("list", "search", "worklist")
     runs: dict[str, dict[str, list[float]]] = {}
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{names["small"]}"'))
-            created.append(names["small"])
-        seeded = _seed(tmp / "instance", urls["small"])
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{names["large"]}" TEMPLATE "{names["small"]}"'))
-            created.append(names["large"])
+        scratch.create("small")
+        seeded = _seed(scratch.tmp / "instance", urls["small"])
+        scratch.create("large", template="small")
         fill_seconds = {
             name: _fill(urls[name], seeded, size - 1, 10 if name == "large" else 0)
             for name, size in sizes.items()
@@ -293,11 +264,7 @@ def main(
                     p50 = statistics.median(_time(urls[name], seeded, op, calls))
                     runs.setdefault(f"{name} {op}", {}).setdefault("p50", []).append(p50)
     finally:
-        with admin.connect() as conn:
-            for name in reversed(created):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
+        scratch.close()
 
     def ratio(op: str) -> tuple[float, list[float]]:
         each = [

@@ -545,23 +545,31 @@ def errors_row(label: str, ours: dict[str, Any], bare: dict[str, Any]) -> dict[s
 
 
 def bare_render_seal(renderer: Any, sealer: Any, html: str, credential: bytes) -> bytes:
-    """WeasyPrint rendering ``html`` (PDF/A-3b, ``credential`` attached, the renderer's shared
-    fonts and CSS) and pyHanko sealing it: the building blocks of one certificate."""
+    """WeasyPrint rendering ``html`` (tagged PDF/A-3a as certificates are, ``credential``
+    attached, the renderer's shared fonts and CSS) and pyHanko sealing it: the building blocks of
+    one certificate. Attesta's own finishing of the tags (:func:`finish_accessible`) is ours."""
+    pdf = bare_render(renderer, html, credential)
+    return bytes(sealer.seal(pdf, reason="bench", location="Cremona"))
+
+
+def bare_render(renderer: Any, html: str, credential: bytes) -> bytes:
+    """WeasyPrint rendering ``html`` as :func:`bare_render_seal` does, unsealed."""
     from weasyprint import HTML, Attachment
 
+    from certification.certificates.production import PDF_VARIANT
     from certification.rendering import ASSET_SCHEME
 
     pdf = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=renderer.fetcher).write_pdf(
         stylesheets=[renderer.stylesheet],
         font_config=renderer.font_config,
-        pdf_variant="pdf/a-3b",
+        pdf_variant=PDF_VARIANT,
         attachments=[
             Attachment(
                 file_obj=io.BytesIO(credential), name="credential.json", relationship="Alternative"
             )
         ],
     )
-    return bytes(sealer.seal(pdf, reason="bench", location="Cremona"))
+    return bytes(pdf)
 
 
 def elapsed(run: Callable[[], Any]) -> float:
@@ -592,9 +600,9 @@ def issued_certificate(demo: Demo) -> Issued:
 
     from app import create_app
     from app.db import database
-    from certification.certificates import certificate_by_code
+    from certification.certificates.lifecycle import certificate_by_code
     from certification.models import UserAccount
-    from certification.verification import trusted_roots
+    from certification.verification.checks import trusted_roots
 
     app = create_app({"ENV": "production", "INSTANCE_PATH": str(demo.path)})
     engine = database(app).engine

@@ -52,7 +52,7 @@ def main(
     """Measure; ``generator`` is "wrk" or "python" (default: wrk when on PATH)."""
     from bench import bare_files_app
     from certification.clock import utcnow
-    from certification.demo import DEMO_PASSWORD
+    from certification.demo.setting import DEMO_PASSWORD
 
     demo = demo_instance()
     issued = issued_certificate(demo)

@@ -3,7 +3,8 @@
 BENCH=verify (or "issuance,verify"; default: all) chooses the benchmarks. Knobs, by benchmark:
 
 - issuance: ROUNDS (15).
-- verify: VERIFY_ROUNDS (6), VERIFY_SECONDS (2), VERIFY_CONNECTIONS (64), VERIFY_PATH (Attesta's
+- verify: VERIFY_ROUNDS (6), VERIFY_SECONDS (2), VERIFY_CONNECTIONS (64),
+  VERIFY_LOW_CONNECTIONS (8: where p99 has an absolute goal), VERIFY_PATH (Attesta's
   URL, "{code}" the demo code; default /api/v1/verify/{code}).
 - bulk: BULK_N (100 certificates per run; 1000 for the full run: BULK_N=1000 make bench),
   BULK_ROUNDS (2 runs per side), BULK_WORKERS (2). It takes about
@@ -15,11 +16,23 @@ BENCH=verify (or "issuance,verify"; default: all) chooses the benchmarks. Knobs,
   SCALE_SECONDS (2), SCALE_CONNECTIONS (2), SCALE_CODES (1000 codes looked up per database),
   BENCH_PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432/test; skipped when it does not
   answer). It creates databases bench_scale_* and drops them.
+- startup: STARTUP_ROUNDS (7): the CPU time of `flask --app wsgi --help` against a bare Flask
+  app's, a process per run (seconds, not minutes).
 - queue: QUEUE_ROWS (100000 cases, the large database), QUEUE_SMALL_ROWS (1000), QUEUE_ROUNDS
   (6), QUEUE_CALLS (20 per operation, side and round), BENCH_PG_URL as scale. The staff's list
   of cases, search and "needs my action", in process; databases bench_queue_*, dropped after.
+- scaleout: SCALEOUT_N (48 certificates per run), SCALEOUT_ROUNDS (2 per side), SCALEOUT_CHUNK
+  (6 per bulk request), BENCH_REDIS_URL (redis://127.0.0.1:6379/11; a queue named per run),
+  BENCH_PG_URL as scale (SQLite when it does not answer): bulk issuance through the Redis queue
+  with 1 and 2 `jobs worker`s, each with one rendering process; no certificate issued twice.
+- memory: MEMORY_N (200 issuances per process; 1000 for the issue's figure), MEMORY_CHUNK (20):
+  RSS growth of a job worker and of a web process's bulk thread after warm-up.
 - the HTTP ones (verify, download, upload, scale): BENCH_LOADGEN (wrk or python; default wrk
   when installed). verify, download and upload share one demo instance per run.
+
+After the table of this run, issue 22's table (bench/issue22.py): every row of the issue with its
+ratio and target, from this run or from the last result kept of its benchmark; also written to
+bench/results/issue22.json and issue22.md, with the machine's load.
 
 Every result carries benchmark, unit, ours, bare, ratio, target and better ("lower"/"higher"),
 and may carry more rows under "also"; a row with target_on="ours" sets an absolute limit on our
@@ -64,6 +77,7 @@ def verify() -> dict[str, Any]:
         connections=int(os.environ.get("VERIFY_CONNECTIONS", "64")),
         ours_path=os.environ.get("VERIFY_PATH") or verify.OURS_PATH,
         generator=os.environ.get("BENCH_LOADGEN") or None,
+        low_connections=int(os.environ.get("VERIFY_LOW_CONNECTIONS", "8")),
     )
 
 
@@ -127,7 +141,28 @@ def queue() -> dict[str, Any]:
     )
 
 
+def scaleout() -> dict[str, Any]:
+    from bench import scaleout
+
+    return scaleout.scaleout(
+        n=_int("SCALEOUT_N", 48), rounds=_int("SCALEOUT_ROUNDS", 2), chunk=_int("SCALEOUT_CHUNK", 6)
+    )
+
+
+def memory() -> dict[str, Any]:
+    from bench import scaleout
+
+    return scaleout.memory(n=_int("MEMORY_N", 200), chunk=_int("MEMORY_CHUNK", 20))
+
+
+def startup() -> dict[str, Any]:
+    from bench import startup
+
+    return startup.main(rounds=_int("STARTUP_ROUNDS", 7))
+
+
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "startup": startup,
     "issuance": issuance,
     "verify": verify,
     "bulk": bulk,
@@ -135,6 +170,8 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "upload": upload,
     "scale": scale,
     "queue": queue,
+    "scaleout": scaleout,
+    "memory": memory,
 }
 
 
@@ -175,6 +212,8 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     results: list[dict[str, Any]] = []
     started = time.monotonic()
+    from bench import issue22
+
     for name in chosen:
         print(f"benchmark {name}...", flush=True)
         begun = time.monotonic()
@@ -184,6 +223,8 @@ def main() -> int:
             traceback.print_exc()
             result = {"benchmark": name, "error": f"{type(exc).__name__}: {exc}"}
         result["wall_seconds"] = round(time.monotonic() - begun, 1)
+        result.setdefault("at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        result["machine"] = issue22.machine_load()  # as the benchmark ended
         print(f"  ({result['wall_seconds']:.0f} s)", flush=True)
         results.append(result)
         (out / f"{name}.json").write_text(json.dumps(result, indent=2))
@@ -202,7 +243,10 @@ def main() -> int:
     for r in results:
         if r.get("note"):
             print(f"\n{r['note']}")
-    print(f"\n(JSON: {out / 'latest.json'}; {time.monotonic() - started:.0f} s in all)")
+    # Issue 22's rows, every one: from this run, or the last kept result of its benchmark.
+    print(f"\n{issue22.write(results, out)}")
+    took = time.monotonic() - started
+    print(f"\n(JSON: {out / 'latest.json'}, {out / 'issue22.json'}; {took:.0f} s in all)")
     return 1 if any("error" in r for r in results) else 0
 
 

@@ -3,7 +3,7 @@
 Two scratch databases (``bench_scale_<hex>_small`` / ``_large``, dropped afterwards) on the
 PostgreSQL server of $BENCH_PG_URL (default: 127.0.0.1:5432, trust auth, as make test-postgres):
 migrated, a signatory, two certificates issued for real (rendered, sealed) through
-tests.instances, then the large one made a copy of the small one (``CREATE DATABASE ...
+tests.support.instances, then the large one made a copy of the small one (``CREATE DATABASE ...
 TEMPLATE``) and both filled up to their size by one ``INSERT ... SELECT ... generate_series``
 each.
 
@@ -101,7 +101,7 @@ def _check_fresh(table: Any, fresh: set[str]) -> None:
 def fill_sql() -> str:
     """One statement: ``:rows`` copies of the certificate with code ``:code`` and of its
     competences."""
-    from certification.credentials import STATUS_LIST_BITS
+    from certification.certificates.credentials import STATUS_LIST_BITS
     from certification.models import Certificate, CertificateCompetence
 
     certificates = Certificate.__table__
@@ -181,27 +181,66 @@ def _reachable(url: str) -> str | None:
     return None
 
 
+class ScratchDatabases:
+    """Two scratch databases of a benchmark on one PostgreSQL server, ``small`` and ``large``
+    (``bench_<kind>_<hex>_small`` / ``_large``), and a temporary folder (``tmp``); what was
+    created is dropped and removed by :meth:`close`."""
+
+    def __init__(self, kind: str, server_url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        from certification.db import make_engine
+
+        prefix = f"bench_{kind}_{uuid.uuid4().hex[:8]}"
+        self.names = {"small": f"{prefix}_small", "large": f"{prefix}_large"}
+        self.urls = {
+            k: make_url(server_url).set(database=v).render_as_string(hide_password=False)
+            for k, v in self.names.items()
+        }
+        self.admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"attesta-bench-{kind}-"))
+        self._created: list[str] = []
+
+    @classmethod
+    def open(cls, kind: str, pg_url: str | None) -> tuple[ScratchDatabases | None, str, str]:
+        """The databases (None when PostgreSQL does not answer), the server's address shown
+        without its password, and why it cannot be used ("" when it can)."""
+        from sqlalchemy.engine import make_url
+
+        server_url = pg_url or os.environ.get("BENCH_PG_URL") or PG_URL
+        shown = make_url(server_url).render_as_string(hide_password=True)
+        why = _reachable(server_url)
+        if why is not None:
+            return None, shown, f"PostgreSQL not reachable at {shown} ({why})"
+        return cls(kind, server_url), shown, ""
+
+    def create(self, name: str, template: str | None = None) -> None:
+        """Create the ``name`` database, empty or a copy of the ``template`` one."""
+        from sqlalchemy import text
+
+        copy = f' TEMPLATE "{self.names[template]}"' if template else ""
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.names[name]}"{copy}'))
+            self._created.append(self.names[name])
+
+    def close(self) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            for name in reversed(self._created):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def _seed(path: Path, url: str) -> tuple[str, bytes]:
     """A migrated instance on ``url`` with two certificates issued; the valid one's code and
     PDF."""
-    from alembic import command
-    from sqlalchemy.orm import Session
-
-    from app.cli import alembic_config
-    from app.db import database
-    from certification.standards import import_rubric
-    from rubrics import bundled_rubric_files, load_rubric_file
-    from tests.conftest import NOW
-    from tests.instances import Instance, seed_issued
+    from tests.support.instances import Instance, migrate_with_rubrics, seed_issued
 
     instance = Instance(path, url)
     try:
-        app = instance.app()
-        command.upgrade(alembic_config(app), "head")
-        with Session(database(app).engine) as db:
-            for rubric in bundled_rubric_files():
-                import_rubric(db, None, load_rubric_file(rubric), NOW)
-            db.commit()
+        migrate_with_rubrics(instance)
         issued = seed_issued(instance)
         return str(issued["valid"]), bytes(issued["pdf"])
     finally:
@@ -219,38 +258,19 @@ def main(
     generator: str | None = None,
 ) -> dict[str, Any]:
     """Measure, or say why not (``skipped``) when PostgreSQL does not answer."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
     from certification.clock import utcnow
-    from certification.db import make_engine
 
-    server_url = pg_url or os.environ.get("BENCH_PG_URL") or PG_URL
-    shown = make_url(server_url).render_as_string(hide_password=True)
-    why = _reachable(server_url)
-    if why is not None:
-        return {"benchmark": "scale", "skipped": f"PostgreSQL not reachable at {shown} ({why})"}
-
-    prefix = f"bench_scale_{uuid.uuid4().hex[:8]}"
-    names = {"small": f"{prefix}_small", "large": f"{prefix}_large"}
-    urls = {
-        k: make_url(server_url).set(database=v).render_as_string(hide_password=False)
-        for k, v in names.items()
-    }
-    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
-    tmp = Path(tempfile.mkdtemp(prefix="attesta-bench-scale-"))
+    scratch, shown, why = ScratchDatabases.open("scale", pg_url)
+    if scratch is None:
+        return {"benchmark": "scale", "skipped": why}
+    urls, tmp = scratch.urls, scratch.tmp
     servers: dict[str, Server] = {}
-    created: list[str] = []
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{names["small"]}"'))
-            created.append(names["small"])
+        scratch.create("small")
         start = time.perf_counter()
         code, pdf = _seed(tmp / "instance", urls["small"])
         seed_seconds = time.perf_counter() - start
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{names["large"]}" TEMPLATE "{names["small"]}"'))
-            created.append(names["large"])
+        scratch.create("large", template="small")
         sizes = {"small": small, "large": large}
         fill_seconds: dict[str, float] = {}
         sampled: dict[str, list[str]] = {}
@@ -299,11 +319,7 @@ def main(
     finally:
         for server in servers.values():
             stop(server.process)
-        with admin.connect() as conn:
-            for name in reversed(created):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
+        scratch.close()
 
     figures = {name: summary(runs, name) for name in loads}
     ratios = {

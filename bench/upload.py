@@ -10,7 +10,7 @@ Two files, each sent to both sides:
   and answers from there, without parsing the PDF (README: byte-identical means ours); the
   bare side always validates. This is the row the target applies to first.
 - ``altered``: the same PDF with a comment appended after ``%%EOF``. Its hash is unknown, so
-  Attesta checks the seal in its limited child process (certification.sandbox): the path
+  Attesta checks the seal in its limited child process (certification.portfolio.sandbox): the path
   every file that is not byte-identical takes. The bare side does the same work as above.
 
 Both under gunicorn with the verify benchmark's settings; few connections (default 2, one per

@@ -100,6 +100,7 @@ def main(
     connections: int = 64,
     ours_path: str = OURS_PATH,
     generator: str | None = None,
+    low_connections: int = 8,
 ) -> dict[str, Any]:
     """Measure; ``generator`` is "wrk" or "python" (default: wrk when on PATH)."""
     from bench import bare_verify_app
@@ -139,15 +140,16 @@ def main(
         script = tmp / "bench.lua"
         script.write_text(WRK_SCRIPT)
 
-        def load(name: str, duration: float) -> dict[str, Any]:
+        def load(name: str, duration: float, clients: int = connections) -> dict[str, Any]:
             port, path, _, _ = targets[name]
             if generator == "wrk":
-                return wrk(f"http://127.0.0.1:{port}{path}", connections, duration, script)
-            return python_load("127.0.0.1", port, Load([path]).raw(port), connections, duration)
+                return wrk(f"http://127.0.0.1:{port}{path}", clients, duration, script)
+            return python_load("127.0.0.1", port, Load([path]).raw(port), clients, duration)
 
         for name in targets:  # warm both: imports, caches, SQLite pages
             load(name, 1.0)
         per_round: list[dict[str, Any]] = []
+        low_rounds: list[dict[str, Any]] = []
         for i in range(rounds):
             order = ("bare", "ours") if i % 2 == 0 else ("ours", "bare")
             for name in order:
@@ -161,10 +163,17 @@ def main(
                 # What neither the servers nor the generator used: other work on the machine.
                 foreign = (busy - busy_before) - (served - servers_before) - generator_cpu
                 figures["generator_cpu_s"] = round(generator_cpu, 2)
+                # The servers' CPU per request: what other work on the machine skews least.
+                figures["server_cpu_ms"] = round(
+                    (served - servers_before) / max(1, figures["requests"]) * 1000, 3
+                )
                 figures["foreign_cpu_pct"] = round(
                     max(0.0, foreign) / (wall * (os.cpu_count() or 1)) * 100, 1
                 )
                 per_round.append({"round": i + 1, "target": name, **figures})
+            for name in order:  # the latency a lightly loaded server gives (issue 22)
+                figures = load(name, seconds, low_connections)
+                low_rounds.append({"round": i + 1, "target": name, **figures})
     finally:
         for process in servers:
             stop(process)
@@ -189,6 +198,7 @@ def main(
                 statistics.median(r["generator_cpu_s"] for r in runs) / seconds / cores * 100, 1
             ),
             "foreign_cpu_pct": round(statistics.median(r["foreign_cpu_pct"] for r in runs), 1),
+            "server_cpu_ms": round(statistics.median(r["server_cpu_ms"] for r in runs), 3),
         }
 
     ours, bare = summary("ours"), summary("bare")
@@ -200,21 +210,46 @@ def main(
     round_ratios = [
         round(by_round[i, "ours"] / by_round[i, "bare"], 3) for i in range(1, rounds + 1)
     ]
+    p99_by_round = {(r["round"], r["target"]): r["p99_ms"] for r in per_round}
+    p99_ratios = [
+        round(p99_by_round[i, "ours"] / p99_by_round[i, "bare"], 3) for i in range(1, rounds + 1)
+    ]
+    low = {
+        name: {
+            key: round(statistics.median(r[key] for r in low_rounds if r["target"] == name), 2)
+            for key in ("rps", "p50_ms", "p99_ms")
+        }
+        for name in ("ours", "bare")
+    }
+    low_errors = sum(r["non_200"] + r["socket_errors"] for r in low_rounds if r["target"] == "ours")
     return {
         "benchmark": "verify",
         "unit": "req/s",
         "ours": ours["rps"],
         "bare": bare["rps"],
         "ratio": round(statistics.median(round_ratios), 3),
-        "target": 0.7,
+        "target": 0.8,
         "better": "higher",
         "also": [
             _row("verify p50", ours["p50_ms"], bare["p50_ms"], None),
-            _row("verify p99", ours["p99_ms"], bare["p99_ms"], 50.0),
+            # Issue 22: at 64 connections the closed loop makes p99 follow throughput (Little's
+            # law), so its goal is a ratio to bare's p99; the absolute goal is at 8 connections.
+            {
+                **_row("verify p99", ours["p99_ms"], bare["p99_ms"], 1.2),
+                "ratio": round(statistics.median(p99_ratios), 3),
+                "target_on": "ratio",
+            },
+            _row(
+                f"verify p99 @{low_connections}", low["ours"]["p99_ms"], low["bare"]["p99_ms"], 20.0
+            ),
+            _row("verify CPU/request", ours["server_cpu_ms"], bare["server_cpu_ms"], None),
+            _row(
+                f"verify p50 @{low_connections}", low["ours"]["p50_ms"], low["bare"]["p50_ms"], None
+            ),
             {
                 "benchmark": "verify errors",
                 "unit": "",
-                "ours": ours["non_200"] + ours["socket_errors"],
+                "ours": ours["non_200"] + ours["socket_errors"] + low_errors,
                 "bare": bare["non_200"] + bare["socket_errors"],
                 "ratio": None,
                 "target": 0,
@@ -223,10 +258,18 @@ def main(
             },
         ],
         "round_ratios": round_ratios,
+        "p99_round_ratios": p99_ratios,
+        "low_connections": {
+            "connections": low_connections,
+            "summary": low,
+            "per_round": low_rounds,
+        },
         "ratio_of_medians": round(ours["rps"] / bare["rps"], 3),
         "note": (
             f"verify: {generator}, {connections} connections, {rounds} x {seconds:g} s per side, "
-            f"ratio = median of the rounds' ratios {round_ratios}; closed loop, so latency "
+            f"ratio = median of the rounds' ratios {round_ratios}, p99 ratios {p99_ratios}, "
+            f"and {rounds} x {seconds:g} s per side at {low_connections} connections; closed "
+            "loop, so latency "
             f"~ connections / throughput (Little's law: ours {littles['ours']:.0f} ms, "
             f"bare {littles['bare']:.0f} ms); of the {cores} cores the generator took "
             f"{ours['generator_cpu_pct']:g}%/{bare['generator_cpu_pct']:g}% (ours/bare)"

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from certification.chains import PENDING_EVENTS, TOUCHED_CASES, seal_chains
 from certification.models import AuditEvent, UserAccount
-
-#: session.info keys: the events to chain and the cases whose chain head changes at commit.
-PENDING_EVENTS: Final = "attesta.audit_pending"
-TOUCHED_CASES: Final = "attesta.cases_touched"
 
 
 def record_event(
@@ -55,8 +52,6 @@ def note_case_changed(session: Session, case_id: uuid.UUID) -> None:
 @event.listens_for(Session, "before_commit")
 def _seal_chains(session: Session) -> None:
     if session.info.get(PENDING_EVENTS) or session.info.get(TOUCHED_CASES):
-        from certification.chains import seal_chains
-
         seal_chains(session)
 
 

@@ -2,8 +2,8 @@
 
 Two kinds of chain (security.md §3.9):
 
-- ``case:<id>``: one case's transitions (:class:`CaseTransition`, hashed in
-  :mod:`certification.workflow`);
+- ``case:<id>``: one case's transitions (:class:`CaseTransition`, each hashed with the one
+  before by :func:`transition_hash` when :mod:`certification.cases.workflow` writes it);
 - ``audit``: every :class:`AuditEvent`, in one global order. The event written with a case
   transition names the transition's sequence and hash, so the global chain also commits to
   every case chain.
@@ -38,8 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from certification.audit import PENDING_EVENTS, TOUCHED_CASES
-from certification.keys import ed25519_public_key, load_private_key
+from certification.keys.material import ed25519_public_key, load_private_key
 from certification.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -54,6 +53,66 @@ GENESIS_HASH: Final = "0" * 64
 AUDIT_CHAIN: Final = "audit"
 CHECKPOINT_FORMAT: Final = "attesta-audit-checkpoint/1"
 SIGNER: Final = "audit_signer"
+#: session.info keys: the events to chain and the cases whose chain head changes at commit.
+PENDING_EVENTS: Final = "attesta.audit_pending"
+TOUCHED_CASES: Final = "attesta.cases_touched"
+
+
+# --- case chains ------------------------------------------------------------------------------
+
+
+def transition_hash(prev_hash: str, record: dict[str, Any]) -> str:
+    """sha256 over the previous hash and the canonical JSON of this record."""
+    body = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def transition_record(row: CaseTransition) -> dict[str, Any]:
+    return {
+        "case": str(row.case_id),
+        "sequence": row.sequence,
+        "event": row.event,
+        "from": row.from_status,
+        "to": row.to_status,
+        "actor": str(row.actor_user_id) if row.actor_user_id else None,
+        "at": row.at.astimezone(dt.UTC).isoformat(),
+        "payload": row.payload,
+    }
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first transition whose hash does not match its content or its predecessor."""
+
+    case_id: uuid.UUID
+    sequence: int
+    reason: str
+
+
+def verify_case_chain(case: CertificationCase) -> ChainBreak | None:
+    """Check a case's transition chain; None when every link holds."""
+    prev = GENESIS_HASH
+    for expected_sequence, row in enumerate(case.transitions, start=1):
+        if row.sequence != expected_sequence:
+            return ChainBreak(case.id, row.sequence, "sequence gap")
+        if row.prev_hash != prev:
+            return ChainBreak(case.id, row.sequence, "previous hash does not match")
+        if transition_hash(prev, transition_record(row)) != row.hash:
+            return ChainBreak(case.id, row.sequence, "content changed")
+        prev = row.hash
+    if case.transitions and case.transitions[-1].to_status != case.status.value:
+        return ChainBreak(case.id, case.transitions[-1].sequence, "status differs from chain")
+    return None
+
+
+def verify_all_chains(session: Session) -> list[ChainBreak]:
+    """Every broken chain, case by case."""
+    breaks = []
+    for case in session.scalars(select(CertificationCase).order_by(CertificationCase.opened_at)):
+        found = verify_case_chain(case)
+        if found is not None:
+            breaks.append(found)
+    return breaks
 
 
 def canonical(value: Any) -> bytes:
@@ -459,8 +518,6 @@ def _verify_audit_chain(
 
 
 def _verify_case_chains(session: Session, keys: _Keys) -> Iterator[Problem]:
-    from certification.workflow import verify_case_chain
-
     heads = {
         h.chain: h for h in session.scalars(select(ChainHead).where(ChainHead.chain.like("case:%")))
     }

@@ -1,11 +1,18 @@
 """The one place that reads the wall clock, and the one rule for local time: operations receive
-``now`` from their caller; times are stored in UTC and are Europe/Rome for people."""
+``now`` from their caller; times are stored in UTC and are Europe/Rome for people.
+
+:func:`local_text` is the one formatter of times for people: the pages and e-mails (the app's
+``when`` filter), the CSVs and the documents (verbale, Documento di trasparenza, certificate).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
 
 #: The time zone of every person Attesta serves (Lombardy), daylight saving time included.
 ROME: Final = ZoneInfo("Europe/Rome")
@@ -40,3 +47,38 @@ def in_rome(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(ROME)
+
+
+#: The styles of :func:`local_text`: the locale's own words ("15 gen 2027"; "long" adds the
+#: weekday, for convocations), "numeric" for documents (15/01/2027, as Italian forms write
+#: it) and "iso" for CSVs (2027-01-15).
+Style = Literal["short", "medium", "long", "numeric", "iso"]
+_BABEL_STYLES: Final = {"short": "short", "medium": "medium", "long": "full"}
+
+
+def local_text(
+    moment: dt.datetime | dt.date | None,
+    locale: str = "it",
+    *,
+    style: Style = "medium",
+    with_time: bool = True,
+) -> str:
+    """A stored time for people: Rome's wall clock, to the minute (never seconds), in
+    ``locale`` ("15 gen 2027, 10:00"; "Jan 15, 2027, 10:00 AM"). A datetime is UTC (naive ones
+    too); a date is already a day and has no time. Empty for None."""
+    if moment is None:
+        return ""
+    local = in_rome(moment) if isinstance(moment, dt.datetime) else None
+    day = local.date() if local is not None else moment
+    time = local if with_time else None
+    if style == "iso":
+        return f"{day.isoformat()} {time:%H:%M}" if time else day.isoformat()
+    if style == "numeric":
+        return f"{day:%d/%m/%Y} {time:%H:%M}" if time else f"{day:%d/%m/%Y}"
+    language = Locale.parse(locale)
+    date_style = _BABEL_STYLES[style]
+    date_text = format_date(day, date_style, locale=language)
+    if time is None:
+        return date_text
+    pattern = str(language.datetime_formats[date_style])
+    return pattern.format(format_time(time, "short", locale=language), date_text)

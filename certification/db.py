@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid, create_engine, event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,7 +111,11 @@ def make_engine(
             # No JIT: it pays off for long analytic queries, while ours are short ones whose
             # row estimates can cross jit_above_cost; then compiling took 100-200 ms where the
             # query ran in 2 (the staff's list of cases at 10^5 cases, issue 18).
-            kwargs["connect_args"] = {"options": "-c jit=off"}
+            # Added to the URL's own ``options`` (e.g. the tests' search_path), which
+            # connect_args would otherwise replace.
+            options = make_url(url).query.get("options")
+            given = options if isinstance(options, str) else " ".join(options or ())
+            kwargs["connect_args"] = {"options": f"{given} -c jit=off".strip()}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout)

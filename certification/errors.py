@@ -1,7 +1,11 @@
 """Domain errors with stable machine codes.
 
-The web layer maps each code to an HTTP status and a translated message in one place
-(``app/errors.py``); the domain never speaks HTTP and never picks the user's language.
+Every error is of one kind, a base class here: :class:`NotFound`, :class:`NotPermitted`,
+:class:`Conflict`, :class:`InvalidInput`, :class:`TokenInvalid`, :class:`Throttled` or
+:class:`Unavailable`. The web layer answers with the HTTP status of the kind and the translated
+message of the code (``app/errors.py``), so a new error is declared once, here or next to its
+operation, and a test fails if its code has no message or it is of no kind. The domain never
+speaks HTTP and never picks the user's language.
 """
 
 from __future__ import annotations
@@ -62,6 +66,20 @@ class InvalidInput(DomainError):
         self.errors = errors or {}
 
 
+class Throttled(DomainError):
+    """Too many attempts in a short time: the actor must wait before trying again."""
+
+    code = "too_many_attempts"
+
+
+class Unavailable(DomainError):
+    """The service cannot do this now (no usable key, too busy): nothing was done; it may work
+    later, or once an administrator has acted. ``params['retry_after']``, if given, is the
+    number of seconds to wait."""
+
+    code = "unavailable"
+
+
 class EmailTaken(Conflict):
     """An account with this e-mail address already exists."""
 
@@ -96,6 +114,18 @@ class TokenInvalid(DomainError):
     """A signed token (password reset, API token) is unknown, expired or already used."""
 
     code = "token_invalid"
+
+
+class TokenExpired(TokenInvalid):
+    """A signed token that was genuine but is past its validity (a new one can be sent)."""
+
+    code = "token_expired"
+
+
+class TokenUsed(TokenInvalid):
+    """A single-use token followed a second time (what it did is done already)."""
+
+    code = "token_used"
 
 
 def clean_text(value: str | None, name: str, *, max_len: int = 4000, required: bool = True) -> str:

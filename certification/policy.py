@@ -7,18 +7,23 @@ layer also writes to the security log), so their existence does not leak.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import functools
 import uuid
-from typing import Final
+from typing import Final, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select
 from sqlalchemy import case as case_
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from certification.cases.states import CaseStatus
 from certification.errors import AccessRefused, NotFound
 from certification.models import (
     AssessmentSession,
     Certificate,
+    CertificateStatus,
     CertificationCase,
     Organisation,
     PanelMember,
@@ -26,9 +31,9 @@ from certification.models import (
     RubricSnapshot,
     StaffRole,
     UserAccount,
+    UserSession,
 )
-from certification.roles import Role
-from certification.states import CaseStatus
+from certification.people.roles import OrganisationKind, Role
 
 #: Roles that make someone staff (as opposed to a candidate or a partner business).
 STAFF_ROLES = frozenset(Role) - {Role.PARTNER}
@@ -45,6 +50,33 @@ def is_staff(actor: UserAccount) -> bool:
     return actor.has_role(*STAFF_ROLES)
 
 
+def administers(actor: UserAccount, organisation_id: uuid.UUID) -> bool:
+    """An administrator of that organisation: runs its staff and keys and cancels its cases by
+    their id (:func:`may_cancel_case`), without otherwise seeing them."""
+    return Role.ADMIN in actor.roles_in(organisation_id)
+
+
+def is_signatory(actor: UserAccount) -> bool:
+    """A signatory of some ente: may open the issuing of certificates (one by one or in bulk;
+    each case is still checked)."""
+    return actor.has_role(Role.SIGNATORY)
+
+
+def signs_for(actor: UserAccount, organisation_id: uuid.UUID) -> bool:
+    """A signatory of that ente: issues, revokes, suspends and corrects its certificates, and
+    sees them in every status."""
+    return Role.SIGNATORY in actor.roles_in(organisation_id)
+
+
+def runs_card_programme(actor: UserAccount) -> bool:
+    """Runs the talent-card programme of some ente titolato (an operator or administrator
+    there, as ``certification.cards.may_manage_cards`` asks for one ente)."""
+    return actor.is_active and any(
+        r.organisation.kind == OrganisationKind.ENTE_TITOLATO and r.role in CARD_PROGRAMME_ROLES
+        for r in actor.person.staff_roles
+    )
+
+
 def can_manage_staff(actor: UserAccount, organisation: Organisation) -> bool:
     """An administrator of that very organisation manages its staff; the staff running an
     ente's card programme also manage the users of its partner businesses."""
@@ -55,6 +87,11 @@ def can_manage_staff(actor: UserAccount, organisation: Organisation) -> bool:
     return organisation.managed_by_id is not None and bool(
         actor.roles_in(organisation.managed_by_id) & CARD_PROGRAMME_ROLES
     )
+
+
+def can_publish_privacy_notice(actor: UserAccount, organisation: Organisation) -> bool:
+    """An administrator of the ente (its titolare del trattamento) publishes its notice."""
+    return actor.is_active and Role.ADMIN in actor.roles_in(organisation.id)
 
 
 def managed_organisations(session: Session, actor: UserAccount) -> list[Organisation]:
@@ -207,6 +244,12 @@ def can_view_case(actor: UserAccount, case: CertificationCase) -> bool:
     return bool(case_relations(actor, case))
 
 
+def may_cancel_case(actor: UserAccount, case: CertificationCase) -> bool:
+    """The administrators of the case's ente may cancel it (they find it by its id: #27); a
+    draft is its candidate's alone. Whether the case can be cancelled now is the workflow's."""
+    return case.status != CaseStatus.DRAFT and administers(actor, case.ente_titolato_id)
+
+
 def visible_cases(actor: UserAccount) -> ColumnElement[bool]:
     """The rule of :func:`case_relations` as a WHERE clause on ``CertificationCase``, for lists
     (staff relations only: a candidate's own cases are listed apart)."""
@@ -290,9 +333,96 @@ def can_view_certificate(actor: UserAccount, certificate: Certificate) -> bool:
         return True
     if not actor.is_active:
         return False
-    if Role.SIGNATORY in actor.roles_in(certificate.organisation_id):
+    if signs_for(actor, certificate.organisation_id):
         return True
     return is_staff(actor) and can_view_case(actor, certificate.case)
+
+
+def can_offer_to_wallet(actor: UserAccount, certificate: Certificate) -> bool:
+    """Only the holder puts a certificate into a wallet (OpenID4VCI offer), and only while it
+    is issued (not suspended, revoked or superseded); they also see which wallets took it."""
+    return (
+        certificate.holder_person_id == actor.person_id
+        and certificate.status == CertificateStatus.ISSUED
+    )
+
+
+class HolderFile(NamedTuple):
+    """A certificate's issued PDF that its holder may download (:func:`holder_file`)."""
+
+    pdf_sha256: str
+    number: str
+
+
+@functools.cache
+def _holder_file_statement(
+    roles: frozenset[Role],
+) -> Select[dt.datetime, dt.datetime, dt.datetime | None, CertificateStatus, str | None, str, bool]:
+    # The session row by its primary key, its account by primary key, the certificate by its
+    # primary key *and* that account's person as holder: three index look-ups, plain columns.
+    needs_second_factor = (
+        select(StaffRole.id)
+        .where(StaffRole.person_id == UserAccount.person_id, StaffRole.role.in_(sorted(roles)))
+        .exists()
+    )
+    return (
+        select(
+            UserSession.expires_at,
+            UserSession.last_seen_at,
+            UserSession.second_factor_at,
+            Certificate.status,
+            Certificate.pdf_sha256,
+            Certificate.number,
+            needs_second_factor if roles else false(),
+        )
+        .join(UserAccount, UserAccount.id == UserSession.user_id)
+        .join(
+            Certificate,
+            and_(
+                Certificate.id == bindparam("certificate_id"),
+                Certificate.holder_person_id == UserAccount.person_id,
+            ),
+        )
+        .where(UserSession.token_hash == bindparam("token_hash"), UserAccount.is_active)
+    )
+
+
+def holder_file(
+    session: Session | Connection,
+    token_hash: str,
+    certificate_id: uuid.UUID,
+    now: dt.datetime,
+    *,
+    idle_timeout: dt.timedelta,
+    touch_after: dt.timedelta,
+    public_states: frozenset[CertificateStatus],
+    second_factor_roles: frozenset[Role],
+) -> HolderFile | None:
+    """The holder's own check for downloading a certificate's PDF, in one indexed query and
+    without loading any object (issue 22): the login session ``token_hash`` is live (not
+    expired, not idle, seen within ``touch_after`` so there is nothing to write), its account
+    is active, that account's person holds the certificate (:func:`can_view_certificate`'s first
+    rule), the certificate is public (``public_states``) with its file, and the session is not
+    one the second-factor rule ends (the password alone, for a role in
+    ``second_factor_roles``). ``session`` may be the request's connection (plain columns:
+    no ORM execution). None is no refusal: it says "not decided here", and the full
+    check (the loaded account, :func:`can_view_certificate`) decides, as it does for everyone
+    who is not the holder."""
+    row = session.execute(
+        _holder_file_statement(second_factor_roles),
+        {"token_hash": token_hash, "certificate_id": certificate_id},
+    ).first()
+    if row is None:
+        return None
+    expires_at, last_seen_at, second_factor_at, status, pdf_sha256, number, needs = row
+    live = expires_at > now and last_seen_at + idle_timeout > now
+    if not live or now - last_seen_at > touch_after:
+        return None
+    if status not in public_states or pdf_sha256 is None:
+        return None
+    if needs and second_factor_at is None:
+        return None
+    return HolderFile(pdf_sha256, number)
 
 
 # --- portfolio --------------------------------------------------------------------------------
@@ -321,6 +451,12 @@ def can_edit_portfolio(session: Session, actor: UserAccount, person: Person) -> 
         case.status == CaseStatus.IDENTIFICATION and is_assigned_tutor(actor, case)
         for case in _cases_of(session, person.id)
     )
+
+
+def can_preview_portfolio_files(actor: UserAccount, person: Person) -> bool:
+    """Thumbnails and inline previews of evidence files: the owner only. Staff who see the
+    portfolio download the files (served as attachments), as before."""
+    return actor.person_id == person.id
 
 
 def get_portfolio_owner(session: Session, actor: UserAccount, person_id: uuid.UUID) -> Person:

@@ -6,65 +6,136 @@
   (http, https, file, data, ...) stops the rendering (security.md §3.6).
 - Fonts and the stylesheet are loaded once per renderer and shared by every render
   (architecture.md, "Rendering performance").
+- Every document is tagged PDF/A-3a: a structure tree in reading order (headings, lists, tables,
+  figures with their alternative text), the document language and title, archival fonts and
+  colours; its XMP also claims PDF/UA-1 (``pdfuaid:part``), which ``pdfua check`` verifies in the
+  tests (issue 21; see :func:`finish_accessible`).
+- A document may mix languages (the certificate is Italian with its English translation): an
+  element with its own ``lang`` is marked with that ``/Lang`` in the structure tree
+  (:func:`_tag_element_languages`), and templates translate into English with ``en_`` as they
+  do into the document's language with ``_``.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
 import mimetypes
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from weasyprint import CSS, HTML, Attachment
-from weasyprint.document import Document
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from weasyprint import CSS, Attachment
+    from weasyprint.document import Document
+    from weasyprint.urls import URLFetcher
 
 ASSET_SCHEME = "asset:"
 #: Per-render bytes (e.g. a holder's photo from storage): ``resource:<name>``.
 RESOURCE_SCHEME = "resource:"
+#: The PDF flavour of every document unless a caller asks for another: PDF/A-3 level A (tagged).
+PDF_VARIANT = "pdf/a-3a"
 
 
 class RenderError(Exception):
     """Rendering failed (a template or asset problem: a bug, never the user's input)."""
 
 
-class AssetFetcher(URLFetcher):
-    """Serves ``asset:<relative path>`` from one folder and refuses every other URL."""
+@functools.cache
+def _fetcher_classes() -> tuple[type[URLFetcher], type[URLFetcher]]:
+    """The two URL fetchers, defined on first use: they subclass WeasyPrint's, which is heavy to
+    import (startup time, issue 20)."""
+    from weasyprint.urls import (  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+        FatalURLFetchingError,
+        URLFetcher,
+        URLFetcherResponse,
+    )
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=True)
-        self.root = root.resolve()
+    class AssetFetcher(URLFetcher):
+        """Serves ``asset:<relative path>`` from one folder and refuses every other URL."""
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if not url.startswith(ASSET_SCHEME):
-            raise FatalURLFetchingError(f"refused to fetch {url[:100]!r}")
-        name = url[len(ASSET_SCHEME) :].lstrip("/")
-        path = (self.root / name).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            raise FatalURLFetchingError(f"no such asset {name[:100]!r}")
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": media_type})
+        def __init__(self, root: Path) -> None:
+            super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=True)
+            self.root = root.resolve()
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if not url.startswith(ASSET_SCHEME):
+                raise FatalURLFetchingError(f"refused to fetch {url[:100]!r}")
+            name = url[len(ASSET_SCHEME) :].lstrip("/")
+            path = (self.root / name).resolve()
+            if not path.is_relative_to(self.root) or not path.is_file():
+                raise FatalURLFetchingError(f"no such asset {name[:100]!r}")
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(
+                url, body=path.read_bytes(), headers={"Content-Type": media_type}
+            )
+
+    class ResourceFetcher(URLFetcher):
+        """One render's in-memory resources, then the shared assets; nothing else."""
+
+        def __init__(
+            self, assets: AssetFetcher, resources: Mapping[str, tuple[bytes, str]]
+        ) -> None:
+            super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=True)
+            self.assets = assets
+            self.resources = resources
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if url.startswith(RESOURCE_SCHEME):
+                found = self.resources.get(url[len(RESOURCE_SCHEME) :])
+                if found is None:
+                    raise FatalURLFetchingError(f"no such resource {url[:100]!r}")
+                return URLFetcherResponse(url, body=found[0], headers={"Content-Type": found[1]})
+            return self.assets.fetch(url, headers)
+
+    return AssetFetcher, ResourceFetcher
 
 
-class _ResourceFetcher(URLFetcher):
-    """One render's in-memory resources, then the shared assets; nothing else."""
+@functools.cache
+def _tag_element_languages() -> None:
+    """Make WeasyPrint mark an element's own language in the structure tree.
 
-    def __init__(self, assets: AssetFetcher, resources: Mapping[str, tuple[bytes, str]]) -> None:
-        super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=True)
-        self.assets = assets
-        self.resources = resources
+    WeasyPrint 70 writes the document's ``/Lang`` (from ``<html lang>``) but no element's: the
+    English translation inside an Italian certificate would be read by a screen reader with
+    Italian pronunciation, and PDF/UA asks that a change of language be marked (ISO 14289-1
+    7.2). Its tag tree builder (``weasyprint.pdf.tags._build_box_tree``, a generator that yields
+    the structure elements of a box) is wrapped once per process: an element built for an HTML
+    element with a ``lang`` attribute gets that ``/Lang``; what it contains inherits it.
+    ``tests/certification/certificates/test_bilingual.py`` checks the result on a certificate,
+    so an upgrade of WeasyPrint that changes the builder fails there, not silently."""
+    import pydyf  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+    from weasyprint.pdf import tags  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url.startswith(RESOURCE_SCHEME):
-            found = self.resources.get(url[len(RESOURCE_SCHEME) :])
-            if found is None:
-                raise FatalURLFetchingError(f"no such resource {url[:100]!r}")
-            return URLFetcherResponse(url, body=found[0], headers={"Content-Type": found[1]})
-        return self.assets.fetch(url, headers)
+    build = tags._build_box_tree
+
+    def build_with_language(box: Any, *args: Any) -> Iterator[Any]:
+        own = getattr(box, "_box", box)  # an absolutely placed box stands for its box
+        html = getattr(own, "element", None)
+        lang = None
+        if html is not None and own.element_tag not in ("html", "body"):
+            lang = html.get("lang")
+        for element in build(box, *args):
+            if lang and "Lang" not in element:
+                element["Lang"] = pydyf.String(lang)
+            yield element
+
+    tags._build_box_tree = build_with_language
+
+
+def _gettext_in(translations: NullTranslations) -> Any:
+    """A template's gettext into one fixed language, as Jinja's newstyle ``_`` works: the
+    message is template text (safe), the variables are escaped."""
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        return Markup(translations.gettext(message)) % variables  # noqa: S704 - our template text
+
+    return gettext
 
 
 class DocumentRenderer:
@@ -77,16 +148,43 @@ class DocumentRenderer:
         translations_dir: Path,
         stylesheet: str = "documents/document.css",
     ) -> None:
-        self.fetcher = AssetFetcher(assets_dir)
+        from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+
+        self.fetcher = _fetcher_classes()[0](assets_dir)
         self.font_config = FontConfiguration()
         self.stylesheet = self._css(stylesheet)
         self._stylesheets = {stylesheet: self.stylesheet}
         self._translations_dir = translations_dir
         self._templates_dir = templates_dir
+        self._assets_dir = assets_dir
+        self._digests: dict[tuple[str, str, str], str] = {}
         self._environments: dict[str, Environment] = {}
         self._lock = threading.Lock()
 
+    def layout_digest(self, template: str, stylesheet: str, locale: str) -> str:
+        """The sha256 of what lays a document out besides its data: the template, the
+        stylesheet and the locale's catalogue (read once per process); a document rendered
+        again only when its data or this changes can be kept and served as stored."""
+        key = (template, stylesheet, locale)
+        with self._lock:
+            found = self._digests.get(key)
+        if found is None:
+            digest = hashlib.sha256()
+            for path in (
+                self._templates_dir / template,
+                self._assets_dir / stylesheet,
+                self._translations_dir / locale / "LC_MESSAGES" / "messages.mo",
+            ):
+                digest.update(path.read_bytes() if path.is_file() else b"")
+                digest.update(b"\0")
+            found = digest.hexdigest()
+            with self._lock:
+                self._digests[key] = found
+        return found
+
     def _css(self, name: str) -> CSS:
+        from weasyprint import CSS  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+
         return CSS(url=ASSET_SCHEME + name, url_fetcher=self.fetcher, font_config=self.font_config)
 
     def _stylesheet(self, name: str | None) -> CSS:
@@ -110,6 +208,9 @@ class DocumentRenderer:
                 )
                 translations = Translations.load(str(self._translations_dir), [locale])
                 env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+                env.globals["en_"] = _gettext_in(
+                    Translations.load(str(self._translations_dir), ["en"])
+                )
                 self._environments[locale] = env
             return env
 
@@ -128,8 +229,9 @@ class DocumentRenderer:
         stylesheet: str | None = None,
         resources: Mapping[str, tuple[bytes, str]] | None = None,
     ) -> bytes:
-        """The document as PDF bytes (optionally PDF/A, with associated files attached, another
-        of the shipped stylesheets, and in-memory ``resource:<name>`` images)."""
+        """The document as tagged PDF/A-3a bytes (or another ``pdf_variant``), with associated
+        files attached, another of the shipped stylesheets, and in-memory ``resource:<name>``
+        images."""
         laid_out = self.layout(
             template,
             context,
@@ -151,13 +253,17 @@ class DocumentRenderer:
         resources: Mapping[str, tuple[bytes, str]] | None = None,
     ) -> Document:
         """The document laid out in pages (most of the work), ready for :meth:`write_pdf`."""
+        from weasyprint import HTML  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+        from weasyprint.urls import FatalURLFetchingError  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+
+        _tag_element_languages()
         html = self.render_html(template, context, locale)
-        fetcher = _ResourceFetcher(self.fetcher, resources) if resources else self.fetcher
+        fetcher = _fetcher_classes()[1](self.fetcher, resources) if resources else self.fetcher
         try:
             return HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).render(
                 stylesheets=[self._stylesheet(stylesheet)],
                 font_config=self.font_config,
-                pdf_variant=pdf_variant,
+                pdf_variant=pdf_variant or PDF_VARIANT,
             )
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc)) from exc
@@ -170,10 +276,56 @@ class DocumentRenderer:
         attachments: Sequence[Attachment] = (),
     ) -> bytes:
         """PDF bytes of a laid-out document, with its associated files attached."""
+        from weasyprint.urls import FatalURLFetchingError  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+
         try:
-            pdf = laid_out.write_pdf(pdf_variant=pdf_variant, attachments=list(attachments))
+            pdf = laid_out.write_pdf(
+                pdf_variant=pdf_variant or PDF_VARIANT,
+                attachments=list(attachments),
+            )
         except FatalURLFetchingError as exc:
             raise RenderError(str(exc)) from exc
         if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without target
             raise RenderError("no PDF produced")
-        return pdf
+        return finish_accessible(pdf)
+
+
+def finish_accessible(pdf: bytes) -> bytes:
+    """The tagged PDF as WeasyPrint leaves it, finished for PDF/UA-1.
+
+    - The XMP says ``pdfuaid:part`` 1 (WeasyPrint writes only PDF/A's identification), inside the
+      one RDF packet, where pyHanko keeps it when it seals.
+    - Every table header cell (``/TH``) gets a ``/Scope``: WeasyPrint ties data cells to their
+      headers with ``/Headers`` and ``/ID``, which PDF/UA accepts, but assistive technology and
+      checkers look for the header's own scope. A header that starts a row of data cells heads
+      that row (the documents' "label: value" tables); any other heads its column."""
+    import pikepdf  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        tree = document.Root.get("/StructTreeRoot")
+        if tree is None:
+            return pdf
+        with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            xmp["pdfuaid:part"] = "1"
+        pending = [tree]
+        while pending:
+            node = pending.pop()
+            kids = node.get("/K")
+            if kids is None:
+                continue
+            items = list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+            elements = [k for k in items if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+            if node.get("/S") == "/TR":
+                has_data = any(cell.S == "/TD" for cell in elements)
+                for index, cell in enumerate(elements):
+                    if cell.S != "/TH":
+                        continue
+                    if "/A" not in cell:
+                        cell.A = pikepdf.Dictionary(O=pikepdf.Name.Table)
+                    if "/Scope" not in cell.A:
+                        row = index == 0 and has_data
+                        cell.A.Scope = pikepdf.Name.Row if row else pikepdf.Name.Column
+            pending.extend(elements)
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()

@@ -228,6 +228,21 @@ def get_profile(session: Session, code: str, version: str, profile_code: str) ->
     return profile
 
 
+def latest_profile(session: Session, profile_code: str) -> Profile:
+    """The profile with this code in the most recently imported framework version that has
+    one (what its public badge shows)."""
+    profile = session.scalar(
+        select(Profile)
+        .join(Framework)
+        .where(Profile.code == profile_code)
+        .order_by(Framework.imported_at.desc(), Framework.version.desc())
+        .limit(1)
+    )
+    if profile is None:
+        raise NotFound("no such profile")
+    return profile
+
+
 def get_competence(session: Session, code: str, version: str, competence_code: str) -> Competence:
     """A competence of a framework version, with abilità, conoscenze, criteria and levels."""
     competence = session.scalar(

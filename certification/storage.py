@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol
 
@@ -20,11 +22,20 @@ class StoredFile(NamedTuple):
     size: int
 
 
+class Listed(NamedTuple):
+    """A stored file as the storage lists it: its name and when it was last written."""
+
+    sha256: str
+    written_at: dt.datetime
+
+
 class BlobStorage(Protocol):
     """Where evidence files and issued documents live."""
 
     def put(self, data: bytes) -> str:
-        """Store ``data``; returns its sha256 (storing the same bytes twice is a no-op)."""
+        """Store ``data``; returns its sha256 (storing the same bytes twice writes nothing,
+        but counts as a new write for :meth:`written_at`: whoever stores them means to keep
+        them, so the collection of unreferenced files gives them a new safety window)."""
 
     def get(self, sha256: str) -> bytes:
         """The bytes stored under ``sha256``; :class:`KeyError` if there are none."""
@@ -38,6 +49,12 @@ class BlobStorage(Protocol):
 
     def delete(self, sha256: str) -> None:
         """Remove the bytes (no error if absent)."""
+
+    def written_at(self, sha256: str) -> dt.datetime | None:
+        """When ``sha256`` was last stored (UTC), or None if it is not."""
+
+    def listing(self) -> Iterator[Listed]:
+        """Every stored file, in no particular order."""
 
 
 class FileSystemStorage:
@@ -55,7 +72,9 @@ class FileSystemStorage:
         sha256 = hashlib.sha256(data).hexdigest()
         path = self._path(sha256)
         if path.exists():
-            return sha256
+            with contextlib.suppress(FileNotFoundError):  # collected meanwhile: written below
+                os.utime(path)
+                return sha256
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -92,6 +111,40 @@ class FileSystemStorage:
     def delete(self, sha256: str) -> None:
         self._path(sha256).unlink(missing_ok=True)
 
+    def written_at(self, sha256: str) -> dt.datetime | None:
+        try:
+            return _utc(self._path(sha256).stat().st_mtime)
+        except (KeyError, FileNotFoundError):
+            return None
+
+    def listing(self) -> Iterator[Listed]:
+        for first in _subfolders(self.root):
+            for second in _subfolders(first):
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        if entry.is_file() and _is_sha256(entry.name):
+                            try:
+                                mtime = entry.stat().st_mtime
+                            except FileNotFoundError:  # deleted while listed
+                                continue
+                            yield Listed(entry.name, _utc(mtime))
+
+
+def _is_sha256(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def _subfolders(path: Path) -> list[Path]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted(Path(e.path) for e in entries if e.is_dir() and len(e.name) == 2)
+    except FileNotFoundError:
+        return []
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)
+
 
 class S3Storage:
     """Blobs as objects ``<prefix>ab/cd/<sha256>`` in a bucket of S3 or an S3-compatible store
@@ -115,7 +168,7 @@ class S3Storage:
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data)
         sha256 = digest.hexdigest()
-        if not self.exists(sha256):
+        if not (self.exists(sha256) and self._rewritten(sha256)):
             self.client.put_object(
                 Bucket=self.bucket,
                 Key=self._key(sha256),
@@ -124,6 +177,24 @@ class S3Storage:
                 ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
             )
         return sha256
+
+    def _rewritten(self, sha256: str) -> bool:
+        """Write stored bytes again in place (metadata replaced, bytes untouched), for a new
+        write time; False if they were deleted meanwhile (then the caller uploads them)."""
+        key = self._key(sha256)
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType="application/octet-stream",
+            )
+        except self.client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
 
     def _object(self, sha256: str) -> Any:
         try:
@@ -155,3 +226,29 @@ class S3Storage:
 
     def delete(self, sha256: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def written_at(self, sha256: str) -> dt.datetime | None:
+        try:
+            found = self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except KeyError:
+            return None
+        except self.client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return _aware(found["LastModified"])
+
+    def listing(self) -> Iterator[Listed]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for found in page.get("Contents", []):
+                name = str(found["Key"])[len(self.prefix) :]
+                sha256 = name.rpartition("/")[2]
+                if _is_sha256(sha256) and name == f"{sha256[:2]}/{sha256[2:4]}/{sha256}":
+                    yield Listed(sha256, _aware(found["LastModified"]))
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

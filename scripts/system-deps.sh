@@ -4,11 +4,13 @@
 #   (3-7x slower) otherwise (architecture.md, "Rendering performance").
 # - poppler-utils, libnss3-tools: pdftotext, pdfsig and certutil, with which the tests read and
 #   check our PDFs and seals as an independent tool would (trusting our root CA in NSS).
+# - zbar-tools: zbarimg, with which the tests decode the QR codes we draw, as a phone would.
 set -u
 missing=()
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset.so || missing+=(libharfbuzz-subset0)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing ${missing[*]}..."

@@ -29,7 +29,3 @@ class NewTokenForm(FlaskForm):
         ],
         default="90",
     )
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change something."""

@@ -9,14 +9,14 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.account import bp
-from app.account.forms import ChangePasswordForm, EmptyForm, NewTokenForm
-from app.auth import current_account, log_in, sorted_staff_roles
+from app.account.forms import ChangePasswordForm, NewTokenForm
 from app.auth.second_factor import fresh_second_factor
+from app.auth.sessions import current_account, log_in, sorted_staff_roles
 from app.db import db_session
-from app.errors import field_message
-from certification import accounts
+from app.web import EmptyForm, place_field_errors
 from certification.clock import utcnow
 from certification.errors import InvalidInput
+from certification.people import accounts
 
 
 def render_account(password_form: ChangePasswordForm | None = None) -> str:
@@ -51,9 +51,7 @@ def change_password() -> Response | tuple[str, int]:
                 utcnow(),
             )
         except InvalidInput as exc:
-            for name, codes in exc.errors.items():
-                field = getattr(form, name)
-                field.errors = [*field.errors, *(field_message(c) for c in codes)]
+            place_field_errors(form, exc.errors)
             return render_account(password_form=form), 422
         # The change ended every session, this one too: open a fresh one here (its second
         # factor as verified before: the password change does not verify one).

@@ -36,7 +36,8 @@ def openapi_document() -> dict[str, Any]:
         info={
             "description": "Competence standards, accounts, bulk issuance of certificates and "
             "their public verification. Errors have a stable `code`. To check a certificate "
-            "without Attesta, a verifier needs the published root CA (`/keys/root-ca.pem`), "
+            "without Attesta, a verifier needs the published root CA (`/keys/root-ca.pem`) "
+            "and its revocation list (`/pki/root.crl`), "
             "keys (`/keys/`), issuer profiles (`/issuers/<id>.json`) and status lists "
             "(`/status/<id>/revocation.json`, `/status/<id>/suspension.json`).",
         },
@@ -200,13 +201,24 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "operationId": "verifyByCode",
                 "summary": "Verify a certificate by its verification code",
-                "description": verdict_note + " The code is case- and separator-insensitive; "
-                "unknown and malformed codes get the same 404 body.",
+                "description": verdict_note + " The code is case- and separator-insensitive "
+                "(O is read as 0, I and L as 1, U as V). Codes are 27 characters, the last a "
+                "check character (Luhn mod 32 over the Crockford base32 alphabet); certificates "
+                "issued before it have 26 characters and no check character, and are looked up "
+                "as they are. A 27-character code whose check character does not match is a "
+                "typing mistake: it is not looked up and gets 422 with the reason `mistyped` "
+                "(the `found` dimension's state too). Unknown and malformed codes get the same "
+                "404 body.",
                 "tags": ["verification"],
                 "parameters": _path_params("code"),
                 "responses": {
                     "200": _ok("Verification", "The verdict for a certificate in the register"),
                     "404": _ok("Verification", "No certificate has this code"),
+                    "422": _ok(
+                        "Verification",
+                        "The code looks mistyped (reason `mistyped`): its check character does "
+                        "not match, so it was not looked up",
+                    ),
                     "429": _ERRORS["429"],
                 },
             }

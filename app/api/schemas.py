@@ -198,7 +198,7 @@ class ProfileCompetenceSchema(Schema):
 
 
 class CoverageSchema(Schema):
-    """How much of its profile a certificate covers (certification.coverage)."""
+    """How much of its profile a certificate covers (certification.certificates.coverage)."""
 
     # "partial" is a Schema attribute of marshmallow's: the field keeps the name on the wire.
     is_partial = fields.Boolean(
@@ -297,7 +297,8 @@ class VerificationSchema(Schema):
         required=True,
         validate=validate.OneOf(_STATES),
         metadata={
-            "description": "`valid` or the first failing state; `indeterminate` comes with "
+            "description": "`valid` or the first failing state (`mistyped`: a code whose check "
+            "character does not match, never looked up); `indeterminate` comes with "
             "`busy` (try again later), `unavailable`, `unknown`, or `seal_expired`: a PDF "
             "sealed with the ente's seal whose certificate has expired, with nothing (no "
             "time-stamp, not the bytes the register holds) proving the seal was made before"

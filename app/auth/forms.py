@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 
 class LoginForm(FlaskForm):
@@ -14,7 +14,8 @@ class LoginForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    """A new password typed twice; the policy itself is the domain's (certification.passwords)."""
+    """A new password typed twice; the policy itself is the domain's
+    (certification.people.passwords)."""
 
     password = PasswordField(
         _l("New password"),
@@ -37,6 +38,11 @@ class SignupForm(NewPasswordForm):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    )
+    #: Removed by the view when no platform notice is published.
+    accept_privacy = BooleanField(
+        _l("I have read the privacy notice"),
+        validators=[InputRequired(message=_l("Read the privacy notice and tick the box."))],
     )
 
 

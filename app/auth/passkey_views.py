@@ -2,7 +2,7 @@
 page, and using one as the second factor at login and for a step-up.
 
 The browser side is static/js/passkeys.js: it asks one of the ``…/options`` routes for the
-options (the challenge stays on the server, certification/passkeys.py), calls
+options (the challenge stays on the server, certification/people/passkeys.py), calls
 ``navigator.credentials``, and posts the answer as WebAuthn JSON in a hidden field. Without
 JavaScript the passkey forms stay hidden and the authenticator app works as before.
 """
@@ -16,8 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.account.forms import EmptyForm
-from app.auth import bp, current_account, safe_next_url
+from app.auth import bp
 from app.auth.forms import AddPasskeyForm, PasskeyForm, SecondFactorForm
 from app.auth.second_factor import (
     finish_login,
@@ -36,12 +35,14 @@ from app.auth.second_factor_views import (
     pending_key,
     security_page,
 )
+from app.auth.sessions import current_account, safe_next_url
 from app.db import db_session
 from app.extensions import limiter
-from certification import accounts, passkeys
-from certification import second_factor as SF
+from app.web import EmptyForm
 from certification.clock import utcnow
 from certification.errors import InvalidInput, LastSecondFactor
+from certification.people import accounts, passkeys
+from certification.people import second_factor as SF
 
 
 def _options(options: tuple[uuid.UUID, str]) -> Response:

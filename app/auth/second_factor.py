@@ -14,19 +14,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-import segno
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.auth import current_account, fresh_cookie_session
+from app.auth.sessions import current_account, fresh_cookie_session
 from app.db import db_session
-from certification import accounts, passkeys
-from certification import second_factor as SF
 from certification.clock import utcnow
 from certification.models import UserAccount
-from certification.roles import Role
+from certification.people import accounts, passkeys
+from certification.people import second_factor as SF
+from certification.people.roles import Role
 
 PENDING_KEY = "second_factor_pending"
 PENDING_FOR = dt.timedelta(minutes=5)
@@ -78,6 +77,8 @@ def must_have_second_factor(account: UserAccount) -> bool:
 
 def qr_data_uri(uri: str) -> str:
     """The otpauth URI as a QR code (SVG as a data: URI, allowed by the CSP's img-src)."""
+    import segno  # the QR library (a twentieth of a second) when a second factor is set up
+
     return segno.make(uri, error="m").svg_data_uri(scale=4, border=2)
 
 
@@ -113,7 +114,7 @@ def pending() -> tuple[UserAccount, dict[str, Any]] | None:
 
 def finish_login(account: UserAccount, verified_at: dt.datetime) -> None:
     """Both factors passed: a new server-side session, its second factor verified now."""
-    from app.auth import log_in
+    from app.auth.sessions import log_in
 
     log_in(account, second_factor_at=verified_at)
 

@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.account.forms import EmptyForm
-from app.auth import bp, current_account, safe_next_url
+from app.auth import bp
 from app.auth.forms import AddPasskeyForm, EnrolTotpForm, SecondFactorForm
 from app.auth.second_factor import (
     finish_login,
@@ -21,12 +20,14 @@ from app.auth.second_factor import (
     relying_party,
     throttled_message,
 )
+from app.auth.sessions import current_account, safe_next_url
 from app.db import db_session
 from app.extensions import limiter
-from certification import passkeys
-from certification import second_factor as SF
+from app.web import EmptyForm
 from certification.clock import utcnow
 from certification.models import UserAccount
+from certification.people import passkeys
+from certification.people import second_factor as SF
 
 
 def pending_key() -> str:
@@ -209,7 +210,7 @@ def security_totp() -> Response | str | tuple[str, int]:
     refused = _confirm(account, form, action)
     if refused is not None:
         return refused
-    from certification.accounts import mark_second_factor
+    from certification.people.accounts import mark_second_factor
 
     now = utcnow()
     mark_second_factor(session, current_user.token, now)

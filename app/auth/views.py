@@ -7,24 +7,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
-from app.auth import bp, log_in, safe_next_url
+from app.auth import bp
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 from app.auth.second_factor import must_have_second_factor, start_pending
+from app.auth.sessions import current_account, log_in, safe_next_url
 from app.db import db_session
 from app.errors import field_message
 from app.extensions import limiter, submitted_email_key
 from app.i18n import current_language
 from app.mail import send_template
-from certification import accounts, second_factor
+from app.web import place_field_errors
 from certification.clock import utcnow
-from certification.errors import EmailTaken, InvalidInput, TokenInvalid
-
-
-def _add_field_errors(form: object, exc: InvalidInput) -> None:
-    for field_name, codes in exc.errors.items():
-        field = getattr(form, field_name, None)
-        if field is not None:
-            field.errors = [*field.errors, *(field_message(code) for code in codes)]
+from certification.errors import EmailTaken, InvalidInput, TokenExpired, TokenInvalid, TokenUsed
+from certification.models import UserAccount
+from certification.people import accounts, privacy, second_factor
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -73,40 +69,133 @@ def logout() -> Response:
     return redirect(url_for("main.index"))
 
 
+def _email_taken_message() -> str:
+    return _("An account with this e-mail address already exists. Log in or reset the password.")
+
+
+def send_email_confirmation(account: UserAccount) -> None:
+    """Send the account a link that confirms its address (valid for 7 days, single use)."""
+    token = accounts.make_email_confirmation_token(account, current_app.config["SECRET_KEY"])
+    send_template(
+        db_session(),
+        account,
+        "email_confirm",
+        link=url_for("auth.confirm_email", token=token, _external=True),
+        days=accounts.EMAIL_CONFIRM_MAX_AGE.days,
+    )
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def signup() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
+    session = db_session()
     form = SignupForm()
-    if form.validate_on_submit():
-        try:
-            account = accounts.register_candidate(
-                db_session(),
-                email=form.email.data or "",
-                given_name=form.given_name.data or "",
-                family_name=form.family_name.data or "",
-                password=form.password.data or "",
-                locale=current_language(),
-                now=utcnow(),
-            )
-        except EmailTaken:
-            form.email.errors = [
-                *form.email.errors,
-                _(
-                    "An account with this e-mail address already exists. Log in or reset the "
-                    "password."
-                ),
-            ]
-            return render_template("auth/signup.html", form=form), 409
-        except InvalidInput as exc:
-            _add_field_errors(form, exc)
-            return render_template("auth/signup.html", form=form), 422
-        log_in(account)
-        flash(_("Welcome to Attesta, %(name)s.", name=account.person.given_name), "success")
+    # The platform's own notice (Attesta's processing before an ente is chosen): its reading
+    # is acknowledged with a tick, kept with the version shown.
+    notice = privacy.current_notice(session, None)
+    if notice is None:
+        del form.accept_privacy
+    if request.method != "POST":
+        return render_template("auth/signup.html", form=form, notice=notice)
+    valid = form.validate_on_submit()
+    # The domain's checks run even when a field is missing, so that every problem of the form
+    # is shown at once (not the password rules only after the name is filled in).
+    errors = accounts.signup_errors(
+        session,
+        form.email.data or "" if not form.email.errors else "",
+        form.password.data or "" if not form.password.errors else "",
+    )
+    place_field_errors(
+        form,
+        errors,
+        message=lambda c: _email_taken_message() if c == "email_taken" else field_message(c),
+    )
+    if not valid or errors:
+        status = 409 if errors.get("email") == ["email_taken"] else 422
+        return render_template("auth/signup.html", form=form, notice=notice), status
+    try:
+        account = accounts.register_candidate(
+            session,
+            email=form.email.data or "",
+            given_name=form.given_name.data or "",
+            family_name=form.family_name.data or "",
+            password=form.password.data or "",
+            locale=current_language(),
+            now=utcnow(),
+            privacy_notice=notice,
+        )
+    except EmailTaken:  # taken between the check and now
+        form.email.errors = [*form.email.errors, _email_taken_message()]
+        return render_template("auth/signup.html", form=form, notice=notice), 409
+    except InvalidInput as exc:
+        place_field_errors(form, exc.errors)
+        return render_template("auth/signup.html", form=form, notice=notice), 422
+    send_email_confirmation(account)
+    log_in(account)
+    flash(_("Welcome to Attesta, %(name)s.", name=account.person.given_name), "success")
+    flash(
+        _(
+            "We have sent a link to %(email)s: follow it to confirm your address. You can build "
+            "your portfolio now; an application can be submitted once the address is confirmed.",
+            email=account.email,
+        ),
+        "info",
+    )
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.get("/email/confirm/<token>")
+@limiter.limit("30 per hour")
+def confirm_email(token: str) -> Response | tuple[str, int]:
+    """Follow the link sent at sign-up (or sent again): the address is confirmed once."""
+    try:
+        accounts.confirm_email(db_session(), token, current_app.config["SECRET_KEY"], utcnow())
+    except TokenUsed:
+        return _confirm_refused("used")
+    except TokenExpired:
+        return _confirm_refused("expired")
+    except TokenInvalid:
+        return _confirm_refused("invalid")
+    flash(_("Your e-mail address is confirmed. Thank you."), "success")
+    if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/signup.html", form=form), status
+    return redirect(url_for("auth.login"))
+
+
+def _confirm_refused(reason: str) -> tuple[str, int]:
+    """A used, expired or forged link: say which, and offer to send a new one."""
+    account = current_account() if current_user.is_authenticated else None
+    return render_template("auth/confirm_invalid.html", reason=reason, account=account), 400
+
+
+def _account_key() -> str:
+    """Rate-limit key of the logged-in account (a new link is sent to its own address)."""
+    return "account:" + (str(current_account().id) if current_user.is_authenticated else "-")
+
+
+@bp.post("/email/confirm/resend")
+@login_required
+@limiter.limit("10 per hour")
+@limiter.limit("3 per hour", key_func=_account_key)
+def resend_confirmation() -> Response:
+    """Send the confirmation link again (to the account's own address only)."""
+    account = current_account()
+    if account.email_confirmed_at is not None:
+        flash(_("Your e-mail address is already confirmed."), "info")
+    else:
+        send_email_confirmation(account)
+        flash(
+            _(
+                "We have sent a new link to %(email)s. It is valid for %(days)d days; "
+                "earlier links still work until the address is confirmed.",
+                email=account.email,
+                days=accounts.EMAIL_CONFIRM_MAX_AGE.days,
+            ),
+            "info",
+        )
+    return redirect(safe_next_url(request.form.get("next"), "main.dashboard"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -155,8 +244,10 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             accounts.set_password(session, account, form.password.data or "", utcnow())
+            # The link came to the address: following it confirms it (invited staff, resets).
+            accounts.mark_email_confirmed(session, account, utcnow())
         except InvalidInput as exc:
-            _add_field_errors(form, exc)
+            place_field_errors(form, exc.errors)
             return render_template("auth/reset.html", form=form, account=account), 422
         if current_user.is_authenticated:
             logout_user()

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("cards", __name__)
 
-from app.cards import views  # noqa: E402,F401
+from app.cards import views  # noqa: E402, F401 - registers the routes

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from app.db import db_session
 from app.services import card_pdf
 from certification import cards as C
-from certification.card_documents import card_png
+from certification.cards.documents import card_png
 from certification.clock import utcnow
 from certification.errors import DomainError
 

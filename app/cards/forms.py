@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.labels import CARD_REASON_LABELS, CONVENTION_CATEGORY_LABELS
-from certification.cards import DEFAULT_PROGRAMME, REVOCATION_REASONS, SUSPENSION_REASONS
+from certification.cards import CARD_CHANGES, DEFAULT_PROGRAMME, CardChange
 
 CONSENT_LABEL = _l(
     "I agree that partner businesses checking my card see only whether it is valid, my first "
@@ -66,9 +66,8 @@ class IssueCardForm(FlaskForm):
 class CardChangeForm(FlaskForm):
     reason_code = SelectField(_l("Reason"), choices=[], validate_choice=False)
 
-    def for_change(self, change: str) -> CardChangeForm:
-        reasons = {"suspended": SUSPENSION_REASONS, "revoked": REVOCATION_REASONS}.get(change, ())
-        self.reason_code.choices = _choices(CARD_REASON_LABELS, reasons)
+    def for_change(self, change: CardChange) -> CardChangeForm:
+        self.reason_code.choices = _choices(CARD_REASON_LABELS, CARD_CHANGES[change].reasons)
         return self
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import Form
 
-from app.auth import current_account
+from app.auth.sessions import current_account
 from app.cards import bp
 from app.cards.forms import (
     CardChangeForm,
@@ -32,19 +32,20 @@ from app.cards.forms import (
     UseForm,
 )
 from app.db import db_session
-from app.errors import apply_field_errors, explain
+from app.errors import explain
 from app.extensions import limiter
 from app.i18n import current_language
+from app.jobs import start_card_render
 from app.labels import ELIGIBILITY_LABELS
-from app.portfolio.views import send_bytes, send_stored
-from app.services import card_pdf, card_qr, storage
-from app.verify.views import private
+from app.services import card_document, card_qr, storage
+from app.web import place_field_errors, private, send_bytes, send_stored
 from certification import cards as C
-from certification.card_documents import card_file_name, card_png
-from certification.certificates import PUBLIC_STATES
+from certification.cards.documents import card_file_name
+from certification.cases.workflow import enti_titolati
+from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.clock import utcnow
 from certification.errors import DomainError, InvalidInput, NotFound, NotPermitted
-from certification.keys import fingerprint, raw_public_key
+from certification.keys.material import fingerprint, raw_public_key
 from certification.models import (
     Certificate,
     ConventionCategory,
@@ -54,7 +55,6 @@ from certification.models import (
     TalentCard,
     UserAccount,
 )
-from certification.workflow import enti_titolati
 
 #: Per client, for the counter check: a partner checks a few cards a minute; guessing is slow.
 CHECK_LIMIT = "30 per minute;300 per hour"
@@ -62,7 +62,7 @@ check_limit = limiter.shared_limit(CHECK_LIMIT, scope="card-check")
 
 
 def _apply_errors(form: Form, exc: InvalidInput) -> None:
-    unplaced = apply_field_errors(form, exc)
+    unplaced = place_field_errors(form, exc.errors)
     if unplaced:
         flash(" ".join(unplaced), "error")
 
@@ -127,6 +127,7 @@ def request_card() -> Response | tuple[str, int]:
         except InvalidInput as exc:
             _apply_errors(form, exc)
         else:
+            start_card_render(card.id)
             flash(
                 _("Your talent card is active: download it below.")
                 if card.status.value == "active"
@@ -179,18 +180,16 @@ def _downloadable(card_id: uuid.UUID) -> TalentCard:
 @login_required
 def pdf(card_id: uuid.UUID) -> Response:
     card = _downloadable(card_id)
-    return send_bytes(
-        card_pdf(card, current_language()), "application/pdf", card_file_name(card, "pdf")
-    )
+    stored = card_document(card, current_language())
+    return send_stored(stored.pdf_sha256, "application/pdf", card_file_name(card, "pdf"))
 
 
 @bp.get("/cards/<uuid:card_id>/card.png")
 @login_required
 def png(card_id: uuid.UUID) -> Response:
     card = _downloadable(card_id)
-    return send_bytes(
-        card_png(card_pdf(card, current_language())), "image/png", card_file_name(card, "png")
-    )
+    stored = card_document(card, current_language(), png=True)
+    return send_stored(stored.png_sha256 or "", "image/png", card_file_name(card, "png"))
 
 
 @bp.get("/cards/<uuid:card_id>/qr.svg")
@@ -222,6 +221,7 @@ def photo(card_id: uuid.UUID) -> Response:
         data = upload.stream.read(C.MAX_PHOTO_BYTES + 1) if upload else b""
         try:
             C.set_card_photo(session, storage(), actor, card, data, utcnow())
+            start_card_render(card.id)
             flash(_("Photo saved: it is on the card you download from now on."), "success")
         except InvalidInput as exc:
             flash(explain(exc), "error")
@@ -236,10 +236,13 @@ def change(card_id: uuid.UUID, change: str) -> Response:
     card = C.get_managed_card(session, actor, card_id)
     if change not in C.CARD_CHANGES:
         raise NotFound("no such change")
-    form = CardChangeForm().for_change(change)
+    form = CardChangeForm().for_change(C.CardChange(change))
     if form.validate_on_submit():
         try:
-            C.change_card(session, actor, card, change, utcnow(), form.reason_code.data or None)
+            C.change_card(
+                session, actor, card, C.CardChange(change), utcnow(), form.reason_code.data or None
+            )
+            start_card_render(card.id)
             flash(_("Card %(number)s updated.", number=card.number), "success")
         except InvalidInput as exc:
             flash(explain(exc), "error")
@@ -328,6 +331,7 @@ def issue(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
         except InvalidInput as exc:
             _apply_errors(form, exc)
         else:
+            start_card_render(card.id)
             flash(_("Card %(number)s issued.", number=card.number), "success")
             return redirect(url_for("cards.detail", card_id=card.id))
         return render_template("cards/issue.html", organisation=organisation, form=form), 422

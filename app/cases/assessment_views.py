@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.auth import current_account
 from app.auth.second_factor import fresh_second_factor
+from app.auth.sessions import current_account
 from app.cases import bp
 from app.cases.forms import (
     AppealForm,
@@ -45,11 +45,13 @@ from app.errors import explain, field_message
 from app.i18n import current_language
 from app.labels import METHOD_LABELS
 from app.mail import send_template
-from app.portfolio.views import send_stored
-from certification import assessment as A
+from app.web import place_field_errors, send_stored
+from certification.cases import assessment as A
+from certification.cases.invitations import CONTENT_TYPE, invitation
+from certification.cases.states import CaseEvent, CaseStatus
+from certification.cases.workflow import linked_evidence_for_case
 from certification.clock import NonexistentLocalTime, rome_to_utc, utcnow
 from certification.errors import InvalidInput, NotFound, NotPermitted
-from certification.invitations import CONTENT_TYPE, invitation
 from certification.models import (
     AssessmentMethod,
     AssessmentSession,
@@ -61,10 +63,9 @@ from certification.models import (
     UserAccount,
 )
 from certification.outbox import Attachment
-from certification.policy import can_view_case
-from certification.roles import Role
-from certification.states import CaseStatus
-from certification.workflow import linked_evidence_for_case
+from certification.people.roles import Role
+from certification.policy import can_view_case, may_cancel_case
+from certification.supervision.access_log import note_view
 
 
 def _notify_candidate(
@@ -80,18 +81,30 @@ def _notify_candidate(
 
 
 def _convocation(
-    case: CertificationCase, assessment: AssessmentSession
+    case: CertificationCase, assessment: AssessmentSession, *, panel: bool = False
 ) -> Callable[[UserAccount], list[Attachment]]:
-    """The convocation's calendar invitation, in the candidate's language: the session at
-    Rome's time, one UID per session (the calendar updates rather than duplicates it)."""
+    """The convocation's calendar invitation, in the reader's language: the session at Rome's
+    time, one UID per session (the calendar updates rather than duplicates it). The candidate
+    and each member of the panel (``panel``) get one, each as its attendee."""
 
     def make(account: UserAccount) -> list[Attachment]:
         with force_locale(account.locale):
-            summary = _(
-                "Assessment of competences (application %(number)s)",
-                number=case.protocol_number,
-            )
-            description = _("Bring an identity document.")
+            if panel:
+                summary = _(
+                    "Assessment panel: %(candidate)s (application %(number)s)",
+                    candidate=case.candidate.full_name,
+                    number=case.protocol_number,
+                )
+                description = _(
+                    "Before the session, declare on the application page whether you have a "
+                    "conflict of interest."
+                )
+            else:
+                summary = _(
+                    "Assessment of competences (application %(number)s)",
+                    number=case.protocol_number,
+                )
+                description = _("Bring an identity document.")
         sender_name, sender = parseaddr(current_app.config["MAIL_FROM"])
         host = urlsplit(current_app.config["BASE_URL"]).hostname or "attesta"
         ics = invitation(
@@ -257,6 +270,15 @@ def view_evidence(case_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
     )
     if found is None or found.file is None:
         raise NotFound("evidence not found")
+    note_view(
+        db_session(),
+        current_account(),
+        case,
+        "evidence.file",
+        found.id,
+        utcnow(),
+        file_name=found.file_name or "",
+    )
     media_type = found.file.media_type
     response = send_stored(found.file.sha256, media_type, found.file_name or "file")
     if media_type in {"image/png", "image/jpeg", "application/pdf"}:
@@ -286,7 +308,7 @@ def request_integration(case_id: uuid.UUID) -> Any:
                 expected_version=form.expected_version(),
             )
         except InvalidInput as exc:
-            _apply(form, exc, "note")
+            place_field_errors(form, exc.errors, form.note)
             return _detail(case, 422, integration_form=form)
         _notify_candidate(case, "integration_requested")
         return _done(case, _("The candidate has been asked for more evidence."))
@@ -302,32 +324,44 @@ def resubmit(case_id: uuid.UUID) -> Any:
 @bp.post("/<uuid:case_id>/insufficient")
 @login_required
 def dossier_insufficient(case_id: uuid.UUID) -> Any:
+    return _with_rationale(
+        case_id,
+        A.dossier_insufficient,
+        "dossier_insufficient",
+        {},
+        _(
+            "The dossier has been declared insufficient; the candidate is told "
+            "why and may ask for a review."
+        ),
+        "insufficient_form",
+    )
+
+
+def _with_rationale(
+    case_id: uuid.UUID,
+    operation: Callable[..., Any],
+    template: str,
+    context: dict[str, Any],
+    message: str,
+    form_name: str,
+) -> Any:
+    """A decision the candidate is told with its reasons: ``operation`` with the rationale typed
+    (the case at the version it was shown with), then the ``template`` message to the candidate;
+    the page again with the form under ``form_name`` when the rationale is missing."""
     case = _case(case_id)
     form = RationaleForm()
-    if form.validate_on_submit():
-        A.dossier_insufficient(
-            db_session(),
-            current_account(),
-            case,
-            form.rationale.data or "",
-            utcnow(),
-            expected_version=form.expected_version(),
-        )
-        _notify_candidate(case, "dossier_insufficient")
-        return _done(
-            case,
-            _(
-                "The dossier has been declared insufficient; the candidate is told "
-                "why and may ask for a review."
-            ),
-        )
-    return _detail(case, 422, insufficient_form=form)
-
-
-def _apply(form: Any, exc: InvalidInput, default: str) -> None:
-    for name, codes in exc.errors.items():
-        field = getattr(form, name, None) or getattr(form, default)
-        field.errors = [*field.errors, *(field_message(c) for c in codes)]
+    if not form.validate_on_submit():
+        return _detail(case, 422, **{form_name: form})
+    operation(
+        db_session(),
+        current_account(),
+        case,
+        form.rationale.data or "",
+        utcnow(),
+        expected_version=form.expected_version(),
+    )
+    _notify_candidate(case, template, **context)
+    return _done(case, message)
 
 
 # --- panel and session ------------------------------------------------------------------------
@@ -374,7 +408,7 @@ def plan(case_id: uuid.UUID) -> Any:
                 expected_version=form.expected_version(),
             )
     except InvalidInput as exc:
-        _apply(form, exc, "location")
+        place_field_errors(form, exc.errors, form.location)
         if "panel" in exc.errors:
             form.assessors.errors = [field_message(c) for c in exc.errors["panel"]]
         return _detail(case, 422, plan_form=form)
@@ -388,11 +422,17 @@ def plan(case_id: uuid.UUID) -> Any:
             attachments=_convocation(case, assessment),
             assessment=assessment,
         )
-    for member in assessment.members if assessment else []:
-        if member.person.account is not None:
-            send_template(
-                session, member.person.account, "panel_appointed", case=case, assessment=assessment
-            )
+        panel_invitation = _convocation(case, assessment, panel=True)
+        for member in assessment.members:
+            if member.person.account is not None:
+                send_template(
+                    session,
+                    member.person.account,
+                    "panel_appointed",
+                    attachments=panel_invitation(member.person.account),
+                    case=case,
+                    assessment=assessment,
+                )
     return _done(
         case,
         _("The assessment is planned; the panel is asked to declare any conflict of interest."),
@@ -415,7 +455,7 @@ def declare(case_id: uuid.UUID) -> Any:
                 utcnow(),
             )
         except InvalidInput as exc:
-            _apply(form, exc, "note")
+            place_field_errors(form, exc.errors, form.note)
             return _detail(case, 422, declaration_form=form)
         return _done(case, _("Your declaration has been recorded."))
     return _detail(case, 422, declaration_form=form)
@@ -449,7 +489,7 @@ def outcomes(case_id: uuid.UUID) -> Any:
     case = _case(case_id)
     actor = current_account()
     if request.method == "POST":  # a second submission answers with the recorded outcomes
-        repeated = already_done(case, "record_outcomes", VersionedForm())
+        repeated = already_done(case, CaseEvent.RECORD_OUTCOMES, VersionedForm())
         if repeated is not None:
             return repeated
     assessment = A.current_session(case)
@@ -515,7 +555,7 @@ def outcomes(case_id: uuid.UUID) -> Any:
                     form=form,
                 )
             from app.services import renderer, storage
-            from certification.documents import issue_verbale
+            from certification.cases.documents import issue_verbale
 
             issue_verbale(db_session(), storage(), renderer(), actor, case, utcnow())
             _notify_candidate(case, "outcome", **_result(case))
@@ -602,7 +642,7 @@ def _certify_page(case: CertificationCase, form: CertifyForm) -> str:
 def certify(case_id: uuid.UUID) -> Any:
     """GET: the confirmation naming what is certified; POST: certify (when confirmed)."""
     case = _case(case_id)
-    form, answer = confirmed(case, "certify", CertifyForm, _certify_page)
+    form, answer = confirmed(case, CaseEvent.CERTIFY, CertifyForm, _certify_page)
     if form is None:
         return answer
     try:
@@ -627,7 +667,7 @@ def validation_document(case_id: uuid.UUID) -> Any:
     form = VersionedForm()
     if form.validate_on_submit():
         from app.services import renderer, storage
-        from certification.documents import issue_validation_document
+        from certification.cases.documents import issue_validation_document
 
         document = issue_validation_document(
             db_session(),
@@ -662,7 +702,7 @@ def appeal(case_id: uuid.UUID) -> Any:
                 expected_version=form.expected_version(),
             )
         except InvalidInput as exc:
-            _apply(form, exc, "grounds")
+            place_field_errors(form, exc.errors, form.grounds)
             return _detail(case, 422, appeal_form=form)
         return _done(
             case,
@@ -677,20 +717,14 @@ def appeal(case_id: uuid.UUID) -> Any:
 @bp.post("/<uuid:case_id>/appeal/reject")
 @login_required
 def reject_appeal(case_id: uuid.UUID) -> Any:
-    case = _case(case_id)
-    form = RationaleForm()
-    if form.validate_on_submit():
-        A.reject_appeal(
-            db_session(),
-            current_account(),
-            case,
-            form.rationale.data or "",
-            utcnow(),
-            expected_version=form.expected_version(),
-        )
-        _notify_candidate(case, "appeal_decided", upheld=False)
-        return _done(case, _("The request for review has been rejected with its reasons."))
-    return _detail(case, 422, appeal_reject_form=form)
+    return _with_rationale(
+        case_id,
+        A.reject_appeal,
+        "appeal_decided",
+        {"upheld": False},
+        _("The request for review has been rejected with its reasons."),
+        "appeal_reject_form",
+    )
 
 
 @bp.post("/<uuid:case_id>/reactivate")
@@ -732,22 +766,18 @@ def cancel(case_id: uuid.UUID) -> Any:
     """
     session, actor = db_session(), current_account()
     case = session.get(CertificationCase, case_id)
-    if (
-        case is None
-        or case.status == CaseStatus.DRAFT  # a draft is its candidate's alone
-        or Role.ADMIN not in actor.roles_in(case.ente_titolato_id)
-    ):
+    if case is None or not may_cancel_case(actor, case):
         _case(case_id)
         raise NotPermitted("administrators only")
     sees = can_view_case(actor, case)
     if request.method == "GET":
-        if not may_do(case, "cancel"):
+        if not may_do(case, CaseEvent.CANCEL):
             return redirect(
                 url_for("cases.detail", case_id=case.id) if sees else url_for("cases.index")
             )
         return _cancel_page(case, CancelForm(formdata=None, data={"version": case.version}), sees)
     form = CancelForm()
-    repeated = already_done(case, "cancel", form)
+    repeated = already_done(case, CaseEvent.CANCEL, form)
     if repeated is not None:
         return repeated if sees else redirect(url_for("cases.index"))
     if not form.validate_on_submit():

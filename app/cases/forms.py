@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.labels import REJECTION_REASON_LABELS
+from app.web import confirmation
 
 
 class NewCaseForm(FlaskForm):
@@ -187,13 +188,6 @@ class AppealForm(VersionedForm):
         _l("Why the result should be reviewed"),
         validators=[DataRequired(), Length(max=4000)],
         description=_l("Point to the criteria and the evidence you think were not considered."),
-    )
-
-
-def confirmation(label: Any) -> Any:
-    """The box that confirms a legal act after reading its consequence (``label``)."""
-    return BooleanField(
-        label, validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))]
     )
 
 

@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.account.forms import EmptyForm
-from app.auth import current_account
+from app.auth.sessions import current_account
 from app.cases import bp
 from app.cases.forms import (
     AdmitForm,
@@ -27,22 +26,29 @@ from app.errors import explain, field_message
 from app.i18n import current_language
 from app.labels import STATE_GROUP_LABELS
 from app.mail import send_template
-from app.portfolio.views import send_stored
 from app.services import renderer, storage
-from certification import workflow, worklist
-from certification.certificates import PUBLIC_STATES, certificates_of_case
+from app.web import EmptyForm, place_field_errors, send_stored
+from certification.cases import workflow, worklist
+from certification.cases.documents import issue_transparency_document
+from certification.cases.states import TERMINAL, CaseEvent, CaseStatus
+from certification.cases.worklist import CaseFilter, Sort, StateGroup
+from certification.certificates.lifecycle import PUBLIC_STATES, certificates_of_case
 from certification.clock import utcnow
-from certification.documents import issue_transparency_document
 from certification.errors import InvalidInput, NotFound, NotPermitted
 from certification.models import CertificationCase, Profile
-from certification.policy import CaseRelation, case_relations, get_case, is_assigned_tutor, is_staff
-from certification.portfolio import target_profile
-from certification.register import latest_certificates
-from certification.roles import Role
+from certification.policy import (
+    CaseRelation,
+    administers,
+    case_relations,
+    get_case,
+    is_assigned_tutor,
+    is_staff,
+    signs_for,
+)
+from certification.portfolio.operations import target_profile
 from certification.standards import search_profiles
-from certification.states import TERMINAL, CaseStatus
-from certification.supervision import note_view
-from certification.worklist import CaseFilter, Sort, StateGroup
+from certification.supervision.access_log import note_view
+from certification.supervision.register import latest_certificates
 
 
 def _title(obj: Any) -> str:
@@ -159,9 +165,7 @@ def new() -> Any:
                 now=utcnow(),
             )
         except InvalidInput as exc:
-            for name, codes in exc.errors.items():
-                field = getattr(form, name, form.competences)
-                field.errors = [*field.errors, *(field_message(c) for c in codes)]
+            place_field_errors(form, exc.errors, form.competences)
             return render_template("cases/new.html", form=form, profile=profile), 422
         flash(_("Your application is ready as a draft: check it and submit it."), "success")
         return redirect(url_for("cases.detail", case_id=case.id))
@@ -172,7 +176,7 @@ def new() -> Any:
 def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     from app.cases import forms as f
     from app.cases.assessment_views import plan_form
-    from certification import assessment as A
+    from certification.cases import assessment as A
 
     actor = current_account()
     session = db_session()
@@ -191,7 +195,6 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     admit_form.tutor.choices = [
         (str(p.id), p.full_name) for p in workflow.tutors_of(session, case.ente_titolato_id)
     ]
-    roles = actor.roles_in(case.ente_titolato_id)
     relations = case_relations(actor, case)
     assessment = A.current_session(case)
     member = (
@@ -201,18 +204,17 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     )
     on_any_panel = actor.person_id in A.previous_panel(case)
 
-    def may(event: str) -> bool:
-        return event in workflow.TRANSITIONS and may_do(case, event)
+    def may(event: str) -> bool:  # the template names the event
+        return event in workflow.TRANSITIONS and may_do(case, CaseEvent(event))
 
     return render_template(
         "cases/detail.html",
         case=case,
         is_candidate=case.candidate_id == actor.person_id,
-        is_operator=Role.OPERATORE_ACCOGLIENZA in roles,
         is_tutor=is_assigned_tutor(actor, case),
         is_assessor=bool(relations & {CaseRelation.CERTIFIER, CaseRelation.PANEL})
         and case.assigned_tutor_id != actor.person_id,
-        is_admin=Role.ADMIN in roles,
+        is_admin=administers(actor, case.ente_titolato_id),
         may=may,
         linked=workflow.linked_evidence_for_case(session, case),
         without_evidence=workflow.competences_without_evidence(session, case)
@@ -243,7 +245,7 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         certificates=[
             c
             for c in certificates_of_case(session, case)
-            if c.status in PUBLIC_STATES or Role.SIGNATORY in roles
+            if c.status in PUBLIC_STATES or signs_for(actor, case.ente_titolato_id)
         ],
         title=_title,
     ), status
@@ -301,9 +303,10 @@ def submit(case_id: uuid.UUID) -> Any:
             expected_version=form.expected_version(),
         )
     except InvalidInput as exc:
-        for name, codes in exc.errors.items():
-            field = getattr(form, name, form.birth_date)
-            field.errors = [*field.errors, *(field_message(c) for c in codes)]
+        errors = dict(exc.errors)
+        # The address is not a field of the form: said above it, with the resend button.
+        form.form_errors.extend(field_message(c) for c in errors.pop("email", []))
+        place_field_errors(form, errors, form.birth_date)
         return _detail(case, 422, submit_form=form)
     send_template(db_session(), current_account(), "case_submitted", case=case)
     return _done(
@@ -315,7 +318,7 @@ def submit(case_id: uuid.UUID) -> Any:
     )
 
 
-def already_done(case: CertificationCase, event: str, form: VersionedForm) -> Response | None:
+def already_done(case: CertificationCase, event: CaseEvent, form: VersionedForm) -> Response | None:
     """A second submission of a form whose act is done (a double click, a reload): the version
     it carries is stale and one of the case's latest steps is that act by this person. The
     answer is the case with a message, and nothing is done again."""
@@ -353,7 +356,7 @@ def _simple(case_id: uuid.UUID, action: Any, message: str, then: Any = None) -> 
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-def may_do(case: CertificationCase, event: str) -> bool:
+def may_do(case: CertificationCase, event: CaseEvent) -> bool:
     """Whether the current account may take this step on the case now."""
     return case.status in workflow.TRANSITIONS[event].sources and workflow.actor_may(
         current_account(), case, event
@@ -362,7 +365,7 @@ def may_do(case: CertificationCase, event: str) -> bool:
 
 def confirmed(
     case: CertificationCase,
-    event: str,
+    event: CaseEvent,
     form_class: type[VersionedForm],
     page: Callable[[CertificationCase, Any], str],
 ) -> tuple[Any, Any]:
@@ -416,7 +419,7 @@ def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
 def withdraw(case_id: uuid.UUID) -> Any:
     """GET: the confirmation naming the consequence; POST: withdraw (when confirmed)."""
     case = _case(case_id)
-    form, answer = confirmed(case, "withdraw", WithdrawForm, _withdraw_page)
+    form, answer = confirmed(case, CaseEvent.WITHDRAW, WithdrawForm, _withdraw_page)
     if form is None:
         return answer
     workflow.withdraw_case(
@@ -498,9 +501,7 @@ def reject(case_id: uuid.UUID) -> Any:
             expected_version=form.expected_version(),
         )
     except InvalidInput as exc:
-        for name, codes in exc.errors.items():
-            field = getattr(form, name, form.note)
-            field.errors = [*field.errors, *(field_message(c) for c in codes)]
+        place_field_errors(form, exc.errors, form.note)
         return _detail(case, 422, reject_form=form)
     if case.candidate.account:
         send_template(db_session(), case.candidate.account, "case_rejected", case=case)

@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from app.db import db_session, discard_session, unit_of_work
 from app.mail import deliver_outbox, send_template
-from app.services import issuer
-from certification import certificates as C
+from app.services import issuer, timestamp_roots
+from certification.cases.states import CaseStatus
+from certification.certificates import lifecycle as C
+from certification.certificates.issuance import ItemResult, recover_pending, run_bulk, start_bulk
+from certification.certificates.states import REVOCATION_REASONS
 from certification.clock import utcnow
 from certification.errors import DomainError
-from certification.issuance import ItemResult, recover_pending, run_bulk, start_bulk
 from certification.models import Certificate, CertificationCase, UserAccount
-from certification.states import CaseStatus
 
 certificates_cli = AppGroup("certificates", help="Certificates: issue, export, revoke, recover.")
 
@@ -138,7 +139,7 @@ def _passphrase() -> bytes:
 @click.option("--reason", required=True, help="The reasoned decision (kept internal).")
 @click.option(
     "--ground",
-    type=click.Choice(C.REVOCATION_REASONS),
+    type=click.Choice(REVOCATION_REASONS),
     default="other",
     show_default=True,
     help="Ground of the revocation.",
@@ -178,6 +179,64 @@ def recover(minutes: int) -> None:
     for item in results:
         click.echo(json.dumps(item.as_dict()))
     click.echo(f"{len(results)} pending issuance(s) handled.")
+
+
+@certificates_cli.command("refresh-timestamps")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Renew when the last time-stamp's TSA certificate expires within this many days.",
+)
+def refresh_timestamps_command(days: int) -> None:
+    """Add a new document time-stamp (PAdES B-LTA renewal) to every issued certificate whose
+    last time-stamp's TSA certificate expires within --days. Idempotent: run it daily."""
+    import datetime as dt
+
+    from certification.certificates.timestamps import local_tsa_ends, refresh_timestamps
+    from certification.certificates.tsa import (
+        DemoTimestampAuthority,
+        HttpTimestamps,
+        TimestampSource,
+    )
+    from certification.keys.material import active_key
+    from certification.keys.revocation import root_crl
+    from certification.models import KeyPurpose
+
+    session = db_session()
+    passphrase = str(current_app.config["KEY_PASSPHRASE"]).encode()
+    now = utcnow()
+    try:
+        root = active_key(session, None, KeyPurpose.ROOT_CA)
+        url = current_app.config.get("TIMESTAMP_URL")
+        source: TimestampSource = (
+            HttpTimestamps(str(url), timestamp_roots())
+            if url
+            else DemoTimestampAuthority(
+                active_key(session, None, KeyPurpose.TIMESTAMP),
+                root.certificate_pem or "",
+                passphrase,
+            )
+        )
+        renewed = refresh_timestamps(
+            session,
+            None,
+            issuer().storage,
+            source,
+            root.certificate_pem or "",
+            root_crl(session, passphrase, now),
+            now,
+            within=dt.timedelta(days=days),
+            tsa_ends=local_tsa_ends(source),
+        )
+    except DomainError as exc:
+        session.rollback()
+        raise _fail(exc) from None
+    session.commit()
+    for item in renewed:
+        click.echo(f"{item.number}: new document time-stamp ({item.new_sha256[:16]})")
+    click.echo(f"{len(renewed)} certificate(s) time-stamped again.")
 
 
 @certificates_cli.command("registered")

@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from app.cases.forms import confirmation
+from app.web import confirmation
 
 REVOCATION_CHOICES = [
     SelectChoice("false_evidence", _l("False evidence")),

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import io
 import uuid
+from typing import TYPE_CHECKING
 
-import segno
 from flask import make_response, render_template
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.certificates import bp
 from app.certificates.views import _certificate
-from certification import certificates as C
-from certification.producing import verify_url
+from certification.certificates import lifecycle as C
+from certification.certificates.production import verify_url
+
+if TYPE_CHECKING:
+    import segno
 
 
 def _qr(certificate_id: uuid.UUID) -> tuple[segno.QRCode, str, str]:
     """The QR code of a certificate the current account may see, its address and number."""
+    import segno  # the QR library (a twentieth of a second) when a QR code is asked for
+
     certificate = _certificate(certificate_id)
     url = verify_url(certificate.content["base_url"], certificate.verification_code)
     return segno.make(url, error="m"), url, certificate.number

@@ -3,6 +3,8 @@ the published status lists."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -16,10 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
-from app.account.forms import EmptyForm
-from app.auth import current_account
 from app.auth.second_factor import fresh_second_factor
-from app.cases.views import _title
+from app.auth.sessions import current_account
 from app.certificates import bp
 from app.certificates.forms import (
     BulkForm,
@@ -31,15 +31,17 @@ from app.certificates.forms import (
 from app.db import committed_once, db_session
 from app.errors import explain
 from app.extensions import limiter
+from app.i18n import localized
 from app.jobs import start_bulk_run
 from app.labels import CERTIFICATE_STATUS_LABELS, certificate_name
 from app.mail import send_template
-from app.portfolio.views import send_stored
 from app.services import issuer, verification_recorder
-from certification import certificates as C
-from certification.clock import utcnow
-from certification.errors import AccessRefused, DomainError, InvalidInput, NotFound, NotPermitted
-from certification.issuance import (
+from app.web import EmptyForm, flash_form_errors, send_stored
+from certification.cases.states import CaseEvent
+from certification.cases.workflow import CONSENT_TEXT_VERSION, actor_may
+from certification.certificates import badges
+from certification.certificates import lifecycle as C
+from certification.certificates.issuance import (
     awaiting_certificate,
     bulk_request_by_key,
     bulk_requests_of,
@@ -47,6 +49,10 @@ from certification.issuance import (
     issue_one,
     start_bulk,
 )
+from certification.certificates.production import render_preview, verify_url
+from certification.certificates.states import CertificateChange
+from certification.clock import utcnow
+from certification.errors import AccessRefused, DomainError, InvalidInput, NotFound, NotPermitted
 from certification.models import (
     BulkIssuance,
     Certificate,
@@ -56,22 +62,30 @@ from certification.models import (
     Organisation,
     StatusPurpose,
 )
-from certification.policy import can_view_certificate, get_case
-from certification.producing import render_preview, verify_url
-from certification.roles import OrganisationKind, Role
-from certification.supervision import note_view
-from certification.verification import public_consents, set_public_consents, verification_count
-from certification.workflow import CONSENT_TEXT_VERSION, actor_may
-
-#: What a download reads of a certificate: not its content (kilobytes of JSON to decode).
-_FOR_DOWNLOAD = load_only(
-    Certificate.status,
-    Certificate.holder_person_id,
-    Certificate.organisation_id,
-    Certificate.number,
-    Certificate.pdf_sha256,
-    Certificate.credential_sha256,
+from certification.people.roles import OrganisationKind
+from certification.policy import can_view_certificate, get_case, is_signatory
+from certification.standards import latest_profile
+from certification.supervision.access_log import note_view
+from certification.verification.checks import (
+    public_consents,
+    set_public_consents,
+    verification_count,
 )
+
+
+@functools.cache
+def _for_download() -> Any:
+    """What a download reads of a certificate: not its content (kilobytes of JSON to decode).
+    Built on first use: building it configures every mapper, which a command need not pay
+    (startup time, issue 20)."""
+    return load_only(
+        Certificate.status,
+        Certificate.holder_person_id,
+        Certificate.organisation_id,
+        Certificate.number,
+        Certificate.pdf_sha256,
+        Certificate.credential_sha256,
+    )
 
 
 def _certificate(certificate_id: uuid.UUID, *options: Any) -> Certificate:
@@ -131,20 +145,32 @@ def _issue(actor_id: uuid.UUID, case_id: uuid.UUID, refused: str, **correction: 
     return redirect(url_for("certificates.detail", certificate_id=done.id))
 
 
+def issuing_organisation(certificate: Certificate) -> dict[str, str]:
+    """How the add-to-profile link names the issuer: by its LinkedIn company id when the ente
+    has one (LinkedIn then shows the company and its logo), else by the certificate's name for
+    it. LinkedIn takes one or the other, never both."""
+    organization_id = certificate.organisation.linkedin_organization_id
+    if organization_id:
+        return {"organizationId": organization_id}
+    return {"organizationName": certificate.content["ente"]["legal_name"]}
+
+
 def linkedin_url(certificate: Certificate) -> str:
     """LinkedIn's add-to-profile link for a certification, pointing at the public check."""
     content = certificate.content
     issued = certificate.issued_at
     with force_locale(certificate.locale):  # the name in the certificate's language
         name = certificate_name(
-            content["standard"]["profile_title_" + certificate.locale],
+            content["standard"][
+                "profile_title_it" if certificate.locale == "it" else "profile_title_en"
+            ],
             C.certificate_coverage(certificate),
         )
     return "https://www.linkedin.com/profile/add?" + urlencode(
         {
             "startTask": "CERTIFICATION_NAME",
             "name": name,
-            "organizationName": content["ente"]["legal_name"],
+            **issuing_organisation(certificate),
             "issueYear": issued.year,
             "issueMonth": issued.month,
             "certUrl": verify_url(content["base_url"], certificate.verification_code),
@@ -161,7 +187,7 @@ def issue(case_id: uuid.UUID) -> Response:
     session = db_session()
     actor = current_account()
     case = get_case(session, actor, case_id)
-    if not actor_may(actor, case, "issue_certificate"):
+    if not actor_may(actor, case, CaseEvent.ISSUE_CERTIFICATE):
         # Refused here: the issuance below reports its refusals as a message on the page.
         raise NotPermitted("only a signatory of the ente issues certificates")
     if not EmptyForm().validate_on_submit():
@@ -179,12 +205,12 @@ def preview(case_id: uuid.UUID) -> Response:
     session = db_session()
     actor = current_account()
     case = get_case(session, actor, case_id)
-    if not actor_may(actor, case, "issue_certificate"):
+    if not actor_may(actor, case, CaseEvent.ISSUE_CERTIFICATE):
         raise NotPermitted("only a signatory of the ente issues certificates")
-    content, locale = C.preview_content(
+    content, _locale = C.preview_content(
         session, actor, case, utcnow(), base_url=str(current_app.config["BASE_URL"])
     )
-    response = Response(render_preview(content, locale, renderer()), mimetype="application/pdf")
+    response = Response(render_preview(content, renderer()), mimetype="application/pdf")
     name = "".join(ch if ch.isalnum() else "-" for ch in case.protocol_number or "case")
     response.headers["Content-Disposition"] = f'inline; filename="anteprima-preview-{name}.pdf"'
     response.headers["Cache-Control"] = "no-store"
@@ -199,7 +225,7 @@ def bulk() -> Any:
     """The signatory issues many certified cases at once; the work runs in the background (on
     the job queue when there is one) and the progress page follows it."""
     session, actor = db_session(), current_account()
-    if not actor.has_role(Role.SIGNATORY):
+    if not is_signatory(actor):
         raise NotPermitted("only signatories issue certificates")
     waiting = awaiting_certificate(session, actor)
     shown, filters = _bulk_filters(waiting)
@@ -237,7 +263,9 @@ def bulk() -> Any:
 def _bulk_filters(waiting: Any) -> tuple[list[CertificationCase], dict[str, Any]]:
     """The waiting cases the filters keep (profile, ente), and the filters' choices. Values
     that match no choice are refused with a message, and the whole list is shown."""
-    profiles = sorted({(c.target_profile.code, _title(c.target_profile)) for c in waiting})
+    profiles = sorted(
+        {(c.target_profile.code, localized(c.target_profile, "title")) for c in waiting}
+    )
     entes = sorted({(str(c.ente_titolato_id), c.ente_titolato.short_name) for c in waiting})
     profile = request.args.get("profile", "")
     ente = request.args.get("ente", "")
@@ -303,6 +331,7 @@ def detail(certificate_id: uuid.UUID) -> Any:
         content=certificate.content,
         is_holder=certificate.holder_person_id == actor.person_id,
         may_manage=C.may_manage(actor, certificate),
+        changes=C.allowed_certificate_changes(actor, certificate),
         successor=successor,
         code=C.format_code(certificate.verification_code),
         verify=verify_url(certificate.content["base_url"], certificate.verification_code),
@@ -351,18 +380,21 @@ def public_check(certificate_id: uuid.UUID) -> Response:
 @login_required
 def pdf(certificate_id: uuid.UUID) -> Response:
     """The stored, sealed bytes: never rendered again."""
-    certificate = _certificate(certificate_id, _FOR_DOWNLOAD)
+    certificate = _certificate(certificate_id, _for_download())
     if certificate.pdf_sha256 is None:  # pragma: no cover - public states have bytes
         raise NotFound("no such certificate")
     _note_view(certificate, "certificate.pdf")
-    return send_stored(certificate.pdf_sha256, "application/pdf", f"{certificate.number}.pdf")
+    # (The holder's own download is usually answered before this view: holder_download.)
+    return send_stored(
+        certificate.pdf_sha256, "application/pdf", f"{certificate.number}.pdf", immutable=True
+    )
 
 
 @bp.get("/certificates/<uuid:certificate_id>/credential.json")
 @login_required
 def credential(certificate_id: uuid.UUID) -> Response:
     """The signed Open Badges 3.0 credential, as stored (the one inside the PDF)."""
-    certificate = _certificate(certificate_id, _FOR_DOWNLOAD)
+    certificate = _certificate(certificate_id, _for_download())
     if certificate.credential_sha256 is None:  # pragma: no cover
         raise NotFound("no such certificate")
     _note_view(certificate, "certificate.credential")
@@ -395,7 +427,7 @@ def _status_change(
     if not form.validate_on_submit():
         if page is not None:  # the confirmation page again, saying what is missing
             return page(certificate, form), 422
-        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        flash_form_errors(form)
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     session = db_session()
     now = utcnow()
@@ -446,7 +478,9 @@ def _suspend_page(certificate: Certificate, form: SuspendForm) -> str:
         heading=_("Suspend certificate %(number)s", number=certificate.number),
         subject=certificate.case.candidate.full_name
         + " — "
-        + certificate.content["standard"]["profile_title_" + certificate.locale],
+        + certificate.content["standard"][
+            "profile_title_it" if certificate.locale == "it" else "profile_title_en"
+        ],
         consequences=[
             _(
                 "Until it is reinstated, every check of this certificate (QR code, code, "
@@ -479,7 +513,9 @@ def suspend(certificate_id: uuid.UUID) -> Any:
         certificate = _certificate(certificate_id)
         if not C.may_manage(current_account(), certificate):
             raise NotPermitted("only a signatory of the ente changes a certificate's status")
-        if certificate.status != CertificateStatus.ISSUED:
+        if CertificateChange.SUSPENDED not in C.allowed_certificate_changes(
+            current_account(), certificate
+        ):
             return redirect(url_for("certificates.detail", certificate_id=certificate.id))
         return _suspend_page(certificate, SuspendForm(prefix="suspend", formdata=None))
     return _status_change(
@@ -518,7 +554,7 @@ def correct(certificate_id: uuid.UUID) -> Response:
         raise NotPermitted("only a signatory of the ente corrects certificates")
     form = ReasonForm(prefix="correct")
     if not form.validate_on_submit():
-        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        flash_form_errors(form)
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     return _issue(
         current_account().id,
@@ -527,6 +563,23 @@ def correct(certificate_id: uuid.UUID) -> Response:
         supersedes_id=certificate.id,
         correction_note=form.reason.data,
     )
+
+
+@bp.get("/badges/<profile_code>.png", defaults={"lang": "it"})
+@bp.get("/badges/<lang>/<profile_code>.png")
+@limiter.exempt
+def badge(profile_code: str, lang: str) -> Response:
+    """A profile's badge (public): the image new certificates carry in their credential, for
+    LinkedIn, wallets and pages; Italian at /badges/<code>.png, English at /badges/en/..."""
+    if lang not in badges.LANGUAGES:
+        raise NotFound("no such badge")
+    profile = latest_profile(db_session(), profile_code)
+    png = badges.badge_png(profile.code, getattr(profile, f"title_{lang}"), lang)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"  # for other sites' pages
+    response.set_etag(hashlib.sha256(png).hexdigest())
+    return response.make_conditional(request)
 
 
 @bp.get("/status/<uuid:organisation_id>/<purpose>.json")

@@ -1,24 +1,27 @@
 from __future__ import annotations
 
-from flask import jsonify, redirect, render_template, request, session
+import datetime as dt
+
+from flask import current_app, jsonify, redirect, render_template, request, session
 from flask_login import current_user, login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from app.auth import current_account, safe_next_url, sorted_staff_roles
+from app.auth.second_factor import required_roles
+from app.auth.sessions import current_account, safe_next_url, sorted_staff_roles
 from app.db import database, db_session
 from app.extensions import csrf, limiter
 from app.i18n import LOCALES
 from app.main import bp
-from certification import accounts
-from certification.candidate_path import STAGES, my_path
-from certification.certificates import certificate_coverage, certificates_of_holder
+from certification.cases.candidate_path import STAGES, my_path
+from certification.cases.worklist import my_worklist
+from certification.certificates.lifecycle import certificate_coverage, certificates_of_holder
 from certification.clock import utcnow
 from certification.db import READER
+from certification.people import accounts
 from certification.policy import is_staff, managed_organisations
 from certification.standards import list_frameworks
-from certification.worklist import my_worklist
 
 
 @bp.get("/")
@@ -33,11 +36,24 @@ def dashboard() -> str:
     roles = sorted_staff_roles(account)
     certificates = certificates_of_holder(db_session(), account.person_id)
     now = utcnow()
+    worklist = (
+        my_worklist(
+            db_session(),
+            account,
+            now,
+            invitation_valid_for=dt.timedelta(
+                minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"]
+            ),
+            second_factor_roles=required_roles(),
+        )
+        if is_staff(account)
+        else None
+    )
     return render_template(
         "main/dashboard.html",
         account=account,
         roles=roles,
-        worklist=my_worklist(db_session(), account, now) if is_staff(account) else None,
+        worklist=worklist,
         now=now,
         managed=managed_organisations(db_session(), account),
         path=my_path(db_session(), account, now) if account.person.is_candidate else [],

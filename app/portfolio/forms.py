@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.labels import EVIDENCE_KIND_LABELS, EXPERIENCE_KIND_LABELS, LEARNING_CONTEXT_LABELS
+from app.labels import EVIDENCE_TYPE_LABELS, EXPERIENCE_KIND_LABELS, LEARNING_CONTEXT_LABELS
 from certification.models import EvidenceType
 
 
@@ -29,6 +29,10 @@ class ExperienceForm(FlaskForm):
         _l("Learning context"),
         choices=[SelectChoice(k.value, label) for k, label in LEARNING_CONTEXT_LABELS.items()],
         default="informale",
+        description=_l(
+            "Formal: school, university, accredited training. Non-formal: organised, outside "
+            "the formal system. Informal: from work, volunteering, everyday life."
+        ),
     )
     role_title = StringField(
         _l("Your role"),
@@ -70,13 +74,14 @@ class _EvidenceBase(FlaskForm):
 class FileEvidenceForm(_EvidenceBase):
     type = SelectField(
         _l("Kind of evidence"),
-        choices=[SelectChoice(k.value, EVIDENCE_KIND_LABELS[k]) for k in _FILE_KINDS],
+        choices=[SelectChoice(k.value, EVIDENCE_TYPE_LABELS[k]) for k in _FILE_KINDS],
     )
-    file = FileField(
-        _l("File"),
+    file = MultipleFileField(
+        _l("Files"),
         validators=[FileRequired()],
         description=_l(
-            "PDF, JPEG, PNG, WebP or office documents. Photos lose their location data."
+            "PDF, JPEG, PNG, WebP or office documents, up to 10 at once: each becomes its own "
+            "evidence. Photos lose their location data."
         ),
     )
     issued_on = DateField(_l("Date of the document"), validators=[Optional()])
@@ -120,6 +125,15 @@ class LinkForm(FlaskForm):
     target = SelectField(_l("Competence and criterion"), choices=[])
     note = TextAreaField(
         _l("Why this evidence shows it"), validators=[Optional(), Length(max=1000)]
+    )
+
+
+class LinkManyForm(FlaskForm):
+    """Link one evidence to several criteria: the ticked boxes are read from the request
+    (``targets``), the template draws them grouped by competence."""
+
+    note = TextAreaField(
+        _l("Why this evidence shows them"), validators=[Optional(), Length(max=1000)]
     )
 
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
-from typing import Any, BinaryIO
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.account.forms import EmptyForm
-from app.auth import current_account
+from app.auth.sessions import current_account
 from app.db import after_commit, db_session
 from app.errors import field_message
 from app.mail import send_mail
@@ -23,12 +23,14 @@ from app.portfolio.forms import (
     FileEvidenceForm,
     LinkEvidenceForm,
     LinkForm,
+    LinkManyForm,
     ProfileChoiceForm,
     SelfAssessmentForm,
     TestimonialForm,
 )
+from app.portfolio.thumbnails import THUMBNAIL_TYPES, thumbnails
 from app.services import storage, upload_pool
-from certification import portfolio as ops
+from app.web import EmptyForm, place_field_errors, send_stored
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
 from certification.models import (
@@ -38,8 +40,14 @@ from certification.models import (
     Person,
     Profile,
 )
-from certification.policy import can_edit_portfolio, get_portfolio_owner
+from certification.policy import (
+    can_edit_portfolio,
+    can_preview_portfolio_files,
+    get_portfolio_owner,
+)
+from certification.portfolio import operations as ops
 from certification.standards import search_profiles
+from certification.supervision.access_log import note_portfolio_view
 
 REFEREE_LINK_DAYS = 30
 EVIDENCE_FORMS: dict[str, type[Any]] = {
@@ -58,10 +66,12 @@ def _can_edit(person: Person) -> bool:
     return can_edit_portfolio(db_session(), current_account(), person)
 
 
-def _apply_errors(form: Any, exc: InvalidInput, default_field: str) -> None:
-    for name, codes in exc.errors.items():
-        field = getattr(form, name, None) or getattr(form, default_field)
-        field.errors = [*field.errors, *(field_message(c) for c in codes)]
+def _note(person: Person, what: str, entity_id: uuid.UUID, **details: Any) -> None:
+    """A supervisor's view of the portfolio goes to the audit log
+    (certification.supervision.access_log)."""
+    note_portfolio_view(
+        db_session(), current_account(), person, what, entity_id, utcnow(), **details
+    )
 
 
 def _render(template: str, person: Person, status: int = 200, **context: Any) -> Any:
@@ -84,10 +94,11 @@ def mine() -> Response:
 @login_required
 def overview(person_id: uuid.UUID) -> Any:
     person = _owner(person_id)
+    _note(person, "portfolio", person.id)
     session = db_session()
     target = ops.target_profile(session, person)
     rows = ops.coverage(session, person, target) if target else []
-    from certification.workflow import cases_of_candidate
+    from certification.cases.workflow import cases_of_candidate
 
     return _render(
         "portfolio/overview.html",
@@ -148,7 +159,7 @@ def new_experience(person_id: uuid.UUID) -> Any:
                 db_session(), current_account(), person, _experience_input(form), utcnow()
             )
         except InvalidInput as exc:
-            _apply_errors(form, exc, "description")
+            place_field_errors(form, exc.errors, form.description)
             return _render("portfolio/experience_form.html", person, 422, form=form)
         flash(_("The experience has been saved. Now add the evidence that shows it."), "success")
         return redirect(
@@ -164,6 +175,7 @@ def new_experience(person_id: uuid.UUID) -> Any:
 def experience(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
     person = _owner(person_id)
     item = ops.get_experience(db_session(), person, experience_id)
+    _note(person, "experience", item.id)
     return _render("portfolio/experience.html", person, experience=item, delete_form=EmptyForm())
 
 
@@ -187,7 +199,7 @@ def edit_experience(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
                 db_session(), current_account(), item, _experience_input(form), utcnow()
             )
         except InvalidInput as exc:
-            _apply_errors(form, exc, "description")
+            place_field_errors(form, exc.errors, form.description)
             return _render(
                 "portfolio/experience_form.html", person, 422, form=form, experience=item
             )
@@ -233,9 +245,8 @@ def new_evidence(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
         session, actor, now = db_session(), current_account(), utcnow()
         try:
             if kind == "file":
-                upload = form.file.data
-                max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
-                evidence = ops.add_file_evidence(
+                max_bytes = _max_upload_bytes()
+                added = ops.add_file_evidences(
                     session,
                     storage(),
                     actor,
@@ -244,12 +255,27 @@ def new_evidence(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
                     title=form.title.data,
                     description=form.description.data or "",
                     issued_on=form.issued_on.data,
-                    data=upload.read(max_bytes + 1),
-                    filename=upload.filename or "file",
+                    files=[
+                        (upload.read(max_bytes + 1), upload.filename or "file")
+                        for upload in form.file.data
+                    ],
                     max_bytes=max_bytes,
                     now=now,
                     check=upload_pool().check_upload,
                 )
+                if len(added) > 1:
+                    flash(
+                        _(
+                            "%(num)d files have been added, each as its own evidence. Link "
+                            "them to the criteria they show.",
+                            num=len(added),
+                        ),
+                        "success",
+                    )
+                    return redirect(
+                        url_for("portfolio.experience", person_id=person.id, experience_id=item.id)
+                    )
+                evidence = added[0]
             elif kind == "link":
                 evidence = ops.add_link_evidence(
                     session,
@@ -283,20 +309,52 @@ def new_evidence(person_id: uuid.UUID, experience_id: uuid.UUID) -> Any:
                     accepted=bool(form.accepted.data),
                     now=now,
                 )
+        except ops.BatchRejected as exc:
+            form.file.errors = [
+                _(
+                    "%(name)s was not accepted: %(problem)s",
+                    name=name,
+                    problem=field_message(reason),
+                )
+                for name, reason in exc.rejected
+            ] + [_("Nothing has been stored: remove or replace these files and send again.")]
+            return _evidence_form(person, 422, form, kind, item)
         except InvalidInput as exc:
-            _apply_errors(form, exc, "title")
-            return _render(
-                "portfolio/evidence_form.html", person, 422, form=form, kind=kind, experience=item
-            )
+            place_field_errors(form, exc.errors, form.title)
+            return _evidence_form(person, 422, form, kind, item)
         flash(_("The evidence has been added. Link it to the criteria it shows."), "success")
         return redirect(url_for("portfolio.evidence", person_id=person.id, evidence_id=evidence.id))
+    return _evidence_form(person, 422 if form.is_submitted() else 200, form, kind, item)
+
+
+#: What the upload form accepts, for the browser's file picker and its check before sending
+#: (the server decides from the content: certification.portfolio.uploads).
+ACCEPTED_FILES = (
+    ".pdf,.jpg,.jpeg,.png,.webp,.docx,.xlsx,.pptx,.odt,.ods,.odp,"
+    "application/pdf,image/jpeg,image/png,image/webp"
+)
+
+
+def _max_upload_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+
+
+def _evidence_form(person: Person, status: int, form: Any, kind: str, item: Any) -> Any:
+    if kind == "file":
+        form.file.render_kw = {
+            "accept": ACCEPTED_FILES,
+            "data-max-bytes": str(_max_upload_bytes()),
+            "data-max-files": str(ops.MAX_FILES_PER_UPLOAD),
+        }
     return _render(
         "portfolio/evidence_form.html",
         person,
-        422 if form.is_submitted() else 200,
+        status,
         form=form,
         kind=kind,
         experience=item,
+        max_mb=current_app.config["MAX_UPLOAD_MB"],
+        max_files=ops.MAX_FILES_PER_UPLOAD,
     )
 
 
@@ -328,6 +386,7 @@ def _lang() -> str:
 def evidence(person_id: uuid.UUID, evidence_id: uuid.UUID) -> Any:
     person = _owner(person_id)
     item = ops.get_evidence(db_session(), person, evidence_id)
+    _note(person, "evidence", item.id)
     form, target = _link_form(person)
     return _render(
         "portfolio/evidence.html",
@@ -374,7 +433,7 @@ def add_link(person_id: uuid.UUID, evidence_id: uuid.UUID) -> Any:
                 utcnow(),
             )
         except InvalidInput as exc:
-            _apply_errors(form, exc, "target")
+            place_field_errors(form, exc.errors, form.target)
         else:
             flash(_("The evidence has been linked."), "success")
             return redirect(url_for("portfolio.evidence", person_id=person.id, evidence_id=item.id))
@@ -421,39 +480,72 @@ def evidence_file(person_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
     item = ops.get_evidence(db_session(), person, evidence_id)
     if item.file is None:
         raise NotFound("no file")
+    _note(person, "evidence.file", item.id, file_name=item.file_name or "")
     return send_stored(item.file.sha256, item.file.media_type, item.file_name or "file")
 
 
-def send_stored(sha256: str, media_type: str, name: str) -> Response:
-    """Serve stored bytes as a download: never rendered inline by the browser. Streamed from
-    the store (sendfile under gunicorn), not read into memory."""
+#: What the owner sees inline (images in the page, PDFs in the browser's own viewer).
+PREVIEW_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+
+
+def _owned_file(person_id: uuid.UUID, evidence_id: uuid.UUID, types: frozenset[str]) -> Any:
+    """The owner's own evidence file of one of ``types``; 404 for anyone else, staff who see
+    the portfolio included (they keep the download), and for other kinds of file."""
+    person = _owner(person_id)
+    if not can_preview_portfolio_files(current_account(), person):
+        raise NotFound("evidence not found")
+    item = ops.get_evidence(db_session(), person, evidence_id)
+    if item.file is None or item.file.media_type not in types:
+        raise NotFound("no preview")
+    return item
+
+
+def _inline_headers(response: Response) -> Response:
+    # Shown by the browser, never able to run anything or be framed (security.md §3.5, §3.7).
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; frame-ancestors 'none'; sandbox"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/<uuid:person_id>/evidence/<uuid:evidence_id>/preview")
+@login_required
+def evidence_preview(person_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
+    """The file shown inline, to its owner only: images in the evidence page, PDFs opened in
+    the browser's viewer (a link: the pages' CSP allows no frames or objects)."""
+    item = _owned_file(person_id, evidence_id, PREVIEW_TYPES)
     try:
-        stored = storage().open(sha256)
+        stored = storage().open(item.file.sha256)
     except KeyError:
         raise NotFound("file missing") from None
-    return _download(stored.stream, stored.size, media_type, name)
-
-
-def send_bytes(data: bytes, media_type: str, name: str) -> Response:
-    """Serve bytes as a download, sandboxed and never cached."""
-    return _download(io.BytesIO(data), len(data), media_type, name)
-
-
-def _download(stream: BinaryIO, size: int, media_type: str, name: str) -> Response:
     response = send_file(
-        stream,
-        mimetype=media_type,
-        as_attachment=True,
-        download_name=name,
+        stored.stream,
+        mimetype=item.file.media_type,
+        as_attachment=False,
+        download_name=item.file_name or "file",
         conditional=False,
         etag=False,
         max_age=0,
     )
-    response.content_length = size  # werkzeug knows it only for paths and BytesIO
-    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    response.content_length = stored.size
+    return _inline_headers(response)
+
+
+@bp.get("/<uuid:person_id>/evidence/<uuid:evidence_id>/thumbnail")
+@login_required
+def evidence_thumbnail(person_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
+    """A small picture of an image evidence, to its owner only: made from the stored image
+    (re-encoded on upload, so without metadata) on first use and kept in memory."""
+    item = _owned_file(person_id, evidence_id, THUMBNAIL_TYPES)
+    found = thumbnails.get(item.file.sha256, storage())
+    if found is None:
+        raise NotFound("no thumbnail")
+    data, media_type = found
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = "inline"
+    return _inline_headers(response)
 
 
 @bp.post("/<uuid:person_id>/evidence/<uuid:evidence_id>/ask-referee")
@@ -513,6 +605,100 @@ def mapping(person_id: uuid.UUID) -> Any:
         target=target,
         coverage=rows,
         assess_form=SelfAssessmentForm(formdata=None),
+        evidence_choices=[
+            ev for e in ops.experiences_of(session, person) for ev in e.evidence if not ev.locked_at
+        ]
+        if target and _can_edit(person)
+        else [],
+    )
+
+
+def _evidence_of(person: Person, raw: str | None) -> Any:
+    """The person's evidence named by ``raw`` (an id from the request), or ``None``."""
+    try:
+        evidence_id = uuid.UUID(raw or "")
+    except ValueError:
+        return None
+    try:
+        return ops.get_evidence(db_session(), person, evidence_id)
+    except NotFound:
+        return None
+
+
+@bp.route("/<uuid:person_id>/mapping/links", methods=["GET", "POST"])
+@login_required
+def link_many(person_id: uuid.UUID) -> Any:
+    """Link one evidence to several criteria (and competences) in one form: reached from a
+    criterion without evidence on the coverage grid (``?target=``, ticked already) or from an
+    evidence (``?evidence=``). Without an evidence chosen, the page asks which one."""
+    person = _owner(person_id)
+    if not _can_edit(person):
+        raise NotFound("portfolio not found")
+    session = db_session()
+    target = ops.target_profile(session, person)
+    source = request.form if request.method == "POST" else request.args
+    item = _evidence_of(person, source.get("evidence"))
+    if request.method == "POST" and item is None:
+        raise NotFound("evidence not found")
+    if target is None:
+        if request.method == "POST":
+            return redirect(url_for("portfolio.mapping", person_id=person.id))
+        return _render("portfolio/link_many.html", person, target=None)
+    chosen = source.getlist("targets") + source.getlist("target")
+    form = LinkManyForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                links = ops.link_evidence_to_many(
+                    session,
+                    current_account(),
+                    item,
+                    target,
+                    chosen,
+                    form.note.data or "",
+                    utcnow(),
+                )
+            except InvalidInput as exc:
+                # the boxes' problems above them, the note's under it
+                target_errors = [field_message(c) for c in exc.errors.get("targets", [])]
+                if "note" in exc.errors:
+                    form.note.errors = [*form.note.errors, *map(field_message, exc.errors["note"])]
+            else:
+                flash(
+                    ngettext(
+                        "The evidence has been linked to %(num)d criterion.",
+                        "The evidence has been linked to %(num)d criteria.",
+                        len(links),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("portfolio.mapping", person_id=person.id))
+        else:
+            target_errors = []
+        status = 422
+    else:
+        target_errors = []
+    evidence_choices = [
+        ev for e in ops.experiences_of(session, person) for ev in e.evidence if not ev.locked_at
+    ]
+    groups: list[tuple[Any, list[ops.LinkTarget]]] = []
+    for t in ops.link_targets(target):
+        if not groups or groups[-1][0].id != t.competence.id:
+            groups.append((t.competence, []))
+        groups[-1][1].append(t)
+    return _render(
+        "portfolio/link_many.html",
+        person,
+        status,
+        form=form,
+        target=target,
+        evidence=item,
+        evidence_choices=evidence_choices,
+        groups=groups,
+        chosen=set(chosen),
+        linked=ops.linked_keys(item) if item else set(),
+        target_errors=target_errors,
     )
 
 
@@ -520,6 +706,7 @@ def mapping(person_id: uuid.UUID) -> Any:
 @login_required
 def self_assess(person_id: uuid.UUID) -> Response:
     person = _owner(person_id)
+    _note(person, "portfolio", person.id)
     session = db_session()
     target = ops.target_profile(session, person)
     form = SelfAssessmentForm()
@@ -566,7 +753,7 @@ def comment(person_id: uuid.UUID) -> Response:
 @login_required
 def export(person_id: uuid.UUID) -> Response:
     person = _owner(person_id)
-    from certification.export import export_person
+    from certification.people.export import export_person
 
     now = utcnow()
     data = export_person(db_session(), storage(), current_account(), person, now)
@@ -590,7 +777,7 @@ def erase(person_id: uuid.UUID) -> Any:
     form = EmptyForm()
     if form.validate_on_submit() and request.form.get("confirm") == "yes":
         from app.erasures import append_to_journal
-        from certification.export import erase_person_data
+        from certification.people.export import erase_person_data
 
         report = erase_person_data(db_session(), current_account(), person, utcnow())
         blobs, orphaned = storage(), report.orphaned_files

@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from app.labels import ROLE_LABELS
-from certification.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
+from certification.people.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
 
 
 class RoleField(SelectMultipleField):

@@ -7,19 +7,19 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.account.forms import EmptyForm
-from app.auth import current_account
 from app.auth.second_factor import fresh_second_factor
+from app.auth.sessions import current_account
 from app.db import db_session
-from app.errors import apply_field_errors, field_message
+from app.errors import field_message
 from app.i18n import current_language
 from app.mail import send_template
 from app.staff import bp
 from app.staff.forms import AddStaffForm, StaffRolesForm
-from certification import accounts, staff
+from app.web import EmptyForm, place_field_errors
 from certification.clock import utcnow
 from certification.errors import InvalidInput, LastAdmin, NotPermitted
 from certification.models import Organisation
+from certification.people import accounts, staff
 from certification.policy import get_managed_organisation, managed_organisations
 
 
@@ -70,7 +70,7 @@ def add(organisation_id: uuid.UUID) -> Response | str | tuple[str, int]:
                 now=utcnow(),
             )
         except InvalidInput as exc:
-            apply_field_errors(form, exc)
+            place_field_errors(form, exc.errors)
             return render_template("staff/add.html", organisation=org, form=form), 422
         if created:
             token = accounts.make_password_reset_token(account, current_app.config["SECRET_KEY"])
@@ -127,7 +127,7 @@ def member(organisation_id: uuid.UUID, person_id: uuid.UUID) -> Response | str |
                 remove_form=EmptyForm(),
             ), 409
         except InvalidInput as exc:
-            apply_field_errors(form, exc)
+            place_field_errors(form, exc.errors)
             return render_template(
                 "staff/member.html",
                 organisation=org,

@@ -25,10 +25,11 @@ from app.labels import (
 )
 from app.services import renderer
 from app.verify import bp
-from app.verify.views import code_limit, global_limit, private
+from app.verify.checks import code_limit, global_limit
+from app.web import private
 from certification.clock import ROME, utcnow
 from certification.models import Certificate, CertificateStatus
-from certification.verification import (
+from certification.verification.checks import (
     Dimension,
     Method,
     Outcome,
@@ -36,7 +37,7 @@ from certification.verification import (
     Verification,
     public_view,
 )
-from certification.verification_results import as_verification, keep, kept_result
+from certification.verification.results import as_verification, keep, kept_result
 
 
 class KeepResultForm(FlaskForm):

@@ -2,83 +2,59 @@
 the QR code), and the same for machines under ``/api/v1/verify`` (see app.api.views).
 
 No login. Rate-limited per client and overall; pages are never indexed or cached; unknown and
-malformed codes get the same 404 page; every check is logged without data about who asked.
+malformed codes get the same 404 page; a new-format code whose check character is wrong gets a
+page of its own (422: mistyped, nothing looked up); every check of a certificate in the register
+is logged without data about who asked.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, make_response, render_template, request, url_for
+from flask import Response, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.db import db_session, reads_only
-from app.extensions import limiter
-from app.labels import EVIDENCE_REVEAL_STATES, VERIFICATION_STATES
-from app.services import storage, upload_pool, verification_recorder
+from app.extensions import csrf
+from app.labels import EVIDENCE_REVEAL_STATES
+from app.services import storage, upload_pool
 from app.verify import bp
+from app.verify.checks import (
+    REVEAL_STATUS,
+    answer,
+    checked,
+    code_limit,
+    global_limit,
+    read_upload,
+    reveal_evidence,
+    upload_limit,
+)
+from app.web import private
 from certification.clock import utcnow
-from certification.evidence_reveal import EvidenceReveal, verify_evidence
+from certification.codes import Mistyped, read_code
 from certification.models import VerificationChannel
-from certification.verification import (
-    MAX_PDF_BYTES,
+from certification.verification.checks import (
+    MISTYPED,
     Method,
     Verification,
     public_view,
-    verify_code,
     verify_file,
 )
 
-#: Per client: a person checks a few certificates; a script enumerating codes is stopped.
-CODE_LIMIT = "30 per minute;300 per hour"
-#: Uploads cost a PDF parse in a child process: stricter.
-UPLOAD_LIMIT = "10 per minute;60 per hour"
-#: All clients together, so that enumeration spread over many addresses is bounded too.
-GLOBAL_LIMIT = "3000 per minute"
-
-
-def _everyone() -> str:
-    return "everyone"
-
-
-# One budget per client for the web pages and the API together.
-code_limit = limiter.shared_limit(
-    CODE_LIMIT,
-    scope="verify-code",
-    exempt_when=lambda: request.endpoint == "verify.index" and "code" not in request.args,
-)
-upload_limit = limiter.shared_limit(UPLOAD_LIMIT, scope="verify-upload")
-global_limit = limiter.shared_limit(GLOBAL_LIMIT, scope="verify-all", key_func=_everyone)
-
-
-def private(response: Response) -> Response:
-    """Headers for pages that name a person: not indexed, not cached, no referrer."""
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def checked(result: Verification, channel: VerificationChannel) -> dict[str, Any] | None:
-    """Log the check and return what the verifier may see of the certificate."""
-    verification_recorder().record(result, channel, utcnow())
-    if result.certificate is None:
-        return None
-    return public_view(db_session(), result.certificate, result.consents)
-
-
-def read_upload() -> bytes | None:
-    """The uploaded file's bytes (at most one byte over the cap, so the cap is detected)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return None
-    return upload.stream.read(MAX_PDF_BYTES + 1)
+# _PUBLIC_FORMS: checking a file and the holder's evidence reveal are offered on the public
+# check's pages, which have no session (app.public) and so no CSRF token to give. They need
+# none: they act as nobody (no account, nothing of anyone's changed; the log knows no asker),
+# exactly as POST /api/v1/verify and /api/v1/verify/evidence, which never took a token; and a
+# cross-site POST is still refused by its Origin / Sec-Fetch-Site (app.origins).
 
 
 def _page(result: Verification, channel: VerificationChannel) -> Response:
+    return _shown(result, checked(result, channel))
+
+
+def _shown(result: Verification, view: dict[str, Any] | None) -> Response:
     from app.verify.results import KeepResultForm, offer
 
-    view = checked(result, channel)
     # A checked file's result can be kept at an address of its own (a code has one already).
     keep_form = (
         KeepResultForm(formdata=None, token=offer(result)) if result.method != Method.CODE else None
@@ -101,11 +77,23 @@ def _not_found() -> Response:
     )
 
 
+def _mistyped(code: str) -> Response:
+    # The check character failed: the code as typed, in the groups it is printed in.
+    typed = read_code(code)
+    groups = typed.groups if isinstance(typed, Mistyped) else []
+    page = render_template(
+        "verify/mistyped.html", code=code, groups=groups, language_next=url_for("verify.index")
+    )
+    return private(make_response(page, 422))
+
+
 def _by_code(code: str, channel: VerificationChannel) -> Response:
-    result = verify_code(db_session(), code, utcnow())
-    if result.certificate is None:
+    found = answer(code, channel)  # no session (issue 22); logged when found
+    if found.verification.reason == MISTYPED:
+        return _mistyped(code)
+    if found.view is None:
         return _not_found()
-    return _page(result, channel)
+    return _shown(found.verification, found.view)
 
 
 @bp.get("/verify")
@@ -128,6 +116,7 @@ def by_link(code: str) -> Response:
 
 
 @bp.post("/verify")
+@csrf.exempt  # public and anonymous, like POST /api/v1/verify (see _PUBLIC_FORMS)
 @reads_only  # a check against the register writes nothing (the log is written apart)
 @upload_limit
 @global_limit
@@ -143,48 +132,8 @@ def upload() -> Response:
     return _page(result, VerificationChannel.WEB)
 
 
-def read_evidence_upload() -> bytes | None:
-    """The uploaded evidence file (at most one byte over the upload cap)."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return None
-    return upload.stream.read(evidence_max_bytes() + 1)
-
-
-def evidence_max_bytes() -> int:
-    return int(current_app.config["MAX_UPLOAD_MB"]) * 2**20
-
-
-def reveal_evidence(code: str, channel: VerificationChannel) -> EvidenceReveal:
-    """Check the holder's reveal (code, ``file``, ``salt``); the certificate's check by code
-    is logged like any other."""
-    reveal = verify_evidence(
-        db_session(),
-        code,
-        read_evidence_upload(),
-        request.form.get("salt", ""),
-        utcnow(),
-        max_bytes=evidence_max_bytes(),
-    )
-    if reveal.verification is not None:
-        verification_recorder().record(reveal.verification, channel, utcnow())
-    return reveal
-
-
-#: HTTP status of each reveal answer: refusals of the input are 422 (413 too large), an
-#: unknown code the same 404 as everywhere; a decision on the evidence is a 200.
-REVEAL_STATUS = {
-    "confirmed": 200,
-    "not_confirmed": 200,
-    "not_committed": 200,
-    "not_found": 404,
-    "salt_malformed": 422,
-    "no_file": 422,
-    "too_large": 413,
-}
-
-
 @bp.post("/verify/<code>/evidence")
+@csrf.exempt  # public and anonymous (see _PUBLIC_FORMS)
 @upload_limit
 @global_limit
 def evidence(code: str) -> Response:
@@ -206,70 +155,3 @@ def evidence(code: str) -> Response:
         now=utcnow(),
     )
     return private(make_response(page, REVEAL_STATUS[reveal.reason]))
-
-
-def verification_json(result: Verification, record: dict[str, Any] | None) -> dict[str, Any]:
-    """The API's body for a verification (app.api.schemas.VerificationSchema)."""
-    certificate = None
-    if record is not None:
-        standard = record["standard"]
-        certificate = {
-            "number": record["number"],
-            "verification_code": record["code"],
-            "issued_on": record["issued_on"],
-            "kind": record["kind"],
-            "holder_name": record["holder"]["name"],
-            "holder_full_name_shown": record["holder"]["full_name_shown"],
-            "ente_titolato": record["ente_titolato"],
-            "ente_titolare": record["ente_titolare"],
-            "framework_title": {
-                "it": standard["framework_title_it"],
-                "en": standard["framework_title_en"],
-            },
-            "profile_code": standard["profile_code"],
-            "profile_title": {
-                "it": standard["profile_title_it"],
-                "en": standard["profile_title_en"],
-            },
-            "eqf_level": standard["eqf_level"],
-            "competences": [
-                {
-                    "code": c["code"],
-                    "title": {"it": c["title_it"], "en": c["title_en"]},
-                    "eqf_level": c["eqf_level"],
-                }
-                for c in record["competences"]
-            ],
-            "coverage": {
-                **record["coverage"].as_dict(),
-                "missing": [
-                    {"code": m["code"], "title": {"it": m["title_it"], "en": m["title_en"]}}
-                    for m in record["coverage"].missing
-                ],
-            },
-            "assessment_methods": record["assessment_methods"],
-            "status": record["status"],
-            "status_changed_on": record["status_changed_on"],
-            "superseded_by": record["superseded_by"],
-            "illustrative": record["illustrative"],
-        }
-        if "evidence" in record:
-            certificate["learning_experiences"] = record["learning"]["experiences"]
-            certificate["evidence"] = record["evidence"]
-    return {
-        "verdict": result.verdict.value,
-        "reason": result.reason,
-        "method": result.method.value,
-        "checked_at": utcnow(),
-        "dimensions": [
-            {
-                "name": d.name,
-                "state": d.state,
-                "outcome": d.outcome.value,
-                "detail": d.detail,
-                "message": str(VERIFICATION_STATES.get(d.state, d.state)),
-            }
-            for d in result.dimensions
-        ],
-        "certificate": certificate,
-    }

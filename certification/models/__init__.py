@@ -1,9 +1,11 @@
 """All tables. Import models from here so that every mapper is configured together."""
 
 from certification.models.accounts import (
+    PLATFORM_SCOPE,
     ApiToken,
     Organisation,
     Person,
+    PrivacyNotice,
     StaffRole,
     UserAccount,
     UserSession,
@@ -22,6 +24,7 @@ from certification.models.assessment import (
 )
 from certification.models.audit import AuditCheckpoint, AuditEvent, ChainHead, ErasureRecord
 from certification.models.cards import (
+    CardDocument,
     CardStatus,
     CardUse,
     ConventionCategory,
@@ -43,14 +46,17 @@ from certification.models.cases import (
 )
 from certification.models.certificates import (
     BulkIssuance,
+    BulkIssuanceItem,
     Certificate,
     CertificateCompetence,
     CertificateEvidence,
     CertificateKind,
+    CertificatePdfVersion,
     CertificateStatus,
     StatusList,
     StatusPurpose,
     VerificationChannel,
+    VerificationCount,
     VerificationLog,
     VerificationResult,
 )
@@ -85,9 +91,16 @@ from certification.models.standards import (
     ProfileCompetence,
     RubricLevel,
 )
+from certification.models.wallet import (
+    WalletIssuance,
+    WalletNonce,
+    WalletOffer,
+    WalletPresentationRequest,
+)
 
 __all__ = [
     "FILE_EVIDENCE",
+    "PLATFORM_SCOPE",
     "ApiToken",
     "Appeal",
     "AppealStatus",
@@ -96,6 +109,8 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "BulkIssuance",
+    "BulkIssuanceItem",
+    "CardDocument",
     "CardStatus",
     "CardUse",
     "CaseCompetence",
@@ -104,6 +119,7 @@ __all__ = [
     "CertificateCompetence",
     "CertificateEvidence",
     "CertificateKind",
+    "CertificatePdfVersion",
     "CertificateStatus",
     "CertificationCase",
     "ChainHead",
@@ -140,6 +156,7 @@ __all__ = [
     "Person",
     "PortfolioComment",
     "PortfolioTarget",
+    "PrivacyNotice",
     "Profile",
     "ProfileCompetence",
     "RecoveryCode",
@@ -158,7 +175,12 @@ __all__ = [
     "UserAccount",
     "UserSession",
     "VerificationChannel",
+    "VerificationCount",
     "VerificationLog",
     "VerificationResult",
+    "WalletIssuance",
+    "WalletNonce",
+    "WalletOffer",
+    "WalletPresentationRequest",
     "WorkflowProfile",
 ]

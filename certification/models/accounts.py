@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certification.db import ModelBase, UUIDPrimaryKey
-from certification.roles import OrganisationKind, Role
+from certification.people.roles import OrganisationKind, Role
 
 
 def _enum(cls: type[Any]) -> Enum:
@@ -45,6 +45,9 @@ class Organisation(UUIDPrimaryKey, ModelBase):
     city: Mapped[str | None] = mapped_column(String(100))
     pec: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(300))
+    #: The organisation's LinkedIn company id (digits): LinkedIn's add-to-profile link names the
+    #: issuer by it, with its logo, instead of by name alone.
+    linkedin_organization_id: Mapped[str | None] = mapped_column(String(20))
     #: A partner business: the ente titolato whose programme staff manage it (its conventions,
     #: its users).
     managed_by_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -107,6 +110,9 @@ class UserAccount(UUIDPrimaryKey, ModelBase):
     created_at: Mapped[dt.datetime]
     last_login_at: Mapped[dt.datetime | None]
     password_changed_at: Mapped[dt.datetime | None]
+    #: When the holder followed the confirmation link sent to ``email`` (None: not yet). An
+    #: application cannot be submitted before; a new address would be unconfirmed again.
+    email_confirmed_at: Mapped[dt.datetime | None]
 
     person: Mapped[Person] = relationship(back_populates="account", lazy="joined")
 
@@ -179,3 +185,35 @@ class ApiToken(UUIDPrimaryKey, ModelBase):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[UserAccount] = relationship()
+
+
+#: The ``scope`` of the platform's own notice (Attesta's processing before an ente is chosen).
+PLATFORM_SCOPE = "platform"
+
+
+class PrivacyNotice(UUIDPrimaryKey, ModelBase):
+    """One published version of a privacy notice (informativa, art. 13 GDPR): an ente's, or the
+    platform's (``organisation_id`` None). Kept as written: never edited after publication, a
+    new version is published instead (certification.people.privacy refuses any update)."""
+
+    __tablename__ = "privacy_notices"
+    __table_args__ = (UniqueConstraint("scope", "version"),)
+
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    #: ``platform`` or the organisation's id: one numbering per notice, unique with ``version``
+    #: (a NULL organisation would not make the pair unique in SQL).
+    scope: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    #: The text as written (Markdown or plain text), shown as plain text.
+    body: Mapped[str] = mapped_column(Text)
+    #: The language the text is written in ("it" for the legal text).
+    language: Mapped[str] = mapped_column(String(5), default="it")
+    published_at: Mapped[dt.datetime]
+    published_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_accounts.id", ondelete="SET NULL")
+    )
+
+    organisation: Mapped[Organisation | None] = relationship()

@@ -98,6 +98,23 @@ class TalentCard(UUIDPrimaryKey, ModelBase):
     basis_certificate: Mapped[Certificate | None] = relationship()
 
 
+class CardDocument(ModelBase):
+    """A card's PDF (and, once asked for, its PNG) as last rendered in one language, kept in
+    storage and served as stored while ``fingerprint`` (the sha256 of everything printed on it
+    and of its layout) stays the same: a card is rendered once per version, not per download."""
+
+    __tablename__ = "card_documents"
+
+    card_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("talent_cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(5), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    png_sha256: Mapped[str | None] = mapped_column(String(64))
+    rendered_at: Mapped[dt.datetime]
+
+
 class PartnerConvention(UUIDPrimaryKey, ModelBase):
     """A benefit a partner business offers to the holders of an ente's talent cards."""
 

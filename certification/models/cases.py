@@ -11,8 +11,15 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certification.cases.states import CaseStatus
 from certification.db import ModelBase, UUIDPrimaryKey
-from certification.models.accounts import Organisation, Person, UserAccount, _enum
+from certification.models.accounts import (
+    Organisation,
+    Person,
+    PrivacyNotice,
+    UserAccount,
+    _enum,
+)
 from certification.models.assessment import (
     Appeal,
     AssessmentSession,
@@ -22,7 +29,6 @@ from certification.models.assessment import (
 )
 from certification.models.portfolio import StoredFile
 from certification.models.standards import Competence, Profile
-from certification.states import CaseStatus
 
 
 class WorkflowProfile(enum.StrEnum):
@@ -45,6 +51,8 @@ class ConsentPurpose(enum.StrEnum):
     GUARDIAN = "guardian"
     #: Showing the talent card's first name and initial to partner businesses (domain.md §6.6 #9).
     SHARE_WITH_PARTNERS = "share_with_partners"
+    #: Read the platform's privacy notice at sign-up (an acknowledgement, kept with its version).
+    PRIVACY_NOTICE = "privacy_notice"
 
 
 class DocumentKind(enum.StrEnum):
@@ -67,7 +75,7 @@ class CertificationCase(UUIDPrimaryKey, ModelBase):
     """A pratica: one candidate's application to one ente titolato for a profile or competences."""
 
     __tablename__ = "certification_cases"
-    #: The staff's lists (certification/worklist.py) read an ente's open cases by state, then
+    #: The staff's lists (certification/cases/worklist.py) read an ente's open cases by state, then
     #: sort the few hundred found; an index by (ente, deadline) led the planner to walk the
     #: ente's whole closed history in deadline order instead (issue 18).
     __table_args__ = (Index("ix_certification_cases_ente_status", "ente_titolato_id", "status"),)
@@ -176,8 +184,15 @@ class Consent(UUIDPrimaryKey, ModelBase):
     granted_at: Mapped[dt.datetime]
     withdrawn_at: Mapped[dt.datetime | None]
     guardian_name: Mapped[str | None] = mapped_column(String(200))
+    #: The version of the privacy notice (informativa) shown beside the checkbox when the
+    #: consent was given; None for consents given before notices were versioned (or where the
+    #: ente had published none).
+    privacy_notice_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("privacy_notices.id", ondelete="RESTRICT"), index=True
+    )
 
     case: Mapped[CertificationCase | None] = relationship(back_populates="consents")
+    privacy_notice: Mapped[PrivacyNotice | None] = relationship()
 
 
 class CaseTransition(UUIDPrimaryKey, ModelBase):

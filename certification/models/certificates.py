@@ -9,9 +9,20 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certification.certificates.content import CertificateContent
 from certification.db import ModelBase, UUIDPrimaryKey
 from certification.models.accounts import Organisation, UserAccount, _enum
 from certification.models.cases import CertificationCase
@@ -62,14 +73,16 @@ class Certificate(UUIDPrimaryKey, ModelBase):
         ForeignKey("organisations.id", ondelete="RESTRICT")
     )
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    #: 26 Crockford base32 characters, 130 random bits: the public look-up key.
+    #: 27 Crockford base32 characters, 130 random bits and a check character (certification.codes;
+    #: 26, no check character, on certificates issued before it): the public look-up key.
     verification_code: Mapped[str] = mapped_column(String(32), unique=True)
     #: Position in the ente's revocation and suspension status lists; random, never reused.
     status_index: Mapped[int]
     kind: Mapped[CertificateKind] = mapped_column(_enum(CertificateKind))
     locale: Mapped[str] = mapped_column(String(5))
     status: Mapped[CertificateStatus] = mapped_column(_enum(CertificateStatus), index=True)
-    content: Mapped[dict[str, Any]]
+    #: Typed by :mod:`certification.certificates.content` (stored as JSON, as always).
+    content: Mapped[CertificateContent] = mapped_column(JSON())
     holder_person_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("persons.id", ondelete="RESTRICT"), index=True
     )
@@ -134,8 +147,8 @@ class CertificateCompetence(ModelBase):
 
 class CertificateEvidence(ModelBase):
     """One evidence item of a certificate in the salted-commitment format (content
-    ``evidence_format`` 2, :mod:`certification.commitments`): the secret salt, kept by Attesta
-    and given only to the holder (data export), and what the commitment was computed over.
+    ``evidence_format`` 2, :mod:`certification.certificates.commitments`): the secret salt, kept by
+    Attesta and given only to the holder (data export), and what the commitment was computed over.
     The credential carries only the commitment and the indicators."""
 
     __tablename__ = "certificate_evidence"
@@ -160,6 +173,24 @@ class CertificateEvidence(ModelBase):
     commitment: Mapped[str] = mapped_column(String(64))
 
     certificate: Mapped[Certificate] = relationship(back_populates="evidence_commitments")
+
+
+class CertificatePdfVersion(ModelBase):
+    """A sealed PDF that Attesta served for a certificate before it was replaced by a later
+    revision of the same file: ``certificates refresh-timestamps`` appends a document
+    time-stamp (an incremental update), so the stored bytes, and their digest, change, while a
+    holder's earlier download stays what we issued. Verification by upload finds a certificate
+    by its current digest or by one of these (the digest is enough: those bytes are the
+    current file's beginning)."""
+
+    __tablename__ = "certificate_pdf_versions"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    certificate_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), index=True
+    )
+    #: When a later revision replaced it.
+    replaced_at: Mapped[dt.datetime]
 
 
 class StatusList(UUIDPrimaryKey, ModelBase):
@@ -193,10 +224,56 @@ class BulkIssuance(UUIDPrimaryKey, ModelBase):
         ForeignKey("user_accounts.id", ondelete="RESTRICT")
     )
     case_ids: Mapped[list[str]]
-    #: One entry per case: {"case_id", "status": "issued"|"failed"|"pending", "code"?, "error"?}
-    items: Mapped[list[Any]]
     created_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
+
+    #: One row per case, in the request's order: each written alone, in the transaction that
+    #: issues its certificate (a list in one column would be rewritten whole for every item).
+    entries: Mapped[list[BulkIssuanceItem]] = relationship(
+        order_by="BulkIssuanceItem.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        back_populates="bulk",
+    )
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The items as the API gives them: {"case_id", "status", "certificate_id"?,
+        "number"?, "verification_code"?, "error"?}, in the request's order."""
+        return [entry.as_dict() for entry in self.entries]
+
+
+class BulkIssuanceItem(ModelBase):
+    """One case of a bulk request and how it went: pending, issued (with its certificate) or
+    failed (with the error's code)."""
+
+    __tablename__ = "bulk_issuance_items"
+    __table_args__ = (Index("ix_bulk_issuance_items_bulk_id_status", "bulk_id", "status"),)
+
+    bulk_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("bulk_issuances.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36))
+    #: pending, issued or failed
+    status: Mapped[str] = mapped_column(String(10))
+    certificate_id: Mapped[str | None] = mapped_column(String(36))
+    number: Mapped[str | None] = mapped_column(String(40))
+    verification_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(100))
+
+    bulk: Mapped[BulkIssuance] = relationship(back_populates="entries")
+
+    def as_dict(self) -> dict[str, Any]:
+        found = {
+            "case_id": self.case_id,
+            "status": self.status,
+            "certificate_id": self.certificate_id,
+            "number": self.number,
+            "verification_code": self.verification_code,
+            "error": self.error,
+        }
+        return {k: v for k, v in found.items() if v is not None}
 
 
 class VerificationChannel(enum.StrEnum):
@@ -216,12 +293,36 @@ class VerificationLog(UUIDPrimaryKey, ModelBase):
     certificate_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("certificates.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[dt.datetime]
+    #: Indexed: the retention job takes the oldest rows first.
+    at: Mapped[dt.datetime] = mapped_column(index=True)
     channel: Mapped[VerificationChannel] = mapped_column(_enum(VerificationChannel))
     #: code, pdf or json
     method: Mapped[str] = mapped_column(String(10))
     verdict: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))
+
+
+class VerificationCount(UUIDPrimaryKey, ModelBase):
+    """Verifications of one day (Rome's calendar) counted together, once their log rows are
+    past the retention period: per certificate, channel, method and verdict. Every figure the
+    log gives (the holder's count, the Region's statistics) adds these in."""
+
+    __tablename__ = "verification_counts"
+    __table_args__ = (
+        Index(
+            "ix_verification_counts_key", "day", "certificate_id", "channel", "method", "verdict"
+        ),
+    )
+
+    #: The day in Rome (so Rome's months, which the statistics count, are whole days).
+    day: Mapped[dt.date] = mapped_column(Date)
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[VerificationChannel] = mapped_column(_enum(VerificationChannel))
+    method: Mapped[str] = mapped_column(String(10))
+    verdict: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class VerificationResult(ModelBase):

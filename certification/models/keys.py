@@ -14,14 +14,21 @@ from certification.models.accounts import Organisation, _enum
 
 
 class KeyPurpose(enum.StrEnum):
-    """What a key signs: certificates of seals (root CA), PDF seals, credentials, or the audit
-    history (chain heads and checkpoints)."""
+    """What a key signs: certificates of seals (root CA), PDF seals, credentials, the audit
+    history (chain heads and checkpoints), or time-stamp tokens (RFC 3161)."""
 
     ROOT_CA = "root_ca"
     PDF_SEAL = "pdf_seal"
     CREDENTIAL = "credential"
     #: Signs the heads of the audit chains and the daily checkpoints (one key, no organisation).
     AUDIT = "audit"
+    #: Signs the SD-JWT VCs that wallets take (OpenID4VCI): ECDSA P-256 under the root CA, one
+    #: per ente, made when first needed (certification/wallet/keys.py).
+    WALLET_CREDENTIAL = "wallet_credential"
+    #: Attesta's own RFC 3161 time-stamping authority under the root CA (the demo's, and
+    #: tests'; production may use ``ATTESTA_TIMESTAMP_URL`` instead). One key, no organisation;
+    #: stored as a VARCHAR, so the new value needs no migration.
+    TIMESTAMP = "timestamp"
 
 
 class SigningKey(ModelBase):

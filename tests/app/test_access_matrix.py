@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from tests.app.access_world import (
+from tests.support.access_world import (
     AD,
     AS,
     CE,
@@ -68,6 +68,13 @@ MATRIX: dict[str, list[int]] = {
     "/signup": [200] + [302] * (N - 1),
     "/password/forgot": EVERYONE,
     "/password/reset/invalid-token": [400] * N,
+    # A forged confirmation link: the page says so and offers a new one (to who is logged in).
+    "/email/confirm/invalid-token": [400] * N,
+    # Privacy notices are public: the platform's and each ente's, every version.
+    "/privacy": EVERYONE,
+    "/privacy/v1": EVERYONE,
+    "/privacy/{ente}": EVERYONE,
+    "/privacy/{ente}/v1": EVERYONE,
     "/dashboard": LOGGED_IN,
     "/account/": LOGGED_IN,
     "/account/tokens": LOGGED_IN,
@@ -95,6 +102,12 @@ MATRIX: dict[str, list[int]] = {
     "/portfolio/{pid}/experiences/{exp}/evidence/new": EDIT_PORTFOLIO,
     "/portfolio/{pid}/evidence/{ev}": VIEW_PORTFOLIO,
     "/portfolio/{pid}/evidence/{ev}/file": VIEW_PORTFOLIO,
+    # The inline preview and the thumbnail: the owner only; staff keep the download above.
+    "/portfolio/{pid}/evidence/{ev}/preview": only(200, C),
+    # ({ev} is a PDF: no thumbnail, even for its owner; images: test_portfolio_faster.py)
+    "/portfolio/{pid}/evidence/{ev}/thumbnail": only(404),
+    # Linking one evidence to several criteria (without ?evidence=: which one?)
+    "/portfolio/{pid}/mapping/links": EDIT_PORTFOLIO,
     "/portfolio/{pid}/export": only(200, C),
     "/portfolio/{pid}/erase": only(200, C),
     "/cases/": LOGGED_IN,
@@ -123,6 +136,11 @@ MATRIX: dict[str, list[int]] = {
     "/certificates/{cert}/suspend": [
         403 if i in (C, T, R) else s for i, s in enumerate(only(200, SG))
     ],
+    # Into a wallet: the holder only; who sees the certificate without holding it is refused.
+    "/certificates/{cert}/wallet": [
+        403 if i in (T, R, SG) else s for i, s in enumerate(only(200, C))
+    ],
+    "/certificates/{pending}/wallet": only(404),
     "/register/": only(200, R, default=403),
     "/register/cases.csv": only(200, R, default=403),
     "/register/certificates/": only(200, R, default=403),
@@ -131,6 +149,7 @@ MATRIX: dict[str, list[int]] = {
     "/referee/invalid-token": [404] * N,
     "/keys/": EVERYONE,
     "/keys/root-ca.pem": EVERYONE,
+    "/pki/root.crl": EVERYONE,
     "/keys/{kid}.pem": EVERYONE,
     "/audit/checkpoints/": EVERYONE,
     "/audit/checkpoints/{day}.json": EVERYONE,
@@ -148,8 +167,21 @@ MATRIX: dict[str, list[int]] = {
     "/certificates/{cert}/qr.svg": CERTIFICATE_VIEW,
     "/certificates/{cert}/qr.png": CERTIFICATE_VIEW,
     "/certificates/{pending}": only(404),  # a reservation is nobody's certificate yet
+    # A profile's badge image: public; an unknown profile or language is not found.
+    "/badges/DEMO-P01.png": EVERYONE,
+    "/badges/en/DEMO-P01.png": EVERYONE,
+    "/badges/NO-SUCH-PROFILE.png": [404] * N,
+    "/badges/de/DEMO-P01.png": [404] * N,
     "/status/{org}/revocation.json": EVERYONE,
     "/status/{org}/nonsense.json": [404] * N,
+    # The wallet issuer's public metadata (OpenID4VCI, SD-JWT VC): anyone, wallets included.
+    "/.well-known/openid-credential-issuer": EVERYONE,
+    "/.well-known/oauth-authorization-server": EVERYONE,
+    "/.well-known/jwt-vc-issuer": EVERYONE,
+    "/wallet/vct/certificate": EVERYONE,
+    # An ente's Token Status List: public; this world's ente never issued to a wallet (no list:
+    # tests/app/test_wallet_flow.py reads one that exists).
+    "/wallet/status/{org}": [404] * N,
     # The public check: anyone, logged in or not; unknown and pending codes are not found.
     "/verify": EVERYONE,
     "/verify/DEMO-LOMBARDIA": [404] * N,
@@ -159,6 +191,11 @@ MATRIX: dict[str, list[int]] = {
     "/verify/r/no-such-result-kept": [404] * N,
     "/verify/r/no-such-result-kept/report.pdf": [404] * N,
     "/api/v1/verify/DEMO-LOMBARDIA": [404] * N,
+    # An employer's wallet check (OpenID4VP): the form for anyone; a request's page and its
+    # state are found by their random address only (tests/app/test_wallet_presentation.py).
+    "/verify/wallet": EVERYONE,
+    "/verify/wallet/no-such-request": [404] * N,
+    "/verify/wallet/no-such-request/state": [404] * N,
     "/api/v1/verify/{cert_code}": EVERYONE,
     # Talent cards: the holder's card, the ente's programme, partners, the public counter check.
     "/cards/": LOGGED_IN,
@@ -194,6 +231,7 @@ def world(db: Session, app: Flask) -> World:
     return build_world(db, app)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
 def test_access_matrix(app: Flask, world: World, role: str) -> None:
     client = client_for(app, world, role)
@@ -209,12 +247,12 @@ def test_every_get_route_is_in_the_matrix(app: Flask) -> None:
 
 
 def test_a_tutor_cannot_manage_staff_by_posting(app: Flask, world: World, db: Session) -> None:
-    from tests.conftest import csrf_token
+    from tests.support.web import csrf_token
 
     client = client_for(app, world, "tutor")
     token = csrf_token(client, "/dashboard")
     response = client.post(
-        f"/staff/{world['org']}/add",
+        f"/staff/{world.org}/add",
         data={
             "csrf_token": token,
             "email": "intruder@example.org",
@@ -224,6 +262,6 @@ def test_a_tutor_cannot_manage_staff_by_posting(app: Flask, world: World, db: Se
         },
     )
     assert response.status_code == 404
-    from certification.accounts import find_account
+    from certification.people.accounts import find_account
 
     assert find_account(db, "intruder@example.org") is None

@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -38,8 +40,8 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import certification.models  # noqa: F401 - every table on the metadata
-from certification import assessment as A
-from certification import second_factor as SF
+from certification.cases import assessment as A
+from certification.cases.states import CaseStatus
 from certification.clock import utcnow
 from certification.db import ModelBase
 from certification.models import (
@@ -58,9 +60,9 @@ from certification.models import (
     UserAccount,
     WorkflowProfile,
 )
-from certification.roles import Role
-from certification.states import CaseStatus
-from tests.app.access_world import (
+from certification.people import second_factor as SF
+from certification.people.roles import Role
+from tests.support.access_world import (
     AD,
     AS,
     CE,
@@ -81,14 +83,15 @@ from tests.app.access_world import (
     fill,
     missing_routes,
 )
-from tests.conftest import NOW, csrf_token
-from tests.factories import (
+from tests.support.clock import NOW
+from tests.support.factories import (
     competence,
     make_account,
     make_evidence,
     make_experience,
     profile,
 )
+from tests.support.web import csrf_token
 
 #: The answer of a login-protected page to someone not logged in: a redirect to /login.
 LOGIN: Final = "login"
@@ -144,6 +147,8 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/signup": act(302, *LOGGED_IN, anonymous=422),
     "/password/forgot": everyone(422),  # no address given
     "/password/reset/invalid-token": everyone(400),
+    # Every world account is confirmed: "already confirmed", back to the page, nothing sent.
+    "/email/confirm/resend": act(302, *LOGGED_IN),
     "/verify": everyone(422),  # no file: the public check asks for one
     "/verify/r": everyone(404),  # no result offered to keep: the unknown-result page
     "/api/v1/verify": everyone(422),
@@ -171,6 +176,7 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/portfolio/{pid}/evidence/{ev}/links/{link}/delete": act(302, *EDIT),
     "/portfolio/{pid}/evidence/{tev}/ask-referee": act(302, *EDIT),
     "/portfolio/{pid}/mapping": act(302, *EDIT),
+    "/portfolio/{pid}/mapping/links": act(302, *EDIT),  # one evidence, two criteria at once
     "/portfolio/{pid}/self-assessment": act(302, C),  # the person rates themselves, no one else
     "/portfolio/{pid}/comments": act(302, *EDIT),
     "/portfolio/{pid}/evidence/{ev_del}/delete": act(302, *EDIT),
@@ -195,8 +201,8 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/cards/{card}/change/reinstated": act(302, *PROGRAMME),
     "/cards/{card}/change/renewed": act(302, *PROGRAMME),
     "/cards/{card}/change/revoked": act(302, *PROGRAMME),
-    # --- the case, transition by transition (domain.md §7.2, certification/states.py) ----------
-    # Candidates apply (the empty form is turned back); staff are refused.
+    # --- the case, transition by transition (domain.md §7.2, certification/cases/states.py)
+    # ---------- Candidates apply (the empty form is turned back); staff are refused.
     "/cases/new": act(422, C, OC, seen=LOGGED_IN),
     "/cases/{draft}/submit": act(302, C),  # a draft: only its candidate sees it
     "/cases/{draft_del}/delete": act(302, C),
@@ -232,6 +238,8 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/cases/{ccase}/cancel": act(302, AD, seen=CASE),
     # --- the issued certificate (§7.5): the holder's choices, the signatory's changes -----------
     "/certificates/{cert}/public": act(302, C, seen=CERTIFICATE),
+    # The holder makes a wallet offer: the page shows it (200, the PIN on it only).
+    "/certificates/{cert}/wallet": act(200, C, seen=CERTIFICATE),
     "/certificates/{cert}/suspend": act(302, SG, seen=CERTIFICATE),
     "/certificates/{cert}/reinstate": act(302, SG, seen=CERTIFICATE),
     # The signatory may correct; this certificate's case has no frozen rubric to issue the
@@ -241,6 +249,16 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     # Passkeys: the options of a ceremony (kept on the server) for one's own account; at
     # login only for the account waiting for its second factor (none here: 409, or back to
     # the login page).
+    # The wallet protocol (OpenID4VCI): anyone may call it, and it answers by its own rules:
+    # a token request without the pre-authorized grant is refused (400), a nonce is given to
+    # anyone, a credential request without an access token is refused (401).
+    "/wallet/token": everyone(400),
+    "/wallet/nonce": everyone(200),
+    "/wallet/credential": everyone(401),
+    # An employer's wallet check (OpenID4VP): anyone makes a request (nothing ticked: 422); the
+    # response endpoint refuses an unknown request with invalid_request (400).
+    "/verify/wallet": everyone(422),
+    "/verify/wallet/response/00000000-0000-0000-0000-000000000000": everyone(400),
     "/login/second-factor/passkey/options": everyone(409),
     "/login/second-factor/passkey": everyone(LOGIN),
     "/account/step-up/passkey/options": act(200, *LOGGED_IN),
@@ -298,10 +316,10 @@ ACTION_PLACEHOLDERS: Final = {
     "{referee_token}": "invalid-token",
 }
 
-Form = Callable[[World], dict[str, Any]]
+Form = Callable[["ActionWorld"], dict[str, Any]]
 
 
-def _experience(world: World) -> dict[str, Any]:
+def _experience(world: ActionWorld) -> dict[str, Any]:
     return {
         "kind": "animazione_coworking",
         "learning_context": "informale",
@@ -312,7 +330,7 @@ def _experience(world: World) -> dict[str, Any]:
     }
 
 
-def _convention(world: World) -> dict[str, Any]:
+def _convention(world: ActionWorld) -> dict[str, Any]:
     return {
         "title": "Sconto",
         "category": "printing",
@@ -333,23 +351,28 @@ def _png() -> bytes:
 #: The fields each row posts besides the CSRF token (none: only the token).
 FORMS: dict[str, Form] = {
     "/language": lambda w: {"locale": "it"},
-    "/api/v1/certificates/bulk": lambda w: {"case_ids": [str(w["case"])]},
+    "/api/v1/certificates/bulk": lambda w: {"case_ids": [str(w.case)]},
     "/portfolio/{pid}/experiences/new": _experience,
     "/portfolio/{pid}/experiences/{exp}/edit": _experience,
-    "/portfolio/{pid}/evidence/{ev}/links": lambda w: {"target": f"{w['c02']}:", "note": "x"},
-    "/portfolio/{pid}/mapping": lambda w: {"profile": str(w["p01"])},
-    "/portfolio/{pid}/self-assessment": lambda w: {"competence_id": w["c01"], "level_code": "L2"},
+    "/portfolio/{pid}/evidence/{ev}/links": lambda w: {"target": f"{w.c02}:", "note": "x"},
+    "/portfolio/{pid}/mapping": lambda w: {"profile": str(w.p01)},
+    "/portfolio/{pid}/mapping/links": lambda w: {
+        "evidence": str(w.ev),
+        "targets": w.c02_criteria,
+        "note": "x",
+    },
+    "/portfolio/{pid}/self-assessment": lambda w: {"competence_id": w.c01, "level_code": "L2"},
     "/portfolio/{pid}/comments": lambda w: {"body": "Aggiungere il report."},
     "/staff/{org}/members/{member}": lambda w: {"roles": ["tutor"]},
     "/staff/{partner}/members/{partner_member}": lambda w: {"roles": ["partner"]},
     "/cards/request": lambda w: {
         "basis": "programme_enrolment",
-        "organisation_id": str(w["other_org"]),
+        "organisation_id": str(w.other_org),
         "reference": "ISCR-9",
         "consent": "y",
     },
     "/programme/{org}/cards/new": lambda w: {
-        "email": w["accounts"]["other_candidate"].email,
+        "email": w.accounts["other_candidate"].email,
         "basis": "programme_enrolment",
         "reference": "ISCR-7",
         "programme": "Talenti Diffusi",
@@ -359,7 +382,7 @@ FORMS: dict[str, Form] = {
     "/programme/partners/{partner}/conventions/new": _convention,
     "/programme/conventions/{convention}/edit": _convention,
     "/cards/{card}/photo": lambda w: {"photo": (io.BytesIO(_png()), "me.png")},
-    "/card/use": lambda w: {"card": w["card_number"], "convention_id": str(w["convention"])},
+    "/card/use": lambda w: {"card": w.card_number, "convention_id": str(w.convention)},
     "/cards/{card}/change/suspended": lambda w: {"reason_code": "abuse_report"},
     "/cards/{card}/change/revoked": lambda w: {"reason_code": "abuse"},
     "/cases/{draft}/submit": lambda w: {
@@ -369,7 +392,7 @@ FORMS: dict[str, Form] = {
         "declaration_accepted": "y",
         "without_evidence": "y",
     },
-    "/cases/{accepted}/admit": lambda w: {"tutor": str(w["member"])},
+    "/cases/{accepted}/admit": lambda w: {"tutor": str(w.member)},
     "/cases/{refused}/reject": lambda w: {"reason": "other", "note": "Fuori repertorio."},
     "/cases/{rcase}/ratings": lambda w: {
         "competence_code": "DEMO-C01",
@@ -390,8 +413,8 @@ FORMS: dict[str, Form] = {
         "methods": ["colloquio_tecnico"],
         "scheduled_at": (utcnow() + dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
         "location": "Cremona",
-        "certifiers": [str(w["accounts"]["certifier"].person_id)],
-        "assessors": [str(w["accounts"]["assessor"].person_id)],
+        "certifiers": [str(w.accounts["certifier"].person_id)],
+        "assessors": [str(w.accounts["assessor"].person_id)],
     },
     "/cases/{sched}/declaration": lambda w: {"has_conflict": "no"},
     "/cases/{sched_open}/open": lambda w: {"identity_checked": "y"},
@@ -426,16 +449,43 @@ FORMS: dict[str, Form] = {
 # --- the world ------------------------------------------------------------------------------
 
 
-def build_action_world(db: Session, app: Flask) -> World:
+@dataclass
+class ActionWorld(World):
+    """``World`` and what the actions need: the candidate's cases by state (``cases``, named as
+    ``CASE_NAMES``), objects to delete, a testimonial and its referee's token, a link, API
+    tokens by role (``api_tokens``), and the catalogue's ids the forms send."""
+
+    cases: dict[str, uuid.UUID]
+    exp_del: uuid.UUID
+    ev_del: uuid.UUID
+    tev: uuid.UUID
+    link: uuid.UUID
+    token: uuid.UUID  # an API token to revoke
+    passkey: uuid.UUID
+    api_tokens: dict[str, str]
+    partner_member: uuid.UUID
+    referee_token: str
+    p01: uuid.UUID
+    c01: str
+    c02: uuid.UUID
+    c02_criteria: list[str]  # two criteria of DEMO-C02, as the multi-link form names them
+
+    def names(self) -> dict[str, Any]:
+        names = super().names()
+        del names["cases"], names["api_tokens"]
+        return {**names, **self.cases}
+
+
+def build_action_world(db: Session, app: Flask) -> ActionWorld:
     """``build_world`` and, for the actions: cases of the candidate in every state a transition
     starts from (``tutor`` assigned once admitted), objects to delete, API tokens."""
-    from certification.accounts import create_api_token
-    from certification.portfolio import link_evidence, make_referee_token
+    from certification.people.accounts import create_api_token
+    from certification.portfolio.operations import link_evidence, make_referee_token
 
     world = build_world(db, app)
-    accounts: dict[str, UserAccount] = world["accounts"]
+    accounts: dict[str, UserAccount] = world.accounts
     candidate, tutor = accounts["candidate"], accounts["tutor"]
-    org = db.get_one(Organisation, world["org"])
+    org = db.get_one(Organisation, world.org)
     now = utcnow()  # the app checks deadlines against the clock
     p01 = profile(db)
     # A panel of other people, for the appeal "certifier" decides (they sat on no panel of it).
@@ -580,7 +630,7 @@ def build_action_world(db: Session, app: Flask) -> World:
         referee_name="Maria Bianchi",
         referee_email="maria.bianchi@example.org",
     )
-    evidence = db.get_one(Evidence, world["ev"])
+    evidence = db.get_one(Evidence, world.ev)
     c03 = db.get_one(Competence, catalogue["DEMO-C03"])
     link = link_evidence(db, candidate, evidence, c03, None, "", NOW)
     tokens = {
@@ -602,25 +652,30 @@ def build_action_world(db: Session, app: Flask) -> World:
     SF.enrol_totp_with_secret(db, accounts["signatory"], key, pyotp.random_base32(), NOW)
     doomed = {"exp_del": make_experience(db, person).id, "ev_del": make_evidence(db, experience).id}
     db.commit()
-    return {
-        **world,
-        **{name: found.id for name, found in cases.items()},
-        **doomed,
-        "tev": testimonial.id,
-        "link": link.id,
-        "token": revocable.id,
-        "passkey": passkey.id,
-        "api_tokens": tokens,
-        "partner_member": accounts["partner"].person_id,
-        "referee_token": make_referee_token(testimonial, app.config["SECRET_KEY"]),
-        "p01": p01.id,
-        "c01": str(catalogue["DEMO-C01"]),
-        "c02": catalogue["DEMO-C02"],
-    }
+    return ActionWorld(
+        **vars(world),
+        cases={name: found.id for name, found in cases.items()},
+        exp_del=doomed["exp_del"],
+        ev_del=doomed["ev_del"],
+        tev=testimonial.id,
+        link=link.id,
+        token=revocable.id,
+        passkey=passkey.id,
+        api_tokens=tokens,
+        partner_member=accounts["partner"].person_id,
+        referee_token=make_referee_token(testimonial, app.config["SECRET_KEY"]),
+        p01=p01.id,
+        c01=str(catalogue["DEMO-C01"]),
+        c02=catalogue["DEMO-C02"],
+        c02_criteria=[
+            f"{c.competence_id}:{c.id}"
+            for c in db.get_one(Competence, catalogue["DEMO-C02"]).criteria[:2]
+        ],
+    )
 
 
 @pytest.fixture
-def world(db: Session, app: Flask) -> World:
+def world(db: Session, app: Flask) -> ActionWorld:
     return build_action_world(db, app)
 
 
@@ -666,13 +721,15 @@ def fingerprint(connection: Connection, queries: list[str], storage_root: Path) 
 # --- the matrix -----------------------------------------------------------------------------
 
 
-def _post(client: FlaskClient, template: str, world: World, role: str, csrf: str) -> TestResponse:
+def _post(
+    client: FlaskClient, template: str, world: ActionWorld, role: str, csrf: str
+) -> TestResponse:
     url = fill(template, world)
     fields = FORMS[template](world) if template in FORMS else {}
     if template == "/api/v1/certificates/bulk":
         headers = {"Idempotency-Key": "matrix-bulk-0001"}
-        if role in world["api_tokens"]:
-            headers["Authorization"] = f"Bearer {world['api_tokens'][role]}"
+        if role in world.api_tokens:
+            headers["Authorization"] = f"Bearer {world.api_tokens[role]}"
         return client.post(url, json=fields, headers=headers)
     if template.startswith("/api/"):
         return client.post(url, data=fields)  # token API: no cookies, no CSRF
@@ -685,9 +742,10 @@ def _answer(response: TestResponse) -> Expected:
     return response.status_code
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
 def test_action_matrix(
-    app: Flask, connection: Connection, world: World, role: str, renderer: Any
+    app: Flask, connection: Connection, world: ActionWorld, role: str, renderer: Any
 ) -> None:
     app.extensions["attesta.renderer"] = renderer  # fonts loaded once for the run
     client = client_for(app, world, role)
@@ -717,8 +775,9 @@ def test_every_form_belongs_to_a_row() -> None:
     assert set(FORMS) <= set(ACTION_MATRIX)
 
 
+@pytest.mark.slow
 def test_an_administrator_cancels_a_case_they_do_not_otherwise_see(
-    app: Flask, world: World, db: Session
+    app: Flask, world: ActionWorld, db: Session
 ) -> None:
     client = client_for(app, world, "admin")
     csrf = csrf_token(client, "/dashboard")
@@ -728,11 +787,11 @@ def test_an_administrator_cancels_a_case_they_do_not_otherwise_see(
     unconfirmed = client.post(url, data=reason)  # the consequence is confirmed, or nothing
     assert unconfirmed.status_code == 422 and "Spunta la casella" in unconfirmed.get_data(True)
     db.expire_all()
-    assert db.get_one(CertificationCase, world["ccase"]).status != CaseStatus.CANCELLED
+    assert db.get_one(CertificationCase, world.cases["ccase"]).status != CaseStatus.CANCELLED
     response = client.post(url, data={**reason, "confirm": "y"})
     assert response.status_code == 302 and urlsplit(response.location).path == "/cases/"
     db.expire_all()
-    assert db.get_one(CertificationCase, world["ccase"]).status == CaseStatus.CANCELLED
+    assert db.get_one(CertificationCase, world.cases["ccase"]).status == CaseStatus.CANCELLED
     # A draft is its candidate's alone: not even the administrator finds it.
     draft = fill("/cases/{draft}/cancel", world)
     assert client.post(draft, data={"csrf_token": csrf, "reason": "x"}).status_code == 404

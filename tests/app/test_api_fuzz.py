@@ -19,10 +19,10 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy.orm import Session
 
-from certification.accounts import create_api_token
-from certification.roles import OrganisationKind, Role
-from tests.conftest import NOW
-from tests.factories import make_account, make_candidate, make_organisation
+from certification.people.accounts import create_api_token
+from certification.people.roles import OrganisationKind, Role
+from tests.support.clock import NOW
+from tests.support.factories import make_account, make_candidate, make_organisation
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "10"))
 CALLERS = ["anonymous", "candidate", "signatory", "operator"]
@@ -48,6 +48,7 @@ def _operations(app: Flask) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+@pytest.mark.slow
 def test_the_document_lists_every_api_route(app: Flask) -> None:
     documented = {op.path for op in _operations(app)}
     routes = {
@@ -58,6 +59,7 @@ def test_the_document_lists_every_api_route(app: Flask) -> None:
     assert routes == documented
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("caller", CALLERS)
 def test_the_api_holds_under_fuzzing(
     app: Flask, db: Session, caller: str, request: pytest.FixtureRequest

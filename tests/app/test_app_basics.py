@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,10 @@ from sqlalchemy.orm import Session
 
 import certification.models  # noqa: F401 - all tables on the metadata
 from app.config import ConfigError, load_config
+from app.services import issuer
 from certification.db import ModelBase
-from tests.conftest import login, post_form
-from tests.factories import PASSWORD, make_account
+from tests.support.factories import PASSWORD, make_account
+from tests.support.web import login, post_form
 
 
 def test_migrations_produce_the_schema_of_the_models(connection: Connection) -> None:
@@ -42,6 +45,27 @@ def test_config_precedence_and_validation(tmp_path: Path) -> None:
     assert load_config({"INSTANCE_PATH": str(tmp_path)}, environ=env)["SECRET_KEY"] == secret
     production = load_config({"INSTANCE_PATH": str(tmp_path)}, environ={})
     assert production["SECURE_COOKIES"] is True
+
+
+def _secrets_of_a_new_instance(instance: str, start: Any) -> tuple[str, str]:
+    start.wait()
+    config = load_config({"INSTANCE_PATH": instance}, environ={})
+    return config["SECRET_KEY"], config["KEY_PASSPHRASE"]
+
+
+def test_workers_starting_together_on_a_new_instance_share_its_secrets(tmp_path: Path) -> None:
+    # A parallel test run or a server's workers, on a checkout without instance/: each must
+    # get the same whole secrets, none an error or a half-written (empty) file.
+    workers = 8
+    with multiprocessing.Manager() as manager, ProcessPoolExecutor(workers) as pool:
+        start = manager.Barrier(workers)
+        instances = [str(tmp_path)] * workers
+        found = list(pool.map(_secrets_of_a_new_instance, instances, [start] * workers))
+    assert len(set(found)) == 1
+    secret_key, passphrase = found[0]
+    assert len(secret_key) > 40 and len(passphrase) > 40 and secret_key != passphrase
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key_passphrase", "secret_key"]
+    assert (tmp_path / "key_passphrase").stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize(
@@ -133,6 +157,30 @@ def test_security_headers(client: FlaskClient, db: Session) -> None:
     assert cookie.same_site == "Lax"
 
 
+@pytest.mark.parametrize(
+    ("env", "url", "warned"),
+    [
+        ("production", None, True),
+        ("production", "https://tsa.example/", False),
+        ("development", None, False),
+    ],
+)
+def test_production_without_a_timestamping_authority_says_so(
+    app_factory: Callable[..., Flask],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    env: str,
+    url: str | None,
+    warned: bool,
+) -> None:
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_text("")
+    app = app_factory(ENV=env, DEV_OUTBOX=False, TIMESTAMP_URL=url, TIMESTAMP_ROOTS=str(roots))
+    with app.app_context(), caplog.at_level("WARNING"):
+        issuer(app)
+    assert ("DEMO timestamping authority" in caplog.text) is warned
+
+
 def test_secure_cookies_in_production(app_factory: Callable[..., Flask]) -> None:
     production = app_factory(ENV="production", DEV_OUTBOX=False)
     assert production.config["SESSION_COOKIE_NAME"] == "__Host-attesta"
@@ -160,6 +208,7 @@ def test_language_switch_is_remembered(client: FlaskClient, db: Session) -> None
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.slow
 def test_cli_rubrics_and_demo(app: Flask, tmp_path: Path, db: Session) -> None:
     runner = app.test_cli_runner()
     bad = tmp_path / "bad.yaml"
@@ -265,6 +314,14 @@ def _certificate_commands(runner: Any, codes: dict[str, str], tmp_path: Path) ->
     assert revoked.exit_code == 0, revoked.output
     recovered = runner.invoke(args=["certificates", "recover", "--minutes", "0"])
     assert recovered.exit_code == 0 and "0 pending issuance(s)" in recovered.output
+    # The demo TSA lives for years: nothing to time-stamp again, however often it runs.
+    for _ in range(2):
+        stamped = runner.invoke(args=["certificates", "refresh-timestamps", "--days", "30"])
+        assert stamped.exit_code == 0, stamped.output
+        assert "0 certificate(s) time-stamped again." in stamped.output
+    # A margin longer than the TSA itself lives: refused (renew the TSA with keys init).
+    too_long = runner.invoke(args=["certificates", "refresh-timestamps", "--days", "4000"])
+    assert too_long.exit_code == 1 and "timestamp_key_expiring" in too_long.output
     registered = runner.invoke(
         args=["certificates", "registered", codes["revoked"], "--ref", "RL-2026-0001"]
     )
@@ -286,8 +343,8 @@ def _certificate_commands(runner: Any, codes: dict[str, str], tmp_path: Path) ->
 
 
 def test_suspend_inactive_command(app: Flask, db: Session) -> None:
-    from certification.states import CaseStatus
-    from tests.factories import make_case
+    from certification.cases.states import CaseStatus
+    from tests.support.factories import make_case
 
     case = make_case(db, status=CaseStatus.IDENTIFICATION)
     db.commit()
@@ -298,12 +355,12 @@ def test_suspend_inactive_command(app: Flask, db: Session) -> None:
 
 
 def test_audit_verify_names_the_first_broken_link(app: Flask, db: Session) -> None:
-    from certification import workflow
+    from certification.cases import workflow
+    from certification.cases.states import CaseStatus
     from certification.chains import SIGNER, AuditSigner
-    from certification.roles import Role
-    from certification.states import CaseStatus
-    from tests.conftest import NOW
-    from tests.factories import make_case, make_organisation
+    from certification.people.roles import Role
+    from tests.support.clock import NOW
+    from tests.support.factories import make_case, make_organisation
 
     runner = app.test_cli_runner()
     assert runner.invoke(args=["keys", "init"]).exit_code == 0

@@ -13,12 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certification.cases.states import CaseStatus
 from certification.models import CertificationCase, DocumentKind, OutboxMessage
-from certification.portfolio import link_evidence
-from certification.roles import OrganisationKind, Role
-from certification.states import CaseStatus
-from tests.conftest import login, post_form, require_tool
-from tests.factories import (
+from certification.people.roles import OrganisationKind, Role
+from certification.portfolio.operations import link_evidence
+from tests.support.factories import (
     PASSWORD,
     competence,
     make_account,
@@ -28,6 +27,8 @@ from tests.factories import (
     make_experience,
     make_organisation,
 )
+from tests.support.services import require_tool
+from tests.support.web import login, post_form
 
 
 @pytest.fixture
@@ -136,6 +137,7 @@ def _plan(
     )
 
 
+@pytest.mark.slow
 def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> None:
     c, people, case = stage["clients"], stage["people"], stage["case"]
     url = f"/cases/{case.id}"
@@ -267,6 +269,7 @@ def test_partial_validation_then_appeal(stage: dict[str, Any], db: Session) -> N
     assert c["certifier"].get("/register/").status_code == 403
 
 
+@pytest.mark.slow
 def test_full_validation_to_certified(stage: dict[str, Any], db: Session) -> None:
     c, people, case = stage["clients"], stage["people"], stage["case"]
     url = f"/cases/{case.id}"

@@ -13,16 +13,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import database
-from certification import workflow
 from certification.audit import record_event
+from certification.cases import workflow
+from certification.cases.states import CaseStatus
 from certification.chains import verify_history
 from certification.clock import utcnow
 from certification.models import AuditEvent, CaseTransition, CertificationCase
-from certification.roles import OrganisationKind, Role
-from certification.states import CaseStatus
-from tests.conftest import NOW
-from tests.factories import make_account, make_case, make_organisation
-from tests.instances import new_instance
+from certification.people.roles import OrganisationKind, Role
+from tests.support.clock import NOW
+from tests.support.factories import make_account, make_case, make_organisation
+from tests.support.instances import new_instance
 
 
 def _cli(app: Flask, *args: str) -> Any:
@@ -48,6 +48,7 @@ def instance(tmp_path: Path) -> Any:
         yield {"app": app, "case": case}
 
 
+@pytest.mark.slow
 def test_checkpoints_are_signed_daily_published_and_verified(
     instance: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def test_checkpoints_are_signed_daily_published_and_verified(
     assert "The history verifies" in ok.output
 
 
+@pytest.mark.slow
 def test_verify_names_what_broke_and_fails(instance: dict[str, Any], tmp_path: Path) -> None:
     app = instance["app"]
     case = instance["case"]
@@ -114,6 +116,7 @@ def test_verify_refuses_an_unreadable_checkpoint_file(
     assert result.exit_code != 0 and "not a readable checkpoint" in result.output
 
 
+@pytest.mark.slow
 def test_two_writers_never_fork_the_audit_chain(instance: dict[str, Any]) -> None:
     """Two sessions append at once: the second waits for the first's head and follows it."""
     import threading

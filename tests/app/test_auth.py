@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.models import OutboxMessage, UserAccount, UserSession
-from tests.conftest import csrf_token, login, post_form
-from tests.factories import PASSWORD, make_account
+from tests.support.factories import PASSWORD, make_account
+from tests.support.web import csrf_token, login, post_form
 
 
 def test_login_page_is_italian_by_default(client: FlaskClient) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import database
 from certification.models import Certificate
-from tests.instances import new_instance, seed_issued
+from tests.support.instances import new_instance, seed_issued
 
 
 def _cli(app: Flask, *args: str) -> Any:
@@ -36,6 +36,7 @@ def backups(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"root": root, "plain": plain, "secret": secret, **issued}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["plain", "secret"])
 def test_a_restored_instance_verifies_every_certificate(
     backups: dict[str, Any], tmp_path: Path, kind: str
@@ -64,6 +65,7 @@ def test_a_restored_instance_verifies_every_certificate(
         )
 
 
+@pytest.mark.slow
 def test_a_restore_refuses_a_database_that_is_not_empty(
     backups: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from app.db import database
 from certification.models import ErasureRecord, Evidence, EvidenceType, Experience, StoredFile
-from tests.conftest import NOW, login, post_form
-from tests.factories import PASSWORD, make_candidate, make_evidence, make_experience
-from tests.instances import new_instance
+from tests.support.clock import NOW
+from tests.support.factories import PASSWORD, make_candidate, make_evidence, make_experience
+from tests.support.instances import new_instance
+from tests.support.web import login, post_form
 
 EVIDENCE = b"%PDF-1.4\n% an attestation the candidate later erased\n"
 
@@ -68,6 +69,7 @@ def erased_after_backup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("journal_from", ["instance folder", "option"])
 def test_a_restore_erases_again_what_was_erased_after_the_backup(
     erased_after_backup: dict[str, Any], tmp_path: Path, journal_from: str
@@ -96,6 +98,7 @@ def test_a_restore_erases_again_what_was_erased_after_the_backup(
         assert not app.extensions["attesta.storage"].exists(given["sha256"])
 
 
+@pytest.mark.slow
 def test_without_the_journal_nothing_is_reapplied_and_the_restore_says_so(
     erased_after_backup: dict[str, Any], tmp_path: Path
 ) -> None:

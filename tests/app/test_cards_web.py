@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 from typing import Any
 
 import pypdfium2
@@ -16,14 +17,14 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification import card_payload
-from certification.card_documents import CR80_MM, check_qr
+from certification.cards import payload as card_payload
 from certification.cards import qr_payload
-from certification.keys import init_keys
+from certification.cards.documents import CR80_MM, check_qr
+from certification.keys.management import init_keys
 from certification.models import CardStatus, CardUse, TalentCard
-from certification.roles import OrganisationKind, Role
-from tests.conftest import NOW, csrf_token, login
-from tests.factories import (
+from certification.people.roles import OrganisationKind, Role
+from tests.support.clock import NOW
+from tests.support.factories import (
     PASSWORD,
     make_account,
     make_candidate,
@@ -31,6 +32,8 @@ from tests.factories import (
     make_convention,
     make_organisation,
 )
+from tests.support.pdfs import accessibility_findings
+from tests.support.web import csrf_token, login
 
 
 @pytest.fixture
@@ -65,7 +68,10 @@ def _as(app: Flask, account: Any) -> FlaskClient:
     return client
 
 
-def test_the_holder_downloads_a_cr80_pdf_and_a_phone_png(app: Flask, w: dict[str, Any]) -> None:
+@pytest.mark.slow
+def test_the_holder_downloads_a_cr80_pdf_and_a_phone_png(
+    app: Flask, w: dict[str, Any], tmp_path: Path
+) -> None:
     client = _as(app, w["holder"])
     page = client.get(f"/cards/{w['card'].id}").get_data(as_text=True)
     assert w["card"].number in page and "non costituisce attestazione di competenze" in page
@@ -77,6 +83,7 @@ def test_the_holder_downloads_a_cr80_pdf_and_a_phone_png(app: Flask, w: dict[str
     text = " ".join(page.get_textpage().get_text_range() for page in document)
     document.close()
     assert sizes == [CR80_MM, CR80_MM]
+    assert accessibility_findings(response.data, tmp_path) == []  # tagged, PDF/UA (issue 21)
     assert w["card"].number in text and "Giulia Rossi" in text
     assert "La Talent Card non costituisce attestazione di competenze" in " ".join(text.split())
     png = client.get(f"/cards/{w['card'].id}/card.png")
@@ -104,6 +111,7 @@ def test_the_holder_shows_the_cards_qr_code_on_the_phone(app: Flask, w: dict[str
     assert "qr.svg" not in operator.get(f"/cards/{w['card'].id}").get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_a_holder_asks_for_a_card_and_waits_for_the_operator(
     app: Flask, db: Session, w: dict[str, Any]
 ) -> None:
@@ -135,6 +143,7 @@ def test_a_holder_asks_for_a_card_and_waits_for_the_operator(
     assert client.get(f"/cards/{card.id}/card.pdf").status_code == 200
 
 
+@pytest.mark.slow  # the issued card is rendered (PDF and PNG, two languages) ahead of download
 def test_an_operator_issues_a_card_by_e_mail(app: Flask, db: Session, w: dict[str, Any]) -> None:
     candidate = make_candidate(db)
     db.commit()
@@ -217,3 +226,47 @@ def test_the_published_keys_check_a_scanned_code_offline(app: Flask, w: dict[str
     payload = card_payload.decode(card_payload.payload_from_url(scanned))
     assert card_payload.verify(payload, keys)
     assert payload.valid_until == w["card"].valid_until and payload.initials == "GR"
+
+
+@pytest.mark.slow
+def test_a_card_is_rendered_once_per_version_and_served_as_stored(
+    app: Flask, db: Session, w: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from app.services import renderer
+    from certification.models import CardDocument
+
+    with app.app_context():
+        shared = renderer()
+    rendered: list[str] = []
+    render = shared.render_pdf
+
+    def counted(template: str, *args: Any, **kwargs: Any) -> bytes:
+        rendered.append(template)
+        return render(template, *args, **kwargs)
+
+    monkeypatch.setattr(shared, "render_pdf", counted)
+    client = _as(app, w["holder"])
+    url = f"/cards/{w['card'].id}"
+    first, again = client.get(f"{url}/card.pdf"), client.get(f"{url}/card.pdf")
+    assert first.status_code == again.status_code == 200
+    assert first.data == again.data and rendered == ["card.html"]
+    png, png_again = client.get(f"{url}/card.png"), client.get(f"{url}/card.png")
+    assert png.mimetype == "image/png" and png.data == png_again.data
+    assert rendered == ["card.html"]  # the PNG is drawn from the stored PDF, once
+    db.expire_all()
+    [stored] = db.scalars(select(CardDocument)).all()
+    assert stored.png_sha256 is not None and stored.locale == "it"
+    # A new version of the card (its validity changed): rendered again, once.
+    card = db.get_one(TalentCard, w["card"].id)
+    assert card.valid_until is not None
+    card.valid_until = card.valid_until + dt.timedelta(days=365)
+    db.commit()
+    renewed = client.get(f"{url}/card.pdf")
+    assert renewed.status_code == 200 and renewed.data != first.data
+    assert client.get(f"{url}/card.pdf").data == renewed.data
+    assert rendered == ["card.html", "card.html"]
+    db.expire_all()
+    [stored] = db.scalars(select(CardDocument)).all()
+    assert stored.png_sha256 is None  # the PNG of the old version is not served any more

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from certification.clock import utcnow
 from certification.models import Certificate, CertificateStatus, CertificationCase
-from tests.app.access_world import World, build_world, client_for
+from tests.support.access_world import World, build_world, client_for
 
 IT = "it"
 EN = "en"
@@ -21,7 +21,7 @@ EN = "en"
 
 def _client(app: Flask, db: Session, world: World, role: str, lang: str = EN) -> FlaskClient:
     """A browser for ``role`` in ``lang`` (their account's language)."""
-    world["accounts"][role].locale = lang
+    world.accounts[role].locale = lang
     db.commit()
     return client_for(app, world, role)
 
@@ -33,9 +33,9 @@ def _get(app: Flask, db: Session, world: World, role: str, url: str, lang: str =
 @pytest.fixture
 def world(app: Flask, db: Session) -> World:
     world: World = build_world(db, app)
-    review = db.get_one(CertificationCase, world["rcase"])
+    review = db.get_one(CertificationCase, world.rcase)
     review.deadline_at = utcnow() - dt.timedelta(days=3)
-    db.get_one(CertificationCase, world["pcase"]).deadline_at = utcnow() + dt.timedelta(days=5)
+    db.get_one(CertificationCase, world.pcase).deadline_at = utcnow() + dt.timedelta(days=5)
     db.commit()
     return world
 
@@ -44,6 +44,7 @@ def _protocol(db: Session, case_id: object) -> str:
     return str(db.get_one(CertificationCase, case_id).protocol_number)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("headers", "title", "task", "late"),
     [
@@ -58,38 +59,40 @@ def test_the_certifier_home_leads_with_what_is_due(
     section = html.split('id="todo-h"')[1].split("</section>")[0]
     assert title in html.split('id="todo-h"')[1][:80]
     assert task in section
-    row = section.split(f'href="/cases/{world["rcase"]}"')[1].split("</li>")[0]
-    assert _protocol(db, world["rcase"]) in row and late in row and "badge-danger" in row
+    row = section.split(f'href="/cases/{world.rcase}"')[1].split("</li>")[0]
+    assert _protocol(db, world.rcase) in row and late in row and "badge-danger" in row
 
 
 def test_each_role_sees_its_own_steps(app: Flask, db: Session, world: World) -> None:
     tutor = _get(app, db, world, "tutor", "/dashboard", EN)
     assert "Identification and Documento di trasparenza" in tutor
-    assert f'href="/cases/{world["case"]}"' in tutor.split('id="todo-h"')[1]
+    assert f'href="/cases/{world.case}"' in tutor.split('id="todo-h"')[1]
     nobody = _get(app, db, world, "other_assessor", "/dashboard", EN)
     assert "Nothing needs your action at the moment." in nobody
     candidate = _get(app, db, world, "candidate", "/dashboard", EN)
     assert 'id="todo-h"' not in candidate
 
 
+@pytest.mark.slow
 def test_search_finds_by_protocol_and_keeps_filters_across_pages(
     app: Flask, db: Session, world: World
 ) -> None:
     client = _client(app, db, world, "certifier")
-    protocol = _protocol(db, world["rcase"])
+    protocol = _protocol(db, world.rcase)
     html = client.get(f"/cases/?q={protocol}").text
-    assert f'href="/cases/{world["rcase"]}"' in html and "1 application" in html
-    assert f'href="/cases/{world["pcase"]}"' not in html
+    assert f'href="/cases/{world.rcase}"' in html and "1 application" in html
+    assert f'href="/cases/{world.pcase}"' not in html
     overdue = _get(app, db, world, "certifier", "/cases/?overdue=y", IT)
-    assert f'href="/cases/{world["rcase"]}"' in overdue and "3 giorni di ritardo" in overdue
-    assert f'href="/cases/{world["pcase"]}"' not in overdue
+    assert f'href="/cases/{world.rcase}"' in overdue and "3 giorni di ritardo" in overdue
+    assert f'href="/cases/{world.pcase}"' not in overdue
 
 
+@pytest.mark.slow
 def test_pages_links_keep_the_filters(app: Flask, db: Session, world: World) -> None:
-    from tests.factories import make_case
+    from tests.support.factories import make_case
 
-    org = db.get_one(CertificationCase, world["rcase"]).ente_titolato
-    from certification.states import CaseStatus
+    org = db.get_one(CertificationCase, world.rcase).ente_titolato
+    from certification.cases.states import CaseStatus
 
     for _ in range(26):
         make_case(db, ente=org, status=CaseStatus.SUBMITTED)
@@ -103,6 +106,7 @@ def test_pages_links_keep_the_filters(app: Flask, db: Session, world: World) -> 
     assert client.get(link).text.count('<li class="card') == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
@@ -131,9 +135,10 @@ def test_bad_filters_are_said_and_the_list_stays_unfiltered(
     html = answer.text
     assert message in html
     # the unfiltered list: the case not overdue is there too
-    assert f'href="/cases/{world["pcase"]}"' in html and f'href="/cases/{world["rcase"]}"' in html
+    assert f'href="/cases/{world.pcase}"' in html and f'href="/cases/{world.rcase}"' in html
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", ["abc", "-3", "0"])
 def test_a_bad_page_gets_one_message_of_ours(
     app: Flask, db: Session, world: World, page: str
@@ -143,12 +148,13 @@ def test_a_bad_page_gets_one_message_of_ours(
     assert "intero valido" not in html
 
 
+@pytest.mark.slow
 def test_nobody_finds_a_case_they_do_not_see(app: Flask, db: Session, world: World) -> None:
-    protocol = _protocol(db, world["pcase"])
+    protocol = _protocol(db, world.pcase)
     for role in ("other_assessor", "other_admin", "admin", "other_tutor"):
         html = _get(app, db, world, role, f"/cases/?q={protocol}&closed=y")
-        assert f'href="/cases/{world["pcase"]}"' not in html, role
-    assert f'href="/cases/{world["pcase"]}"' in (
+        assert f'href="/cases/{world.pcase}"' not in html, role
+    assert f'href="/cases/{world.pcase}"' in (
         _get(app, db, world, "assessor", f"/cases/?q={protocol}")
     )
 
@@ -156,8 +162,8 @@ def test_nobody_finds_a_case_they_do_not_see(app: Flask, db: Session, world: Wor
 def test_a_revoked_certificate_reads_as_revoked_in_the_list(
     app: Flask, db: Session, world: World
 ) -> None:
-    db.get_one(Certificate, world["cert"]).status = CertificateStatus.REVOKED
+    db.get_one(Certificate, world.cert).status = CertificateStatus.REVOKED
     db.commit()
     html = _get(app, db, world, "tutor", "/cases/", IT)
-    row = html.split(f'href="/cases/{world["case"]}"')[1].split("</li>")[0]
+    row = html.split(f'href="/cases/{world.case}"')[1].split("</li>")[0]
     assert "Revocato" in row and "badge-danger" in row

@@ -8,11 +8,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from certification.accounts import api_tokens_of, create_api_token
 from certification.clock import utcnow
-from certification.roles import Role
-from tests.conftest import login, post_form
-from tests.factories import PASSWORD, make_account
+from certification.people.accounts import api_tokens_of, create_api_token
+from certification.people.roles import Role
+from tests.support.factories import PASSWORD, make_account
+from tests.support.web import login, post_form
 
 BASE = "/catalogue/DEMO-LOMBARDIA/1.0"
 
@@ -87,6 +87,7 @@ def test_api_catalogue(client: FlaskClient) -> None:
     assert any(f["code"] == "DEMO-LOMBARDIA" and len(f["content_sha256"]) == 64 for f in frameworks)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", ["eqf=9", "eqf=abc", "q=" + "x" * 101])
 def test_api_rejects_bad_parameters_with_codes(client: FlaskClient, query: str) -> None:
     response = client.get(f"/api/v1/profiles?{query}")
@@ -139,6 +140,7 @@ def test_openapi_documents_every_api_route(app: Flask, client: FlaskClient) -> N
     assert document["paths"]["/me"]["get"]["security"] == [{"token": []}]
 
 
+@pytest.mark.slow
 def test_token_pages(client: FlaskClient, db: Session) -> None:
     account = make_account(db)
     db.commit()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+import http.server
 import json
 import re
 import subprocess
+import threading
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -16,63 +19,42 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification import credentials
-from certification.keys import init_keys
-from certification.models import Certificate, CertificateStatus, OutboxMessage
-from certification.roles import Role
-from certification.states import CaseStatus
-from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
-from tests.certification.test_certificates import _resolver, embedded_credential
-from tests.conftest import NOW, login, post_form, require_tool
-from tests.factories import PASSWORD, make_account, make_candidate
-from tests.worlds import certified as _certified
+from certification.cases.states import CaseStatus
+from certification.certificates import credentials
+from certification.keys.material import active_key
+from certification.models import Certificate, CertificateStatus, KeyPurpose, OutboxMessage
+from tests.support.certificates import (
+    download,
+    embedded_credential,
+    issue_on_the_web,
+    registry_resolver,
+)
+from tests.support.clock import NOW
+from tests.support.factories import PASSWORD, make_candidate
+from tests.support.services import require_tool
+from tests.support.web import login, post_form
+from tests.support.worlds import CaseWorld
 
 
-@pytest.fixture
-def stage(db: Session, app: Flask, w: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
-    w["signatory"] = make_account(db, roles=(Role.SIGNATORY,), organisation=w["ente"])
-    case = _certified(db, w)
-    init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
-    db.commit()
-    return {**w, "case": case}
-
-
-def _issue(app: Flask, stage: dict[str, Any], db: Session) -> Certificate:
-    client = app.test_client()
-    login(client, stage["signatory"].email, PASSWORD)
-    page = client.get(f"/cases/{stage['case'].id}").get_data(as_text=True)
-    assert "Rilascia e sigilla il certificato" in page
-    response = post_form(
-        client, f"/cases/{stage['case'].id}/certificate", {}, page=f"/cases/{stage['case'].id}"
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    db.expire_all()
-    certificate = db.scalar(select(Certificate))
-    assert certificate is not None
-    assert response.headers["Location"].endswith(f"/certificates/{certificate.id}")
-    return certificate
-
-
-def _told(db: Session, stage: dict[str, Any], certificate: Certificate) -> int:
+def _told(db: Session, stage: CaseWorld, certificate: Certificate) -> int:
     """How many "your certificate is ready" e-mails the holder got for ``certificate``."""
     return sum(
         certificate.number in m.subject
         for m in db.scalars(
-            select(OutboxMessage).where(OutboxMessage.to_address == stage["candidate"].email)
+            select(OutboxMessage).where(OutboxMessage.to_address == stage.candidate.email)
         )
     )
 
 
-def test_signatory_issues_and_holder_downloads(
-    app: Flask, stage: dict[str, Any], db: Session
-) -> None:
-    certificate = _issue(app, stage, db)
+@pytest.mark.slow
+def test_signatory_issues_and_holder_downloads(app: Flask, stage: CaseWorld, db: Session) -> None:
+    certificate = issue_on_the_web(app, stage, db)
     assert certificate.status == CertificateStatus.ISSUED
-    assert stage["case"].status == CaseStatus.CERTIFICATE_ISSUED
+    assert stage.case.status == CaseStatus.CERTIFICATE_ISSUED
     assert _told(db, stage, certificate) == 1
 
     holder = app.test_client()
-    login(holder, stage["candidate"].email, PASSWORD)
+    login(holder, stage.candidate.email, PASSWORD)
     page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert certificate.number in page and "linkedin.com/profile/add" in page
     pdf = holder.get(f"/certificates/{certificate.id}/certificate.pdf")
@@ -98,17 +80,18 @@ def test_signatory_issues_and_holder_downloads(
     assert stranger.get(f"/certificates/{certificate.id}/certificate.pdf").status_code == 404
 
 
+@pytest.mark.slow
 def test_a_partial_certificate_says_partial_on_every_page(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
     """Issue 19: the holder's page and home, the LinkedIn name, the public page and the API
     say that a certificate of single competences covers part of the profile."""
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     total = len(certificate.content["standard"]["profile_competences"])
     assert total > 1
     named = f"— singole competenze (1 di {total})"
     holder = app.test_client()
-    login(holder, stage["candidate"].email, PASSWORD)
+    login(holder, stage.candidate.email, PASSWORD)
     page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert re.search(rf"<h1>[^<]*{re.escape(named)}</h1>", page)
     assert "Certificazione di singole competenze" in page and "DEMO-C02" in page
@@ -124,15 +107,16 @@ def test_a_partial_certificate_says_partial_on_every_page(
     assert "DEMO-C02" in {m["code"] for m in answer["coverage"]["missing"]}
 
 
+@pytest.mark.slow
 def test_the_holder_shares_the_link_and_the_qr_code(
-    app: Flask, stage: dict[str, Any], db: Session, tmp_path: Any
+    app: Flask, stage: CaseWorld, db: Session, tmp_path: Any
 ) -> None:
     """Issue 19: the link to copy, the share sheet where there is one, the QR code on screen
     and to save as PNG and SVG; the PNG decodes to the public check of this certificate."""
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     url = f"{app.config['BASE_URL'].rstrip('/')}/verify/{certificate.verification_code}"
     holder = app.test_client()
-    login(holder, stage["candidate"].email, PASSWORD)
+    login(holder, stage.candidate.email, PASSWORD)
     page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert f'id="share-link" type="url" value="{url}" readonly' in page
     assert "data-copy=" in page and "data-share-url=" in page and "js/share.js" in page
@@ -152,7 +136,7 @@ def test_the_holder_shares_the_link_and_the_qr_code(
     assert done.stdout.strip() == url
     # The staff who manage it see no share section (it is the holder's), and strangers get 404.
     staff = app.test_client()
-    login(staff, stage["signatory"].email, PASSWORD)
+    login(staff, stage.signatory.email, PASSWORD)
     assert "share-link" not in staff.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     stranger = app.test_client()
     other = make_candidate(db)
@@ -162,11 +146,12 @@ def test_the_holder_shares_the_link_and_the_qr_code(
 
 
 def _resolver_for(app: Flask, db: Session) -> Any:
-    return _resolver(db, app.config["BASE_URL"].rstrip("/"))
+    return registry_resolver(db, app.config["BASE_URL"].rstrip("/"))
 
 
+@pytest.mark.slow
 def test_a_request_run_again_after_issuing_does_not_issue_twice(
-    app: Flask, stage: dict[str, Any], db: Session, monkeypatch: pytest.MonkeyPatch
+    app: Flask, stage: CaseWorld, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The request finds the database busy after the certificate was issued (in its own
     transactions), as its commit would: it runs again and answers with that certificate
@@ -190,16 +175,17 @@ def test_a_request_run_again_after_issuing_does_not_issue_twice(
 
     monkeypatch.setattr(views, "issue_one", counted_issue)
     monkeypatch.setattr(views, "flash", busy_once)
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     assert [c.id for c in issued] == [certificate.id]
     assert certificate.status == CertificateStatus.ISSUED
     assert len(db.scalars(select(Certificate)).all()) == 1
 
 
-def test_revocation_is_published(app: Flask, stage: dict[str, Any], db: Session) -> None:
-    certificate = _issue(app, stage, db)
+@pytest.mark.slow
+def test_revocation_is_published(app: Flask, stage: CaseWorld, db: Session) -> None:
+    certificate = issue_on_the_web(app, stage, db)
     client = app.test_client()
-    login(client, stage["signatory"].email, PASSWORD)
+    login(client, stage.signatory.email, PASSWORD)
     url = f"/certificates/{certificate.id}"
     refused = post_form(
         client, f"{url}/revoke", {"revoke-reason_code": "made_up", "revoke-reason": "x"}, page=url
@@ -237,7 +223,7 @@ def test_revocation_is_published(app: Flask, stage: dict[str, Any], db: Session)
     assert "Testimonianza" not in json.dumps(body)
     # A certifier is no signatory: no revoke, no issue.
     certifier = app.test_client()
-    login(certifier, stage["certifier"].email, PASSWORD)
+    login(certifier, stage.certifier.email, PASSWORD)
     assert (
         post_form(
             certifier,
@@ -249,23 +235,24 @@ def test_revocation_is_published(app: Flask, stage: dict[str, Any], db: Session)
     )
 
 
+@pytest.mark.slow
 def test_an_issued_credential_verifies_in_an_independent_verifier(
-    app: Flask, stage: dict[str, Any], db: Session, tmp_path: Any
+    app: Flask, stage: CaseWorld, db: Session, tmp_path: Any
 ) -> None:
     """The credential inside the sealed PDF, the issuer profile and the status lists exactly as
     the app publishes them: digitalbazaar's verifier accepts it, then sees the revocation."""
     import subprocess
 
-    from tests.certification.test_credentials_independent import TOOL, verifier_command
+    from tests.support.credentials import TOOL, verifier_command
 
     command = verifier_command()
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     public = app.test_client()
     base = app.config["BASE_URL"].rstrip("/")
     org = certificate.organisation_id
 
     def run() -> tuple[int, dict[str, Any]]:
-        holder_pdf = _download(app, stage, certificate)
+        holder_pdf = download(app, stage, certificate)
         (tmp_path / "credential.json").write_bytes(embedded_credential(holder_pdf))
         documents = {
             f"{base}/issuers/{org}.json": public.get(f"/issuers/{org}.json").data,
@@ -287,7 +274,7 @@ def test_an_issued_credential_verifies_in_an_independent_verifier(
     code, result = run()
     assert code == 0 and result["verified"], result
     client = app.test_client()
-    login(client, stage["signatory"].email, PASSWORD)
+    login(client, stage.signatory.email, PASSWORD)
     url = f"/certificates/{certificate.id}"
     post_form(
         client,
@@ -307,21 +294,16 @@ def test_an_issued_credential_verifies_in_an_independent_verifier(
     }
 
 
-def _download(app: Flask, stage: dict[str, Any], certificate: Certificate) -> bytes:
-    holder = app.test_client()
-    login(holder, stage["candidate"].email, PASSWORD)
-    return holder.get(f"/certificates/{certificate.id}/certificate.pdf").data
+@pytest.mark.slow
+def test_bulk_issuance_over_the_api(app: Flask, stage: CaseWorld, db: Session) -> None:
+    from certification.people.accounts import create_api_token
 
-
-def test_bulk_issuance_over_the_api(app: Flask, stage: dict[str, Any], db: Session) -> None:
-    from certification.accounts import create_api_token
-
-    _token, secret = create_api_token(db, stage["signatory"], "bulk", NOW)
-    _other, other_secret = create_api_token(db, stage["certifier"], "x", NOW)
+    _token, secret = create_api_token(db, stage.signatory, "bulk", NOW)
+    _other, other_secret = create_api_token(db, stage.certifier, "x", NOW)
     db.commit()
     client = app.test_client()
     auth = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "bulk-2026-11-22-a"}
-    body = {"case_ids": [str(stage["case"].id)]}
+    body = {"case_ids": [str(stage.case.id)]}
     assert client.post("/api/v1/certificates/bulk", json=body).status_code == 401
     missing_key = client.post(
         "/api/v1/certificates/bulk", json=body, headers={"Authorization": auth["Authorization"]}
@@ -334,7 +316,7 @@ def test_bulk_issuance_over_the_api(app: Flask, stage: dict[str, Any], db: Sessi
     progress = client.get(location, headers=auth).get_json()
     assert progress["done"] == 1 and progress["finished_at"] is not None
     [item] = progress["items"]
-    assert item["status"] == "issued" and len(item["verification_code"]) == 26
+    assert item["status"] == "issued" and len(item["verification_code"]) == 27
     again = client.post("/api/v1/certificates/bulk", json=body, headers=auth)
     assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
     other_cases = {"case_ids": [str(uuid.uuid4())]}
@@ -349,19 +331,20 @@ def test_bulk_issuance_over_the_api(app: Flask, stage: dict[str, Any], db: Sessi
     assert _told(db, stage, certificate) == 1  # the holder is told once, as for one issuance
 
 
+@pytest.mark.slow
 def test_a_signatory_issues_in_bulk_and_follows_the_progress(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
     client = app.test_client()
-    login(client, stage["signatory"].email, PASSWORD)
+    login(client, stage.signatory.email, PASSWORD)
     page = client.get("/certificates/bulk/", headers={"Accept-Language": "it"})
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and stage["case"].protocol_number in html
+    assert page.status_code == 200 and stage.case.protocol_number in html
     key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', html)
     assert key is not None
     empty = post_form(client, "/certificates/bulk/", {"request_key": key.group(1)})
     assert empty.status_code == 200 and "Scegli almeno un caso." in empty.get_data(as_text=True)
-    form = {"cases": [str(stage["case"].id)], "request_key": key.group(1)}
+    form = {"cases": [str(stage.case.id)], "request_key": key.group(1)}
     started = post_form(client, "/certificates/bulk/", form, page="/certificates/bulk/")
     assert started.status_code == 302 and "/certificates/bulk/" in started.headers["Location"]
     again = post_form(client, "/certificates/bulk/", form, page="/certificates/bulk/")
@@ -373,6 +356,63 @@ def test_a_signatory_issues_in_bulk_and_follows_the_progress(
     assert "Emesso" in progress and certificate.number in progress
     assert 'http-equiv="refresh"' not in progress  # finished: no more reloading
     assert (
-        stage["case"].protocol_number
+        stage.case.protocol_number
         not in client.get("/certificates/bulk/").get_data(as_text=True).split("<h2>")[0]
     )  # nothing left to issue
+
+
+class _GarbageTsa(http.server.BaseHTTPRequestHandler):
+    """A time-stamping authority on the loopback that answers every request with garbage."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"this is not a time-stamp response"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_a_tsa_answering_garbage_fails_the_issuance_cleanly_and_recover_finishes_it(
+    app_factory: Any, stage: CaseWorld, db: Session, tmp_path: Path
+) -> None:
+    # The TSA's root (here any certificate: the TSA never gets as far as a token).
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_text(active_key(db, None, KeyPurpose.ROOT_CA).certificate_pem or "")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GarbageTsa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = app_factory(
+            TIMESTAMP_URL=f"http://127.0.0.1:{server.server_address[1]}/tsa",
+            TIMESTAMP_ROOTS=str(roots),
+        )
+        client = app.test_client()
+        login(client, stage.signatory.email, PASSWORD)
+        case_page = f"/cases/{stage.case.id}"
+        response = post_form(client, f"{case_page}/certificate", {}, page=case_page)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Refused with the reason, in the signatory's language (Italian), and nothing issued.
+    assert response.status_code == 302 and response.headers["Location"].endswith(case_page)
+    page = client.get(case_page).get_data(as_text=True)
+    assert "Il servizio di marcatura temporale non ha risposto correttamente" in html.unescape(page)
+    db.expire_all()
+    [pending] = db.scalars(select(Certificate)).all()
+    assert pending.status == CertificateStatus.PENDING
+    assert pending.pdf_sha256 is None and pending.credential_sha256 is None
+    assert stage.case.status == CaseStatus.CERTIFIED
+    assert _told(db, stage, pending) == 0
+    # The TSA answers again (here: the demo's): `certificates recover` finishes the reservation.
+    working = app_factory()
+    recovered = working.test_cli_runner().invoke(args=["certificates", "recover", "--minutes", "0"])
+    assert recovered.exit_code == 0, recovered.output
+    db.expire_all()
+    done = db.get(Certificate, pending.id)
+    assert done is not None and done.status == CertificateStatus.ISSUED
+    assert done.number == pending.number and done.pdf_sha256 is not None

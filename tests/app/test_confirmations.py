@@ -5,6 +5,7 @@ second identical submission does nothing twice."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +14,25 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from certification.cases.states import CaseStatus
 from certification.db import ModelBase as Base
-from certification.keys import init_keys
+from certification.keys.management import init_keys
 from certification.models import Certificate, CertificateStatus, CertificationCase
-from certification.roles import Role
-from certification.states import CaseStatus
-from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
-from tests.conftest import NOW, login, post_form
-from tests.factories import PASSWORD, make_account
-from tests.worlds import certified as _certified
+from certification.people.roles import Role
+from tests.support.clock import NOW
+from tests.support.factories import PASSWORD, make_account
+from tests.support.web import login, post_form
+from tests.support.worlds import CaseWorld
+from tests.support.worlds import certified as _certified
 
 
 @pytest.fixture
-def stage(db: Session, app: Flask, w: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
-    w["signatory"] = make_account(db, roles=(Role.SIGNATORY,), organisation=w["ente"])
+def stage(db: Session, app: Flask, w: CaseWorld) -> dict[str, Any]:
+    w.signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=w.ente)
     case = _certified(db, w)
     init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
     db.commit()
-    return {**w, "case": case}
+    return replace(w, case=case)
 
 
 def _client(app: Flask, account: Any) -> Any:
@@ -62,11 +64,12 @@ def _text(pdf: bytes, tmp_path: Path) -> str:
 # --- the preview ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_signatory_previews_the_certificate_and_nothing_is_written(
-    app: Flask, stage: dict[str, Any], db: Session, tmp_path: Path
+    app: Flask, stage: CaseWorld, db: Session, tmp_path: Path
 ) -> None:
-    client = _client(app, stage["signatory"])
-    url = f"/cases/{stage['case'].id}"
+    client = _client(app, stage.signatory)
+    url = f"/cases/{stage.case.id}"
     assert f"{url}/certificate/preview.pdf" in client.get(url).get_data(as_text=True)
     rows, blobs = _rows(db), _blobs(app)
 
@@ -81,33 +84,33 @@ def test_the_signatory_previews_the_certificate_and_nothing_is_written(
     assert len(pages) >= 1
     for page in pages:  # the mark on every page, in both languages
         assert "ANTEPRIMA — non valido · PREVIEW — not valid" in page
-    assert "ANTEPRIMA-PREVIEW" in text and stage["candidate"].person.family_name in text
+    assert "ANTEPRIMA-PREVIEW" in text and stage.candidate.person.family_name in text
     assert b"/ByteRange" not in response.data  # not sealed
     assert _rows(db) == rows and _blobs(app) == blobs  # no number, no index, no audit, no file
-    assert stage["case"].status == CaseStatus.CERTIFIED
+    assert stage.case.status == CaseStatus.CERTIFIED
 
 
+@pytest.mark.slow
 def test_only_the_signatory_previews_and_only_a_certified_case(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
-    url = f"/cases/{stage['case'].id}/certificate/preview.pdf"
-    assert _client(app, stage["candidate"]).get(url).status_code == 403
-    assert _client(app, stage["certifier"]).get(url).status_code == 403
-    client = _client(app, stage["signatory"])
-    post_form(
-        client, f"/cases/{stage['case'].id}/certificate", {}, page=f"/cases/{stage['case'].id}"
-    )
+    url = f"/cases/{stage.case.id}/certificate/preview.pdf"
+    assert _client(app, stage.candidate).get(url).status_code == 403
+    assert _client(app, stage.certifier).get(url).status_code == 403
+    client = _client(app, stage.signatory)
+    post_form(client, f"/cases/{stage.case.id}/certificate", {}, page=f"/cases/{stage.case.id}")
     assert client.get(url).status_code == 409  # issued: the certificate itself is there
 
 
 # --- double submits -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_second_issue_answers_with_the_first_certificate(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
-    client = _client(app, stage["signatory"])
-    url = f"/cases/{stage['case'].id}"
+    client = _client(app, stage.signatory)
+    url = f"/cases/{stage.case.id}"
     first = post_form(client, f"{url}/certificate", {}, page=url)
     second = post_form(client, f"{url}/certificate", {}, page=url)
     db.expire_all()
@@ -119,17 +122,18 @@ def test_a_second_issue_answers_with_the_first_certificate(
     assert "già stato rilasciato" in page
 
 
-def _issued(app: Flask, stage: dict[str, Any], db: Session) -> tuple[Any, Certificate]:
-    client = _client(app, stage["signatory"])
-    url = f"/cases/{stage['case'].id}"
+def _issued(app: Flask, stage: CaseWorld, db: Session) -> tuple[Any, Certificate]:
+    client = _client(app, stage.signatory)
+    url = f"/cases/{stage.case.id}"
     post_form(client, f"{url}/certificate", {}, page=url)
     db.expire_all()
     certificate = db.scalars(select(Certificate)).one()
     return client, certificate
 
 
+@pytest.mark.slow
 def test_a_revoke_without_the_number_changes_nothing_and_a_second_revoke_nothing_more(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
     client, certificate = _issued(app, stage, db)
     url = f"/certificates/{certificate.id}"
@@ -152,8 +156,9 @@ def test_a_revoke_without_the_number_changes_nothing_and_a_second_revoke_nothing
     assert db.get_one(Certificate, certificate.id).status == CertificateStatus.REVOKED
 
 
+@pytest.mark.slow
 def test_suspending_asks_first_naming_the_consequence(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
     client, certificate = _issued(app, stage, db)
     url = f"/certificates/{certificate.id}"
@@ -179,14 +184,15 @@ def test_suspending_asks_first_naming_the_consequence(
     assert db.get_one(Certificate, certificate.id).status == CertificateStatus.SUSPENDED
 
 
+@pytest.mark.slow
 def test_withdrawing_asks_first_and_a_second_withdrawal_does_nothing(
     app: Flask,
     db: Session,
-    w: dict[str, Any],  # noqa: F811
+    w: CaseWorld,
 ) -> None:
-    case = w["case"]
+    case = w.case
     db.commit()
-    client = _client(app, w["candidate"])
+    client = _client(app, w.candidate)
     url = f"/cases/{case.id}"
     assert f'href="{url}/withdraw"' in client.get(url).get_data(as_text=True)
     page = client.get(f"{url}/withdraw").get_data(as_text=True)
@@ -207,18 +213,19 @@ def test_withdrawing_asks_first_and_a_second_withdrawal_does_nothing(
 # --- the outcomes: from the ratings, previewed, recorded once -----------------------------------
 
 
+@pytest.mark.slow
 def test_the_outcomes_start_from_the_ratings_and_are_recorded_once(
     app: Flask,
     db: Session,
-    w: dict[str, Any],  # noqa: F811
+    w: CaseWorld,
 ) -> None:
-    from certification import assessment as A
-    from tests.worlds import LATER, _rate_all, _to_session
+    from certification.cases import assessment as A
+    from tests.support.worlds import LATER, rate_all, to_session
 
-    case = _to_session(db, w)
-    _rate_all(db, w, "DEMO-C01", "L3")  # every criterion passing
+    case = to_session(db, w)
+    rate_all(db, w, "DEMO-C01", "L3")  # every criterion passing
     db.commit()
-    client = _client(app, w["certifier"])
+    client = _client(app, w.certifier)
     url = f"/cases/{case.id}/outcomes"
     page = client.get(url).get_data(as_text=True)
     c01, c02 = page.split('id="outcome-DEMO-C02"')
@@ -241,7 +248,7 @@ def test_the_outcomes_start_from_the_ratings_and_are_recorded_once(
     assert "non sono ancora valutati" in text and "a un livello sufficiente: non" not in text
 
     for criterion in A.snapshot_competences(case)[1]["criteria"]:
-        A.rate_criterion(db, w["assessor"], case, "DEMO-C02", criterion["code"], "L1", "", LATER)
+        A.rate_criterion(db, w.assessor, case, "DEMO-C02", criterion["code"], "L1", "", LATER)
     db.commit()
     c02 = client.get(url).get_data(as_text=True).split('id="outcome-DEMO-C02"')[1]
     assert '<option value="non_validata" selected>' in c02 and "non tutti" in c02
@@ -265,15 +272,16 @@ def test_the_outcomes_start_from_the_ratings_and_are_recorded_once(
 # --- the bulk screen --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_bulk_screen_filters_selects_all_and_links_each_preview(
-    app: Flask, stage: dict[str, Any], db: Session
+    app: Flask, stage: CaseWorld, db: Session
 ) -> None:
     import re
 
     from certification.models import BulkIssuance
 
-    client = _client(app, stage["signatory"])
-    case = stage["case"]
+    client = _client(app, stage.signatory)
+    case = stage.case
     page = client.get("/certificates/bulk/").get_data(as_text=True)
     assert f"/cases/{case.id}/certificate/preview.pdf" in page
     assert "data-select-all" in page and "<script>" not in page
@@ -287,6 +295,8 @@ def test_the_bulk_screen_filters_selects_all_and_links_each_preview(
     key = re.search(r'name="request_key" type="hidden" value="([^"]+)"', page)
     assert key is not None
     box = f'value="{case.id}"'
+    assert box in page and not re.search(box + r"\s+checked", page)  # nothing ticked at first
+    assert 'name="select" value="all"' in page  # the submit that selects without JavaScript
     none = post_form(
         client,
         "/certificates/bulk/",
@@ -301,3 +311,40 @@ def test_the_bulk_screen_filters_selects_all_and_links_each_preview(
     assert (
         db.scalar(select(func.count()).select_from(BulkIssuance)) == 0
     )  # selecting issues nothing
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's Chromium")
+def test_the_bulk_screen_select_all_checkbox_works_in_a_browser(
+    app: Flask, stage: CaseWorld
+) -> None:
+    """With JavaScript the buttons give way to a "select all" checkbox that ticks and unticks
+    every case shown (the page itself ticks none)."""
+    from playwright.sync_api import Route, sync_playwright
+
+    client = _client(app, stage.signatory)
+
+    def serve(route: Route) -> None:
+        path = route.request.url.removeprefix("http://attesta.test")
+        answer = client.get(path)
+        route.fulfill(
+            status=answer.status_code,
+            body=answer.get_data(),
+            headers={"Content-Type": answer.content_type},
+        )
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.route("http://attesta.test/**", serve)
+            page.goto("http://attesta.test/certificates/bulk/")
+            boxes = page.locator("input[name=cases]")
+            assert boxes.count() == 1 and not boxes.first.is_checked()
+            assert page.locator("[data-select-all-fallback]").is_hidden()
+            everything = page.locator("[data-select-all] input")
+            everything.check()
+            assert boxes.first.is_checked()
+            everything.uncheck()
+            assert not boxes.first.is_checked()
+        finally:
+            browser.close()

@@ -17,7 +17,7 @@ from app.db import db_session, reads_only
 from app.extensions import csrf
 from certification.models import OutboxMessage
 from certification.outbox import enqueue_message
-from tests.conftest import NOW
+from tests.support.clock import NOW
 
 
 def _locked() -> OperationalError:

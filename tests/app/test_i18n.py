@@ -7,9 +7,30 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask import Flask
+from flask_babel import force_locale
+
+from app import labels
+from certification import vocabulary
+from certification.models import (
+    AssessmentMethod,
+    EvidenceType,
+    ExperienceKind,
+    LearningContext,
+    Outcome,
+    PanelFunction,
+)
+from rubrics.schema import EVIDENCE_TYPES as RUBRIC_EVIDENCE_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "en_": None,  # documents' English, next to their Italian (certification.rendering)
+}
 
 
 def _source_messages() -> set[str]:
@@ -26,6 +47,7 @@ def _source_messages() -> set[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("locale", ["it", "en"])
 def test_catalogue_is_complete_and_in_sync(locale: str) -> None:
     path = ROOT / f"app/translations/{locale}/LC_MESSAGES/messages.po"
@@ -70,3 +92,38 @@ def test_italian_is_really_italian() -> None:
         and m.id not in SAME_IN_ITALIAN
     ]
     assert same == []
+
+
+def test_pages_name_the_enumerations_with_the_vocabulary_of_documents(app: Flask) -> None:
+    """Pages and PDFs name experience kinds, learning contexts, evidence types, methods,
+    outcomes and panel functions with the same words (certification.vocabulary), in the page's
+    language, first letter capitalised; every member has them."""
+    pages = {
+        ExperienceKind: labels.EXPERIENCE_KIND_LABELS,
+        LearningContext: labels.LEARNING_CONTEXT_LABELS,
+        EvidenceType: labels.EVIDENCE_TYPE_LABELS,
+        AssessmentMethod: labels.METHOD_LABELS,
+        Outcome: labels.OUTCOME_LABELS,
+        PanelFunction: labels.PANEL_FUNCTION_LABELS,
+    }
+    assert set(pages) == set(vocabulary.TABLES)
+    for kind, page_labels in pages.items():
+        assert set(page_labels) == set(kind), kind.__name__
+        for member in kind:
+            words = vocabulary.TABLES[kind][member]
+            for locale in ("it", "en"):
+                with app.test_request_context(), force_locale(locale):
+                    shown = str(page_labels[member])
+                written = words.in_language(locale)
+                assert shown == written[:1].upper() + written[1:], (member, locale)
+    with app.test_request_context(), force_locale("it"):
+        assert str(labels.METHOD_LABELS[AssessmentMethod.COLLOQUIO_TECNICO]) == "Colloquio tecnico"
+        assert str(labels.EVIDENCE_TYPE_LABELS[EvidenceType.LINK]) == "Collegamento"
+
+
+def test_evidence_types_and_expected_evidence_are_not_swapped() -> None:
+    """EVIDENCE_TYPE_LABELS names the candidate's evidence (EvidenceType);
+    EXPECTED_EVIDENCE_LABELS the evidence a rubric's criterion expects."""
+    assert set(labels.EVIDENCE_TYPE_LABELS) == set(EvidenceType)
+    assert set(labels.EXPECTED_EVIDENCE_LABELS) == set(RUBRIC_EVIDENCE_TYPES)
+    assert not hasattr(labels, "EVIDENCE_KIND_LABELS")

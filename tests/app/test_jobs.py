@@ -12,11 +12,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.accounts import create_api_token
 from certification.models import Certificate
-from tests.app.test_certificates_web import stage  # noqa: F401 - the `stage` fixture
-from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
-from tests.conftest import NOW, redis_url
+from certification.people.accounts import create_api_token
+from tests.support.clock import NOW
+from tests.support.services import redis_url
+from tests.support.worlds import CaseWorld
 
 
 @pytest.fixture
@@ -30,21 +30,22 @@ def queued_app(app_factory: Callable[..., Flask]) -> Iterator[Flask]:
     queue.delete(delete_jobs=True)
 
 
+@pytest.mark.slow
 def test_a_queued_bulk_request_is_issued_by_a_worker(
     queued_app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     from rq import SimpleWorker
 
     from app.jobs import _queue
 
-    _token, secret = create_api_token(db, stage["signatory"], "bulk", NOW)
+    _token, secret = create_api_token(db, stage.signatory, "bulk", NOW)
     db.commit()
     client = queued_app.test_client()
     auth = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "bulk-queued-0001"}
     first = client.post(
-        "/api/v1/certificates/bulk", json={"case_ids": [str(stage["case"].id)]}, headers=auth
+        "/api/v1/certificates/bulk", json={"case_ids": [str(stage.case.id)]}, headers=auth
     )
     assert first.status_code == 202, first.get_json()
     location = first.headers["Location"]
@@ -61,10 +62,10 @@ def test_a_queued_bulk_request_is_issued_by_a_worker(
     assert len(db.scalars(select(Certificate)).all()) == 1
 
 
-def _bulk_of(db: Session, staged: dict[str, Any]) -> Any:
-    from certification.issuance import start_bulk
+def _bulk_of(db: Session, staged: CaseWorld) -> Any:
+    from certification.certificates.issuance import start_bulk
 
-    bulk, _ = start_bulk(db, staged["signatory"], "bulk-fails-0001", [staged["case"].id], NOW)
+    bulk, _ = start_bulk(db, staged.signatory, "bulk-fails-0001", [staged.case.id], NOW)
     db.commit()
     return bulk
 
@@ -82,7 +83,7 @@ def _busy() -> Exception:
 )
 def test_a_bulk_run_that_stops_on_an_error_records_it_instead_of_leaving_it_pending(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
     monkeypatch: pytest.MonkeyPatch,
     error: Exception,
@@ -100,7 +101,7 @@ def test_a_bulk_run_that_stops_on_an_error_records_it_instead_of_leaving_it_pend
     monkeypatch.setattr(jobs, "run_bulk", stops)
     jobs._run(app, bulk.id, workers=0)  # what the thread runs: it does not raise
     db.expire_all()
-    assert bulk.items == [{"case_id": str(stage["case"].id), "status": "failed", "error": reason}]
+    assert bulk.items == [{"case_id": str(stage.case.id), "status": "failed", "error": reason}]
     assert bulk.finished_at is not None
     # Before the queue's last try the job fails instead, for the queue to run it again.
     with pytest.raises(type(error)):
@@ -109,11 +110,11 @@ def test_a_bulk_run_that_stops_on_an_error_records_it_instead_of_leaving_it_pend
 
 def test_an_item_that_cannot_be_reserved_fails_alone_and_the_run_goes_on(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import certification.issuance as issuance
+    import certification.certificates.issuance as issuance
     from app.services import issuer
 
     bulk = _bulk_of(db, stage)

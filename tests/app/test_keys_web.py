@@ -10,11 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.keys import init_keys
+from certification.keys.management import init_keys
 from certification.models import KeyPurpose, SigningKey
-from certification.roles import OrganisationKind
-from tests.conftest import NOW
-from tests.factories import make_organisation
+from certification.people.roles import OrganisationKind
+from tests.support.clock import NOW
+from tests.support.factories import make_organisation
 
 
 def _setup(db: Session, app: Flask) -> Any:
@@ -68,12 +68,14 @@ def test_keys_cli(app: Flask, db: Session) -> None:
     assert "no organisation with code 'XYZ'" in result.output
 
 
+@pytest.mark.slow
 def test_retired_and_compromised_keys_keep_their_lifetime_in_public(
     app: Flask, client: FlaskClient, db: Session
 ) -> None:
     import datetime as dt
 
-    from certification.keys import active_key, mark_compromised, rotate_key
+    from certification.keys.management import mark_compromised, rotate_key
+    from certification.keys.material import active_key
     from certification.models import KeyPurpose
 
     ente = _setup(db, app)
@@ -161,3 +163,29 @@ def test_keys_compromise_refuses_a_time_that_names_no_past_moment(
     assert result.exit_code == 2 and message in result.output, result.output
     db.expire_all()
     assert key.compromised_at is None
+
+
+def test_the_root_crl_is_published_and_names_compromised_seals(
+    app: Flask, client: FlaskClient, db: Session
+) -> None:
+    from certification.keys.management import CRL_PATH, mark_compromised, rotate_key
+
+    ente = _setup(db, app)
+    passphrase = app.config["KEY_PASSPHRASE"].encode()
+    url = "https://attesta.test" + CRL_PATH
+    seal = rotate_key(db, None, ente, KeyPurpose.PDF_SEAL, passphrase, NOW, crl_url=url)
+    certificate = x509.load_pem_x509_certificate((seal.certificate_pem or "").encode())
+    points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert [p.full_name[0].value for p in points] == [url]  # type: ignore[index]
+    db.commit()
+    first = client.get(CRL_PATH)
+    assert first.status_code == 200 and first.mimetype == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(first.data)
+    assert crl.issuer.rfc4514_string().endswith("CN=Attesta Root CA,O=Attesta,C=IT")
+    assert len(crl) == 0
+    assert client.get(CRL_PATH).data == first.data  # cached in the process until it changes
+    mark_compromised(db, None, seal.kid, NOW, NOW)
+    db.commit()
+    revoked = x509.load_der_x509_crl(client.get(CRL_PATH).data)
+    entry = revoked.get_revoked_certificate_by_serial_number(certificate.serial_number)
+    assert entry is not None and entry.revocation_date_utc == NOW

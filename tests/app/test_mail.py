@@ -13,8 +13,8 @@ from app.mail import deliver_pending
 from certification.clock import utcnow
 from certification.models import OutboxMessage
 from certification.outbox import Attachment, enqueue_message
-from tests.conftest import post_form
-from tests.factories import make_account
+from tests.support.factories import make_account
+from tests.support.web import post_form
 
 
 class FakeSMTP:
@@ -84,6 +84,7 @@ def test_unreachable_smtp_keeps_the_message(
     assert len(smtp.sent) == 1
 
 
+@pytest.mark.slow
 def test_attachments_are_sent_as_mime_parts(
     app_factory: Callable[..., Flask], db: Session, smtp: type[FakeSMTP]
 ) -> None:

@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from certification.models import Organisation
-from certification.roles import OrganisationKind, Role
-from tests.app.access_world import ROLES, World, build_world, client_for
-from tests.conftest import login
-from tests.factories import PASSWORD, make_account
+from certification.people.roles import OrganisationKind, Role
+from tests.support.access_world import ROLES, World, build_world, client_for
+from tests.support.factories import PASSWORD, make_account
+from tests.support.web import login
 
 _LINK = re.compile(r'<a\s[^>]*href="(/[^"#]*)"')
 
@@ -29,17 +29,18 @@ def _offered(html: str) -> set[str]:
 @pytest.fixture
 def world(db: Session, app: Flask) -> World:
     world = build_world(db, app)
-    region = db.get_one(Organisation, world["org"]).accredited_by
+    region = db.get_one(Organisation, world.org).accredited_by
     assert region is not None and region.kind == OrganisationKind.ENTE_TITOLARE
-    world["accounts"]["region_admin"] = make_account(db, roles=(Role.ADMIN,), organisation=region)
+    world.accounts["region_admin"] = make_account(db, roles=(Role.ADMIN,), organisation=region)
     db.commit()
     return world
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", [*ROLES[1:], "region_admin"])
 def test_every_link_offered_to_a_role_answers(app: Flask, world: World, role: str) -> None:
     client = client_for(app, world, "anonymous")
-    login(client, world["accounts"][role].email, PASSWORD)
+    login(client, world.accounts[role].email, PASSWORD)
     home = client.get("/dashboard")
     assert home.status_code == 200
     links = _offered(home.get_data(as_text=True)) - {"/logout"}

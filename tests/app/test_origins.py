@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.origins import origin_of
-from certification.accounts import create_api_token
-from certification.keys import init_keys
+from certification.keys.management import init_keys
 from certification.models import AuditEvent, Certificate, CertificateStatus, UserAccount
-from certification.roles import Role
-from tests.conftest import NOW, csrf_token, login, post_form
-from tests.factories import PASSWORD, make_account, make_candidate
-from tests.worlds import assessment_world, certified
+from certification.people.accounts import create_api_token
+from certification.people.roles import Role
+from tests.support.clock import NOW
+from tests.support.factories import PASSWORD, make_account, make_candidate
+from tests.support.web import csrf_token, login, post_form
+from tests.support.worlds import assessment_world, certified
 
 OWN = "http://localhost"  # the test app's BASE_URL, and the test client's host
 
@@ -65,6 +66,7 @@ def proxied_app(app_factory: Any) -> Flask:
     return app
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fetch_site", "origin", "allowed"), TABLE)
 def test_a_state_changing_form_by_request_origin(
     proxied_app: Flask, db: Session, fetch_site: str | None, origin: str | None, allowed: bool
@@ -127,7 +129,7 @@ def test_the_api_answers_json_and_keeps_serving_non_browser_clients(
     assert plain.status_code == 422, plain.get_data(as_text=True)[:300]
     # Token-authenticated calls likewise (an unknown case id is the view's answer, not ours).
     w = assessment_world(db)
-    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=w["ente"])
+    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=w.ente)
     secret = create_api_token(db, signatory, "script", NOW)[1]
     db.commit()
     answer = client.post(
@@ -138,10 +140,11 @@ def test_the_api_answers_json_and_keeps_serving_non_browser_clients(
     assert answer.status_code == 422, answer.get_data(as_text=True)[:300]
 
 
+@pytest.mark.slow
 def test_a_cross_site_post_does_not_suspend_a_certificate(app: Flask, db: Session) -> None:
     """The attack of issue 17: a signatory's valid token, posted from another site."""
     w = assessment_world(db)
-    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=w["ente"])
+    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=w.ente)
     case = certified(db, w)
     init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
     db.commit()

@@ -1,7 +1,7 @@
 """Passkeys (WebAuthn) on the web: adding, listing and removing them, logging in with one after
 the password, the step-up, and the refusals (wrong challenge or origin, a replayed answer, a
 counter that goes back, another person's passkey). The authenticator is a software one
-(tests/webauthn_authenticator.py)."""
+(tests/support/webauthn_authenticator.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ import json
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from certification import passkeys
-from certification.accounts import find_account
 from certification.clock import utcnow
 from certification.models import ApiToken, AuditEvent, PasskeyCredential, UserSession
-from certification.roles import Role
-from tests.conftest import csrf_token, login, post_form
-from tests.factories import PASSWORD, make_account
-from tests.webauthn_authenticator import SoftAuthenticator
+from certification.people import passkeys
+from certification.people.accounts import find_account
+from certification.people.roles import Role
+from tests.support.factories import PASSWORD, make_account
+from tests.support.web import csrf_token, login, post_form
+from tests.support.webauthn_authenticator import SoftAuthenticator
 
 SECURITY = "/account/security"
 STEP = "/login/second-factor"
@@ -74,6 +75,7 @@ def _actions(db: Session) -> list[str]:
     return list(db.scalars(select(AuditEvent.action).order_by(AuditEvent.at)))
 
 
+@pytest.mark.slow
 def test_a_passkey_is_added_listed_and_logs_in(
     client: FlaskClient, db: Session, app: Flask
 ) -> None:
@@ -105,6 +107,7 @@ def test_a_passkey_is_added_listed_and_logs_in(
     assert {"second_factor.enrolled", "second_factor.succeeded"} <= set(_actions(db))
 
 
+@pytest.mark.slow
 def test_a_candidate_adds_a_first_passkey_and_gets_recovery_codes(
     client: FlaskClient, db: Session
 ) -> None:
@@ -117,6 +120,7 @@ def test_a_candidate_adds_a_first_passkey_and_gets_recovery_codes(
     _password(client, account.email)  # from now on the passkey (or a code) too
 
 
+@pytest.mark.slow
 def test_the_wrong_challenge_origin_or_relying_party_is_refused(
     client: FlaskClient, db: Session
 ) -> None:
@@ -146,6 +150,7 @@ def test_the_wrong_challenge_origin_or_relying_party_is_refused(
     assert nothing.status_code == 422 and "è scaduto" in nothing.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_a_challenge_is_used_once(client: FlaskClient, db: Session) -> None:
     email = _staff(db, client)
     authenticator = SoftAuthenticator()
@@ -168,6 +173,7 @@ def test_a_challenge_is_used_once(client: FlaskClient, db: Session) -> None:
     assert replay.status_code == 401
 
 
+@pytest.mark.slow
 def test_a_counter_that_goes_back_is_refused_and_logged(client: FlaskClient, db: Session) -> None:
     email = _staff(db, client)
     authenticator = SoftAuthenticator()
@@ -184,6 +190,7 @@ def test_a_counter_that_goes_back_is_refused_and_logged(client: FlaskClient, db:
     assert _login_answer(client, authenticator, counter=8).status_code == 302
 
 
+@pytest.mark.slow
 def test_another_persons_passkey_is_refused(client: FlaskClient, db: Session, app: Flask) -> None:
     _staff(db, client)
     theirs = SoftAuthenticator()
@@ -227,6 +234,7 @@ def test_a_passkey_gives_the_fresh_factor_of_a_step_up(
     assert "second_factor.step_up" in _actions(db)
 
 
+@pytest.mark.slow
 def test_the_last_factor_of_a_required_role_stays(client: FlaskClient, db: Session) -> None:
     email = _staff(db, client)
     _add(client, SoftAuthenticator(), "Key")
@@ -247,6 +255,7 @@ def test_the_last_factor_of_a_required_role_stays(client: FlaskClient, db: Sessi
     assert "second_factor.removed" in _actions(db)
 
 
+@pytest.mark.slow
 def test_someone_elses_passkey_cannot_be_removed(
     client: FlaskClient, db: Session, app: Flask
 ) -> None:
@@ -270,6 +279,7 @@ def test_an_instance_reached_by_ip_address_offers_no_passkeys(
     assert 'data-passkey="create"' not in page and "indirizzo IP" in page
 
 
+@pytest.mark.slow
 def test_without_javascript_the_code_path_is_unchanged(client: FlaskClient, db: Session) -> None:
     email = _staff(db, client)
     _add(client, SoftAuthenticator())

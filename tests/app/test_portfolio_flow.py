@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.services import upload_pool
-from certification import workflow
+from certification.cases import workflow
+from certification.cases.states import CaseStatus
 from certification.models import (
     CertificationCase,
     ErasureRecord,
@@ -26,16 +27,16 @@ from certification.models import (
     OutboxMessage,
     StoredFile,
 )
-from certification.roles import OrganisationKind, Role
-from certification.states import CaseStatus
-from tests.certification.test_uploads import jpeg_with_gps, pdf_bytes
-from tests.conftest import login, post_form
-from tests.factories import (
+from certification.people.roles import OrganisationKind, Role
+from tests.support.factories import (
     PASSWORD,
     make_account,
     make_candidate,
     make_organisation,
 )
+from tests.support.files import jpeg_with_gps, pdf_bytes
+from tests.support.portfolio import add_experience, upload_evidence
+from tests.support.web import login, post_form
 
 
 @pytest.fixture
@@ -54,26 +55,6 @@ def people(db: Session) -> dict[str, Any]:
     return {"ente": ente, "host": host, **accounts}
 
 
-def _experience(client: FlaskClient, pid: Any, host_id: Any = "", **changes: str) -> str:
-    data = {
-        "kind": "animazione_coworking",
-        "learning_context": "informale",
-        "role_title": "Community host",
-        "host_organisation_id": str(host_id),
-        "host_name": "",
-        "start_date": "2025-01-10",
-        "end_date": "2025-10-31",
-        "hours_estimate": "300",
-        "description": "Accoglienza e 24 eventi.",
-        "referee_name": "",
-        "referee_contact": "",
-        **changes,
-    }
-    response = post_form(client, f"/portfolio/{pid}/experiences/new", data)
-    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
-    return response.headers["Location"]
-
-
 def _version(client: FlaskClient, url: str) -> str:
     """The case version the page's forms carry, as a browser would send it back."""
     match = re.search(
@@ -83,24 +64,6 @@ def _version(client: FlaskClient, url: str) -> str:
     return match.group(1)
 
 
-def _upload(
-    client: FlaskClient, experience_url: str, data: bytes, name: str, title: str = "Attestato"
-) -> Any:
-    url = experience_url + "/evidence/new?kind=file"
-    return post_form(
-        client,
-        url,
-        {
-            "type": "documento_attestazione",
-            "title": title,
-            "file": (io.BytesIO(data), name),
-            "issued_on": "",
-            "description": "",
-        },
-        content_type="multipart/form-data",
-    )
-
-
 def test_candidate_builds_a_portfolio(
     client: FlaskClient, db: Session, people: dict[str, Any]
 ) -> None:
@@ -108,11 +71,11 @@ def test_candidate_builds_a_portfolio(
     pid = giulia.person_id
     login(client, "giulia@example.org", PASSWORD)
     assert client.get("/portfolio/").headers["Location"] == f"/portfolio/{pid}/"
-    experience_url = _experience(client, pid, people["host"].id)
+    experience_url = add_experience(client, pid, people["host"].id)
     page = client.get(experience_url).get_data(as_text=True)
     assert "Community host" in page and "COBOX" in page
 
-    response = _upload(client, experience_url, jpeg_with_gps(), "foto evento.jpeg", "Foto")
+    response = upload_evidence(client, experience_url, jpeg_with_gps(), "foto evento.jpeg", "Foto")
     assert response.status_code == 302
     evidence_url = response.headers["Location"]
     download = client.get(evidence_url + "/file")
@@ -167,8 +130,8 @@ def test_disguised_uploads_are_refused(
     client: FlaskClient, db: Session, people: dict[str, Any], data: bytes, name: str, message: str
 ) -> None:
     login(client, "giulia@example.org", PASSWORD)
-    experience_url = _experience(client, people["giulia"].person_id)
-    response = _upload(client, experience_url, data, name)
+    experience_url = add_experience(client, people["giulia"].person_id)
+    response = upload_evidence(client, experience_url, data, name)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.scalar(select(Evidence)) is None
@@ -177,13 +140,16 @@ def test_disguised_uploads_are_refused(
 
 # Werkzeug's test client spools a large body to a temporary file and leaves it open when the
 # request is refused (413) before reading it; collect it here, where that is expected.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_oversized_upload(app_factory: Any, db: Session, people: dict[str, Any]) -> None:
     client = app_factory(MAX_UPLOAD_MB=1).test_client()
     login(client, "giulia@example.org", PASSWORD)
-    experience_url = _experience(client, people["giulia"].person_id)
-    response = _upload(client, experience_url, pdf_bytes(b"x" * (2 * 1024 * 1024)), "big.pdf")
+    experience_url = add_experience(client, people["giulia"].person_id)
+    response = upload_evidence(
+        client, experience_url, pdf_bytes(b"x" * (2 * 1024 * 1024)), "big.pdf"
+    )
     status, html = response.status_code, response.get_data(as_text=True)
     del response
     gc.collect()
@@ -199,14 +165,14 @@ def test_evidence_waits_for_a_slot_of_the_upload_pool(
     app = app_factory(UPLOAD_SLOTS=1, UPLOAD_QUEUE=0, UPLOAD_WAIT_MS=0)
     client = app.test_client()
     login(client, "giulia@example.org", PASSWORD)
-    experience_url = _experience(client, people["giulia"].person_id)
+    experience_url = add_experience(client, people["giulia"].person_id)
     with upload_pool(app).slots.slot():
-        response = _upload(client, experience_url, pdf_bytes(), "attestato.pdf")
+        response = upload_evidence(client, experience_url, pdf_bytes(), "attestato.pdf")
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert "si stanno controllando molti file" in response.get_data(as_text=True)
     assert db.scalars(select(Evidence)).all() == []
     # The slot free again: checked in a child, stored.
-    assert _upload(client, experience_url, pdf_bytes(), "attestato.pdf").status_code == 302
+    assert upload_evidence(client, experience_url, pdf_bytes(), "attestato.pdf").status_code == 302
     assert [e.file_name for e in db.scalars(select(Evidence))] == ["attestato.pdf"]
 
 
@@ -214,7 +180,7 @@ def test_another_candidates_ids_get_404_and_change_nothing(
     client: FlaskClient, db: Session, people: dict[str, Any]
 ) -> None:
     login(client, "giulia@example.org", PASSWORD)
-    giulia_experience = _experience(client, people["giulia"].person_id)
+    giulia_experience = add_experience(client, people["giulia"].person_id)
     post_form(client, "/logout", {}, page="/dashboard")
     login(client, "luca@example.org", PASSWORD)
     luca_pid = people["luca"].person_id
@@ -240,7 +206,7 @@ def test_another_candidates_ids_get_404_and_change_nothing(
 
 def test_html_in_text_fields_shows_literally(client: FlaskClient, people: dict[str, Any]) -> None:
     login(client, "giulia@example.org", PASSWORD)
-    url = _experience(
+    url = add_experience(
         client,
         people["giulia"].person_id,
         role_title='<img src=x onerror="alert(1)">',
@@ -251,14 +217,17 @@ def test_html_in_text_fields_shows_literally(client: FlaskClient, people: dict[s
     assert "<script>fetch" not in html
 
 
+@pytest.mark.slow
 def test_application_reception_tutor_and_transparency(
     app: Flask, db: Session, people: dict[str, Any]
 ) -> None:
     giulia, operator, tutor = (app.test_client() for _ in range(3))
     login(giulia, "giulia@example.org", PASSWORD)
     pid = people["giulia"].person_id
-    experience_url = _experience(giulia, pid)
-    evidence_url = _upload(giulia, experience_url, pdf_bytes(), "attestato.pdf").headers["Location"]
+    experience_url = add_experience(giulia, pid)
+    evidence_url = upload_evidence(giulia, experience_url, pdf_bytes(), "attestato.pdf").headers[
+        "Location"
+    ]
 
     page = giulia.get("/cases/new").get_data(as_text=True)
     profile = re.search(r'name="profile" value="([0-9a-f-]{36})"', page)
@@ -372,7 +341,7 @@ def test_referee_confirms_without_an_account(
 ) -> None:
     giulia, referee = app.test_client(), app.test_client()
     login(giulia, "giulia@example.org", PASSWORD)
-    experience_url = _experience(giulia, people["giulia"].person_id)
+    experience_url = add_experience(giulia, people["giulia"].person_id)
     response = post_form(
         giulia,
         experience_url + "/evidence/new?kind=testimonial",
@@ -408,8 +377,8 @@ def test_export_and_erase(
 ) -> None:
     login(client, "giulia@example.org", PASSWORD)
     pid = people["giulia"].person_id
-    experience_url = _experience(client, pid)
-    _upload(client, experience_url, pdf_bytes(), "attestato.pdf")
+    experience_url = add_experience(client, pid)
+    upload_evidence(client, experience_url, pdf_bytes(), "attestato.pdf")
     response = client.get(f"/portfolio/{pid}/export")
     assert response.headers["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))

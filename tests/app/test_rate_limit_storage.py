@@ -18,7 +18,7 @@ import pytest
 
 from app.config import ConfigError, load_config
 from app.ratelimits import MEMORY, choose_storage, redacted, redis_answers, web_workers
-from tests.conftest import redis_url
+from tests.support.services import redis_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REDIS = "redis://127.0.0.1:6379/4"
@@ -184,6 +184,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["wsgi:app", "app:create_app()"])
 def test_gunicorn_refuses_several_workers_counting_per_process(tmp_path: Path, spec: str) -> None:
     process, _ = _gunicorn(tmp_path, 2, spec)
@@ -195,6 +196,7 @@ def test_gunicorn_refuses_several_workers_counting_per_process(tmp_path: Path, s
     assert "Booting worker" not in output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("workers", "env", "said"),
     [

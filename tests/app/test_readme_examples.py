@@ -25,7 +25,7 @@ import pytest
 from click.testing import Result
 
 from app import create_app
-from tests.instances import ROOT, Instance, new_instance
+from tests.support.instances import ROOT, Instance, new_instance
 
 PREFIX = "flask --app wsgi "
 
@@ -96,7 +96,10 @@ def _argv(command: str, demo: dict[str, Any], kid: str) -> list[str]:
     today = dt.datetime.now(dt.UTC).date().isoformat()
     words = command.replace("$(date +%F)", today).replace("/backups/", f"{root}/backups/")
     (root / "backups").mkdir(exist_ok=True)
+    notice = root / "notice.md"
+    notice.write_text("Informativa (esempio del README).\n1. Titolare del trattamento\n", "utf-8")
     values = {
+        "NOTICE.md": str(notice),
         "KID": kid,
         "CODE": summary["certificates"]["valid"],
         "NUMBER": summary["cards"]["active"],
@@ -183,6 +186,7 @@ def _file(argv: list[str], demo: dict[str, Any]) -> str:
 LAST = ("certificates revoke",)
 
 
+@pytest.mark.slow
 def test_the_readme_examples_run_as_written(
     demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

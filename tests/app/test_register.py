@@ -22,24 +22,25 @@ from certification.models import (
     VerificationChannel,
     VerificationLog,
 )
-from tests.app.access_world import World, build_world, client_for
+from tests.support.access_world import World, build_world, client_for
 
 
+@pytest.mark.slow
 def test_the_register_links_cases_and_shows_certificates_as_they_are(
     app: Flask, db: Session
 ) -> None:
     world: World = build_world(db, app)
-    certificate = db.get_one(Certificate, world["cert"])
+    certificate = db.get_one(Certificate, world.cert)
     certificate.status = CertificateStatus.REVOKED
     db.commit()
     client = client_for(app, world, "region_supervisor")
 
     html = client.get("/register/", headers={"Accept-Language": "it"}).get_data(as_text=True)
-    row = html.split(f'href="/cases/{world["case"]}"')[1].split("</li>")[0]
+    row = html.split(f'href="/cases/{world.case}"')[1].split("</li>")[0]
     assert certificate.number in row and "Revocato" in row
     # the supervisor opens what the register lists, read only
-    assert client.get(f"/cases/{world['case']}").status_code == 200
-    assert client.get(f"/certificates/{world['cert']}").status_code == 200
+    assert client.get(f"/cases/{world.case}").status_code == 200
+    assert client.get(f"/certificates/{world.cert}").status_code == 200
 
     rows = list(
         csv.DictReader(io.StringIO(client.get("/register/cases.csv").text[1:]), delimiter=";")
@@ -48,7 +49,7 @@ def test_the_register_links_cases_and_shows_certificates_as_they_are(
     assert listed["stato_certificato"] == "revoked"
 
     # counts of the cases the filter keeps, not of all of them
-    case = db.get_one(CertificationCase, world["case"])
+    case = db.get_one(CertificationCase, world.case)
     filtered = client.get(f"/register/?status={case.status.value}").get_data(as_text=True)
     by_state = filtered.split('id="bys-h"')[1].split("</section>")[0]
     assert by_state.count("<tr>") == 2  # the header and the one state kept
@@ -56,7 +57,11 @@ def test_the_register_links_cases_and_shows_certificates_as_they_are(
 
 def _viewed(db: Session) -> list[AuditEvent]:
     db.expire_all()
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.action == "supervision.viewed")))
+    return list(db.scalars(select(AuditEvent)
+            .where(AuditEvent.action == "supervision.viewed")
+            .order_by(AuditEvent.sequence)
+        )
+    )
 
 
 def _csv(text: str) -> list[dict[str, str]]:
@@ -64,11 +69,12 @@ def _csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
 
 
+@pytest.mark.slow
 def test_the_certificates_register_lists_a_revoked_certificate_as_revoked(
     app: Flask, db: Session
 ) -> None:
     world: World = build_world(db, app)
-    certificate = db.get_one(Certificate, world["cert"])
+    certificate = db.get_one(Certificate, world.cert)
     certificate.status = CertificateStatus.REVOKED
     certificate.status_changed_at = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
     certificate.content = {
@@ -81,19 +87,19 @@ def test_the_certificates_register_lists_a_revoked_certificate_as_revoked(
     html = client.get(
         "/register/certificates/?status=revoked", headers={"Accept-Language": "it"}
     ).get_data(as_text=True)
-    row = html.split(f'href="/certificates/{world["cert"]}"')[1].split("</li>")[0]
+    row = html.split(f'href="/certificates/{world.cert}"')[1].split("</li>")[0]
     assert certificate.number in row and "Revocato" in row and "1 gen 2027" in row  # Rome's day
     suspended = client.get("/register/certificates/?status=suspended").get_data(as_text=True)
-    assert f'href="/certificates/{world["cert"]}"' not in suspended
+    assert f'href="/certificates/{world.cert}"' not in suspended
 
     # the page the row links to: read only, revoked, and the view is in the audit log
     before = len(_viewed(db))
-    page = client.get(f"/certificates/{world['cert']}", headers={"Accept-Language": "it"})
+    page = client.get(f"/certificates/{world.cert}", headers={"Accept-Language": "it"})
     assert page.status_code == 200 and "Revocato" in page.get_data(as_text=True)
     assert "/revoke" not in page.get_data(as_text=True)
     [event] = _viewed(db)[before:]
-    assert event.entity_type == "certificate" and event.entity_id == str(world["cert"])
-    assert event.actor_user_id == world["accounts"]["region_supervisor"].id
+    assert event.entity_type == "certificate" and event.entity_id == str(world.cert)
+    assert event.actor_user_id == world.accounts["region_supervisor"].id
     assert event.details["number"] == certificate.number
 
     [listed] = _csv(client.get("/register/certificates.csv?status=revoked").text)
@@ -103,6 +109,7 @@ def test_the_certificates_register_lists_a_revoked_certificate_as_revoked(
     assert _csv(client.get("/register/certificates.csv?status=issued").text) == []
 
 
+@pytest.mark.slow
 def test_bad_filters_give_a_message_and_the_unfiltered_list(app: Flask, db: Session) -> None:
     world: World = build_world(db, app)
     client = client_for(app, world, "region_supervisor")
@@ -119,10 +126,11 @@ def test_bad_filters_give_a_message_and_the_unfiltered_list(app: Flask, db: Sess
         assert answer.status_code == 200, url
         assert "non sono stati compresi" in html, url  # the account reads Italian
     unfiltered = client.get("/register/certificates/?status=nope").get_data(as_text=True)
-    assert f'href="/certificates/{world["cert"]}"' in unfiltered
+    assert f'href="/certificates/{world.cert}"' in unfiltered
     assert client.get("/register/?page=zz").status_code == 200
 
 
+@pytest.mark.slow
 def test_the_registers_filter_by_dates_and_page(
     app: Flask, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,7 +147,7 @@ def test_the_registers_filter_by_dates_and_page(
 
     assert len(listed("/register/?from=2026-10-02")) == len(cases) - 1
     assert len(listed("/register/?from=2026-10-01&to=2026-10-01")) == 1
-    monkeypatch.setattr("certification.register.PAGE_SIZE", 1)
+    monkeypatch.setattr("certification.supervision.register.PAGE_SIZE", 1)
     first = client.get("/register/?page=1").get_data(as_text=True)
     assert f"Page 1 of {len(cases)}" in first or f"Pagina 1 di {len(cases)}" in first
     assert len(listed("/register/?page=2")) == 1
@@ -148,27 +156,67 @@ def test_the_registers_filter_by_dates_and_page(
     assert len(_csv(client.get("/register/cases.csv").text)) == len(cases)
 
 
+@pytest.mark.slow
 def test_each_supervisor_view_of_a_case_or_document_is_logged_once(app: Flask, db: Session) -> None:
     world: World = build_world(db, app)
     client = client_for(app, world, "region_supervisor")
     before = len(_viewed(db))
-    assert client.get(f"/cases/{world['case']}").status_code == 200
-    assert client.get(f"/cases/{world['case']}/documents/{world['doc']}").status_code == 200
-    assert client.get(f"/certificates/{world['cert']}/certificate.pdf").status_code == 200
+    assert client.get(f"/cases/{world.case}").status_code == 200
+    assert client.get(f"/cases/{world.case}/documents/{world.doc}").status_code == 200
+    assert client.get(f"/certificates/{world.cert}/certificate.pdf").status_code == 200
     events = _viewed(db)[before:]
     assert [(e.entity_type, e.entity_id) for e in events] == [
-        ("case", str(world["case"])),
-        ("document", str(world["doc"])),
-        ("certificate.pdf", str(world["cert"])),
+        ("case", str(world.case)),
+        ("document", str(world.doc)),
+        ("certificate.pdf", str(world.cert)),
     ]
     assert events[1].details["number"] == "DT-TEST-1"
-    assert all(e.organisation_id == world["org"] for e in events)
+    assert all(e.organisation_id == world.org for e in events)
     # the case's own staff and candidate are not supervising: nothing is written for them
     for role in ("tutor", "candidate"):
-        assert client_for(app, world, role).get(f"/cases/{world['case']}").status_code == 200
+        assert client_for(app, world, role).get(f"/cases/{world.case}").status_code == 200
     assert len(_viewed(db)) == before + 3
 
 
+@pytest.mark.slow
+def test_each_supervisor_view_of_the_portfolio_and_its_evidence_is_logged(
+    app: Flask, db: Session
+) -> None:
+    """The evidence and the portfolio are the dossier of the case: a supervisor's view of them
+    is logged as a view of a case is, for the ente whose cases they supervise."""
+    world: World = build_world(db, app)
+    client = client_for(app, world, "region_supervisor")
+    pid, ev = world.pid, world.ev
+    before = len(_viewed(db))
+    for url in (
+        f"/portfolio/{pid}/",
+        f"/portfolio/{pid}/experiences/{world.exp}",
+        f"/portfolio/{pid}/evidence/{ev}",
+        f"/portfolio/{pid}/evidence/{ev}/file",
+        f"/cases/{world.rcase}/evidence/{ev}/view",
+    ):
+        assert client.get(url).status_code == 200, url
+    events = _viewed(db)[before:]
+    assert [(e.entity_type, e.entity_id) for e in events] == [
+        ("portfolio", str(pid)),
+        ("experience", str(world.exp)),
+        ("evidence", str(ev)),
+        ("evidence.file", str(ev)),
+        ("evidence.file", str(ev)),
+    ]
+    assert all(e.organisation_id == world.org for e in events)
+    assert all(e.actor_user_id == world.accounts["region_supervisor"].id for e in events)
+    assert events[3].details["file_name"] == "prova.pdf"
+    assert str(world.case) in events[0].details["cases"]
+    assert events[4].details["case_id"] == str(world.rcase)
+    # the candidate and the case's tutor see the same files for their own reasons: no event
+    for role in ("candidate", "tutor"):
+        other = client_for(app, world, role)
+        assert other.get(f"/portfolio/{pid}/evidence/{ev}/file").status_code == 200, role
+    assert len(_viewed(db)) == before + 5
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("language", "title"), [("it", "Verifiche per mese"), ("en", "Verifications per month")]
 )
@@ -179,7 +227,7 @@ def test_the_dashboard_draws_accessible_charts(
     for minutes in (1, 2, 3):  # three verifications this month
         db.add(
             VerificationLog(
-                certificate_id=world["cert"],
+                certificate_id=world.cert,
                 at=utcnow() - dt.timedelta(minutes=minutes),
                 channel=VerificationChannel.WEB,
                 method="code",
@@ -187,7 +235,7 @@ def test_the_dashboard_draws_accessible_charts(
                 reason="ok",
             )
         )
-    world["accounts"]["region_supervisor"].locale = language
+    world.accounts["region_supervisor"].locale = language
     db.commit()
     html = (
         client_for(app, world, "region_supervisor")
@@ -212,8 +260,8 @@ def test_case_lists_show_a_revoked_certificate_as_revoked(
     world: World = build_world(db, app)
     client = client_for(app, world, role)
     assert "Certificato: Revocato" not in client.get("/cases/").get_data(as_text=True)
-    db.get_one(Certificate, world["cert"]).status = CertificateStatus.REVOKED
+    db.get_one(Certificate, world.cert).status = CertificateStatus.REVOKED
     db.commit()
     html = client.get("/cases/").get_data(as_text=True)
-    row = html.split(f'href="/cases/{world["case"]}"')[1].split("</li>")[0]
+    row = html.split(f'href="/cases/{world.case}"')[1].split("</li>")[0]
     assert "Certificato: Revocato" in row

@@ -8,10 +8,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification import assessment as A
+from certification.cases import assessment as A
 from certification.models import AuditEvent, CertificationCase
-from tests.app.access_world import World, build_world, client_for, fill
-from tests.conftest import csrf_token
+from tests.support.access_world import World, build_world, client_for, fill
+from tests.support.web import csrf_token
 
 
 def _refusals(db: Session) -> list[AuditEvent]:
@@ -36,18 +36,18 @@ def _rate(client: FlaskClient, url: str) -> int:
 
 def test_an_assessor_off_the_panel_is_refused_and_logged(app: Flask, db: Session) -> None:
     world: World = build_world(db, app)
-    intruder = world["accounts"]["other_assessor"]
+    intruder = world.accounts["other_assessor"]
     client = client_for(app, world, "other_assessor")
     assert _refusals(db) == []
 
     assert client.get(fill("/cases/{pcase}/review", world)).status_code == 404
     assert _rate(client, fill("/cases/{pcase}/ratings", world)) == 404
-    assert "DEMO-C01-I1" not in A.current_ratings(db.get_one(CertificationCase, world["pcase"]))
+    assert "DEMO-C01-I1" not in A.current_ratings(db.get_one(CertificationCase, world.pcase))
 
     logged = _refusals(db)
     assert [(e.actor_user_id, e.entity_type, e.entity_id) for e in logged] == [
-        (intruder.id, "case", str(world["pcase"])),
-        (intruder.id, "case", str(world["pcase"])),
+        (intruder.id, "case", str(world.pcase)),
+        (intruder.id, "case", str(world.pcase)),
     ]
     assert [(e.details["method"], e.details["path"]) for e in logged] == [
         ("GET", fill("/cases/{pcase}/review", world)),
@@ -62,7 +62,7 @@ def test_a_refused_act_on_a_visible_case_is_logged(app: Flask, db: Session) -> N
     url = fill("/cases/{pcase}/ratings", world)
     assert _rate(client, url) == 403
     [event] = _refusals(db)
-    assert event.actor_user_id == world["accounts"]["region_supervisor"].id
+    assert event.actor_user_id == world.accounts["region_supervisor"].id
     assert (event.details["path"], event.details["code"]) == (url, "not_permitted")
 
 

@@ -13,8 +13,8 @@ from flask import Flask
 
 from app.config import ConfigError, load_config
 from app.services import upload_pool
-from certification.pool import default_slots
-from tests.conftest import csrf_token
+from certification.portfolio.pool import default_slots
+from tests.support.web import csrf_token
 
 NOT_IN_THE_REGISTER = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 BUSY = {

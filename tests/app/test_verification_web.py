@@ -13,22 +13,28 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.services import upload_pool
-from certification import certificates as C
+from certification.certificates import lifecycle as C
 from certification.models import Certificate, Competence, VerificationLog, VerificationResult
-from certification.verification import set_public_consents
-from certification.verification_results import kept_result, purge_expired
-from tests import forgeries
-from tests.app.test_certificates_web import _download, _issue, stage  # noqa: F401 - fixture
-from tests.certification.test_assessment import w  # noqa: F401 - the `w` fixture
-from tests.certification.test_certificates import embedded_credential
-from tests.conftest import NOW, csrf_token, login, post_form, require_tool
-from tests.factories import PASSWORD
+from certification.verification.checks import set_public_consents
+from certification.verification.results import kept_result, purge_expired
+from tests.support import forgeries
+from tests.support.certificates import (
+    download,
+    embedded_credential,
+    issue_on_the_web,
+)
+from tests.support.clock import NOW
+from tests.support.factories import PASSWORD
+from tests.support.services import require_tool
+from tests.support.web import csrf_token, login, post_form
+from tests.support.worlds import CaseWorld
 
 
 def _upload(client: FlaskClient, data: bytes, url: str = "/verify", name: str = "c.pdf") -> Any:
@@ -38,13 +44,14 @@ def _upload(client: FlaskClient, data: bytes, url: str = "/verify", name: str = 
     return client.post(url, data=form, content_type="multipart/form-data")
 
 
+@pytest.mark.slow
 def test_the_valid_certificate_verifies_by_link_code_pdf_and_json(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    certificate = _issue(app, stage, db)
-    pdf = _download(app, stage, certificate)
+    certificate = issue_on_the_web(app, stage, db)
+    pdf = download(app, stage, certificate)
     _show_name(stage, certificate, db)
     anyone = app.test_client()
     code = certificate.verification_code
@@ -59,9 +66,9 @@ def test_the_valid_certificate_verifies_by_link_code_pdf_and_json(
         text = page.get_data(as_text=True)
         assert page.status_code == 200, how
         assert "verdict-valid" in text and "Questo certificato è autentico" in text, how
-        assert certificate.number in text and stage["candidate"].person.family_name in text
+        assert certificate.number in text and stage.candidate.person.family_name in text
         # Never personal data beyond what a verifier needs.
-        assert stage["candidate"].email not in text
+        assert stage.candidate.email not in text
         assert page.headers["X-Robots-Tag"] == "noindex, nofollow"
         assert page.headers["Cache-Control"] == "no-store"
         assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -80,10 +87,10 @@ def test_the_valid_certificate_verifies_by_link_code_pdf_and_json(
     ]
 
 
-def _show_name(world: dict[str, Any], certificate: Certificate, db: Session) -> None:
+def _show_name(world: CaseWorld, certificate: Certificate, db: Session) -> None:
     set_public_consents(
         db,
-        world["candidate"],
+        world.candidate,
         certificate,
         show_name=True,
         show_evidence=False,
@@ -93,18 +100,19 @@ def _show_name(world: dict[str, Any], certificate: Certificate, db: Session) -> 
     db.commit()
 
 
+@pytest.mark.slow
 def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    certificate = _issue(app, stage, db)
-    pdf = _download(app, stage, certificate)
+    certificate = issue_on_the_web(app, stage, db)
+    pdf = download(app, stage, certificate)
     anyone = app.test_client()
     tampered = _upload(anyone, forgeries.append_garbage(pdf)).get_data(as_text=True)
     assert "verdict-not_valid" in tampered and "Al file è stato aggiunto qualcosa" in tampered
     assert certificate.number not in tampered  # a forged file never shows the register's data
-    C.revoke_certificate(db, stage["signatory"], certificate, "false_evidence", "Prove false", NOW)
+    C.revoke_certificate(db, stage.signatory, certificate, "false_evidence", "Prove false", NOW)
     db.commit()
     for page in (anyone.get(f"/verify/{certificate.verification_code}"), _upload(anyone, pdf)):
         text = page.get_data(as_text=True)
@@ -115,17 +123,18 @@ def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(
     assert api["certificate"]["status"] == "revoked"
 
 
+@pytest.mark.slow
 def test_the_page_opens_each_competence_to_what_was_certified(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     """Issue 19: each certified competence opens to its abilità, conoscenze, criteria and the
     level reached, from the certificate's frozen content even when the catalogue changes, with
     the standard it was assessed against; the body's regional accreditation is shown."""
-    stage["ente"].accreditation_number = "LOM-1234"
+    stage.ente.accreditation_number = "LOM-1234"
     db.commit()
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     signed = certificate.content["competences"][0]
     # Today's catalogue says something else: the page keeps what was certified.
     competence = db.scalar(select(Competence).where(Competence.code == signed["code"]))
@@ -148,17 +157,18 @@ def test_the_page_opens_each_competence_to_what_was_certified(
     assert "Accreditamento regionale n. LOM-1234" in text
 
 
+@pytest.mark.slow
 def test_a_checked_file_s_result_is_kept_for_30_days_with_a_report(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
     tmp_path: Any,
 ) -> None:
     """Issue 19: an upload's verdict gets an address valid for 30 days, opened by anyone, with
     the same public data and nothing from the file, and a printable report; a forged offer, a
     bad or an expired address get the unknown-result page."""
-    certificate = _issue(app, stage, db)
-    pdf = _download(app, stage, certificate)
+    certificate = issue_on_the_web(app, stage, db)
+    pdf = download(app, stage, certificate)
     checker = app.test_client()
     page = _upload(checker, pdf).get_data(as_text=True)
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', page)
@@ -206,13 +216,20 @@ def test_a_checked_file_s_result_is_kept_for_30_days_with_a_report(
 
 def test_unknown_codes_all_get_the_same_404(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     anyone = app.test_client()
+    # The form's CSRF token is signed with the time: it changes from one second to the next.
     bodies = {
-        anyone.get(f"/verify/{code}").get_data()
-        for code in ("0" * 26, "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZZ", "nope", "%3Cscript%3E")
+        re.sub(rb'name="csrf_token" value="[^"]*"', b"", anyone.get(f"/verify/{code}").get_data())
+        for code in (
+            "0" * 26,  # well formed, as codes were before the check character
+            "0" * 27,  # well formed, its check character holds
+            "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZZ",
+            "nope",
+            "%3Cscript%3E",
+        )
     }
     assert len(bodies) == 1
     body = bodies.pop().decode()
@@ -221,7 +238,8 @@ def test_unknown_codes_all_get_the_same_404(
     assert "<h1>Certificato sconosciuto</h1>" in body and "Pagina non trovata" not in body
     assert "Cosa puoi fare" in body
     api = {
-        anyone.get(f"/api/v1/verify/{code}").get_data() for code in ("0" * 26, "nope", "x" * 300)
+        anyone.get(f"/api/v1/verify/{code}").get_data()
+        for code in ("0" * 26, "0" * 27, "nope", "x" * 300)
     }
     assert len(api) == 1
     body = json.loads(api.pop())
@@ -230,13 +248,92 @@ def test_unknown_codes_all_get_the_same_404(
     assert anyone.get("/api/v1/verify/nope").status_code == 404
 
 
-def test_the_api_verifies_files_and_documents_itself(
+def _mistype(code: str) -> str:
+    """``code`` with its sixth symbol changed: the check character no longer holds."""
+    return code[:5] + ("A" if code[5] != "A" else "B") + code[6:]
+
+
+@pytest.mark.slow
+def test_a_mistyped_code_gets_its_own_page_and_api_answer_and_is_not_looked_up(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    certificate = _issue(app, stage, db)
-    pdf = _download(app, stage, certificate)
+    certificate = issue_on_the_web(app, stage, db)
+    anyone = app.test_client()
+    typo = C.format_code(_mistype(certificate.verification_code)).lower()
+    before = db.scalar(select(func.count()).select_from(VerificationLog))
+    page = anyone.get(f"/verify?code={typo}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "<h1>Il codice sembra scritto male</h1>" in text
+    assert "Certificato sconosciuto" not in text and "verdict-valid" not in text
+    assert certificate.number not in text and stage.candidate.person.family_name not in text
+    assert f"<code>{typo}</code>" in text  # the code as typed
+    groups = C.format_code(_mistype(certificate.verification_code)).split("-")
+    assert len(groups) == 7
+    for n, group in enumerate(groups, start=1):
+        assert f"Gruppo {n}: <code>{group}</code>" in text
+    assert f'value="{typo}"' in text  # in the form again, to be corrected
+    assert page.headers["Cache-Control"] == "no-store"
+    english = anyone.get(f"/verify/{typo}", headers={"Accept-Language": "en"})
+    assert english.status_code == 422
+    assert "<h1>The code looks mistyped</h1>" in english.get_data(as_text=True)
+    assert "Group 7:" in english.get_data(as_text=True)
+    # Over the API: the verification body, a reason of its own, 422.
+    api = anyone.get(f"/api/v1/verify/{typo}")
+    body = api.get_json()
+    assert api.status_code == 422
+    assert body["verdict"] == "not_valid" and body["reason"] == "mistyped"
+    assert body["dimensions"][0]["state"] == "mistyped" and body["certificate"] is None
+    assert "checked_at" not in body
+    assert (
+        body == anyone.get(f"/api/v1/verify/{_mistype(certificate.verification_code)}").get_json()
+    )
+    documented = anyone.get("/api/v1/openapi.json").get_json()
+    assert (
+        "mistyped"
+        in documented["paths"]["/verify/{code}"]["get"]["responses"]["422"]["description"]
+    )
+    # Nothing was logged: like an unknown code, a mistyped one never reached the register.
+    assert db.scalar(select(func.count()).select_from(VerificationLog)) == before
+    # The right code still verifies.
+    assert anyone.get(f"/verify/{certificate.verification_code}").status_code == 200
+
+
+@pytest.mark.slow
+def test_a_certificate_with_a_code_of_before_the_check_character_still_verifies(
+    app: Flask,
+    stage: CaseWorld,
+    db: Session,
+) -> None:
+    certificate = issue_on_the_web(app, stage, db)
+    legacy = "7" + certificate.verification_code[1:26]  # 26 symbols: no check character
+    db.get(Certificate, certificate.id).verification_code = legacy
+    db.commit()
+    anyone = app.test_client()
+    typed = C.format_code(legacy).lower()
+    assert [len(group) for group in typed.split("-")] == [5, 5, 5, 5, 6]
+    for url in (f"/verify/{legacy}", f"/verify?code={typed}"):
+        page = anyone.get(url)
+        assert page.status_code == 200 and "verdict-valid" in page.get_data(as_text=True), url
+        assert C.format_code(legacy) in page.get_data(as_text=True)
+    body = anyone.get(f"/api/v1/verify/{typed}").get_json()
+    assert body["verdict"] == "valid" and body["certificate"]["verification_code"] == C.format_code(
+        legacy
+    )
+    # One symbol wrong in an old code: nothing can tell it from an unknown one.
+    assert anyone.get(f"/verify/{_mistype(legacy)}").status_code == 404
+
+
+@pytest.mark.slow
+def test_the_api_verifies_files_and_documents_itself(
+    app: Flask,
+    stage: CaseWorld,
+    db: Session,
+) -> None:
+    certificate = issue_on_the_web(app, stage, db)
+    pdf = download(app, stage, certificate)
     _show_name(stage, certificate, db)
     anyone = app.test_client()
     body = _upload(anyone, pdf, "/api/v1/verify").get_json()
@@ -260,9 +357,10 @@ def test_the_api_verifies_files_and_documents_itself(
     assert "post" in paths["/verify"] and "get" in paths["/verify/{code}"]
 
 
+@pytest.mark.slow
 def test_the_public_endpoints_are_rate_limited(
     app_factory: Callable[..., Flask],
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     limited = app_factory(RATELIMIT_ENABLED=True)
@@ -274,23 +372,24 @@ def test_the_public_endpoints_are_rate_limited(
     assert client.get("/verify").status_code == 200  # the form itself stays available
 
 
+@pytest.mark.slow
 def test_the_holder_sees_the_count_and_chooses_what_is_shown(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     anyone = app.test_client()
     for _ in range(2):
         anyone.get(f"/verify/{certificate.verification_code}")
     holder = app.test_client()
-    login(holder, stage["candidate"].email, PASSWORD)
+    login(holder, stage.candidate.email, PASSWORD)
     page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert "Verificato 2 volte" in page
     url = f"/certificates/{certificate.id}/public"
     post_form(holder, url, {}, page=f"/certificates/{certificate.id}")  # nothing ticked
     text = anyone.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
-    person = stage["candidate"].person
+    person = stage.candidate.person
     assert person.family_name not in text and "solo iniziali" in text
     post_form(
         holder,
@@ -301,7 +400,7 @@ def test_the_holder_sees_the_count_and_chooses_what_is_shown(
     text = anyone.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
     assert person.family_name in text and "Contesto di apprendimento ed evidenze" in text
     signatory = app.test_client()
-    login(signatory, stage["signatory"].email, PASSWORD)
+    login(signatory, stage.signatory.email, PASSWORD)
     refused = post_form(
         signatory, url, {"public-show_name": "y"}, page=f"/certificates/{certificate.id}"
     )
@@ -310,17 +409,18 @@ def test_the_holder_sees_the_count_and_chooses_what_is_shown(
     assert db.get(Certificate, certificate.id) is not None
 
 
+@pytest.mark.slow
 def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     from app.db import database
     from app.verification_log import VerificationRecorder
     from certification.models import VerificationChannel
-    from certification.verification import verify_code
+    from certification.verification.checks import verify_code
 
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     result = verify_code(db, certificate.verification_code, NOW)
     failing = [True]
 
@@ -345,21 +445,22 @@ def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     assert sorted(e.channel.value for e in logged) == ["api", "qr"]
 
 
+@pytest.mark.slow
 def test_only_what_the_holder_holds_shows_the_register(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     """An id alone, a credential whose proof fails, a PDF that is not byte for byte the one
     issued: the answer of an unknown certificate, nothing from the register."""
-    certificate = _issue(app, stage, db)
-    pdf = _download(app, stage, certificate)
+    certificate = issue_on_the_web(app, stage, db)
+    pdf = download(app, stage, certificate)
     _show_name(stage, certificate, db)
     credential = json.loads(embedded_credential(pdf))
     credential["name"] = "Laurea in medicina"
     unknown = "urn:uuid:00000000-0000-4000-8000-000000000000"
     anyone = app.test_client()
-    family_name = stage["candidate"].person.family_name
+    family_name = stage.candidate.person.family_name
     for known, other in (
         ({"id": f"urn:uuid:{certificate.id}"}, {"id": unknown}),
         (credential, {**credential, "id": unknown}),
@@ -384,17 +485,18 @@ def test_only_what_the_holder_holds_shows_the_register(
     assert (body["reason"], body["certificate"]) == ("modified", None)
 
 
+@pytest.mark.slow
 def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    from certification.demo_portfolio import simple_pdf
-    from certification.keys import active_key
+    from certification.demo.portfolio import simple_pdf
+    from certification.keys.material import active_key
     from certification.models import KeyPurpose, SigningKey
 
-    certificate = _issue(app, stage, db)
-    credential = embedded_credential(_download(app, stage, certificate))
+    certificate = issue_on_the_web(app, stage, db)
+    credential = embedded_credential(download(app, stage, certificate))
     seal = db.get(SigningKey, certificate.seal_kid)
     assert seal is not None
     pdf = forgeries.seal_with_certificate_window(
@@ -434,16 +536,17 @@ def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
     )
 
 
+@pytest.mark.slow
 def test_with_every_upload_slot_taken_an_issued_pdf_is_still_found_by_its_hash(
     app: Flask,
     app_factory: Callable[..., Flask],
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
     """A PDF byte-identical to an issued one needs no check in the pool; a credential's proof
     and an altered PDF's seal do, and get 503 with Retry-After while every slot is taken."""
-    certificate = _issue(app, stage, db)
-    pdf = _download(app, stage, certificate)
+    certificate = issue_on_the_web(app, stage, db)
+    pdf = download(app, stage, certificate)
     full = app_factory(UPLOAD_SLOTS=1, UPLOAD_QUEUE=0, UPLOAD_WAIT_MS=0)  # same instance folder
     anyone = full.test_client()
     with upload_pool(full).slots.slot():
@@ -462,19 +565,21 @@ def _reveal(client: FlaskClient, code: str, data: bytes, salt: str, api: bool = 
         form["code"] = code
         url = "/api/v1/verify/evidence"
     else:
-        form["csrf_token"] = csrf_token(client, f"/verify/{code}")
+        # As from the certificate's public page, which has no session and so no CSRF token:
+        # the reveal acts as nobody and needs none (like the API's).
         url = f"/verify/{code}/evidence"
     return client.post(url, data=form, content_type="multipart/form-data")
 
 
+@pytest.mark.slow
 def test_the_holder_reveals_one_evidence_file_on_the_web(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     salt = certificate.evidence_commitments[0].salt
-    url = stage["evidence"].url.encode()
+    url = stage.evidence.url.encode()
     code = certificate.verification_code
     anyone = app.test_client()
     page = anyone.get(f"/verify/{code}").get_data(as_text=True)
@@ -482,7 +587,7 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
     # With the holder's consent the page lists the evidence: its commitment, never its hash.
     set_public_consents(
         db,
-        stage["candidate"],
+        stage.candidate,
         certificate,
         show_name=False,
         show_evidence=True,
@@ -504,7 +609,6 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
         data={
             "file": (io.BytesIO(url), "e.txt"),
             "salt": salt,
-            "csrf_token": csrf_token(anyone, f"/verify/{code}"),
         },
         content_type="multipart/form-data",
         headers={"Accept-Language": "en"},
@@ -519,19 +623,20 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
     assert _reveal(anyone, "0" * 26, url, salt).status_code == 404
     # The holder's own page says where the salts are.
     holder = app.test_client()
-    login(holder, stage["candidate"].email, PASSWORD)
+    login(holder, stage.candidate.email, PASSWORD)
     own = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert "commitments.json" in own and "impegni salati" in own
 
 
+@pytest.mark.slow
 def test_the_api_reveals_evidence_and_documents_it(
     app: Flask,
-    stage: dict[str, Any],  # noqa: F811
+    stage: CaseWorld,
     db: Session,
 ) -> None:
-    certificate = _issue(app, stage, db)
+    certificate = issue_on_the_web(app, stage, db)
     salt = certificate.evidence_commitments[0].salt
-    url = stage["evidence"].url.encode()
+    url = stage.evidence.url.encode()
     code = C.format_code(certificate.verification_code)
     anyone = app.test_client()
     body = _reveal(anyone, code, url, salt, api=True).get_json()
@@ -550,3 +655,46 @@ def test_the_api_reveals_evidence_and_documents_it(
     assert malformed.get_json()["error"]["details"] == {"salt": ["salt_malformed"]}
     paths = anyone.get("/api/v1/openapi.json").get_json()["paths"]
     assert "post" in paths["/verify/evidence"]
+
+
+@pytest.mark.slow
+def test_the_pages_show_the_certificate_in_the_reader_s_language(
+    app: Flask, stage: CaseWorld, db: Session
+) -> None:
+    """Issue 21: whatever language the certificate was issued in, the public check and the
+    holder's page show its content in the reader's; content frozen without English shows the
+    Italian."""
+    certificate = issue_on_the_web(app, stage, db)
+    signed = certificate.content["competences"][0]
+    profile_it = certificate.content["standard"]["profile_title_it"]
+    profile_en = certificate.content["standard"]["profile_title_en"]
+    code = certificate.verification_code
+    anyone = app.test_client()
+    english = html.unescape(
+        anyone.get(f"/verify/{code}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    )
+    assert signed["title_en"] in english and signed["title_it"] not in english
+    assert profile_en in english and signed["abilita"][0]["en"] in english
+    italian = html.unescape(
+        anyone.get(f"/verify/{code}", headers={"Accept-Language": "it"}).get_data(as_text=True)
+    )
+    assert signed["title_it"] in italian and signed["title_en"] not in italian
+    stage.candidate.locale = "en"
+    db.commit()
+    holder = app.test_client()
+    login(holder, stage.candidate.email, PASSWORD)
+    page = html.unescape(holder.get(f"/certificates/{certificate.id}").get_data(as_text=True))
+    assert profile_en in page and signed["title_en"] in page
+    # The badge's alternative text describes the image, drawn in the certificate's language.
+    page = re.sub(r'<img class="profile-badge"[^>]*lang="it"[^>]*>', "", page)
+    assert profile_it not in page and signed["title_it"] not in page
+    # Frozen before the content had English: the Italian, never an empty or "None" title.
+    content = json.loads(json.dumps(certificate.content))
+    content["standard"].pop("profile_title_en")
+    content["competences"][0].pop("title_en")
+    certificate.content = content
+    db.commit()
+    old = html.unescape(
+        anyone.get(f"/verify/{code}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    )
+    assert signed["title_it"] in old and profile_it in old and "None" not in old

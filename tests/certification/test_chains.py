@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from certification import workflow
+from certification import chains
 from certification.audit import record_event
+from certification.cases import workflow
+from certification.cases.states import CaseStatus
 from certification.chains import (
     AUDIT_CHAIN,
     SIGNER,
@@ -29,12 +31,17 @@ from certification.chains import (
     sign_unsigned_heads,
     verify_history,
 )
-from certification.keys import KeyPurpose, _store, init_keys
-from certification.models import AuditEvent, CaseTransition, CertificationCase, ChainHead
-from certification.roles import OrganisationKind, Role
-from certification.states import CaseStatus
-from tests.conftest import NOW
-from tests.factories import make_account, make_case, make_organisation
+from certification.keys.management import _store, init_keys
+from certification.models import (
+    AuditEvent,
+    CaseTransition,
+    CertificationCase,
+    ChainHead,
+    KeyPurpose,
+)
+from certification.people.roles import OrganisationKind, Role
+from tests.support.clock import NOW
+from tests.support.factories import make_account, make_case, make_organisation
 
 PASS = b"the audit passphrase"
 DAY = dt.date(2026, 11, 2)
@@ -68,10 +75,10 @@ def _problems(db: Session, *checkpoints: tuple[str, dict[str, Any]]) -> list[str
 def _rehash_case(db: Session, case: CertificationCase) -> None:
     """What an attacker with the database can do: recompute every hash after an edit."""
     db.flush()
-    prev = workflow.GENESIS_HASH
+    prev = chains.GENESIS_HASH
     for row in case.transitions:
         row.prev_hash = prev
-        row.hash = workflow.transition_hash(prev, workflow._record(row))
+        row.hash = chains.transition_hash(prev, chains.transition_record(row))
         prev = row.hash
     db.flush()
 
@@ -103,7 +110,7 @@ def test_normal_operation_verifies(db: Session, history: dict[str, Any]) -> None
     db.commit()
     assert _problems(db) == []
     # The case moves on after the checkpoint: its chain as of the checkpoint still gives the root.
-    workflow._transition(db, None, case, "suspend", NOW + dt.timedelta(days=1))
+    workflow.apply_transition(db, None, case, "suspend", NOW + dt.timedelta(days=1))
     db.commit()
     assert _problems(db) == []
 
@@ -209,7 +216,7 @@ def test_a_head_resigned_with_another_key_is_caught(
     if registered:  # even stored as an audit key: it does not open with our passphrase
         kid = _store(db, forged, KeyPurpose.AUDIT, None, None, b"the attacker's", NOW).kid
     else:
-        from certification.keys import key_id
+        from certification.keys.material import key_id
 
         kid = key_id(forged.public_key())
     head = case.transitions[-1].hash
@@ -283,7 +290,7 @@ def test_a_case_chain_rolled_back_before_it_was_recorded_disagrees_with_the_chec
     checkpoint's root of the case chains tells that it was rolled back to an older head."""
     signer = history["signer"]
     case = make_case(db, status=CaseStatus.IN_ACCOGLIENZA)
-    prev = workflow.GENESIS_HASH
+    prev = chains.GENESIS_HASH
     for sequence, (event, source, target) in enumerate(
         [("submit", "draft", "submitted"), ("take_charge", "submitted", "in_accoglienza")], 1
     ):
@@ -297,7 +304,7 @@ def test_a_case_chain_rolled_back_before_it_was_recorded_disagrees_with_the_chec
             payload={},
             prev_hash=prev,
         )
-        row.hash = prev = workflow.transition_hash(prev, workflow._record(row))
+        row.hash = prev = chains.transition_hash(prev, chains.transition_record(row))
         db.add(row)
     db.flush()
     chain = case_chain(case.id)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from certification.clock import ROME, NonexistentLocalTime, in_rome, rome_to_utc
+from certification.clock import ROME, NonexistentLocalTime, in_rome, local_text, rome_to_utc
 
 UTC = dt.UTC
 
@@ -42,3 +42,38 @@ def test_the_skipped_hour_is_refused(minute: int) -> None:
 
 def test_a_naive_stored_time_is_utc() -> None:
     assert in_rome(wall(2027, 7, 15, 8, 0)).hour == 10
+
+
+# --- local_text: the one formatter of times for people ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("utc", "day"),
+    [
+        (dt.datetime(2027, 1, 15, 9, 0, tzinfo=UTC), "15"),  # CET: 10:00 is 09:00 UTC
+        (dt.datetime(2027, 7, 15, 8, 0, tzinfo=UTC), "15"),  # CEST: 10:00 is 08:00 UTC
+    ],
+)
+def test_ten_in_rome_reads_ten_in_every_style(utc: dt.datetime, day: str) -> None:
+    month = f"{utc.month:02d}"
+    assert local_text(utc, "it", style="numeric") == f"{day}/{month}/2027 10:00"
+    assert local_text(utc, "it", style="iso") == f"2027-{month}-{day} 10:00"
+    assert local_text(utc, "it", style="numeric", with_time=False) == f"{day}/{month}/2027"
+    italian = local_text(utc, "it")
+    english = local_text(utc, "en")
+    assert italian.endswith(", 10:00") and italian.startswith(f"{day} ")  # "15 gen 2027, 10:00"
+    assert english.endswith("10:00\u202fAM") or english.endswith("10:00 AM"), english
+    assert ":00:00" not in italian + english  # minutes, no seconds
+    assert ("gen" if utc.month == 1 else "lug") in italian
+    assert ("Jan" if utc.month == 1 else "Jul") in english
+    long = local_text(utc, "it", style="long")
+    assert long.startswith("venerdì" if utc.month == 1 else "giovedì") and "10:00" in long
+
+
+def test_local_text_takes_days_as_days_and_nothing_as_empty() -> None:
+    assert local_text(None) == ""
+    assert local_text(dt.date(2027, 1, 1), "it", style="numeric") == "01/01/2027"  # no time
+    assert local_text(dt.date(2027, 1, 1), "en") == "Jan 1, 2027"
+    late = dt.datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    assert local_text(late, style="iso", with_time=False) == "2027-01-01"  # Rome's day
+    assert local_text(late.replace(tzinfo=None), style="iso") == "2027-01-01 00:30"  # naive: UTC

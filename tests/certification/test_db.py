@@ -146,3 +146,20 @@ def test_retries_stop_at_the_limit_and_other_errors_are_not_retried() -> None:
     with pytest.raises(ValueError, match="a bug"):
         retry_transient(broken, sleep=lambda _s: None)
     assert len(calls) == 1
+
+
+def test_on_postgresql_the_tests_run_in_their_own_schema_without_jit(engine: Engine) -> None:
+    """The URL's options (the suite's search_path, one schema per run and xdist worker) and
+    make_engine's own (no JIT) both reach the server: the tests never share ``public``."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (ATTESTA_TEST_DATABASE_URL)")
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW search_path")).scalar_one().startswith("attesta_test_")
+        assert conn.execute(text("SHOW jit")).scalar_one() == "off"
+        tables = conn.execute(
+            text(
+                "SELECT table_schema FROM information_schema.tables"
+                " WHERE table_name = 'certification_cases'"
+            )
+        ).scalars()
+        assert conn.execute(text("SELECT current_schema()")).scalar_one() in set(tables)

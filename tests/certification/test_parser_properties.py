@@ -35,10 +35,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from certification import card_payload as P
 from certification import cards as C
-from certification import credentials as VC
-from certification.certificates import (
+from certification.cards import payload as P
+from certification.certificates import credentials as VC
+from certification.certificates.lifecycle import (
     CODE_ALPHABET,
     CODE_LENGTH,
     certificate_by_code,
@@ -46,8 +46,12 @@ from certification.certificates import (
     new_verification_code,
     normalise_code,
 )
+from certification.certificates.production import issuer_url, verification_method
+from certification.certificates.sealing import SealCheck
+from certification.codes import LEGACY_CODE_LENGTH, card_check_character
 from certification.errors import InvalidInput
-from certification.keys import active_key, init_keys, load_private_key
+from certification.keys.management import init_keys
+from certification.keys.material import active_key, load_private_key
 from certification.models import (
     Certificate,
     CertificateKind,
@@ -55,29 +59,27 @@ from certification.models import (
     EligibilityBasis,
     KeyPurpose,
 )
-from certification.pdfscan import REASONS as PDF_REASONS
-from certification.producing import issuer_url, verification_method
-from certification.sealing import SealCheck
-from certification.uploads import (
+from certification.portfolio.pdfscan import REASONS as PDF_REASONS
+from certification.portfolio.uploads import (
     ODF,
     OOXML,
     CheckedFile,
     UploadRejected,
     check_upload,
 )
-from certification.verification import (
+from certification.verification.checks import (
     Verdict,
     Verification,
     verify_code,
     verify_credential_json,
     verify_file,
 )
-from tests.certification.test_credentials import issuer_key, ob_credential, resolver
-from tests.certification.test_credentials import signed_credential as _signed_credential
-from tests.certification.test_uploads import office, pdf_bytes
-from tests.conftest import NOW
-from tests.factories import make_candidate, make_case, make_organisation
-from tests.mutations import byte_mutants, paths, single_change, structural_mutants
+from tests.support.clock import NOW
+from tests.support.credentials import issuer_key, ob_credential, resolver
+from tests.support.credentials import signed_credential as _signed_credential
+from tests.support.factories import make_candidate, make_case, make_organisation
+from tests.support.files import office, pdf_bytes
+from tests.support.mutations import byte_mutants, paths, single_change, structural_mutants
 
 # No example database in the repository; no health check failing a test on a busy machine.
 SETTINGS = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -279,6 +281,7 @@ def _duplicate_keys(text: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=200)
 @given(data=credential_inputs)
 @example(data=b'{"creditsEarned": 1e400}')  # Infinity in disguise
@@ -388,6 +391,7 @@ def test_any_json_gets_a_proof_verdict_never_an_exception(junk: Any) -> None:
     assert not check.ok and check.reason in PROOF_REASONS
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=100)
 @given(data=st.data())
 def test_a_changed_signed_credential_fails_its_proof(data: st.DataObject) -> None:
@@ -402,6 +406,7 @@ def test_a_changed_signed_credential_fails_its_proof(data: st.DataObject) -> Non
         assert _jsonld_shape(mutant) == _jsonld_shape(original), "a tampered credential verified"
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=80)
 @given(data=st.data())
 def test_a_signed_credential_changed_by_one_byte_is_refused(data: st.DataObject) -> None:
@@ -462,6 +467,7 @@ def equivalent_rewrites(draw: st.DrawFn, original: dict[str, Any]) -> dict[str, 
     return data
 
 
+@pytest.mark.slow
 @settings(DB_SETTINGS, max_examples=60)
 @given(data=st.data())
 def test_only_the_credential_as_issued_verifies(
@@ -494,10 +500,13 @@ class _StubChecker:
     def __init__(self, answer: SealCheck) -> None:
         self.answer = answer
 
-    def check(self, pdf: bytes, roots: Any, *, attachment: str | None = None) -> SealCheck:
+    def check(
+        self, pdf: bytes, roots: Any, *, attachment: str | None = None, now: Any = None
+    ) -> SealCheck:
         return self.answer
 
 
+@pytest.mark.slow
 @settings(DB_SETTINGS, max_examples=80)
 @given(data=st.data())
 def test_any_upload_gets_a_verdict_never_an_exception(
@@ -554,7 +563,29 @@ SPELLINGS: dict[str, str] = {symbol: symbol + symbol.lower() for symbol in CODE_
 SPELLINGS["0"] += "Oo"
 SPELLINGS["1"] += "IiLl"
 SPELLINGS["V"] += "Uu"
-codes = st.text(alphabet=CODE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH)
+
+
+def _luhn_valid(symbols: str) -> bool:
+    """Luhn mod N as published (N = 32), written apart from certification.codes: from the
+    right, every second value doubled and its base-32 digits summed; valid if the total is a
+    multiple of N."""
+    total = 0
+    for i, ch in enumerate(reversed(symbols)):
+        value = CODE_ALPHABET.index(ch) * (2 if i % 2 else 1)
+        total += sum(divmod(value, 32))
+    return total % 32 == 0
+
+
+def _with_check(body: str) -> str:
+    return body + next(c for c in CODE_ALPHABET if _luhn_valid(body + c))
+
+
+bodies = st.text(alphabet=CODE_ALPHABET, min_size=CODE_LENGTH - 1, max_size=CODE_LENGTH - 1)
+#: Well-formed codes: new ones (random part and check character) and older ones (26, no check).
+legacy_codes = st.text(
+    alphabet=CODE_ALPHABET, min_size=LEGACY_CODE_LENGTH, max_size=LEGACY_CODE_LENGTH
+)
+codes = bodies.map(_with_check) | legacy_codes
 
 
 @st.composite
@@ -577,26 +608,44 @@ def typed(draw: st.DrawFn, canonical: str) -> str:
 def test_codes_read_back_however_they_are_typed(data: st.DataObject, code: str) -> None:
     fresh = new_verification_code()  # random inside: checked here, never drawn from
     assert len(fresh) == CODE_LENGTH and set(fresh) <= set(CODE_ALPHABET)
+    assert _luhn_valid(fresh)
     for canonical in (code, fresh):
         formatted = format_code(canonical)
-        assert [len(group) for group in formatted.split("-")] == [5, 5, 5, 5, 6]
+        groups = [len(group) for group in formatted.split("-")]
+        if len(canonical) == LEGACY_CODE_LENGTH:
+            assert groups == [5, 5, 5, 5, 6]  # as printed before the check character
+        else:
+            assert groups == [4, 4, 4, 4, 4, 4, 3]
         assert normalise_code(formatted) == canonical
     assert normalise_code(data.draw(typed(code))) == code
 
 
 def _spec_accepts(text: str) -> str | None:
-    """The documented rule, written independently: the letters and digits of ``text``, 26 of
-    them, each a spelling of a symbol of the alphabet."""
+    """The documented rule, written independently: the letters and digits of ``text``, each a
+    spelling of a symbol of the alphabet, 26 of them (older codes), or 27 whose last is the
+    Luhn mod 32 check character of the others."""
     kept = [ch for ch in text if ch.isalnum()]
-    if len(kept) != CODE_LENGTH:
+    if len(kept) not in (LEGACY_CODE_LENGTH, CODE_LENGTH):
         return None
     symbols = [next((s for s, ways in SPELLINGS.items() if ch in ways), None) for ch in kept]
-    return None if None in symbols else "".join(s for s in symbols if s)
+    if None in symbols:
+        return None
+    code = "".join(s for s in symbols if s)
+    return code if len(code) == LEGACY_CODE_LENGTH or _luhn_valid(code) else None
+
+
+def _spec_mistyped(text: str) -> bool:
+    """A 27-symbol code whose check character is wrong."""
+    kept = [ch for ch in text if ch.isalnum()]
+    symbols = [next((s for s, ways in SPELLINGS.items() if ch in ways), None) for ch in kept]
+    code = "".join(s for s in symbols if s)
+    return None not in symbols and len(code) == CODE_LENGTH and not _luhn_valid(code)
 
 
 ascii_text = st.text(alphabet=string.printable, max_size=40)
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=150)
 @given(
     text=ascii_text
@@ -606,12 +655,15 @@ def test_codes_are_accepted_exactly_by_the_documented_rule(text: str) -> None:
     assert normalise_code(text) == _spec_accepts(text)
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=150)
 @given(text=st.text() | codes.flatmap(typed).flatmap(single_change))
 def test_normalise_code_is_idempotent_and_gives_only_well_formed_codes(text: str) -> None:
     normal = normalise_code(text)
     if normal is not None:
-        assert len(normal) == CODE_LENGTH and set(normal) <= set(CODE_ALPHABET)
+        assert len(normal) in (LEGACY_CODE_LENGTH, CODE_LENGTH)
+        assert set(normal) <= set(CODE_ALPHABET)
+        assert len(normal) == LEGACY_CODE_LENGTH or _luhn_valid(normal)
         assert normalise_code(normal) == normal
         assert normalise_code(format_code(normal)) == normal
 
@@ -629,6 +681,8 @@ def test_the_code_lookup_finds_the_certificate_by_its_code_only(
     found = certificate_by_code(db, text)
     if normalise_code(text) == code:
         assert result.verdict == Verdict.VALID and found is register["certificate"]
+    elif _spec_mistyped(text):  # a typing mistake the check character catches: not looked up
+        assert result.reason == "mistyped" and result.certificate is None and found is None
     else:
         assert result.reason == "not_found" and found is None
 
@@ -640,7 +694,7 @@ CARD_NUMBER = r"TC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z
 
 
 def _card_number(body: str) -> str:
-    return f"TC-{body[:4]}-{body[4:]}-{C._check_character(body)}"
+    return f"TC-{body[:4]}-{body[4:]}-{card_check_character(body)}"
 
 
 @settings(SETTINGS, max_examples=100)

@@ -12,31 +12,41 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from certification import assessment as A
+from certification.cases import assessment as A
+from certification.cases.states import CaseStatus
+from certification.cases.workflow import cases_for_staff
 from certification.errors import AccessRefused, NotPermitted
 from certification.models import CertificationCase, StaffRole
-from certification.policy import CaseRelation, can_view_case, case_relations
-from certification.roles import OrganisationKind, Role
-from certification.states import CaseStatus
-from certification.workflow import cases_for_staff
-from tests.conftest import NOW
-from tests.factories import make_account, make_case, make_organisation
-from tests.worlds import LATER, _panel, _to_review, _to_session, assessment_world
+from certification.people.roles import OrganisationKind, Role
+from certification.policy import (
+    CaseRelation,
+    administers,
+    can_view_case,
+    case_relations,
+    is_signatory,
+    may_cancel_case,
+    runs_card_programme,
+    signs_for,
+)
+from tests.support.clock import NOW
+from tests.support.factories import make_account, make_case, make_organisation
+from tests.support.worlds import LATER, StaffWorld, assessment_world, panel, to_review, to_session
 
 S = CaseStatus
 R = CaseRelation
 
 
 @pytest.fixture
-def w(db: Session) -> dict[str, Any]:
+def w(db: Session) -> StaffWorld:
     """``assessment_world`` plus an operator, a signatory, an administrator of the ente, the
     region's supervisor, and staff of another ente; the case's panel is certifier + assessor."""
     w = assessment_world(db)
-    ente = w["ente"]
+    ente = w.ente
     region = make_organisation(db, OrganisationKind.ENTE_TITOLARE)
     ente.accredited_by = region
     other = make_organisation(db, OrganisationKind.ENTE_TITOLATO)
-    w.update(
+    w = StaffWorld(
+        **{k: v for k, v in vars(w).items() if k != "signatory"},
         operator=make_account(db, roles=(Role.OPERATORE_ACCOGLIENZA,), organisation=ente),
         signatory=make_account(db, roles=(Role.SIGNATORY,), organisation=ente),
         admin=make_account(db, roles=(Role.ADMIN,), organisation=ente),
@@ -47,8 +57,8 @@ def w(db: Session) -> dict[str, Any]:
     return w
 
 
-def _in(db: Session, w: dict[str, Any], status: CaseStatus, **fields: Any) -> CertificationCase:
-    case = make_case(db, ente=w["ente"], tutor=w["tutor"], status=status)
+def _in(db: Session, w: StaffWorld, status: CaseStatus, **fields: Any) -> CertificationCase:
+    case = make_case(db, ente=w.ente, tutor=w.tutor, status=status)
     for name, value in fields.items():
         setattr(case, name, value)
     db.flush()
@@ -81,102 +91,102 @@ TABLE: list[tuple[CaseStatus, str, set[CaseRelation]]] = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("status", "who", "relations"), TABLE)
 def test_who_sees_a_case_in_a_state(
-    db: Session, w: dict[str, Any], status: CaseStatus, who: str, relations: set[CaseRelation]
+    db: Session, w: StaffWorld, status: CaseStatus, who: str, relations: set[CaseRelation]
 ) -> None:
     case = _in(db, w, status)
-    assert case_relations(w[who], case) == relations
-    assert can_view_case(w[who], case) == bool(relations)
+    assert case_relations(w.account(who), case) == relations
+    assert can_view_case(w.account(who), case) == bool(relations)
     assert case_relations(case.candidate.account, case) == {R.CANDIDATE}
 
 
 def test_the_operator_who_took_the_case_in_charge_keeps_seeing_it(
-    db: Session, w: dict[str, Any]
+    db: Session, w: StaffWorld
 ) -> None:
-    case = _in(db, w, S.IDENTIFICATION, assigned_operator_id=w["operator"].person_id)
-    assert case_relations(w["operator"], case) == {R.INTAKE}
+    case = _in(db, w, S.IDENTIFICATION, assigned_operator_id=w.operator.person_id)
+    assert case_relations(w.operator, case) == {R.INTAKE}
     # an inactivity suspension keeps the relations of the state it interrupted
     suspended = _in(db, w, S.SUSPENDED_INACTIVE, suspended_from=S.IN_ACCOGLIENZA.value)
-    assert case_relations(w["operator"], suspended) == {R.INTAKE}
+    assert case_relations(w.operator, suspended) == {R.INTAKE}
 
 
-def test_certifiers_see_a_case_once_its_dossier_is_under_review(
-    db: Session, w: dict[str, Any]
-) -> None:
-    case = w["case"]
-    assert not can_view_case(w["certifier2"], case)
-    _to_review(db, w)
-    assert case_relations(w["certifier2"], case) == {R.CERTIFIER}
-    assert not can_view_case(w["assessor"], case)  # no panel yet
-    assert not can_view_case(w["foreign_certifier"], case)
+def test_certifiers_see_a_case_once_its_dossier_is_under_review(db: Session, w: StaffWorld) -> None:
+    case = w.case
+    assert not can_view_case(w.certifier2, case)
+    to_review(db, w)
+    assert case_relations(w.certifier2, case) == {R.CERTIFIER}
+    assert not can_view_case(w.assessor, case)  # no panel yet
+    assert not can_view_case(w.foreign_certifier, case)
 
 
 def test_the_panel_sees_the_case_and_only_this_rounds_panel_rates(
-    db: Session, w: dict[str, Any]
+    db: Session, w: StaffWorld
 ) -> None:
-    case = _to_session(db, w)  # panel: certifier + assessor, the session open
-    assert R.PANEL in case_relations(w["assessor"], case)
-    assert not can_view_case(w["assessor2"], case)
-    A.rate_criterion(db, w["assessor"], case, "DEMO-C01", "DEMO-C01-I1", "L3", "", LATER)
+    case = to_session(db, w)  # panel: certifier + assessor, the session open
+    assert R.PANEL in case_relations(w.assessor, case)
+    assert not can_view_case(w.assessor2, case)
+    A.rate_criterion(db, w.assessor, case, "DEMO-C01", "DEMO-C01-I1", "L3", "", LATER)
     # The outside attack run: an assessor of the ente on no panel of the case saved a rating.
     with pytest.raises(AccessRefused):
-        A.rate_criterion(db, w["assessor2"], case, "DEMO-C01", "DEMO-C01-I1", "L1", "", LATER)
+        A.rate_criterion(db, w.assessor2, case, "DEMO-C01", "DEMO-C01-I1", "L1", "", LATER)
     # A certifier of the ente sees it (the review was theirs) but is not on the panel.
     with pytest.raises(NotPermitted):
-        A.rate_criterion(db, w["certifier2"], case, "DEMO-C01", "DEMO-C01-I1", "L1", "", LATER)
+        A.rate_criterion(db, w.certifier2, case, "DEMO-C01", "DEMO-C01-I1", "L1", "", LATER)
     # Nor does anyone who merely sees the case record its outcomes.
     with pytest.raises(NotPermitted):
-        A.record_outcomes(db, w["certifier2"], case, [], LATER)
+        A.record_outcomes(db, w.certifier2, case, [], LATER)
     assert A.current_ratings(case)["DEMO-C01-I1"].level_code == "L3"
 
 
-def test_panel_membership_follows_the_panel_when_it_changes(db: Session, w: dict[str, Any]) -> None:
-    case = _to_review(db, w)
+def test_panel_membership_follows_the_panel_when_it_changes(db: Session, w: StaffWorld) -> None:
+    case = to_review(db, w)
     A.plan_assessment(
         db,
-        w["certifier"],
+        w.certifier,
         case,
         methods=[A.AssessmentMethod.COLLOQUIO_TECNICO],
         scheduled_at=LATER,
         location="Cremona",
-        panel=_panel(w, "certifier", "assessor"),
+        panel=panel(w, "certifier", "assessor"),
         now=NOW,
     )
-    assert can_view_case(w["assessor"], case) and not can_view_case(w["assessor2"], case)
-    A.declare_conflict(db, w["assessor"], case, True, "Conosco il candidato.", NOW)
-    A.replace_panel(db, w["certifier"], case, _panel(w, "certifier", "assessor2"), NOW)
+    assert can_view_case(w.assessor, case) and not can_view_case(w.assessor2, case)
+    A.declare_conflict(db, w.assessor, case, True, "Conosco il candidato.", NOW)
+    A.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor2"), NOW)
     db.expire(case, ["sessions"])
-    assert not can_view_case(w["assessor"], case)  # off the panel: no longer sees it
-    assert case_relations(w["assessor2"], case) == {R.PANEL}
-    assert {c.id for c in cases_for_staff(db, w["assessor"])} == set()
-    assert case.id in {c.id for c in cases_for_staff(db, w["assessor2"])}
+    assert not can_view_case(w.assessor, case)  # off the panel: no longer sees it
+    assert case_relations(w.assessor2, case) == {R.PANEL}
+    assert {c.id for c in cases_for_staff(db, w.assessor)} == set()
+    assert case.id in {c.id for c in cases_for_staff(db, w.assessor2)}
 
 
-def test_leaving_the_ente_ends_every_relation(db: Session, w: dict[str, Any]) -> None:
-    case = _to_session(db, w)
-    assert can_view_case(w["assessor"], case)
-    for role in list(w["assessor"].person.staff_roles):
+def test_leaving_the_ente_ends_every_relation(db: Session, w: StaffWorld) -> None:
+    case = to_session(db, w)
+    assert can_view_case(w.assessor, case)
+    for role in list(w.assessor.person.staff_roles):
         db.delete(role)
     db.flush()
-    db.expire(w["assessor"].person, ["staff_roles"])
-    assert not can_view_case(w["assessor"], case)
-    w["tutor"].is_active = False
-    assert not can_view_case(w["tutor"], case)
+    db.expire(w.assessor.person, ["staff_roles"])
+    assert not can_view_case(w.assessor, case)
+    w.tutor.is_active = False
+    assert not can_view_case(w.tutor, case)
 
 
-def test_the_list_query_is_the_same_rule(db: Session, w: dict[str, Any]) -> None:
+@pytest.mark.slow
+def test_the_list_query_is_the_same_rule(db: Session, w: StaffWorld) -> None:
     """``visible_cases`` (SQL, for lists) and ``case_relations`` (Python, for one case) agree
     for every account and every case, in every state the table and the workflow give."""
     for status, _who, _relations in TABLE:
         _in(db, w, status)
-    _in(db, w, S.IDENTIFICATION, assigned_operator_id=w["operator"].person_id)
+    _in(db, w, S.IDENTIFICATION, assigned_operator_id=w.operator.person_id)
     _in(db, w, S.SUSPENDED_INACTIVE, suspended_from=S.SUBMITTED.value)
-    _to_session(db, w)
+    to_session(db, w)
     db.add(
         StaffRole(
-            person_id=w["assessor2"].person_id,
-            organisation_id=w["ente"].id,
+            person_id=w.assessor2.person_id,
+            organisation_id=w.ente.id,
             role=Role.SIGNATORY,
             created_at=NOW,
         )
@@ -184,10 +194,45 @@ def test_the_list_query_is_the_same_rule(db: Session, w: dict[str, Any]) -> None
     db.flush()
     db.expire_all()
     cases = list(db.query(CertificationCase))
-    accounts = [v for v in w.values() if hasattr(v, "person_id") and hasattr(v, "email")]
+    accounts = w.accounts()
     for account in accounts:
         listed = {c.id for c in cases_for_staff(db, account)}
         seen = {
             c.id for c in cases if can_view_case(account, c) and c.candidate_id != account.person_id
         }
         assert listed == seen, account.email
+
+
+def test_administrators_cancel_the_cases_of_their_ente_but_drafts(
+    db: Session, w: StaffWorld
+) -> None:
+    """They cancel a case by its id without seeing it; the candidate's draft is not theirs."""
+    submitted, draft = _in(db, w, S.SUBMITTED), _in(db, w, S.DRAFT)
+    assert administers(w.admin, w.ente.id)
+    assert may_cancel_case(w.admin, submitted) and not can_view_case(w.admin, submitted)
+    assert not may_cancel_case(w.admin, draft)
+    for who in ("operator", "certifier", "signatory", "supervisor", "foreign_certifier"):
+        assert not administers(w.account(who), w.ente.id), who
+        assert not may_cancel_case(w.account(who), submitted), who
+
+
+def test_signatories_sign_for_their_own_ente_only(db: Session, w: StaffWorld) -> None:
+    assert is_signatory(w.signatory) and signs_for(w.signatory, w.ente.id)
+    other = w.foreign_certifier.person.staff_roles[0].organisation_id
+    assert not signs_for(w.signatory, other)
+    for who in ("operator", "certifier", "admin", "supervisor"):
+        assert not is_signatory(w.account(who)), who
+        assert not signs_for(w.account(who), w.ente.id), who
+
+
+def test_operators_and_administrators_of_an_ente_titolato_run_its_card_programme(
+    db: Session, w: StaffWorld
+) -> None:
+    assert runs_card_programme(w.operator) and runs_card_programme(w.admin)
+    for who in ("certifier", "signatory", "tutor", "supervisor"):
+        assert not runs_card_programme(w.account(who)), who
+    # The region's administrator is an administrator, but of no ente titolato.
+    region = w.supervisor.person.staff_roles[0].organisation
+    assert not runs_card_programme(make_account(db, roles=(Role.ADMIN,), organisation=region))
+    w.operator.is_active = False
+    assert not runs_card_programme(w.operator)

@@ -14,8 +14,8 @@ from certification.standards import (
     search_profiles,
 )
 from rubrics import bundled_rubric_files
-from tests.conftest import NOW
-from tests.rubrics.test_loader import _dump, _valid
+from tests.support.clock import NOW
+from tests.support.rubrics import dump_rubric, valid_rubric
 
 FW = ("DEMO-LOMBARDIA", "1.0")
 
@@ -37,6 +37,7 @@ def test_the_bundled_framework_is_published_with_every_row(db: Session) -> None:
         assert criterion.passing_level.code == "L2"
 
 
+@pytest.mark.slow
 def test_reimporting_the_same_content_changes_nothing(db: Session) -> None:
     text = bundled_rubric_files()[0].read_bytes()
     before = db.scalar(select(func.count()).select_from(Criterion))
@@ -46,14 +47,14 @@ def test_reimporting_the_same_content_changes_nothing(db: Session) -> None:
 
 
 def test_a_published_version_cannot_change(db: Session) -> None:
-    data = _valid()
-    import_rubric(db, None, parse_rubric(_dump(data), "v1.yaml"), NOW)
+    data = valid_rubric()
+    import_rubric(db, None, parse_rubric(dump_rubric(data), "v1.yaml"), NOW)
     data["competences"][0]["title"]["it"] = "Titolo cambiato"
     with pytest.raises(RubricVersionConflict) as info:
-        import_rubric(db, None, parse_rubric(_dump(data), "v1-changed.yaml"), NOW)
+        import_rubric(db, None, parse_rubric(dump_rubric(data), "v1-changed.yaml"), NOW)
     assert info.value.params == {"code": "TEST-FW", "version": "1.0"}
     data["framework"]["version"] = "1.1"
-    result = import_rubric(db, None, parse_rubric(_dump(data), "v1.1.yaml"), NOW)
+    result = import_rubric(db, None, parse_rubric(dump_rubric(data), "v1.1.yaml"), NOW)
     assert result.created
     assert result.framework.version == "1.1"
     assert get_competence(db, "TEST-FW", "1.0", "C1").title_it == "testo"
@@ -61,7 +62,7 @@ def test_a_published_version_cannot_change(db: Session) -> None:
 
 
 def test_import_is_audited(db: Session) -> None:
-    result = import_rubric(db, None, parse_rubric(_dump(_valid()), "v1.yaml"), NOW)
+    result = import_rubric(db, None, parse_rubric(dump_rubric(valid_rubric()), "v1.yaml"), NOW)
     event = db.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "rubric.imported", AuditEvent.entity_id == str(result.framework.id)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from certification.storage import BlobStorage, FileSystemStorage, S3Storage
-from tests.conftest import BUCKET
+from tests.support.services import BUCKET
 
 
 @pytest.fixture(params=["folder", "bucket"])
@@ -20,6 +20,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStorage:
     return S3Storage(request.getfixturevalue("s3"), BUCKET, "/instance-a/")
 
 
+@pytest.mark.slow
 def test_bytes_are_named_by_their_hash_and_kept_as_given(store: BlobStorage) -> None:
     data = b"%PDF-1.7 a certificate\x00\xff"
     sha256 = store.put(data)
@@ -38,6 +39,7 @@ def test_bytes_are_named_by_their_hash_and_kept_as_given(store: BlobStorage) -> 
     store.delete(sha256)  # deleting what is gone is no error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["0" * 64, "../../etc/passwd", "A" * 64, "", "0" * 63])
 def test_missing_or_malformed_names_are_key_errors(store: BlobStorage, name: str) -> None:
     assert not store.exists(name)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
-#: What the rounds did: kills per point, processes, files left behind.
-TALLY: Counter[str] = Counter()
+from tests.support.faults import TALLY
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

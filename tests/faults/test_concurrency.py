@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from app.db import database
 from app.services import issuer, verification_recorder
-from certification.certificates import PUBLIC_STATES
-from certification.issuance import issue_one
+from certification.cases.states import CaseStatus
+from certification.certificates.issuance import issue_one
+from certification.certificates.lifecycle import PUBLIC_STATES
+from certification.chains import verify_all_chains
 from certification.models import (
     BulkIssuance,
     Certificate,
@@ -35,12 +37,10 @@ from certification.models import (
     UserAccount,
     VerificationLog,
 )
-from certification.states import CaseStatus
-from certification.workflow import verify_all_chains
-from tests.conftest import csrf_token, login, post_form
-from tests.factories import PASSWORD
-from tests.faults.conftest import TALLY
-from tests.instances import ROOT, new_instance, seed_certified
+from tests.support.factories import PASSWORD
+from tests.support.faults import TALLY
+from tests.support.instances import ROOT, new_instance, seed_certified
+from tests.support.web import csrf_token, login, post_form
 
 LOGIN_THREADS, LOGINS = 3, 6
 VERIFY_THREADS, VERIFICATIONS = 2, 25

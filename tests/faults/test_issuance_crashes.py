@@ -28,7 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import database
-from certification.certificates import PUBLIC_STATES
+from certification.cases.states import CaseStatus
+from certification.certificates.lifecycle import PUBLIC_STATES
+from certification.certificates.sealing import check_seal
+from certification.chains import verify_all_chains
 from certification.clock import utcnow
 from certification.models import (
     Certificate,
@@ -39,12 +42,9 @@ from certification.models import (
     StoredFile,
     UserAccount,
 )
-from certification.sealing import check_seal
-from certification.states import CaseStatus
 from certification.storage import FileSystemStorage
-from certification.workflow import verify_all_chains
-from tests.faults.conftest import TALLY
-from tests.instances import ROOT, Instance, new_instance, seed_certified
+from tests.support.faults import TALLY
+from tests.support.instances import ROOT, Instance, new_instance, seed_certified
 
 ROUNDS = int(os.environ.get("FAULT_ROUNDS", "2"))
 #: Where ``certification.faults.crash_point`` can kill issuance, in the order they are reached.
@@ -238,9 +238,9 @@ def test_a_queued_job_killed_mid_run_is_retried_without_double_issuance(
 
     from app import create_app
     from app.jobs import _queue, run_bulk_job
-    from certification.issuance import start_bulk
+    from certification.certificates.issuance import start_bulk
     from certification.models import BulkIssuance
-    from tests.conftest import redis_url
+    from tests.support.services import redis_url
 
     instance: Instance = world["instance"]
     queue_settings = {"QUEUE_URL": redis_url(), "QUEUE_NAME": f"faults-{uuid.uuid4().hex[:8]}"}

@@ -271,6 +271,16 @@ def pdfsig(path: Path) -> str | None:
     ).stdout
 
 
+def pdf_text(path: Path) -> str | None:
+    """The text poppler's ``pdftotext`` reads in the PDF; None without pdftotext."""
+    tool = _checker("pdftotext")
+    if tool is None:
+        return None
+    return subprocess.run(
+        [tool, "-layout", str(path), "-"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+
+
 def qr_code_in(path: Path) -> str | None:
     """The text of the QR code in a PNG, or on a PDF's first page (zbarimg, and pdftoppm for a
     PDF); None when those tools are missing."""

@@ -9,11 +9,13 @@ Italian, as people would.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pikepdf
 from playwright.sync_api import Locator, Page, expect
 
 from tests.journeys.support import (
@@ -23,6 +25,7 @@ from tests.journeys.support import (
     Visitor,
     menu_link,
     one_page_pdf,
+    pdf_text,
     pdfsig,
     qr_code_in,
     select_starting_with,
@@ -85,10 +88,15 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     password = f"la mia frase segreta {viewport.name}"
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Ripeti la password").fill(password)
+    page.get_by_label(re.compile("^Ho letto l'informativa")).check()
     me.follow(page.get_by_role("button", name="Crea account"))
     expect(page.locator(".flash-success")).to_have_text(
         f"Ti diamo il benvenuto in Attesta, {given}."
     )
+    expect(page.locator("#confirm-email")).to_contain_text(email)
+    # The platform's privacy notice the sign-up form linked to (version 1 of the demo's).
+    me.goto("/privacy")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Informativa")
     story.email, story.password, story.name = email, password, f"{given} {family}"
 
     # Choose the profile aimed at.
@@ -103,9 +111,7 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     # Record an experience.
     me.follow(menu_link(page, "Portfolio"))
     me.follow(page.get_by_role("link", name="Aggiungi un'esperienza"))
-    page.get_by_label("Che cosa hai fatto?").select_option(
-        label="Animazione di uno spazio di coworking"
-    )
+    page.get_by_label("Che cosa hai fatto?").select_option(label="Animazione di spazi di coworking")
     page.get_by_label("Il tuo ruolo").fill("Community host")
     page.get_by_label("Dove (organizzazioni già presenti)").select_option(label="COBOX Coworking")
     page.get_by_label("Da", exact=True).fill("2024-09-01")
@@ -122,23 +128,36 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     evidence = tmp_path / "checklist-onboarding.pdf"
     evidence.write_bytes(one_page_pdf("Checklist di onboarding - COBOX Coworking"))
     me.follow(page.get_by_role("link", name="Un file"))
-    page.get_by_label("Tipo di evidenza").select_option(label="Documento o attestato")
+    page.get_by_label("Tipo di evidenza").select_option(label="Documento / attestazione")
     page.get_by_label("Titolo").fill("Checklist di onboarding dei nuovi membri")
+    # A file over the limit is stopped in the browser, before anything is sent.
+    big = tmp_path / "scansione-enorme.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + b"0" * (20 * 1024 * 1024))
+    page.get_by_label("File", exact=True).set_input_files(big)
+    status = page.locator("[data-upload-status]")
+    expect(status).to_contain_text("scansione-enorme.pdf supera i 20 MB")
+    page.get_by_role("button", name="Salva").click()
+    expect(status).to_contain_text("Non è stato inviato nulla")
+    assert page.url.endswith("kind=file")
+    # The right one is sent with its progress bar.
     page.get_by_label("File", exact=True).set_input_files(evidence)
+    expect(page.locator(".upload-list progress")).to_have_count(1)
+    expect(status).to_be_empty()
     me.follow(page.get_by_role("button", name="Salva"))
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Checklist di onboarding dei nuovi membri"
     )
     expect(page.get_by_role("link", name="checklist-onboarding.pdf")).to_be_visible()
 
-    # Link it to the three criteria of the competence.
+    # Link it to the three criteria of the competence, in one form.
+    me.follow(page.get_by_role("link", name="Collega a più criteri insieme"))
     for criterion in CRITERIA:
-        select_starting_with(page.get_by_label("Competenza e criterio"), criterion)
-        page.get_by_label("Perché questa evidenza lo dimostra").fill(
-            f"La checklist documenta il criterio {criterion}."
-        )
-        me.follow(page.get_by_role("button", name="Collega l'evidenza"))
-        expect(page.locator("ul.links")).to_contain_text(criterion)
+        page.get_by_label(re.compile(f"^{criterion} ")).check()
+    page.get_by_label("Perché questa evidenza li dimostra").fill(
+        "La checklist documenta i tre criteri dell'accoglienza."
+    )
+    me.follow(page.get_by_role("button", name="Collega ai criteri spuntati"))
+    expect(page.locator(".flash-success")).to_contain_text("collegata a 3 criteri")
     me.follow(page.get_by_role("link", name="Il mio portfolio").first)
     expect(page.locator(".coverage li").first).to_contain_text("3 di 3 criteri con evidenze")
 
@@ -148,6 +167,19 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     page.get_by_label(re.compile(f"^{COMPETENCE} ")).check()
     me.follow(page.get_by_role("button", name="Crea la domanda"))
     expect(status_badge(page)).to_have_text("Bozza")
+    # Submitting needs the confirmed address: the link is in the mail (the development outbox).
+    expect(page.locator("#confirm-email")).to_contain_text("Invia di nuovo il link")
+    case_url = page.url
+    me.goto("/outbox/")
+    mail = page.locator("article.mail", has_text=email).filter(
+        has_text="Attesta: conferma il tuo indirizzo e-mail"
+    )
+    me.follow(mail.first.get_by_role("link").first)
+    expect(page.locator(".flash-success")).to_have_text(
+        "Il tuo indirizzo e-mail è confermato. Grazie."
+    )
+    me.goto(re.sub(r"^https?://[^/]+", "", case_url))
+    expect(page.locator("#confirm-email")).to_have_count(0)
     page.get_by_label("Data di nascita").fill("2001-04-23")
     page.get_by_label("Luogo di nascita").fill("Cremona")
     for consent in ("Acconsento al trattamento", "Accetto che i datori di lavoro", "Dichiaro che"):
@@ -156,6 +188,10 @@ def test_1_candidate_signs_up_builds_portfolio_and_applies(
     expect(status_badge(page)).to_have_text("Presentata")
     expect(page.locator("main .meta")).to_contain_text(re.compile(r"Protocollo CML-\d{4}-\d{6}"))
     story.case_url = page.url
+    # Her home now says where she stands on the IVC path and what comes next (issue 19).
+    me.follow(menu_link(page, "La mia area"))
+    expect(page.locator("ol.stepper [aria-current=step]")).to_contain_text("Domanda")
+    expect(page.locator("p.next-step")).to_contain_text("prende in carico la tua domanda")
     story.reached.add("applied")
 
 
@@ -315,17 +351,38 @@ def test_3_candidate_downloads_certificate_and_talent_card(
     pdf = me.download(page.get_by_role("link", name="PDF sigillato"), tmp_path / "certificato.pdf")
     assert pdf.startswith(b"%PDF-")
     signatures = pdfsig(tmp_path / "certificato.pdf")
-    if signatures is not None:  # poppler-utils: one seal, intact, over the whole file
-        assert len(re.findall(r"^Signature #\d+:", signatures, flags=re.MULTILINE)) == 1
-        assert "Total document signed" in signatures
-        assert "Signature Validation: Signature is Valid." in signatures
+    if signatures is not None:  # poppler-utils: the seal and the document time-stamp (B-LTA)
+        fields = re.findall(r"^  - Signature Field Name: (\S+)", signatures, flags=re.MULTILINE)
+        assert fields == ["SigilloAttesta", "MarcaTemporaleAttesta"]
+        seal = signatures.split("Signature #2:")[0]
+        assert "Signature Validation: Signature is Valid." in seal
     story.pdf = tmp_path / "certificato.pdf"
     printed = qr_code_in(story.pdf)
     if printed is not None:  # zbar-tools: the QR code printed on the certificate
         assert printed == story.verification_url
-    # One competence of the profile: the page says it is partial (issue 19).
+    # One competence of the profile: the page says it is partial (issue 19), and so do the sealed
+    # PDF's text and the Open Badges credential inside it.
     expect(page.get_by_role("heading", level=1)).to_contain_text("singole competenze")
     expect(page.locator(".coverage-note")).to_contain_text("non il profilo completo")
+    with pikepdf.open(story.pdf) as sealed:
+        files = sealed.attachments
+        credential = json.loads(files[next(iter(files))].get_file().read_bytes())
+    achievement = credential["credentialSubject"]["achievement"]
+    assert "singole competenze" in achievement["name"].lower()
+    text = pdf_text(story.pdf)
+    if text is not None:  # poppler-utils
+        assert "singole competenze" in " ".join(text.split()).lower()
+    # Into a wallet (issue 23): the offer's QR code, as the wallet's camera sees it on the screen.
+    me.follow(page.get_by_role("link", name="Aggiungi al wallet"))
+    me.follow(page.get_by_role("button", name="Aggiungi al wallet"))
+    expect(page.get_by_test_id("wallet-pin")).to_have_text(re.compile(r"^\d{6}$"))
+    offer_link = page.get_by_role("link", name="Apri nell'app del wallet").get_attribute("href")
+    assert offer_link and offer_link.startswith("openid-credential-offer://?credential_offer=")
+    page.locator("figure.qr-screen img").screenshot(path=tmp_path / "wallet-offer.png")
+    scanned = qr_code_in(tmp_path / "wallet-offer.png")
+    if scanned is not None:  # zbar-tools
+        assert scanned == offer_link
+    me.follow(page.locator("nav.breadcrumb a"))
     # Issued: the application offers no withdrawal any more (issue 18).
     me.follow(page.locator("nav.breadcrumb a"))
     expect(page.locator("main .badge-status").first).to_have_text("Certificato rilasciato")
@@ -348,13 +405,20 @@ def test_3_candidate_downloads_certificate_and_talent_card(
     printed = qr_code_in(tmp_path / "card.png")
     if printed is not None:  # the QR code a partner scans at the counter
         assert printed.startswith(f"{me.base_url}/card/verify/")
+    # The same QR code shown on the screen, as held up at a counter: a screenshot of it decodes.
+    shown = page.locator("figure.qr-screen img")
+    expect(shown).to_be_visible()
+    shown.screenshot(path=tmp_path / "card-screen.png")
+    on_screen = qr_code_in(tmp_path / "card-screen.png")
+    if on_screen is not None:
+        assert on_screen.startswith(f"{me.base_url}/card/verify/")
 
 
 # --- journey 4 ----------------------------------------------------------------------------------
 
 
 def test_4_employer_verifies_by_link_code_and_file(
-    people: Callable[[str], Visitor], instance: Instance, story: Story
+    people: Callable[[str], Visitor], instance: Instance, story: Story, tmp_path: Path
 ) -> None:
     story.require("downloaded")
     employer = people("datore di lavoro")
@@ -380,6 +444,34 @@ def test_4_employer_verifies_by_link_code_and_file(
         page.get_by_label("PDF del certificato o credenziale (JSON)").set_input_files(story.pdf)
     expect(verdict).to_have_text("Valido")
     expect(page.locator(".checks")).to_contain_text("Identico a quello rilasciato: sì")
+    expect(page.locator("main dl.details")).to_contain_text("Singole competenze: 1 delle")
+    # Each certified competence opens to what it means (issue 19), from the signed content.
+    detail = page.locator("details.competence-detail").first
+    expect(detail.get_by_role("heading", name="Abilità")).to_be_hidden()
+    detail.locator("summary").click()
+    expect(detail.get_by_role("heading", name="Abilità")).to_be_visible()
+    expect(detail.get_by_role("heading", name="Conoscenze")).to_be_visible()
+    # The upload's verdict kept at an address of its own, opened by someone else's browser.
+    employer.follow(page.get_by_role("button", name="Conserva questo risultato"))
+    kept_url = page.get_by_label("Indirizzo di questo risultato").input_value()
+    assert "/verify/r/" in kept_url
+    colleague = people("collega del datore di lavoro")
+    colleague.goto(kept_url)
+    expect(colleague.page.locator(".verdict-title")).to_have_text("Valido")
+    expect(colleague.page.locator("#kept-h")).to_have_text("Un risultato conservato")
+
+    # A wallet check (issue 23): the request's QR code and same-device link, the page waiting.
+    employer.follow(menu_link(page, "Verifica un certificato"))
+    employer.follow(page.get_by_role("link", name="Verifica da wallet"))
+    page.get_by_label("Data di nascita").check()
+    employer.follow(page.get_by_role("button", name="Crea la richiesta"))
+    request_link = page.get_by_role("link", name="Apri nell'app del wallet").get_attribute("href")
+    assert request_link and request_link.startswith("openid4vp://?")
+    expect(page.locator("[data-wallet-poll]")).to_contain_text("In attesa del wallet")
+    page.locator("figure.qr-screen img").screenshot(path=tmp_path / "wallet-request.png")
+    scanned = qr_code_in(tmp_path / "wallet-request.png")
+    if scanned is not None:  # zbar-tools
+        assert scanned == request_link
 
     # A revoked certificate of the demo data.
     employer.goto(f"/verify/{instance.demo['certificates']['revoked']}")

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
-from tests import forgeries
-from tests.conftest import redis_url, require_tool
-from tests.instances import ROOT, Instance, new_instance, seed_issued
+from tests.support import forgeries
+from tests.support.instances import ROOT, Instance, new_instance, seed_issued
+from tests.support.services import redis_url, require_tool
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "20"))
 CONNECTIONS = 32

@@ -5,75 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from rubrics import RubricFileError, bundled_rubric_files, load_rubric_file, load_rubric_text
 from rubrics.loader import MAX_FILE_BYTES
-
-
-def _valid() -> dict[str, Any]:
-    text = {"it": "testo", "en": "text"}
-    level = lambda code, passing: {  # noqa: E731
-        "code": code,
-        "label": text,
-        "descriptor": text,
-        "passing": passing,
-    }
-    return {
-        "format": "attesta-rubrics/1",
-        "framework": {
-            "code": "TEST-FW",
-            "version": "1.0",
-            "title": text,
-            "publisher": text,
-            "legal_reference": text,
-            "illustrative": True,
-            "valid_from": "2026-01-01",
-        },
-        "scales": [
-            {
-                "code": "S4",
-                "title": text,
-                "levels": [
-                    level("L0", False),
-                    level("L1", False),
-                    level("L2", True),
-                    level("L3", True),
-                ],
-            }
-        ],
-        "competences": [
-            {
-                "code": "C1",
-                "title": text,
-                "description": text,
-                "eqf_level": 4,
-                "abilita": [text],
-                "conoscenze": [text],
-                "criteria": [
-                    {
-                        "code": "C1-I1",
-                        "text": text,
-                        "scale": "S4",
-                        "expected_evidence": ["DOCUMENTO"],
-                    }
-                ],
-            }
-        ],
-        "profiles": [
-            {
-                "code": "P1",
-                "title": text,
-                "description": text,
-                "eqf_level": 4,
-                "competences": [{"code": "C1", "mandatory": True}],
-            }
-        ],
-    }
-
-
-def _dump(data: dict[str, Any]) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+from tests.support.rubrics import dump_rubric, valid_rubric
 
 
 @pytest.mark.parametrize("path", bundled_rubric_files(), ids=lambda p: p.name)
@@ -83,6 +18,7 @@ def test_every_bundled_rubric_file_is_valid(path: Path) -> None:
     assert rubric.content["profiles"], "a bundled framework without profiles"
 
 
+@pytest.mark.slow
 def test_bundled_demo_profiles_match_domain_brief() -> None:
     rubric = load_rubric_file(next(p for p in bundled_rubric_files() if "demo" in str(p)))
     profiles = {p["code"]: p for p in rubric.content["profiles"]}
@@ -94,14 +30,14 @@ def test_bundled_demo_profiles_match_domain_brief() -> None:
 
 
 def test_valid_file_loads_and_hash_is_stable() -> None:
-    a = load_rubric_text(_dump(_valid()), "a.yaml")
-    b = load_rubric_text(_dump(_valid()), "b.yaml")
+    a = load_rubric_text(dump_rubric(valid_rubric()), "a.yaml")
+    b = load_rubric_text(dump_rubric(valid_rubric()), "b.yaml")
     assert a.code == "TEST-FW"
     assert a.version == "1.0"
     assert a.sha256 == b.sha256
-    changed = _valid()
+    changed = valid_rubric()
     changed["competences"][0]["title"]["it"] = "altro"
-    assert load_rubric_text(_dump(changed), "c.yaml").sha256 != a.sha256
+    assert load_rubric_text(dump_rubric(changed), "c.yaml").sha256 != a.sha256
 
 
 def _set(data: dict[str, Any], path: list[Any], value: Any) -> None:
@@ -162,10 +98,10 @@ BROKEN = [
 def test_schema_errors_name_the_file_the_path_and_the_problem(
     path: list[Any], value: Any, where: str, words: str | None
 ) -> None:
-    data = copy.deepcopy(_valid())
+    data = copy.deepcopy(valid_rubric())
     _set(data, path, value)
     with pytest.raises(RubricFileError) as info:
-        load_rubric_text(_dump(data), "rubrics/data/x.yaml")
+        load_rubric_text(dump_rubric(data), "rubrics/data/x.yaml")
     error = info.value
     assert error.source == "rubrics/data/x.yaml"
     assert str(error).startswith("rubrics/data/x.yaml: invalid rubric file")
@@ -176,19 +112,19 @@ def test_schema_errors_name_the_file_the_path_and_the_problem(
 
 
 def test_no_passing_level_is_refused() -> None:
-    data = _valid()
+    data = valid_rubric()
     for level in data["scales"][0]["levels"]:
         level["passing"] = False
     with pytest.raises(RubricFileError) as info:
-        load_rubric_text(_dump(data), "x.yaml")
+        load_rubric_text(dump_rubric(data), "x.yaml")
     assert ("scales[0].levels", "at least one level must be passing") in info.value.problems
 
 
 def test_duplicate_codes_are_refused() -> None:
-    data = _valid()
+    data = valid_rubric()
     data["competences"].append(copy.deepcopy(data["competences"][0]))
     with pytest.raises(RubricFileError) as info:
-        load_rubric_text(_dump(data), "x.yaml")
+        load_rubric_text(dump_rubric(data), "x.yaml")
     assert any(p == "competences[1].code" and "twice" in m for p, m in info.value.problems)
 
 

@@ -14,6 +14,7 @@ import json
 from functools import cache
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from rubrics import RubricFile, RubricFileError, bundled_rubric_files, load_rubric_text
 from rubrics.loader import canonical_json
 from rubrics.schema import CODE_RE, VERSION_RE
-from tests.mutations import structural_mutants
+from tests.support.mutations import structural_mutants
 
 SETTINGS = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -179,12 +180,14 @@ def test_random_bytes_give_a_rubric_or_a_located_error(data: bytes) -> None:
     _outcome(data)
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=80)
 @given(document=documents)
 def test_random_data_as_yaml_gives_a_rubric_or_a_located_error(document: Any) -> None:
     _outcome(_dump(document))
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=40)
 @given(data=st.data())
 def test_structural_mutations_of_the_bundled_rubric(data: st.DataObject) -> None:
@@ -193,12 +196,14 @@ def test_structural_mutations_of_the_bundled_rubric(data: st.DataObject) -> None
     _outcome(_dump(mutant))
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=50)
 @given(data=st.data())
 def test_text_mutations_of_the_bundled_rubric(data: st.DataObject) -> None:
     _outcome(data.draw(text_mutants(_excerpt_text())))
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=4)
 @given(data=st.data())
 def test_text_mutations_of_the_whole_bundled_file(data: st.DataObject) -> None:
@@ -206,6 +211,7 @@ def test_text_mutations_of_the_whole_bundled_file(data: st.DataObject) -> None:
     _outcome(data.draw(text_mutants(_bundled_text())))
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=6)
 @given(
     flow=st.sampled_from([None, True, False]),

@@ -1,0 +1,9 @@
+"""Certificates into wallets (OpenID4VCI 1.0, issue 23): the holder's "Aggiungi al wallet"
+page, and the protocol's endpoints and metadata that wallets call (JSON, CSRF exempt: they
+carry no cookies and are authorised by the one-time code, the PIN and the access token)."""
+
+from flask import Blueprint
+
+bp = Blueprint("wallet", __name__)
+
+from app.wallet import verifier, views  # noqa: E402, F401 - registers the routes

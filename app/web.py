@@ -1,0 +1,133 @@
+"""What the views of several blueprints share: the CSRF-only form and the confirmation box,
+downloads of stored files and bytes, the headers of pages that name a person, and a refusal's
+field problems put on a form.
+
+A helper used by one blueprint stays in that blueprint; one used by two or more lives here, so
+no blueprint imports another's views or forms.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, BinaryIO, TypeVar
+
+from flask import flash, request, send_file
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField
+from wtforms.validators import DataRequired
+
+from app.errors import field_message
+from app.security import RESPONSE_CLASS
+from app.services import storage
+from certification.errors import NotFound
+
+R = TypeVar("R", bound=Response)
+
+# --- forms ----------------------------------------------------------------------------------
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""
+
+
+def confirmation(label: Any) -> Any:
+    """The box that confirms a legal act after reading its consequence (``label``)."""
+    return BooleanField(
+        label, validators=[DataRequired(_l("Tick the box to confirm: nothing has changed yet."))]
+    )
+
+
+def place_field_errors(
+    form: Any,
+    errors: Mapping[str, Iterable[str]],
+    default: Any = None,
+    message: Callable[[str], str] = field_message,
+) -> list[str]:
+    """Put a refusal's field problems (an :class:`InvalidInput`'s ``errors``: field name to
+    codes) on the form's fields as translated messages, after the field's own. A problem whose
+    field the form lacks goes on the ``default`` field if one is given; otherwise its messages
+    are returned, for the caller to show."""
+    unplaced: list[str] = []
+    for name, codes in errors.items():
+        messages = [message(code) for code in codes]
+        field = getattr(form, name, None)
+        if field is None:
+            field = default
+        if field is None:
+            unplaced.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+    return unplaced
+
+
+def flash_form_errors(form: Any) -> None:
+    """A posted form's own problems (its validators') as one flashed error, for a form whose
+    page is not shown again."""
+    flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+def send_stored(sha256: str, media_type: str, name: str, *, immutable: bool = False) -> Response:
+    """Serve stored bytes as a download: never rendered inline by the browser. Streamed from
+    the store (sendfile under gunicorn), not read into memory.
+
+    ``immutable``: the bytes of an issued document, which never change (stored by their hash):
+    tagged with that hash (``ETag``), so that a client that kept the file (a wallet, a script,
+    a download manager) and names the hash in ``If-None-Match`` gets a 304 without the file
+    being opened. Still ``no-store`` (security.md §3.7): no browser or proxy keeps it on our
+    word, and the access check runs on every request, 304s included."""
+    if immutable and request.if_none_match.contains(sha256):
+        response = Response(status=304)
+        _immutable(response, sha256)
+        return response
+    try:
+        stored = storage().open(sha256)
+    except KeyError:
+        raise NotFound("file missing") from None
+    response = _download(stored.stream, stored.size, media_type, name)
+    if immutable:
+        _immutable(response, sha256)
+    return response
+
+
+def _immutable(response: Response, sha256: str) -> None:
+    response.set_etag(sha256)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    setattr(response, RESPONSE_CLASS, "immutable-download")
+
+
+def send_bytes(data: bytes, media_type: str, name: str) -> Response:
+    """Serve bytes as a download, sandboxed and never cached."""
+    return _download(io.BytesIO(data), len(data), media_type, name)
+
+
+def _download(stream: BinaryIO, size: int, media_type: str, name: str) -> Response:
+    response = send_file(
+        stream,
+        mimetype=media_type,
+        as_attachment=True,
+        download_name=name,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.content_length = size  # werkzeug knows it only for paths and BytesIO
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def private(response: R) -> R:
+    """Headers for pages that name a person: not indexed, not cached, no referrer."""
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    setattr(response, RESPONSE_CLASS, "private")  # the other security headers: app.security
+    return response

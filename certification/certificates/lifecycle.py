@@ -1,0 +1,837 @@
+"""The Certificato: reservation, completion, status (domain.md §3.5–3.6, §6.5, §7.2, §7.5).
+
+Issuing is split so that a crash can never leave a half-issued certificate:
+
+1. :func:`reserve_certificate` (one transaction) checks everything, takes the number from the
+   database counter, a 130-bit verification code and a random status-list index, and freezes
+   the content (holder, issuer, rubric, competences, context, methods) in a PENDING row. Once
+   committed, the number and index are burnt: never reused, whatever happens next.
+2. The PDF and the credential are produced from that frozen content, outside any transaction
+   (:mod:`certification.certificates.production`); nothing is public yet.
+3. :func:`complete_certificate` (second transaction) stores the bytes and their sha256 and only
+   then sets ISSUED and moves the case, in the same commit.
+
+A PENDING row is never shown, served or verified; :mod:`certification.certificates.issuance`
+finishes stale ones on recovery, or abandons them (ABANDONED keeps number and index burnt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from certification.audit import record_event
+from certification.cards import rebase_cards, revoke_cards_resting_on
+from certification.cases.assessment import current_outcomes, current_ratings, snapshot_competences
+from certification.cases.documents import _locale
+from certification.cases.states import CaseEvent, CaseStatus
+from certification.cases.workflow import actor_may, apply_transition, linked_evidence_for_case
+from certification.certificates import badges, commitments, credentials
+from certification.certificates import content as contract
+from certification.certificates.coverage import (
+    Coverage,
+    coverage,
+    frozen_required,
+    kind_for,
+    required_competences,
+)
+from certification.certificates.production import (
+    holder_identifier,
+    issuer_url,
+    status_list_url,
+    verification_method,
+)
+from certification.certificates.states import (
+    CERTIFICATE_CHANGES,
+    CERTIFICATE_MANAGERS,
+    CertificateChange,
+)
+
+# The code rules live in codes.py (shared with cards); these names stay importable from here.
+from certification.codes import ALPHABET, new_code
+from certification.codes import CODE_LENGTH as CODE_LENGTH
+from certification.codes import format_code as format_code
+from certification.codes import normalise_code as normalise_code
+from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
+from certification.keys.material import active_key, load_private_key
+from certification.models import (
+    Certificate,
+    CertificateCompetence,
+    CertificateEvidence,
+    CertificateKind,
+    CertificateStatus,
+    CertificationCase,
+    Competence,
+    CompetenceOutcome,
+    Evidence,
+    KeyPurpose,
+    Outcome,
+    StatusList,
+    StatusPurpose,
+    UserAccount,
+)
+from certification.numbering import next_number
+from certification.portfolio.operations import evidence_digest, store_file
+from certification.storage import BlobStorage
+from certification.transitions import allowed_events
+
+#: Live (publicly verifiable) states, the others being PENDING and ABANDONED.
+PUBLIC_STATES: Final = frozenset(
+    {
+        CertificateStatus.ISSUED,
+        CertificateStatus.SUSPENDED,
+        CertificateStatus.REVOKED,
+        CertificateStatus.SUPERSEDED,
+    }
+)
+CODE_ALPHABET: Final = ALPHABET
+
+
+class AlreadyIssued(Conflict):
+    """The case already has a certificate for this decision."""
+
+    code = "already_issued"
+
+
+def new_verification_code() -> str:
+    """27 Crockford base32 symbols: 130 random bits and a check character (codes.py)."""
+    return new_code()
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def certificate_by_code(session: Session, code: str) -> Certificate | None:
+    """The public certificate with this verification code (never a PENDING or ABANDONED one)."""
+    normal = normalise_code(code)
+    if normal is None:
+        return None
+    found = session.scalar(
+        select(Certificate)
+        .where(Certificate.verification_code == normal)
+        .options(selectinload(Certificate.competences))
+    )
+    return found if found is not None and found.status in PUBLIC_STATES else None
+
+
+def certificates_of_holder(session: Session, person_id: uuid.UUID) -> Sequence[Certificate]:
+    """The holder's certificates, newest first (pending work is not shown)."""
+    return session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.holder_person_id == person_id,
+            Certificate.status.in_(PUBLIC_STATES),
+        )
+        .order_by(Certificate.issued_at.desc())
+    ).all()
+
+
+def certificates_of_case(session: Session, case: CertificationCase) -> Sequence[Certificate]:
+    """All the case's certificates, oldest first, pending ones included (for staff)."""
+    return session.scalars(
+        select(Certificate).where(Certificate.case_id == case.id).order_by(Certificate.generation)
+    ).all()
+
+
+def may_manage(actor: UserAccount, certificate: Certificate) -> bool:
+    """Signatories of the issuing ente revoke, suspend, reinstate and correct."""
+    return bool(actor.roles_in(certificate.organisation_id) & CERTIFICATE_MANAGERS)
+
+
+# --- the frozen content -----------------------------------------------------------------------
+
+
+def _iso_date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def certificate_content(
+    session: Session, case: CertificationCase, *, base_url: str, issued_at: dt.datetime
+) -> tuple[contract.CertificateFacts, list[CertificateEvidence]]:
+    """Everything the certificate says of the case, frozen at issuance (domain.md §8; typed in
+    :mod:`~certification.certificates.content`), and the secret half of its evidence commitments
+    (the rows to attach to the certificate). Only competences whose current outcome is VALIDATA
+    appear (§6.6 rule 5); evidence is in the salted-commitment format (``evidence_format`` 2):
+    each item carries its type, date, indicators and commitment, never its plain hash."""
+    snapshot = case.snapshot.content if case.snapshot else None
+    if snapshot is None:
+        raise NotFound("no rubric snapshot")
+    outcomes: dict[str, CompetenceOutcome] = {
+        o.competence_code: o for o in current_outcomes(case) if o.outcome == Outcome.VALIDATA
+    }
+    ratings = current_ratings(case)
+    framework = case.target_profile.framework
+    certified = [item for item in snapshot_competences(case) if item["code"] in outcomes]
+    live_by_id = {
+        competence.id: competence
+        for competence in session.scalars(
+            select(Competence)
+            .where(Competence.id.in_([uuid.UUID(item["id"]) for item in certified]))
+            .options(selectinload(Competence.statements))
+        )
+    }
+    competences: list[contract.Competence] = []
+    for item in certified:
+        live = live_by_id.get(uuid.UUID(item["id"]))
+        statements: dict[str, list[contract.Statement]] = {"abilita": [], "conoscenza": []}
+        for statement in live.statements if live else []:
+            statements.setdefault(statement.kind, []).append(
+                {"it": statement.text_it, "en": statement.text_en}
+            )
+        levels = [ratings[c["code"]].level_code for c in item["criteria"] if c["code"] in ratings]
+        competences.append(
+            {
+                "code": item["code"],
+                "title_it": item["title_it"],
+                "title_en": item["title_en"],
+                "eqf_level": item["eqf_level"],
+                "ada_codes": list(item["ada_codes"]),
+                "alignments": list(live.alignments) if live else [],
+                "abilita": statements["abilita"],
+                "conoscenze": statements["conoscenza"],
+                "achieved_level": min(levels) if levels else None,
+                "criteria": [
+                    {
+                        "code": c["code"],
+                        "text_it": c["text_it"],
+                        "text_en": c["text_en"],
+                        "levels": c["levels"],
+                        "level": ratings[c["code"]].level_code if c["code"] in ratings else None,
+                    }
+                    for c in item["criteria"]
+                ],
+            }
+        )
+    if not competences:
+        raise InvalidInput("nothing certified", errors={"case": ["nothing_validated"]})
+    # The evidence behind the certified competences: what the panel cited, and what the
+    # candidate linked to them.
+    linked = linked_evidence_for_case(session, case)
+    certified_ids = {
+        uuid.UUID(c["id"]) for c in snapshot_competences(case) if c["code"] in outcomes
+    }
+    wanted = {uuid.UUID(i) for o in outcomes.values() for i in o.evidence_ids} | {
+        e.id for c in certified_ids for e in linked.get(c, [])
+    }
+    by_id = {e.id: e for items in linked.values() for e in items}
+    used = sorted((e for e in by_id.values() if e.id in wanted), key=lambda e: e.created_at)
+    evidence, commitment_rows = _committed_evidence(
+        used, _indicators(snapshot_competences(case), outcomes, linked, used)
+    )
+    experiences = {e.experience.id: e.experience for e in used}
+    starts = [x.start_date for x in experiences.values()]
+    ends = [x.end_date or x.start_date for x in experiences.values()]
+    session_dates = sorted(
+        s.scheduled_at.date() for s in case.sessions if s.scheduled_at is not None
+    )
+    required = required_competences(case.target_profile)
+    person = case.candidate
+    ente = case.ente_titolato
+    titolare = ente.accredited_by
+    return {
+        "issued_at": issued_at.isoformat(),
+        "place": ente.city,
+        "case_protocol": case.protocol_number,
+        "illustrative": bool(snapshot["framework"]["illustrative"]),
+        "kind": kind_for((c["code"] for c in required), outcomes).value,
+        "holder": {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "codice_fiscale": person.codice_fiscale,
+            "birth_date": _iso_date(person.birth_date),
+            "birth_place": person.birth_place,
+        },
+        "ente": {
+            "id": str(ente.id),
+            "legal_name": ente.legal_name,
+            "short_name": ente.short_name,
+            "tax_code": ente.tax_code,
+            "accreditation_number": ente.accreditation_number,
+            "accreditation_register": ente.accreditation_register,
+            "address": ente.address,
+            "city": ente.city,
+            "website": ente.website,
+        },
+        "titolare": {"id": str(titolare.id), "legal_name": titolare.legal_name}
+        if titolare
+        else None,
+        "standard": {
+            "framework_code": framework.code,
+            "framework_version": framework.version,
+            "framework_title_it": framework.title_it,
+            "framework_title_en": framework.title_en,
+            "legal_reference_it": framework.legal_reference_it,
+            "legal_reference_en": framework.legal_reference_en,
+            "valid_from": _iso_date(framework.valid_from),
+            "profile_code": snapshot["profile"]["code"],
+            "profile_title_it": snapshot["profile"]["title_it"],
+            "profile_title_en": snapshot["profile"]["title_en"],
+            "eqf_level": snapshot["profile"]["eqf_level"],
+            # What a certificate of the whole profile holds: a partial one says what it lacks.
+            "profile_competences": required,
+        },
+        "competences": competences,
+        "learning": {
+            "contexts": sorted({x.learning_context.value for x in experiences.values()}),
+            "experiences": [
+                {
+                    "kind": x.kind.value,
+                    "host": x.host_organisation.legal_name if x.host_organisation else x.host_name,
+                    "start": _iso_date(x.start_date),
+                    "end": _iso_date(x.end_date),
+                }
+                for x in sorted(experiences.values(), key=lambda x: x.start_date)
+            ],
+            "start": _iso_date(min(starts)) if starts else None,
+            "end": _iso_date(max(ends)) if ends else None,
+        },
+        "assessment": {
+            "methods": sorted({m for o in outcomes.values() for m in o.methods}),
+            "dates": [d.isoformat() for d in dict.fromkeys(session_dates)],
+            "decided_on": max(o.decided_at for o in outcomes.values()).date().isoformat(),
+            "panel": [
+                {"name": m.person.full_name, "function": m.function.value}
+                for m in (case.sessions[-1].members if case.sessions else [])
+            ],
+        },
+        "evidence_format": commitments.EVIDENCE_FORMAT,
+        "evidence": evidence,
+        "base_url": base_url.rstrip("/"),
+    }, commitment_rows
+
+
+def _indicators(
+    competences: list[dict[str, Any]],
+    outcomes: dict[str, CompetenceOutcome],
+    linked: dict[uuid.UUID, list[Evidence]],
+    used: list[Evidence],
+) -> dict[uuid.UUID, list[str]]:
+    """Each used item's indicators: the certified competences it is linked to or the panel
+    cited it for, and the criteria of those competences it is linked to."""
+    certified = {uuid.UUID(c["id"]): c for c in competences if c["code"] in outcomes}
+    found: dict[uuid.UUID, set[str]] = {e.id: set() for e in used}
+    for competence_id, items in linked.items():
+        if competence_id in certified:
+            for item in items:
+                if item.id in found:
+                    found[item.id].add(commitments.result_id(certified[competence_id]["code"]))
+    for code, outcome in outcomes.items():
+        for cited in outcome.evidence_ids:
+            if uuid.UUID(cited) in found:
+                found[uuid.UUID(cited)].add(commitments.result_id(code))
+    for item in used:
+        for link in item.links:
+            competence = certified.get(link.competence_id)
+            if competence is None or link.criterion is None:
+                continue
+            if link.criterion.code in {c["code"] for c in competence["criteria"]}:
+                found[item.id].add(commitments.result_id(link.criterion.code))
+    return {key: commitments.canonical_indicators(value) for key, value in found.items()}
+
+
+def _committed_evidence(
+    used: list[Evidence], indicators: dict[uuid.UUID, list[str]]
+) -> tuple[list[contract.EvidenceItem], list[CertificateEvidence]]:
+    """The public entries (type, date, indicators, commitment) and the secret rows (salt,
+    content hash, file name) of the evidence, one fresh salt per item."""
+    public: list[contract.EvidenceItem] = []
+    rows: list[CertificateEvidence] = []
+    for position, item in enumerate(used):
+        salt = commitments.new_salt()
+        digest = evidence_digest(item)
+        value = commitments.commitment(salt, bytes.fromhex(digest), indicators[item.id])
+        public.append(
+            {
+                "type": item.type.value,
+                "date": _iso_date(item.issued_on or item.created_at.date()),
+                "indicators": indicators[item.id],
+                "commitment": value,
+            }
+        )
+        rows.append(
+            CertificateEvidence(
+                position=position,
+                evidence_id=item.id,
+                salt=salt.hex(),
+                content_sha256=digest,
+                file_name=item.file_name if item.file_sha256 else None,
+                indicators=indicators[item.id],
+                commitment=value,
+            )
+        )
+    return public, rows
+
+
+def certificate_coverage(certificate: Certificate) -> Coverage:
+    """How much of its profile ``certificate`` covers; partial exactly when its kind says so (the
+    kind is what its PDF was titled with). Older certificates, whose content does not list the
+    profile's competences, are measured against the register's profile."""
+    required = frozen_required(certificate.content)
+    if required is None:
+        required = required_competences(certificate.case.target_profile)
+    found = coverage(certificate.content, required)
+    return replace(found, partial=certificate.kind == CertificateKind.COMPETENZE_SINGOLE)
+
+
+# --- status lists -----------------------------------------------------------------------------
+
+
+def status_list(
+    session: Session, organisation_id: uuid.UUID, purpose: StatusPurpose, *, create: bool = True
+) -> StatusList:
+    """The ente's status list for ``purpose``; created empty on first use, or (``create``
+    False, for readers) an unsaved empty one."""
+    found = session.scalar(
+        select(StatusList).where(
+            StatusList.organisation_id == organisation_id, StatusList.purpose == purpose
+        )
+    )
+    if found is None:
+        found = StatusList(
+            organisation_id=organisation_id,
+            purpose=purpose,
+            size_bits=credentials.STATUS_LIST_BITS,
+            bitstring=bytes(credentials.STATUS_LIST_BITS // 8),
+            credential=None,
+            updated_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+        )
+        if create:
+            session.add(found)
+            session.flush()
+    return found
+
+
+def _allocate_index(session: Session, organisation_id: uuid.UUID) -> int:
+    """A random free index of the ente's lists (herd privacy: no issuance order leaks).
+
+    Probes instead of loading every used index; the unique constraint settles races. Failing
+    64 probes in a row means the list is nearly full: a new list generation is then needed.
+    """
+    for _ in range(64):
+        index = secrets.randbelow(credentials.STATUS_LIST_BITS)
+        taken = session.scalar(
+            select(Certificate.id).where(
+                Certificate.organisation_id == organisation_id, Certificate.status_index == index
+            )
+        )
+        if taken is None:
+            return index
+    raise Conflict("the status list is full")
+
+
+def _set_status_bit(
+    session: Session,
+    certificate: Certificate,
+    purpose: StatusPurpose,
+    value: bool,
+    now: dt.datetime,
+) -> StatusList:
+    listed = status_list(session, certificate.organisation_id, purpose)
+    bits = bytearray(listed.bitstring)
+    credentials.set_bit(bits, certificate.status_index, value)
+    listed.bitstring = bytes(bits)
+    listed.credential = None  # re-signed by the caller (app/issuance) before the commit
+    listed.updated_at = now
+    session.flush()
+    return listed
+
+
+# --- issuance ---------------------------------------------------------------------------------
+
+
+def _check_issuable(session: Session, actor: UserAccount, case: CertificationCase) -> None:
+    """Refuse a case that is not CERTIFIED (one already issued as such) or an actor who is
+    not a signatory of its ente."""
+    if case.status != CaseStatus.CERTIFIED:
+        existing = session.scalar(
+            select(Certificate).where(
+                Certificate.case_id == case.id,
+                Certificate.status.in_(PUBLIC_STATES),
+            )
+        )
+        if existing is not None:
+            raise AlreadyIssued("this decision already has its certificate")
+        raise InvalidInput("case not certified", errors={"case": ["not_certified"]})
+    if not actor_may(actor, case, CaseEvent.ISSUE_CERTIFICATE):
+        raise NotPermitted("only a signatory of the ente issues certificates")
+
+
+#: What a preview prints where the certificate has its number and verification code: it is
+#: given neither (nor a status-list index), so it can never be taken for the certificate.
+PREVIEW_NUMBER: Final = "ANTEPRIMA-PREVIEW"
+PREVIEW_CODE: Final = "0" * CODE_LENGTH  # a well-formed code (its check character is 0)
+
+
+def preview_content(
+    session: Session,
+    actor: UserAccount,
+    case: CertificationCase,
+    now: dt.datetime,
+    *,
+    base_url: str,
+) -> tuple[contract.PrintedContent, str]:
+    """What the certificate of a CERTIFIED case would say if the actor issued it now, and its
+    language: the same content :func:`reserve_certificate` freezes, with no number, no code,
+    no status index and no audit entry. Nothing is added to the session or flushed."""
+    _check_issuable(session, actor, case)
+    if actor.person is None:
+        raise NotPermitted("a signatory is a person")
+    with session.no_autoflush:
+        facts, _rows = certificate_content(session, case, base_url=base_url, issued_at=now)
+    locale = _locale(case)
+    return {
+        **facts,
+        "badge": badges.frozen_badge(facts["standard"], locale),
+        "signatory": {"name": actor.person.full_name},
+        "number": PREVIEW_NUMBER,
+        "verification_code": PREVIEW_CODE,
+        "supersedes": None,
+        "correction_note": None,
+    }, locale
+
+
+def reserve_certificate(
+    session: Session,
+    actor: UserAccount,
+    case: CertificationCase,
+    now: dt.datetime,
+    *,
+    base_url: str,
+    supersedes: Certificate | None = None,
+    correction_note: str | None = None,
+) -> Certificate:
+    """Check and reserve a certificate for a CERTIFIED case (or a correction of an issued one).
+
+    Refused: a case not CERTIFIED, an actor who is not a signatory of the case's ente, a second
+    certificate for the same decision. The caller commits, then produces and completes it.
+    """
+    if supersedes is None:
+        _check_issuable(session, actor, case)
+        pending = session.scalar(
+            select(Certificate).where(
+                Certificate.case_id == case.id, Certificate.status == CertificateStatus.PENDING
+            )
+        )
+        if pending is not None:
+            return pending  # an interrupted issuance: finish it, never start a second one
+    else:
+        if not may_manage(actor, supersedes):
+            raise NotPermitted("only a signatory of the ente corrects certificates")
+        if supersedes.status not in {CertificateStatus.ISSUED, CertificateStatus.SUSPENDED}:
+            raise Conflict("only an issued certificate can be corrected")
+        correction_note = clean_text(correction_note or "", "reason")
+    # Abandoned reservations keep their generation: a new attempt takes the next one, and two
+    # concurrent attempts take the same one, so the unique constraint lets only one through.
+    generation = 1 + max((c.generation for c in certificates_of_case(session, case)), default=0)
+    facts, commitment_rows = certificate_content(session, case, base_url=base_url, issued_at=now)
+    if actor.person is None:
+        raise NotPermitted("a signatory is a person")
+    person = case.candidate
+    if person.codice_fiscale:
+        identity, identity_type = person.codice_fiscale.upper(), "nationalIdentityNumber"
+    elif person.account is not None:
+        identity, identity_type = person.account.email.lower(), "emailAddress"
+    else:
+        identity, identity_type = str(person.id), "identifier"
+    ente = case.ente_titolato
+    code = ente.code or "ATT"
+    number = f"LOM-{code}-{now.year}-{next_number(session, f'cert:{code}:{now.year}'):06d}"
+    content: contract.CertificateContent = {  # in the order its keys have always been stored
+        **facts,
+        "signatory": {"name": actor.person.full_name},
+        "badge": badges.frozen_badge(facts["standard"], _locale(case)),  # achievement image
+        "holder_identifier": holder_identifier(identity, identity_type, secrets.token_hex(16)),
+        "number": number,
+        "supersedes": supersedes.number if supersedes else None,
+        "correction_note": correction_note,
+        "verification_code": new_verification_code(),
+        "certificate_id": str(uuid.uuid4()),
+        "status_index": _allocate_index(session, ente.id),
+    }
+    certificate = Certificate(
+        id=uuid.UUID(content["certificate_id"]),
+        case_id=case.id,
+        generation=generation,
+        organisation_id=ente.id,
+        number=number,
+        verification_code=content["verification_code"],
+        status_index=content["status_index"],
+        kind=CertificateKind(content["kind"]),
+        locale=_locale(case),
+        status=CertificateStatus.PENDING,
+        content=content,
+        holder_person_id=case.candidate_id,
+        issued_at=now,
+        issued_by_id=actor.id,
+        reserved_at=now,
+        supersedes_id=supersedes.id if supersedes else None,
+    )
+    for position, item in enumerate(content["competences"]):
+        certificate.competences.append(
+            CertificateCompetence(
+                position=position,
+                code=item["code"],
+                title_it=item["title_it"],
+                title_en=item["title_en"],
+                eqf_level=item["eqf_level"],
+                ada_codes=item["ada_codes"],
+                achieved_level=item["achieved_level"],
+            )
+        )
+    certificate.evidence_commitments.extend(commitment_rows)
+    session.add(certificate)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Two signatories at once, or a colliding random index/code: the other one won.
+        raise AlreadyIssued("this decision already has its certificate") from None
+    for purpose in StatusPurpose:
+        status_list(session, ente.id, purpose)
+    record_event(
+        session,
+        actor,
+        "certificate.reserved",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=ente.id,
+        number=number,
+    )
+    return certificate
+
+
+def complete_certificate(
+    session: Session,
+    certificate: Certificate,
+    pdf: bytes,
+    credential_json: bytes,
+    *,
+    seal_kid: str,
+    credential_kid: str,
+    storage: BlobStorage,
+    now: dt.datetime,
+) -> Certificate:
+    """Store the sealed PDF and the credential, then mark the certificate ISSUED and move the
+    case (#20), all in the caller's one commit."""
+    if certificate.status != CertificateStatus.PENDING:
+        raise Conflict("the certificate is not pending")
+    certificate.pdf_sha256 = store_file(session, storage, pdf, "application/pdf", now)
+    certificate.pdf_size = len(pdf)
+    certificate.credential_sha256 = store_file(
+        session, storage, credential_json, "application/json", now
+    )
+    certificate.seal_kid = seal_kid
+    certificate.credential_kid = credential_kid
+    certificate.status = CertificateStatus.ISSUED
+    certificate.status_changed_at = now
+    certificate.completed_at = now
+    case = certificate.case
+    issuer = certificate.issued_by
+    if certificate.supersedes_id is None:
+        apply_transition(
+            session,
+            None,
+            case,
+            CaseEvent.ISSUE_CERTIFICATE,
+            now,
+            payload={"certificate": certificate.number, "by": str(issuer.id) if issuer else None},
+        )
+    else:
+        old = session.get(Certificate, certificate.supersedes_id)
+        if old is None:
+            raise NotFound("no such certificate")
+        old.status = CertificateStatus.SUPERSEDED
+        old.status_changed_at = now
+        old.status_reason_code = "correction"
+        old.status_reason = certificate.content.get("correction_note")
+        old.superseded_by_id = certificate.id
+        # Cards rest on certificates, not the reverse: imported here to keep that one-way.
+        rebase_cards(session, old, certificate)
+    record_event(
+        session,
+        issuer,
+        "certificate.issued",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=certificate.organisation_id,
+        number=certificate.number,
+        pdf_sha256=certificate.pdf_sha256,
+    )
+    session.flush()
+    return certificate
+
+
+def abandon_certificate(
+    session: Session, certificate: Certificate, reason: str, now: dt.datetime
+) -> None:
+    """Give up a reservation that cannot be completed; its number and index stay burnt and the
+    case can be issued again."""
+    if certificate.status != CertificateStatus.PENDING:
+        raise Conflict("the certificate is not pending")
+    certificate.status = CertificateStatus.ABANDONED
+    certificate.status_changed_at = now
+    certificate.status_reason = reason[:500]
+    record_event(
+        session,
+        None,
+        "certificate.abandoned",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=certificate.organisation_id,
+        reason=reason[:200],
+    )
+    session.flush()
+
+
+def stale_pending(session: Session, older_than: dt.datetime) -> Sequence[Certificate]:
+    """Reservations left by a crash (reserved before ``older_than`` and never completed)."""
+    return session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.status == CertificateStatus.PENDING,
+            Certificate.reserved_at < older_than,
+        )
+        .order_by(Certificate.reserved_at)
+    ).all()
+
+
+def acknowledge_registration(
+    session: Session, certificate: Certificate, registry_ref: str, now: dt.datetime
+) -> None:
+    """The regional register acknowledged the certificate: the case closes (#21)."""
+    certificate.registry_ref = clean_text(registry_ref, "registry_ref")[:60]
+    if certificate.case.status == CaseStatus.CERTIFICATE_ISSUED:
+        apply_transition(
+            session, None, certificate.case, CaseEvent.CLOSE, now, payload={"ref": registry_ref}
+        )
+    session.flush()
+
+
+# --- status changes (§7.5) --------------------------------------------------------------------
+
+
+def allowed_certificate_changes(
+    actor: UserAccount, certificate: Certificate
+) -> list[CertificateChange]:
+    """The changes ``actor`` may make to the certificate now (for the buttons)."""
+    if not may_manage(actor, certificate):
+        return []
+    return allowed_events(CERTIFICATE_CHANGES, certificate.status)
+
+
+def change_certificate_status(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    change: CertificateChange,
+    reason_code: str,
+    reason: str,
+    now: dt.datetime,
+) -> StatusList:
+    """Make ``change`` as its row of :data:`CERTIFICATE_CHANGES` says; returns the status list
+    to re-sign. Refused, changing nothing: an actor not among the row's (:class:`NotPermitted`),
+    grounds it does not take or an empty reason (:class:`InvalidInput`), a state not among its
+    sources (:class:`Conflict`)."""
+    rule = CERTIFICATE_CHANGES[change]
+    if not actor.roles_in(certificate.organisation_id) & rule.actors:
+        raise NotPermitted("only a signatory of the ente changes a certificate's status")
+    if reason_code not in rule.reasons:
+        raise InvalidInput("reason", errors={"reason_code": ["invalid_choice"]})
+    reason = clean_text(reason, "reason")
+    if not rule.allows(certificate.status):
+        raise Conflict(f"not possible for a {certificate.status.value} certificate")
+    certificate.status = rule.target
+    certificate.status_changed_at = now
+    certificate.status_reason_code = reason_code
+    certificate.status_reason = reason
+    record_event(
+        session,
+        actor,
+        f"certificate.{change}",
+        "certificate",
+        certificate.id,
+        now,
+        organisation_id=certificate.organisation_id,
+        reason=reason_code,
+    )
+    if rule.target == CertificateStatus.REVOKED:
+        revoke_cards_resting_on(session, certificate, now)
+    return _set_status_bit(session, certificate, rule.status_list, rule.bit, now)
+
+
+def revoke_certificate(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    reason_code: str,
+    reason: str,
+    now: dt.datetime,
+) -> StatusList:
+    """Revoke (irreversible): the revocation bit is set; returns the list to re-sign."""
+    return change_certificate_status(
+        session, actor, certificate, CertificateChange.REVOKED, reason_code, reason, now
+    )
+
+
+def suspend_certificate(
+    session: Session,
+    actor: UserAccount,
+    certificate: Certificate,
+    reason_code: str,
+    reason: str,
+    now: dt.datetime,
+) -> StatusList:
+    """Suspend while a report is checked: the suspension bit is set."""
+    return change_certificate_status(
+        session, actor, certificate, CertificateChange.SUSPENDED, reason_code, reason, now
+    )
+
+
+def reinstate_certificate(
+    session: Session, actor: UserAccount, certificate: Certificate, reason: str, now: dt.datetime
+) -> StatusList:
+    """The suspension is cleared: ISSUED again, suspension bit cleared."""
+    return change_certificate_status(
+        session, actor, certificate, CertificateChange.REINSTATED, "reinstated", reason, now
+    )
+
+
+def publish_status_list(
+    session: Session, listed: StatusList, passphrase: bytes, base_url: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Sign the list as a BitstringStatusListCredential with the ente's credential key and keep
+    it as published (called on every change, before the commit)."""
+    signed = signed_status_list(session, listed, passphrase, base_url, now)
+    listed.credential = signed
+    session.flush()
+    return signed
+
+
+def signed_status_list(
+    session: Session, listed: StatusList, passphrase: bytes, base_url: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The list as a freshly signed credential (not stored)."""
+    key = active_key(session, listed.organisation_id, KeyPurpose.CREDENTIAL)
+    private = load_private_key(key, passphrase)
+    if not isinstance(private, Ed25519PrivateKey):  # pragma: no cover - init makes Ed25519
+        raise Conflict("the credential key is not Ed25519")
+    organisation = str(listed.organisation_id)
+    url = status_list_url(base_url, organisation, listed.purpose.value)
+    unsigned = credentials.status_list_credential(
+        url, issuer_url(base_url, organisation), listed.purpose.value, listed.bitstring, now
+    )
+    return credentials.sign_credential(
+        unsigned, private, verification_method(base_url, organisation, key.kid), now
+    )

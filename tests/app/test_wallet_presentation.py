@@ -1,0 +1,250 @@
+"""An employer checks a wallet over HTTP (OpenID4VP 1.0): the request page on /verify/wallet
+(no login, no session), the wallet (tests/support/wallet.py, joserfc) reading the request by
+value and answering by direct_post, the employer's page showing only what was disclosed with
+separate verdicts; revoked; and every bad answer refused with the specification's codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certification.certificates.lifecycle import revoke_certificate
+from certification.clock import utcnow
+from certification.models import Organisation, WalletPresentationRequest
+from certification.people.roles import Role
+from certification.wallet.credential import issue_credential, vct
+from certification.wallet.offers import CONFIGURATION_ID, create_offer, new_nonce, redeem_code
+from certification.wallet.requests import QUERY_ID
+from tests.support.factories import make_account
+from tests.support.wallet import (
+    COMPETENCES,
+    TestWallet,
+    disclosure_positions,
+    read_request,
+    tamper,
+    wallet_certificate,
+)
+
+ISSUER = "http://localhost"
+LINK_RE = re.compile(r'href="(openid4vp://[^"]+)"')
+
+
+@pytest.fixture
+def held(app: Flask, db: Session) -> dict[str, Any]:
+    """A certificate (five competences) in the test wallet, taken through the issuer."""
+    passphrase = app.config["KEY_PASSPHRASE"].encode()
+    certificate, holder = wallet_certificate(db, passphrase)
+    now = utcnow()
+    made = create_offer(db, holder, certificate, now)
+    offer, _token = redeem_code(db, made.pre_authorized_code, made.pin, now)
+    wallet = TestWallet()
+    body = {
+        "credential_configuration_id": CONFIGURATION_ID,
+        "proofs": {"jwt": [wallet.proof(ISSUER, new_nonce(db, now), now)]},
+    }
+    issued = issue_credential(db, offer, body, ISSUER, passphrase, now)
+    db.commit()
+    return {"certificate": certificate, "wallet": wallet, "issued": issued}
+
+
+def _employer_request(client: FlaskClient, claims: list[str]) -> tuple[str, dict[str, Any]]:
+    """The employer's page address and the request its QR code and link carry."""
+    form = client.get("/verify/wallet")
+    assert form.status_code == 200 and "Set-Cookie" not in form.headers
+    made = client.post("/verify/wallet", data={"claim": claims})
+    assert made.status_code == 303
+    page_path = urlsplit(made.location).path
+    page = client.get(page_path)
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert page.headers["Cache-Control"] == "no-store"
+    html = page.get_data(as_text=True)
+    assert 'src="data:image/svg+xml' in html  # the cross-device QR code
+    link = LINK_RE.search(html)
+    assert link
+    return page_path, read_request(link.group(1))
+
+
+def _answer(
+    client: FlaskClient, request: dict[str, Any], presentation: str, state: str | None = None
+) -> Any:
+    return client.post(
+        urlsplit(request["response_uri"]).path,
+        data={
+            "vp_token": json.dumps({QUERY_ID: [presentation]}),
+            "state": request["state"] if state is None else state,
+        },
+    )
+
+
+def _present(held: dict[str, Any], request: dict[str, Any], keep: list[int], **kw: Any) -> str:
+    wallet: TestWallet = held["wallet"]
+    return wallet.presentation(
+        held["issued"],
+        keep,
+        kw.get("audience", request["client_id"]),
+        kw.get("nonce", request["nonce"]),
+        kw.get("iat", utcnow()),
+    )
+
+
+def test_two_of_five_competences_shown_then_revoked(
+    app: Flask, db: Session, held: dict[str, Any]
+) -> None:
+    employer = app.test_client()
+    page_path, request = _employer_request(employer, ["family_name", "competences"])
+    assert request["response_mode"] == "direct_post"
+    assert request["client_id"] == "redirect_uri:" + request["response_uri"]
+    (query,) = request["dcql_query"]["credentials"]
+    assert query["format"] == "dc+sd-jwt" and query["meta"]["vct_values"] == [vct(ISSUER)]
+    assert [c["path"] for c in query["claims"]] == [["family_name"], ["competences", None]]
+    assert "In attesa del wallet" in employer.get(page_path).get_data(as_text=True)
+
+    competences, names = disclosure_positions(held["issued"])
+    keep = [competences[1], competences[3], names["family_name"], names["given_name"]]
+    wallet_http = app.test_client()
+    answered = _answer(wallet_http, request, _present(held, request, keep))
+    assert answered.status_code == 200, answered.get_data(as_text=True)
+    assert answered.is_json
+
+    html = employer.get(page_path).get_data(as_text=True)
+    assert 'data-verdict="valid"' in html and 'data-status="valid"' in html
+    assert 'data-validity="valid"' in html
+    shown = [code for code in COMPETENCES if code in html]
+    assert shown == [COMPETENCES[1], COMPETENCES[3]]
+    assert "Rossi" in html
+    # Disclosed but not asked for (given name), and never disclosed (the number): not shown.
+    assert "Giulia" not in html and held["certificate"].number not in html
+    # Answered once: the same answer again is refused.
+    again = _answer(wallet_http, request, _present(held, request, keep))
+    assert again.status_code == 400 and again.get_json()["error"] == "invalid_request"
+
+    ente = db.get(Organisation, held["certificate"].organisation_id)
+    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=ente)
+    revoke_certificate(db, signatory, held["certificate"], "identity", "Identità.", utcnow())
+    db.commit()
+    page_path, request = _employer_request(employer, ["competences"])
+    answered = _answer(wallet_http, request, _present(held, request, competences[:2]))
+    assert answered.status_code == 200
+    html = employer.get(page_path).get_data(as_text=True)
+    assert 'data-verdict="not_valid"' in html and 'data-status="revoked"' in html
+    assert "revocato" in html
+
+
+def test_bad_answers_are_refused_with_the_specification_codes(
+    app: Flask, db: Session, held: dict[str, Any]
+) -> None:
+    employer, wallet_http = app.test_client(), app.test_client()
+    competences, _names = disclosure_positions(held["issued"])
+    keep = competences[:2]
+    _old_page, old = _employer_request(employer, ["competences"])
+
+    def refused(response: Any) -> None:
+        assert response.status_code == 400 and response.is_json, response.get_data(as_text=True)
+        assert response.get_json()["error"] == "invalid_request"
+
+    # Garbage bodies write nothing: the request still takes a good answer afterwards.
+    response_path = urlsplit(old["response_uri"]).path
+    refused(wallet_http.post(response_path, data={"state": old["state"], "vp_token": "{nope"}))
+    refused(wallet_http.post(response_path, data={"state": old["state"]}))
+    refused(wallet_http.post(response_path, data=b"\x00\xff", content_type="application/json"))
+    refused(_answer(wallet_http, old, _present(held, old, keep), state="another"))
+    refused(wallet_http.post(response_path, data={"state": old["state"], "vp_token": '{"x":[1]}'}))
+    assert wallet_http.post(response_path.replace(old["state"], "nope")).status_code == 404
+
+    # Made for the old request (its nonce), sent to a new one: a replay, refused, and the
+    # employer's page says the answer was refused.
+    page_path, new = _employer_request(employer, ["competences"])
+    refused(_answer(wallet_http, new, _present(held, new, keep, nonce=old["nonce"])))
+    html = employer.get(page_path).get_data(as_text=True)
+    assert 'data-verdict="refused"' in html
+    attacks = {
+        "audience": {"audience": "redirect_uri:https://other.example/response"},
+        "stale": {"iat": utcnow() - dt.timedelta(hours=1)},
+    }
+    for kw in attacks.values():
+        _page, fresh = _employer_request(employer, ["competences"])
+        refused(_answer(wallet_http, fresh, _present(held, fresh, keep, **kw)))
+    _page, fresh = _employer_request(employer, ["competences"])
+    wallet: TestWallet = held["wallet"]
+    tampered = wallet.presentation(
+        tamper(held["issued"], _names["family_name"]),
+        [_names["family_name"]],
+        fresh["client_id"],
+        fresh["nonce"],
+        utcnow(),
+    )
+    refused(_answer(wallet_http, fresh, tampered))
+
+    # An expired request.
+    _page, late = _employer_request(employer, ["competences"])
+    row = db.get(WalletPresentationRequest, uuid.UUID(late["state"]))
+    assert row is not None
+    row.expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.commit()
+    refused(_answer(wallet_http, late, _present(held, late, keep)))
+
+    # The old request still works: the garbage before wrote nothing.
+    assert _answer(wallet_http, old, _present(held, old, keep)).status_code == 200
+
+
+def test_the_holder_may_decline_and_the_employer_must_ask_something(app: Flask) -> None:
+    employer = app.test_client()
+    empty = employer.post("/verify/wallet", data={})
+    assert empty.status_code == 422
+    assert "Seleziona almeno" in empty.get_data(as_text=True)
+    page_path, request = _employer_request(employer, ["given_name"])
+    declined = app.test_client().post(
+        urlsplit(request["response_uri"]).path,
+        data={"error": "access_denied", "state": request["state"]},
+    )
+    assert declined.status_code == 200
+    html = employer.get(page_path).get_data(as_text=True)
+    assert 'data-verdict="declined"' in html
+    assert employer.get(page_path + "x").status_code == 404
+
+
+def test_requests_expire_and_are_swept(app: Flask, db: Session) -> None:
+    employer = app.test_client()
+    page_path, _request = _employer_request(employer, ["given_name"])
+    for row in db.scalars(select(WalletPresentationRequest)):
+        row.expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.commit()
+    assert employer.get(page_path).status_code == 404
+    _employer_request(employer, ["given_name"])
+    assert len(db.scalars(select(WalletPresentationRequest)).all()) == 1
+
+
+def test_a_wrong_key_passphrase_is_a_json_refusal(app_factory: Any, db: Session) -> None:
+    """The credential endpoint with a wrong key passphrase: OAuth JSON, not the HTML 503 page."""
+    app = app_factory()
+    certificate, holder = wallet_certificate(db, app.config["KEY_PASSPHRASE"].encode())
+    now = utcnow()
+    made = create_offer(db, holder, certificate, now)
+    _offer, token = redeem_code(db, made.pre_authorized_code, made.pin, now)
+    db.commit()
+    app.config["KEY_PASSPHRASE"] = "not-the-passphrase"
+    wallet = TestWallet()
+    client = app.test_client()
+    nonce = client.post("/wallet/nonce").get_json()["c_nonce"]
+    response = client.post(
+        "/wallet/credential",
+        json={
+            "credential_configuration_id": CONFIGURATION_ID,
+            "proofs": {"jwt": [wallet.proof(ISSUER, nonce, utcnow())]},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 503 and response.is_json
+    assert response.get_json()["error"] == "temporarily_unavailable"
+    missing = client.get("/wallet/status/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "invalid_request"
