@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.second_factor import required_roles
 from app.auth.sessions import idle_timeout
-from app.db import db_session
+from app.db import reading_connection
 from app.web import send_stored
 from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.clock import utcnow
@@ -28,16 +28,17 @@ def _holder_download() -> Response | None:
     token = session.get("_user_id")  # Flask-Login keeps the login session's token here
     if not isinstance(token, str) or not token or request.view_args is None:
         return None
-    found = holder_file(
-        db_session().connection(),  # a plain read of columns: no ORM execution needed
-        session_key(token),
-        request.view_args["certificate_id"],
-        utcnow(),
-        idle_timeout=idle_timeout(),
-        touch_after=TOUCH_AFTER,
-        public_states=PUBLIC_STATES,
-        second_factor_roles=required_roles(),
-    )
+    with reading_connection() as connection:  # plain columns: no ORM session to commit
+        found = holder_file(
+            connection,
+            session_key(token),
+            request.view_args["certificate_id"],
+            utcnow(),
+            idle_timeout=idle_timeout(),
+            touch_after=TOUCH_AFTER,
+            public_states=PUBLIC_STATES,
+            second_factor_roles=required_roles(),
+        )
     if found is None:
         return None
     return send_stored(found.pdf_sha256, "application/pdf", f"{found.number}.pdf", immutable=True)
