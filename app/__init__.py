@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     public.init_app(app)  # after the others: its hook goes first of all before-request hooks
     from app.certificates import holder_download
 
-    holder_download.init_app(app)  # the same
+    holder_download.init_app(app)  # in front of the app: the holder's own PDF download
     security.init_app(app)
     errors.init_app(app)
     labels.register(app)

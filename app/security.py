@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from certification.errors import InvalidInput
 
@@ -24,6 +25,15 @@ RESPONSE_CLASSES = {
     "private": frozenset({"x-robots-tag", "cache-control", "referrer-policy"}),
     "immutable-download": frozenset({"content-security-policy", "cache-control"}),
 }
+
+
+HEADERS_BY_CLASS = "attesta.headers_by_class"
+
+
+def class_headers(app: Flask, response: Response) -> list[tuple[str, str]]:
+    """The default headers a response of a known class lacks (the after-request hook adds
+    them; a response made before Flask, app.certificates.holder_download, adds them itself)."""
+    return list(app.extensions[HEADERS_BY_CLASS][getattr(response, RESPONSE_CLASS)])
 
 
 def init_app(app: Flask) -> None:
@@ -63,6 +73,7 @@ def init_app(app: Flask) -> None:
         name: [(n, v) for n, v in defaults if n.lower() not in own]
         for name, own in RESPONSE_CLASSES.items()
     }
+    app.extensions[HEADERS_BY_CLASS] = by_class
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from flask import flash, request, send_file
+from flask import flash, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.http import parse_etags
+from werkzeug.utils import send_file as werkzeug_send_file
 from werkzeug.wrappers import Response
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
@@ -23,6 +25,10 @@ from app.errors import field_message
 from app.security import RESPONSE_CLASS
 from app.services import storage
 from certification.errors import NotFound
+from certification.storage import BlobStorage
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 R = TypeVar("R", bound=Response)
 
@@ -81,15 +87,31 @@ def send_stored(sha256: str, media_type: str, name: str, *, immutable: bool = Fa
     a download manager) and names the hash in ``If-None-Match`` gets a 304 without the file
     being opened. Still ``no-store`` (security.md §3.7): no browser or proxy keeps it on our
     word, and the access check runs on every request, 304s included."""
-    if immutable and request.if_none_match.contains(sha256):
+    return stored_download(
+        request.environ, storage(), sha256, media_type, name, immutable=immutable
+    )
+
+
+def stored_download(
+    environ: WSGIEnvironment,
+    store: BlobStorage,
+    sha256: str,
+    media_type: str,
+    name: str,
+    *,
+    immutable: bool = False,
+) -> Response:
+    """:func:`send_stored` for the request ``environ``, with no Flask request context (the
+    holder's download answers before Flask: app.certificates.holder_download)."""
+    if immutable and parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(sha256):
         response = Response(status=304)
         _immutable(response, sha256)
         return response
     try:
-        stored = storage().open(sha256)
+        stored = store.open(sha256)
     except KeyError:
         raise NotFound("file missing") from None
-    response = _download(stored.stream, stored.size, media_type, name)
+    response = _download(environ, stored.stream, stored.size, media_type, name)
     if immutable:
         _immutable(response, sha256)
     return response
@@ -104,21 +126,25 @@ def _immutable(response: Response, sha256: str) -> None:
 
 def send_bytes(data: bytes, media_type: str, name: str) -> Response:
     """Serve bytes as a download, sandboxed and never cached."""
-    return _download(io.BytesIO(data), len(data), media_type, name)
+    return _download(request.environ, io.BytesIO(data), len(data), media_type, name)
 
 
-def _download(stream: BinaryIO, size: int, media_type: str, name: str) -> Response:
-    response = send_file(
+def _download(
+    environ: WSGIEnvironment, stream: BinaryIO, size: int, media_type: str, name: str
+) -> Response:
+    response = werkzeug_send_file(
         stream,
+        environ,
         mimetype=media_type,
         as_attachment=True,
         download_name=name,
         conditional=False,
         etag=False,
         max_age=0,
+        response_class=Response,
     )
     response.content_length = size  # werkzeug knows it only for paths and BytesIO
-    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    response.make_conditional(environ, accept_ranges=True, complete_length=size)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -362,7 +362,12 @@ def _holder_file_statement(
     # primary key *and* that account's person as holder: three index look-ups, plain columns.
     needs_second_factor = (
         select(StaffRole.id)
-        .where(StaffRole.person_id == UserAccount.person_id, StaffRole.role.in_(sorted(roles)))
+        # One bound parameter per role, not IN (...): an expanding IN is compiled again on every
+        # execution, and this statement runs on every download.
+        .where(
+            StaffRole.person_id == UserAccount.person_id,
+            or_(*(StaffRole.role == role for role in sorted(roles))),
+        )
         .exists()
     )
     return (
