@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.second_factor import fresh_second_factor
 from app.auth.sessions import current_account
-from app.cases import bp
+from app.cases.blueprint import bp
 from app.cases.forms import (
     AppealForm,
     CancelForm,

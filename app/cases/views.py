@@ -11,7 +11,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.auth.sessions import current_account
-from app.cases import bp
+from app.cases.blueprint import bp
 from app.cases.forms import (
     AdmitForm,
     CaseFilterForm,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.extensions import limiter
-from app.keys import bp
+from app.keys.blueprint import bp
 from certification.chains import checkpoint_days
 from certification.clock import utcnow
 from certification.errors import NotFound

@@ -18,7 +18,7 @@ from app.db import db_session, reads_only
 from app.extensions import csrf
 from app.labels import EVIDENCE_REVEAL_STATES
 from app.services import storage, upload_pool
-from app.verify import bp
+from app.verify.blueprint import bp
 from app.verify.checks import (
     REVEAL_STATUS,
     answer,
