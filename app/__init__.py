@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from app import cli, db, errors, i18n, labels, origins, public, security, services
+    from app import cli, db, error_handlers, i18n, labels, origins, public, security, services
     from app.auth import sessions
     from app.extensions import csrf, limiter
 
@@ -57,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     holder_download.init_app(app)  # the same
     security.init_app(app)
-    errors.init_app(app)
+    error_handlers.init_app(app)
     labels.register(app)
     cli.init_app(app)
 
