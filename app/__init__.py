@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     from app import cli, db, error_handlers, i18n, labels, origins, public, security, services
-    from app.auth import sessions
+    from app.auth import second_factor, sessions
     from app.extensions import csrf, limiter
 
     db.init_app(app)
@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     sessions.init_app(app)
+    second_factor.init_app(app)  # its guard asks Flask-Login, set up just above
     public.init_app(app)  # after the others: its hook goes first of all before-request hooks
     from app.certificates import holder_download
 
