@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from app.db import database
 from app.erasures import journal_path
 from app.services import storage
-from certification.chains import SIGNER, AuditSigner, verify_all_chains
+from certification.audit.chains import SIGNER, AuditSigner, verify_all_chains
 from certification.clock import utcnow
 from certification.keys.material import KeyPassphraseWrong, check_passphrase
 from certification.models import Certificate, CertificateStatus, ErasureRecord, StoredFile

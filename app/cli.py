@@ -155,10 +155,10 @@ def _demo_certificates() -> dict[str, str]:
     """Issue the demo's certificates (keys first) and revoke the one meant to be revoked;
     idempotent. Returns their verification codes."""
     from app.services import issuer
+    from certification.audit.chains import AuditSigner, sign_unsigned_heads
     from certification.cases.states import CaseStatus
     from certification.certificates import lifecycle as C
     from certification.certificates.issuance import issue_one
-    from certification.chains import AuditSigner, sign_unsigned_heads
     from certification.demo import DEMO_DOMAIN
     from certification.demo.cases import demo_certificate_cases
     from certification.keys.management import init_keys
@@ -215,7 +215,7 @@ def _demo_certificates() -> dict[str, str]:
 def audit_verify(files: tuple[Path, ...]) -> None:
     """Check every chain (case transitions, audit events) link by link, against its signed
     head and against a checkpoint; name what broke where."""
-    from certification.chains import verify_history
+    from certification.audit.chains import verify_history
 
     checkpoints = []
     for path in files:
@@ -248,7 +248,7 @@ def audit_verify(files: tuple[Path, ...]) -> None:
 
 
 def _has_checkpoint() -> bool:
-    from certification.chains import latest_checkpoint
+    from certification.audit.chains import latest_checkpoint
 
     return latest_checkpoint(db_session()) is not None
 
@@ -257,7 +257,7 @@ def _has_checkpoint() -> bool:
 def audit_checkpoint() -> None:
     """Sign today's (UTC) checkpoint of the history, once a day (run it daily); published at
     /audit/checkpoints/<date>.json for outside parties to keep."""
-    from certification.chains import AuditSigner, NoAuditKey, create_checkpoint
+    from certification.audit.chains import AuditSigner, NoAuditKey, create_checkpoint
 
     session = db_session()
     now = utcnow()

@@ -22,7 +22,7 @@ from app.errors import (
     wants_json,
 )
 from app.origins import CrossOriginRefused
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.clock import utcnow
 from certification.errors import AccessRefused, DomainError, NotPermitted
 from certification.models import UserAccount

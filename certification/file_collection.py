@@ -28,7 +28,7 @@ from typing import Final, TypeVar
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.models import (
     CardDocument,
     Certificate,

@@ -22,7 +22,7 @@ def keys_init() -> None:
     """Create the root CA, the audit key, Attesta's demo time-stamping authority (renewed when it
     has less than a year left) and each ente titolato's seal and credential keys (idempotent);
     sign the history's chain heads written before there was an audit key."""
-    from certification.chains import AuditSigner, sign_unsigned_heads
+    from certification.audit.chains import AuditSigner, sign_unsigned_heads
     from certification.keys.management import init_keys
 
     session = db_session()

@@ -26,7 +26,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cards import payload as card_payload
 from certification.clock import ROME
 from certification.codes import card_check_character, clean, is_symbols, random_symbols

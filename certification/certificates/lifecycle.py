@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cards import rebase_cards, revoke_cards_resting_on
 from certification.cases.assessment import current_outcomes, current_ratings, snapshot_competences
 from certification.cases.documents import _locale

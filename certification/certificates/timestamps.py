@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.certificates.sealing import add_document_timestamp, last_timestamp_certificate
 from certification.certificates.tsa import DemoTimestampAuthority, TimestampSource

@@ -14,7 +14,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cases.states import CaseStatus
 from certification.certificates import commitments
 from certification.certificates.lifecycle import certificates_of_holder, format_code

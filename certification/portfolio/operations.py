@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import Conflict, InvalidInput, NotFound, clean_text
 from certification.models import (
     Competence,

@@ -28,10 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import database
+from certification.audit.chains import verify_all_chains
 from certification.cases.states import CaseStatus
 from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.certificates.sealing import check_seal
-from certification.chains import verify_all_chains
 from certification.clock import utcnow
 from certification.models import (
     Certificate,
