@@ -55,7 +55,7 @@ from certification.clock import utcnow
 from certification.keys.material import KeyPassphraseWrong, check_passphrase
 from certification.models import Certificate, CertificateStatus, ErasureRecord, StoredFile
 from certification.people.erasure import read_journal, reapply
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 FORMAT = "attesta-backup/1"
 SECRETS = ("secret_key", "key_passphrase")

@@ -47,7 +47,7 @@ from certification.people.privacy import current_notice
 from certification.people.roles import OrganisationKind
 from certification.policy import CARD_PROGRAMME_ROLES
 from certification.portfolio.operations import store_file
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 from certification.transitions import Transition, allowed_events, table
 
 DEFAULT_PROGRAMME: Final = "Talenti Diffusi"

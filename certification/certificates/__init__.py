@@ -14,7 +14,7 @@ certificate:
    (:mod:`certification.rendering`) and the ente's PAdES seal (:mod:`sealing`), with keys from
    :mod:`certification.keys`;
 3. **complete** (:func:`lifecycle.complete_certificate`, second transaction): the bytes stored
-   (:mod:`certification.storage`), the certificate ISSUED and the case moved, in one commit.
+   (:mod:`certification.storage.blobs`), the certificate ISSUED and the case moved, in one commit.
 
 :mod:`issuance` runs the three for one certificate, for many on a worker pool, and recovers
 after a crash. :mod:`lifecycle` also holds what happens after issuance: suspension, revocation

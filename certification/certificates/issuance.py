@@ -69,7 +69,7 @@ from certification.models import (
 )
 from certification.people.roles import Role
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 log = logging.getLogger(__name__)
 

@@ -81,7 +81,7 @@ from certification.models import (
 )
 from certification.numbering import next_number
 from certification.portfolio.operations import evidence_digest, store_file
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 from certification.transitions import allowed_events
 
 #: Live (publicly verifiable) states, the others being PENDING and ABANDONED.

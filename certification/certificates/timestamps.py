@@ -28,7 +28,7 @@ from certification.certificates.tsa import DemoTimestampAuthority, TimestampSour
 from certification.errors import Conflict
 from certification.models import Certificate, CertificatePdfVersion, UserAccount
 from certification.portfolio.operations import store_file
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 
 class TimestampKeyExpiring(Conflict):

@@ -30,7 +30,7 @@ from certification.models import (
     UserAccount,
 )
 from certification.people.erasure import BY_PERSON, STORED_FILE, ErasureLedger
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 
 def _iso(value: Any) -> Any:

@@ -43,7 +43,7 @@ from certification.models import (
 from certification.people.roles import OrganisationKind
 from certification.policy import can_edit_portfolio
 from certification.portfolio.uploads import CheckedFile, UploadRejected, check_upload
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 REFEREE_SALT = "attesta.referee-confirmation"
 

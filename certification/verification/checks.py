@@ -63,7 +63,7 @@ from certification.models import (
     VerificationLog,
 )
 from certification.people.privacy import current_notice
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 #: Uploads larger than this are refused before anything parses them.
 MAX_PDF_BYTES: Final = 10 * 2**20

@@ -42,7 +42,7 @@ from certification.models import (
     StoredFile,
     UserAccount,
 )
-from certification.storage import FileSystemStorage
+from certification.storage.blobs import FileSystemStorage
 from tests.support.faults import TALLY
 from tests.support.instances import ROOT, Instance, new_instance, seed_certified
 
