@@ -31,8 +31,8 @@ from app.verify.checks import (
 )
 from app.web import private
 from certification.clock import utcnow
-from certification.codes import Mistyped, read_code
 from certification.models import VerificationChannel
+from certification.numbering.codes import Mistyped, read_code
 from certification.verification.checks import (
     MISTYPED,
     Method,

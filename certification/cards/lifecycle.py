@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from certification.audit.events import record_event
 from certification.cards import payload as card_payload
 from certification.clock import ROME
-from certification.codes import card_check_character, clean, is_symbols, random_symbols
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
     CardStatus,
@@ -43,6 +42,7 @@ from certification.models import (
     TalentCard,
     UserAccount,
 )
+from certification.numbering.codes import card_check_character, clean, is_symbols, random_symbols
 from certification.people.privacy import current_notice
 from certification.people.roles import OrganisationKind
 from certification.policy import CARD_PROGRAMME_ROLES

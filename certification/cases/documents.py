@@ -29,7 +29,7 @@ from certification.models import (
     Experience,
     UserAccount,
 )
-from certification.numbering import next_number
+from certification.numbering.counters import next_number
 from certification.portfolio.operations import evidence_digest, store_file
 from certification.rendering import DocumentRenderer
 from certification.storage.blobs import BlobStorage

@@ -36,7 +36,7 @@ from certification.models import (
     UserAccount,
     WorkflowProfile,
 )
-from certification.numbering import next_number
+from certification.numbering.counters import next_number
 from certification.people.codice_fiscale import normalise_codice_fiscale
 from certification.people.privacy import current_notice
 from certification.people.roles import OrganisationKind, Role

@@ -4,8 +4,8 @@ Issuing one certificate is a story in three steps, so that a crash never leaves 
 certificate:
 
 1. **reserve** (:func:`lifecycle.reserve_certificate`, one transaction): checks, the number from
-   the database counter (:mod:`certification.numbering`), the verification code
-   (:mod:`certification.codes`), a status-list index, and the frozen content (typed in
+   the database counter (:mod:`certification.numbering.counters`), the verification code
+   (:mod:`certification.numbering.codes`), a status-list index, and the frozen content (typed in
    :mod:`content`) — holder, issuer, rubric, competences (:mod:`coverage`: whole profile or
    single competences), evidence commitments (:mod:`commitments`), the badge image
    (:mod:`badges`) — in a PENDING row;
