@@ -17,10 +17,11 @@ certificate:
    (:mod:`certification.storage.blobs`), the certificate ISSUED and the case moved, in one commit.
 
 :mod:`issuance` runs the three for one certificate, for many on a worker pool, and recovers
-after a crash. :mod:`lifecycle` also holds what happens after issuance: suspension, revocation
-and reinstatement (the table of those changes is :mod:`states`), reissue and the Bitstring
-Status List. :mod:`evidence_reveal` lets a holder prove one piece of
-evidence to a verifier. The pinned JSON-LD contexts are in ``contexts/``.
+after a crash (:mod:`faults`: the crash points at which the fault-injection tests kill it).
+:mod:`lifecycle` also holds what happens after issuance: suspension, revocation and
+reinstatement (the table of those changes is :mod:`states`), reissue and the Bitstring Status
+List. :mod:`evidence_reveal` lets a holder prove one piece of evidence to a verifier. The pinned
+JSON-LD contexts are in ``contexts/``.
 
 Import the module you need (``from certification.certificates import issuance``): this package
 imports nothing itself, so loading one step never loads the renderer or the sealer.
@@ -33,6 +34,7 @@ __all__ = [
     "coverage",
     "credentials",
     "evidence_reveal",
+    "faults",
     "issuance",
     "lifecycle",
     "production",

@@ -47,7 +47,8 @@ from tests.support.faults import TALLY
 from tests.support.instances import ROOT, Instance, new_instance, seed_certified
 
 ROUNDS = int(os.environ.get("FAULT_ROUNDS", "2"))
-#: Where ``certification.faults.crash_point`` can kill issuance, in the order they are reached.
+#: Where ``certification.certificates.faults.crash_point`` can kill issuance, in the order they
+#: are reached.
 POINTS = ["reserved", "produced", "stored", "committed"]
 
 
