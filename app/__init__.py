@@ -41,8 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    from app import cli, db, errors, i18n, labels, origins, public, security, services
-    from app.auth import sessions
+    from app import cli, db, error_handlers, i18n, labels, origins, public, security, services
+    from app.auth import second_factor, sessions
     from app.extensions import csrf, limiter
 
     db.init_app(app)
@@ -52,12 +52,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     sessions.init_app(app)
+    second_factor.init_app(app)  # its guard asks Flask-Login, set up just above
     public.init_app(app)  # after the others: its hook goes first of all before-request hooks
     from app.certificates import holder_download
 
     holder_download.init_app(app)  # in front of the app: the holder's own PDF download
     security.init_app(app)
-    errors.init_app(app)
+    error_handlers.init_app(app)
     labels.register(app)
     cli.init_app(app)
 

@@ -50,12 +50,12 @@ from sqlalchemy.orm import Session
 from app.db import database
 from app.erasures import journal_path
 from app.services import storage
-from certification.chains import SIGNER, AuditSigner, verify_all_chains
+from certification.audit.chains import SIGNER, AuditSigner, verify_all_chains
 from certification.clock import utcnow
 from certification.keys.material import KeyPassphraseWrong, check_passphrase
 from certification.models import Certificate, CertificateStatus, ErasureRecord, StoredFile
 from certification.people.erasure import read_journal, reapply
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 FORMAT = "attesta-backup/1"
 SECRETS = ("secret_key", "key_passphrase")

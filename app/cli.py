@@ -11,9 +11,9 @@ A command group lives with what it serves:
   (jobs), ``app/files.py`` (files: the stored files), ``app/verification_log.py``
   (verification-log);
 - here, the groups of no single blueprint: db (the schema), demo (the demo data), audit (the
-  history of cases and accounts alike) and organisations; and the helpers several groups share
-  (the key passphrase, the CRL's address, an organisation by its code, the key errors in
-  words).
+  history of cases and accounts alike) and organisations;
+- in ``app/cli_support.py``, the helpers several groups share (the key passphrase, the CRL's
+  address, an organisation by its code, the key errors in words).
 
 :func:`init_app` registers every group.
 """
@@ -30,11 +30,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app.cli_support import crl_url, key_errors, key_passphrase, organisation_by_code
 from app.config import ROOT
 from app.db import database, db_session, discard_session
 from certification.clock import utcnow
 from certification.errors import DomainError
-from certification.models import CertificationCase, Organisation
+from certification.models import CertificationCase
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -45,39 +46,6 @@ audit_cli = AppGroup(
     "audit", help="The tamper-evident history: case transitions and audit events, signed."
 )
 organisations_cli = AppGroup("organisations", help="Organisations: details for the outside world.")
-
-
-def _passphrase() -> bytes:
-    return str(current_app.config["KEY_PASSPHRASE"]).encode()
-
-
-def _crl_url() -> str:
-    """Where the root CA's CRL is published (app/keys/views.py), named in new seal and
-    time-stamping certificates (their CRL distribution point)."""
-    from certification.keys.management import CRL_PATH
-
-    return str(current_app.config["BASE_URL"]).rstrip("/") + CRL_PATH
-
-
-def _organisation_by_code(code: str) -> Organisation:
-    from sqlalchemy import select
-
-    found = db_session().scalar(select(Organisation).where(Organisation.code == code))
-    if found is None:
-        raise click.ClickException(f"no organisation with code {code!r}")
-    return found
-
-
-def _key_errors(exc: DomainError) -> click.ClickException:
-    messages = {
-        "key_passphrase_wrong": "the key passphrase (ATTESTA_KEY_PASSPHRASE or "
-        "instance/key_passphrase) does not open the stored keys; nothing was changed",
-        "no_active_key": "no active key: run `flask --app wsgi keys init` first",
-        "invalid_input": "; ".join(
-            f"{k}: {', '.join(v)}" for k, v in getattr(exc, "errors", {}).items()
-        ),
-    }
-    return click.ClickException(messages.get(exc.code, exc.detail))
 
 
 def alembic_config(app: Flask | None = None) -> AlembicConfig:
@@ -187,19 +155,19 @@ def _demo_certificates() -> dict[str, str]:
     """Issue the demo's certificates (keys first) and revoke the one meant to be revoked;
     idempotent. Returns their verification codes."""
     from app.services import issuer
+    from certification.audit.chains import AuditSigner, sign_unsigned_heads
     from certification.cases.states import CaseStatus
     from certification.certificates import lifecycle as C
     from certification.certificates.issuance import issue_one
-    from certification.chains import AuditSigner, sign_unsigned_heads
     from certification.demo import DEMO_DOMAIN
     from certification.demo.cases import demo_certificate_cases
     from certification.keys.management import init_keys
     from certification.models import Certificate, CertificateStatus, UserAccount
 
     session = db_session()
-    init_keys(session, None, _passphrase(), utcnow(), crl_url=_crl_url())
+    init_keys(session, None, key_passphrase(), utcnow(), crl_url=crl_url())
     # The history written before the audit key existed gets its heads signed, as keys init does.
-    sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
+    sign_unsigned_heads(session, AuditSigner(key_passphrase()), utcnow())
     session.commit()
     signatory = session.scalar(
         select(UserAccount).where(UserAccount.email == f"firmatario@{DEMO_DOMAIN}")
@@ -230,7 +198,7 @@ def _demo_certificates() -> dict[str, str]:
                 "Demo: la testimonianza allegata è risultata non autentica.",
                 now,
             )
-            C.publish_status_list(session, listed, _passphrase(), issuer().base_url, now)
+            C.publish_status_list(session, listed, key_passphrase(), issuer().base_url, now)
             session.commit()
         codes["revoked" if revoke else "valid"] = certificate.verification_code
     return codes
@@ -247,7 +215,7 @@ def _demo_certificates() -> dict[str, str]:
 def audit_verify(files: tuple[Path, ...]) -> None:
     """Check every chain (case transitions, audit events) link by link, against its signed
     head and against a checkpoint; name what broke where."""
-    from certification.chains import verify_history
+    from certification.audit.chains import verify_history
 
     checkpoints = []
     for path in files:
@@ -256,7 +224,7 @@ def audit_verify(files: tuple[Path, ...]) -> None:
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"{path}: not a readable checkpoint ({exc})") from None
     session = db_session()
-    problems = verify_history(session, _passphrase(), checkpoints)
+    problems = verify_history(session, key_passphrase(), checkpoints)
     if not problems:
         click.echo(
             "The history verifies: every case chain and the audit chain match their signed heads"
@@ -280,7 +248,7 @@ def audit_verify(files: tuple[Path, ...]) -> None:
 
 
 def _has_checkpoint() -> bool:
-    from certification.chains import latest_checkpoint
+    from certification.audit.chains import latest_checkpoint
 
     return latest_checkpoint(db_session()) is not None
 
@@ -289,19 +257,19 @@ def _has_checkpoint() -> bool:
 def audit_checkpoint() -> None:
     """Sign today's (UTC) checkpoint of the history, once a day (run it daily); published at
     /audit/checkpoints/<date>.json for outside parties to keep."""
-    from certification.chains import AuditSigner, NoAuditKey, create_checkpoint
+    from certification.audit.chains import AuditSigner, NoAuditKey, create_checkpoint
 
     session = db_session()
     now = utcnow()
     date = now.date()
     try:
-        checkpoint, created = create_checkpoint(session, AuditSigner(_passphrase()), date, now)
+        checkpoint, created = create_checkpoint(session, AuditSigner(key_passphrase()), date, now)
     except NoAuditKey:
         raise click.ClickException(
             "no active audit key: run `flask --app wsgi keys init` first"
         ) from None
     except DomainError as exc:
-        raise _key_errors(exc) from None
+        raise key_errors(exc) from None
     session.commit()
     body = json.loads(checkpoint.document)
     state = body["chains"]["audit"]
@@ -320,7 +288,7 @@ def organisations_linkedin(code: str, organization_id: str) -> None:
     organizationId in its certificates' add-to-profile links; without an id, clear it."""
     from certification.people.organisations import set_linkedin_organization_id
 
-    organisation = _organisation_by_code(code)
+    organisation = organisation_by_code(code)
     try:
         changed = set_linkedin_organization_id(
             db_session(), None, organisation, organization_id, utcnow()

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import busy_response
 from app.routing import LazyBuildRule
-from certification.chains import SIGNER, AuditSigner
+from certification.audit.chains import SIGNER, AuditSigner
 from certification.db import READER, is_transient, make_engine, retry_delays, retry_transient
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Database:
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             bind=self.engine, expire_on_commit=False
         )
-        #: Signs the audit chains' heads at each commit (certification.chains).
+        #: Signs the audit chains' heads at each commit (certification.audit.chains).
         self.audit_signer = AuditSigner(passphrase.encode()) if passphrase else None
 
     def session(self, **options: Any) -> Session:

@@ -2,7 +2,7 @@
 
 ``files gc`` removes the files no record names, older than a safety window
 (``ATTESTA_FILES_GC_WINDOW_HOURS``) and never one a pending issuance may still record: see
-:mod:`certification.file_collection`. It works on the instance folder and on a bucket alike.
+:mod:`certification.storage.collection`. It works on the instance folder and on a bucket alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 from app.db import db_session
 from app.services import storage
 from certification.clock import utcnow
-from certification.file_collection import collect_files, delete_collected
+from certification.storage.collection import collect_files, delete_collected
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from certification.models import CardDocument, Certificate, TalentCard
 from certification.portfolio.pool import MachineSlots, PoolSettings, UploadPool
 from certification.portfolio.sandbox import Sandbox
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage, FileSystemStorage, S3Storage
+from certification.storage.blobs import BlobStorage, FileSystemStorage, S3Storage
 
 _lock = threading.Lock()
 #: The process's checking children, by (children, memory): shared by the apps of a process.

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import NotFound, RubricInvalid, RubricVersionConflict
 from certification.models import (
     Competence,

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import ValidationError
 
 from rubrics.schema import RubricFileSchema
@@ -60,65 +59,16 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate keys instead of keeping the last one, and
-    reports a value it cannot build as a YAML error at its position: SafeLoader's own
-    constructors raise ValueError, KeyError, AttributeError... for ``2026-02-30``,
-    ``!!int x`` or ``!!bool maybe``."""
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError):
-            kind = str(node.tag).rsplit(":", 1)[-1]
-            problem = (
-                f"not a valid {kind}: {node.value[:60]!r}"
-                if isinstance(node, yaml.ScalarNode)
-                else f"not a valid {kind}"
-            )
-            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.Node) -> dict[Any, Any]:
-    if not isinstance(node, yaml.MappingNode):  # e.g. "!!map [1]"
-        raise yaml.constructor.ConstructorError(
-            None, None, "expected a mapping here", node.start_mark
-        )
-    loader.flatten_mapping(node)
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node)
-        try:
-            hash(key)
-        except TypeError:  # a list, mapping or set as a key: "{[1]: 2}"
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a single value", key_node.start_mark
-            ) from None
-        if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        mapping[key] = loader.construct_object(value_node)
-    return mapping
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_rubric_text(text: str | bytes, source: str) -> RubricFile:
     """Parse and validate rubric YAML given as text; ``source`` names it in errors."""
     if len(text) > MAX_FILE_BYTES:
         raise RubricFileError(source, [("", f"file larger than {MAX_FILE_BYTES} bytes")])
+    from rubrics import strict_yaml  # noqa: PLC0415 - heavy: PyYAML, loaded when a file is read
+
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except RecursionError:  # e.g. "[[[[..." nested deeper than the parser can go
-        raise RubricFileError(source, [("", "not valid YAML: nested too deeply")]) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise RubricFileError(source, [(where, f"not valid YAML: {exc.problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise RubricFileError(source, [("", f"not valid YAML: {exc}")]) from None
+        raw = strict_yaml.load(text)
+    except strict_yaml.StrictYAMLError as exc:
+        raise RubricFileError(source, [(exc.where, exc.message)]) from None
     if not isinstance(raw, dict):
         raise RubricFileError(source, [("", "the file must be a mapping with 'format' first")])
     try:

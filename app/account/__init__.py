@@ -1,7 +1,6 @@
 """The logged-in person's own account: profile, password, language, API tokens."""
 
-from flask import Blueprint
+from app.account import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.account.blueprint import bp
 
-bp = Blueprint("account", __name__, url_prefix="/account")
-
-from app.account import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

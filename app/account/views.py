@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.account import bp
+from app.account.blueprint import bp
 from app.account.forms import ChangePasswordForm, NewTokenForm
 from app.auth.second_factor import fresh_second_factor
 from app.auth.sessions import current_account, log_in, sorted_staff_roles

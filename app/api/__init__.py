@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from app.api import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.api.blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from app.api import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -11,8 +11,8 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
-from app.api import bp
 from app.api import schemas as s
+from app.api.blueprint import bp
 from app.api.dumping import Dumper
 from app.api.openapi import openapi_document
 from app.db import db_session, reads_only

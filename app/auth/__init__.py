@@ -1,7 +1,6 @@
 """Login, logout, sign-up and password reset."""
 
-from flask import Blueprint
+from app.auth import passkey_views, second_factor_views, views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.auth.blueprint import bp
 
-bp = Blueprint("auth", __name__)
-
-from app.auth import passkey_views, second_factor_views, views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

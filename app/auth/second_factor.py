@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.auth.sessions import current_account, fresh_cookie_session
+from app.auth.sessions import current_account, fresh_cookie_session, log_in
 from app.db import db_session
 from certification.clock import utcnow
 from certification.models import UserAccount
@@ -114,8 +114,6 @@ def pending() -> tuple[UserAccount, dict[str, Any]] | None:
 
 def finish_login(account: UserAccount, verified_at: dt.datetime) -> None:
     """Both factors passed: a new server-side session, its second factor verified now."""
-    from app.auth.sessions import log_in
-
     log_in(account, second_factor_at=verified_at)
 
 

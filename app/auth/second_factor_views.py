@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.auth import bp
+from app.auth.blueprint import bp
 from app.auth.forms import AddPasskeyForm, EnrolTotpForm, SecondFactorForm
 from app.auth.second_factor import (
     finish_login,

@@ -123,6 +123,3 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = None  # the server-side session row is the protection
-    from app.auth.second_factor import init_app as init_second_factor
-
-    init_second_factor(app)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
-from app.auth import bp
+from app.auth.blueprint import bp
 from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 from app.auth.second_factor import must_have_second_factor, start_pending
 from app.auth.sessions import current_account, log_in, safe_next_url

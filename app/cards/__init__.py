@@ -1,8 +1,7 @@
 """Talent cards on the web: the holder's card and downloads, the ente's programme (cards,
 partners, conventions), the public directory of conventions, and the check at the counter."""
 
-from flask import Blueprint
+from app.cards import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.cards.blueprint import bp
 
-bp = Blueprint("cards", __name__)
-
-from app.cards import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

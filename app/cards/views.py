@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from wtforms import Form
 
 from app.auth.sessions import current_account
-from app.cards import bp
+from app.cards.blueprint import bp
 from app.cards.forms import (
     CardChangeForm,
     ConventionForm,

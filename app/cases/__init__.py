@@ -1,7 +1,6 @@
 """Certification cases: the candidate's applications and the staff's work on them."""
 
-from flask import Blueprint
+from app.cases import assessment_views, views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.cases.blueprint import bp
 
-bp = Blueprint("cases", __name__, url_prefix="/cases")
-
-from app.cases import assessment_views, views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.second_factor import fresh_second_factor
 from app.auth.sessions import current_account
-from app.cases import bp
+from app.cases.blueprint import bp
 from app.cases.forms import (
     AppealForm,
     CancelForm,
@@ -35,15 +35,16 @@ from app.cases.views import (
     _detail,
     _done,
     _simple,
+    _staff_of,
     _title,
     already_done,
     confirmed,
     may_do,
+    plan_form,
 )
 from app.db import db_session
 from app.errors import explain, field_message
 from app.i18n import current_language
-from app.labels import METHOD_LABELS
 from app.mail import send_template
 from app.web import place_field_errors, send_stored
 from certification.cases import assessment as A
@@ -58,8 +59,6 @@ from certification.models import (
     CertificationCase,
     Outcome,
     PanelFunction,
-    Person,
-    StaffRole,
     UserAccount,
 )
 from certification.outbox import Attachment
@@ -124,49 +123,6 @@ def _convocation(
 
 def _errors_to_flash(exc: InvalidInput) -> None:
     flash(explain(exc), "error")
-
-
-def _staff_of(case: CertificationCase, role: Role) -> list[Person]:
-    return [
-        r.person
-        for r in db_session()
-        .query(StaffRole)
-        .filter(StaffRole.organisation_id == case.ente_titolato_id, StaffRole.role == role)
-        if r.person_id != case.assigned_tutor_id
-    ]
-
-
-def plan_form(case: CertificationCase, formdata: Any = None) -> PlanForm:
-    form = (
-        PlanForm(formdata=formdata, data={"version": case.version})
-        if formdata is None
-        else PlanForm()
-    )
-    form.methods.choices = [(m.value, str(METHOD_LABELS[m])) for m in AssessmentMethod]
-    form.certifiers.choices = [
-        (str(p.id), p.full_name) for p in _staff_of(case, Role.CERTIFICATORE)
-    ]
-    form.assessors.choices = [
-        (str(p.id), p.full_name + _years(p, case)) for p in _staff_of(case, Role.ASSESSOR)
-    ]
-    return form
-
-
-def _years(person: Person, case: CertificationCase) -> str:
-    role = next(
-        (
-            r
-            for r in person.staff_roles
-            if r.organisation_id == case.ente_titolato_id and r.role == Role.ASSESSOR
-        ),
-        None,
-    )
-    if role is None or role.years_experience is None:
-        return ""
-    sectors = ", ".join(role.sectors or [])
-    return (
-        " · " + _("%(n)s years", n=role.years_experience) + (f" · SEP {sectors}" if sectors else "")
-    )
 
 
 def _panel_from(form: PlanForm, case: CertificationCase) -> list[A.PanelChoice]:

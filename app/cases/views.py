@@ -11,11 +11,12 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from app.auth.sessions import current_account
-from app.cases import bp
+from app.cases.blueprint import bp
 from app.cases.forms import (
     AdmitForm,
     CaseFilterForm,
     NewCaseForm,
+    PlanForm,
     RejectForm,
     SubmitForm,
     VersionedForm,
@@ -24,7 +25,7 @@ from app.cases.forms import (
 from app.db import db_session
 from app.errors import explain, field_message
 from app.i18n import current_language
-from app.labels import STATE_GROUP_LABELS
+from app.labels import METHOD_LABELS, STATE_GROUP_LABELS
 from app.mail import send_template
 from app.services import renderer, storage
 from app.web import EmptyForm, place_field_errors, send_stored
@@ -35,7 +36,14 @@ from certification.cases.worklist import CaseFilter, Sort, StateGroup
 from certification.certificates.lifecycle import PUBLIC_STATES, certificates_of_case
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound, NotPermitted
-from certification.models import CertificationCase, Profile
+from certification.models import (
+    AssessmentMethod,
+    CertificationCase,
+    Person,
+    Profile,
+    StaffRole,
+)
+from certification.people.roles import Role
 from certification.policy import (
     CaseRelation,
     administers,
@@ -173,9 +181,51 @@ def new() -> Any:
     return render_template("cases/new.html", form=form, profile=profile), status
 
 
+def _staff_of(case: CertificationCase, role: Role) -> list[Person]:
+    return [
+        r.person
+        for r in db_session()
+        .query(StaffRole)
+        .filter(StaffRole.organisation_id == case.ente_titolato_id, StaffRole.role == role)
+        if r.person_id != case.assigned_tutor_id
+    ]
+
+
+def plan_form(case: CertificationCase, formdata: Any = None) -> PlanForm:
+    form = (
+        PlanForm(formdata=formdata, data={"version": case.version})
+        if formdata is None
+        else PlanForm()
+    )
+    form.methods.choices = [(m.value, str(METHOD_LABELS[m])) for m in AssessmentMethod]
+    form.certifiers.choices = [
+        (str(p.id), p.full_name) for p in _staff_of(case, Role.CERTIFICATORE)
+    ]
+    form.assessors.choices = [
+        (str(p.id), p.full_name + _years(p, case)) for p in _staff_of(case, Role.ASSESSOR)
+    ]
+    return form
+
+
+def _years(person: Person, case: CertificationCase) -> str:
+    role = next(
+        (
+            r
+            for r in person.staff_roles
+            if r.organisation_id == case.ente_titolato_id and r.role == Role.ASSESSOR
+        ),
+        None,
+    )
+    if role is None or role.years_experience is None:
+        return ""
+    sectors = ", ".join(role.sectors or [])
+    return (
+        " · " + _("%(n)s years", n=role.years_experience) + (f" · SEP {sectors}" if sectors else "")
+    )
+
+
 def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     from app.cases import forms as f
-    from app.cases.assessment_views import plan_form
     from certification.cases import assessment as A
 
     actor = current_account()

@@ -1,7 +1,6 @@
 """The public catalogue of competence standards (profiles, competences, criteria, levels)."""
 
-from flask import Blueprint
+from app.catalogue import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.catalogue.blueprint import bp
 
-bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
-
-from app.catalogue import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from app.catalogue import bp
+from app.catalogue.blueprint import bp
 from app.db import db_session
 from certification import standards
 

@@ -1,8 +1,7 @@
 """Certificates on the web: issuing, the holder's downloads and sharing, status changes and the
 published status lists."""
 
-from flask import Blueprint
+from app.certificates import sharing, views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.certificates.blueprint import bp
 
-bp = Blueprint("certificates", __name__)
-
-from app.certificates import sharing, views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

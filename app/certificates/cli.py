@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.cli_support import key_passphrase
 from app.db import db_session, discard_session, unit_of_work
 from app.mail import deliver_outbox, send_template
 from app.services import issuer, timestamp_roots
@@ -130,10 +131,6 @@ def export(code: str, path: Path, credential: bool) -> None:
     click.echo(f"{certificate.number} -> {path} (sha256 {sha256})")
 
 
-def _passphrase() -> bytes:
-    return str(current_app.config["KEY_PASSPHRASE"]).encode()
-
-
 @certificates_cli.command("revoke")
 @click.argument("code")
 @click.option("--reason", required=True, help="The reasoned decision (kept internal).")
@@ -156,7 +153,7 @@ def revoke(code: str, reason: str, ground: str, email: str) -> None:
             listed = C.revoke_certificate(
                 session, _account(email), certificate, ground, reason, now
             )
-            C.publish_status_list(session, listed, _passphrase(), issuer().base_url, now)
+            C.publish_status_list(session, listed, key_passphrase(), issuer().base_url, now)
         except DomainError as exc:
             raise _fail(exc) from None
         account = certificate.case.candidate.account

@@ -12,7 +12,7 @@ from flask import make_response, render_template
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from app.certificates import bp
+from app.certificates.blueprint import bp
 from app.certificates.views import _certificate
 from certification.certificates import lifecycle as C
 from certification.certificates.production import verify_url

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.second_factor import fresh_second_factor
 from app.auth.sessions import current_account
-from app.certificates import bp
+from app.certificates.blueprint import bp
 from app.certificates.forms import (
     BulkForm,
     PublicCheckForm,

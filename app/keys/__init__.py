@@ -2,8 +2,7 @@
 Attesta's web pages. Public, cacheable, and kept forever (retired keys included). Also the
 daily signed checkpoints of the audit history, for outside parties to keep."""
 
-from flask import Blueprint
+from app.keys import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.keys.blueprint import bp
 
-bp = Blueprint("keys", __name__)
-
-from app.keys import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from app.cli import _crl_url, _key_errors, _organisation_by_code, _passphrase
+from app.cli_support import crl_url, key_errors, key_passphrase, organisation_by_code
 from app.db import db_session
 from certification.clock import utcnow
 from certification.errors import DomainError
@@ -22,15 +22,15 @@ def keys_init() -> None:
     """Create the root CA, the audit key, Attesta's demo time-stamping authority (renewed when it
     has less than a year left) and each ente titolato's seal and credential keys (idempotent);
     sign the history's chain heads written before there was an audit key."""
-    from certification.chains import AuditSigner, sign_unsigned_heads
+    from certification.audit.chains import AuditSigner, sign_unsigned_heads
     from certification.keys.management import init_keys
 
     session = db_session()
     try:
-        created = init_keys(session, None, _passphrase(), utcnow(), crl_url=_crl_url())
+        created = init_keys(session, None, key_passphrase(), utcnow(), crl_url=crl_url())
     except DomainError as exc:
-        raise _key_errors(exc) from None
-    signed = sign_unsigned_heads(session, AuditSigner(_passphrase()), utcnow())
+        raise key_errors(exc) from None
+    signed = sign_unsigned_heads(session, AuditSigner(key_passphrase()), utcnow())
     session.commit()
     for key in created:
         owner = key.organisation.short_name if key.organisation else "Attesta"
@@ -74,14 +74,14 @@ def keys_rotate(code: str, purpose: str) -> None:
         key = rotate_key(
             session,
             None,
-            _organisation_by_code(code),
+            organisation_by_code(code),
             KeyPurpose(purpose),
-            _passphrase(),
+            key_passphrase(),
             utcnow(),
-            crl_url=_crl_url(),
+            crl_url=crl_url(),
         )
     except DomainError as exc:
-        raise _key_errors(exc) from None
+        raise key_errors(exc) from None
     session.commit()
     click.echo(f"new active {purpose} key {key.kid}")
 
@@ -104,14 +104,14 @@ def keys_import_p12(code: str, path: Path, password: str | None) -> None:
         key = import_p12(
             session,
             None,
-            _organisation_by_code(code),
+            organisation_by_code(code),
             path.read_bytes(),
             password.encode() if password else None,
-            _passphrase(),
+            key_passphrase(),
             utcnow(),
         )
     except DomainError as exc:
-        raise _key_errors(exc) from None
+        raise key_errors(exc) from None
     session.commit()
     click.echo(f"imported seal {key.kid} ({key.algorithm}); the previous seal is retired")
 
@@ -179,6 +179,6 @@ def keys_compromise(kid: str, since: Any) -> None:
     try:
         mark_compromised(session, None, kid, at, now)
     except DomainError as exc:
-        raise _key_errors(exc) from None
+        raise key_errors(exc) from None
     session.commit()
     click.echo(f"key {kid} marked compromised since {at.isoformat()}")

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.db import db_session
 from app.extensions import limiter
-from app.keys import bp
-from certification.chains import checkpoint_days
+from app.keys.blueprint import bp
+from certification.audit.chains import checkpoint_days
 from certification.clock import utcnow
 from certification.errors import NotFound
 from certification.keys.material import (
@@ -89,7 +89,7 @@ def key_pem(kid: str) -> Response:
 @bp.get("/audit/checkpoints/")
 @limiter.exempt
 def checkpoints() -> Response:
-    """Every daily checkpoint of the history, newest first (certification.chains)."""
+    """Every daily checkpoint of the history, newest first (certification.audit.chains)."""
     days = checkpoint_days(db_session())
     body = {
         "checkpoints": [

@@ -1,7 +1,6 @@
 """Home, dashboard, language switch and the health check."""
 
-from flask import Blueprint
+from app.main import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.main.blueprint import bp
 
-bp = Blueprint("main", __name__)
-
-from app.main import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

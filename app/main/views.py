@@ -13,7 +13,7 @@ from app.auth.sessions import current_account, safe_next_url, sorted_staff_roles
 from app.db import database, db_session
 from app.extensions import csrf, limiter
 from app.i18n import LOCALES
-from app.main import bp
+from app.main.blueprint import bp
 from certification.cases.candidate_path import STAGES, my_path
 from certification.cases.worklist import my_worklist
 from certification.certificates.lifecycle import certificate_coverage, certificates_of_holder

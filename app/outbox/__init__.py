@@ -4,8 +4,7 @@ Only when ``ATTESTA_DEV_OUTBOX`` is on (``make run`` turns it on; production ref
 because it shows everyone's messages, password-reset links included.
 """
 
-from flask import Blueprint
+from app.outbox import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.outbox.blueprint import bp
 
-bp = Blueprint("outbox", __name__, url_prefix="/outbox")
-
-from app.outbox import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from flask import abort, current_app, render_template
 from sqlalchemy import select
 
 from app.db import db_session
-from app.outbox import bp
+from app.outbox.blueprint import bp
 from certification.models import OutboxMessage
 
 

@@ -4,8 +4,7 @@ URLs carry the portfolio owner's id: the candidate works on their own, the assig
 the candidates they accompany. Every view asks the policy first (someone else's id: 404).
 """
 
-from flask import Blueprint
+from app.portfolio import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.portfolio.blueprint import bp
 
-bp = Blueprint("portfolio", __name__, url_prefix="/portfolio")
-
-from app.portfolio import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from typing import Final
 
 from certification.portfolio.uploads import make_thumbnail
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 THUMBNAIL_TYPES: Final = frozenset({"image/jpeg", "image/png"})
 

@@ -15,7 +15,7 @@ from app.auth.sessions import current_account
 from app.db import after_commit, db_session
 from app.errors import field_message
 from app.mail import send_mail
-from app.portfolio import bp
+from app.portfolio.blueprint import bp
 from app.portfolio.forms import (
     CommentForm,
     DeclarationForm,

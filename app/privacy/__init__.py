@@ -3,8 +3,7 @@ published version readable at its own address."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from app.privacy import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.privacy.blueprint import bp
 
-bp = Blueprint("privacy", __name__, url_prefix="/privacy")
-
-from app.privacy import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

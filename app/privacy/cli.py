@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.cli import _organisation_by_code
+from app.cli_support import organisation_by_code
 from app.db import db_session
 from certification.clock import utcnow
 from certification.errors import DomainError
@@ -35,7 +35,7 @@ def privacy_publish(
     from certification.people.privacy import publish_notice
 
     session = db_session()
-    organisation = _organisation_by_code(code) if code else None
+    organisation = organisation_by_code(code) if code else None
     actor = None
     if organisation is not None:
         actor = find_account(session, by_email or "")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from flask import abort, render_template
 
 from app.db import db_session
-from app.privacy import bp
+from app.privacy.blueprint import bp
 from certification.models import Organisation, PrivacyNotice
 from certification.people import privacy
 

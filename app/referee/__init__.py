@@ -1,7 +1,6 @@
 """The page a referee opens from the e-mailed link to confirm a testimonial (no account)."""
 
-from flask import Blueprint
+from app.referee import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.referee.blueprint import bp
 
-bp = Blueprint("referee", __name__, url_prefix="/referee")
-
-from app.referee import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

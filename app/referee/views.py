@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from app.db import db_session
 from app.extensions import limiter
-from app.referee import bp
+from app.referee.blueprint import bp
 from app.web import EmptyForm
 from certification.clock import utcnow
 from certification.errors import Conflict

@@ -1,8 +1,7 @@
 """The regional supervisor's read-only registers (cases, certificates, with CSV exports) and
 dashboard. Filters with bad values are refused with a message and the unfiltered page."""
 
-from flask import Blueprint
+from app.register import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.register.blueprint import bp
 
-bp = Blueprint("register", __name__, url_prefix="/register")
-
-from app.register import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

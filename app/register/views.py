@@ -18,7 +18,7 @@ from app.auth.sessions import current_account
 from app.charts import Series, column_chart, line_chart
 from app.db import db_session
 from app.i18n import current_language
-from app.register import bp
+from app.register.blueprint import bp
 from certification.cases.states import CaseStatus
 from certification.clock import local_text, utcnow
 from certification.models import CertificateKind, CertificateStatus

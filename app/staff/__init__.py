@@ -1,7 +1,6 @@
 """Staff management: an organisation's administrators add people and set their roles."""
 
-from flask import Blueprint
+from app.staff import views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.staff.blueprint import bp
 
-bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-from app.staff import views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -13,7 +13,7 @@ from app.db import db_session
 from app.errors import field_message
 from app.i18n import current_language
 from app.mail import send_template
-from app.staff import bp
+from app.staff.blueprint import bp
 from app.staff.forms import AddStaffForm, StaffRolesForm
 from app.web import EmptyForm, place_field_errors
 from certification.clock import utcnow

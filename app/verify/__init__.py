@@ -3,8 +3,7 @@ people (pages) and machines (``/api/v1/verify``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from app.verify import results, views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.verify.blueprint import bp
 
-bp = Blueprint("verify", __name__)
-
-from app.verify import results, views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

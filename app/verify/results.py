@@ -24,7 +24,7 @@ from app.labels import (
     VERIFICATION_STATES,
 )
 from app.services import renderer
-from app.verify import bp
+from app.verify.blueprint import bp
 from app.verify.checks import code_limit, global_limit
 from app.web import private
 from certification.clock import ROME, utcnow

@@ -18,7 +18,7 @@ from app.db import db_session, reads_only
 from app.extensions import csrf
 from app.labels import EVIDENCE_REVEAL_STATES
 from app.services import storage, upload_pool
-from app.verify import bp
+from app.verify.blueprint import bp
 from app.verify.checks import (
     REVEAL_STATUS,
     answer,
@@ -31,8 +31,8 @@ from app.verify.checks import (
 )
 from app.web import private
 from certification.clock import utcnow
-from certification.codes import Mistyped, read_code
 from certification.models import VerificationChannel
+from certification.numbering.codes import Mistyped, read_code
 from certification.verification.checks import (
     MISTYPED,
     Method,

@@ -2,8 +2,7 @@
 page, and the protocol's endpoints and metadata that wallets call (JSON, CSRF exempt: they
 carry no cookies and are authorised by the one-time code, the PIN and the access token)."""
 
-from flask import Blueprint
+from app.wallet import verifier, views  # noqa: F401 - the modules whose routes are the blueprint's
+from app.wallet.blueprint import bp
 
-bp = Blueprint("wallet", __name__)
-
-from app.wallet import verifier, views  # noqa: E402, F401 - registers the routes
+__all__ = ["bp"]

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from app.db import db_session
 from app.extensions import csrf, limiter
 from app.verify.checks import global_limit
-from app.wallet import bp
+from app.wallet.blueprint import bp
 from app.wallet.views import _issuer, _json, _qr, _refusal
 from app.web import private
 from certification.clock import utcnow

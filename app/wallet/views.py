@@ -24,7 +24,7 @@ from app.auth.sessions import current_account
 from app.db import db_session
 from app.extensions import csrf, limiter
 from app.mail import send_template
-from app.wallet import bp
+from app.wallet.blueprint import bp
 from app.wallet.forms import OfferForm
 from certification.certificates import lifecycle as C
 from certification.clock import utcnow

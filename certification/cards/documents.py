@@ -27,7 +27,7 @@ from certification.cards.counter import holder_label, qr_payload
 from certification.models import CardDocument, TalentCard
 from certification.portfolio.operations import store_file
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 if TYPE_CHECKING:
     import segno

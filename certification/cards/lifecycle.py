@@ -26,10 +26,9 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cards import payload as card_payload
 from certification.clock import ROME
-from certification.codes import card_check_character, clean, is_symbols, random_symbols
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
     CardStatus,
@@ -43,11 +42,12 @@ from certification.models import (
     TalentCard,
     UserAccount,
 )
+from certification.numbering.codes import card_check_character, clean, is_symbols, random_symbols
 from certification.people.privacy import current_notice
 from certification.people.roles import OrganisationKind
 from certification.policy import CARD_PROGRAMME_ROLES
 from certification.portfolio.operations import store_file
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 from certification.transitions import Transition, allowed_events, table
 
 DEFAULT_PROGRAMME: Final = "Talenti Diffusi"

@@ -21,7 +21,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cases.states import WAITING_FOR_CANDIDATE, CaseEvent, CaseStatus
 from certification.cases.states import CaseEvent as E
 from certification.cases.workflow import apply_transition, linked_evidence_for_case

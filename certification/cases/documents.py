@@ -29,10 +29,10 @@ from certification.models import (
     Experience,
     UserAccount,
 )
-from certification.numbering import next_number
+from certification.numbering.counters import next_number
 from certification.portfolio.operations import evidence_digest, store_file
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 from certification.vocabulary import (
     ASSESSMENT_METHODS,
     EVIDENCE_TYPES,

@@ -1,6 +1,7 @@
 """The case workflow: every state change goes through :func:`apply_transition`, which checks the
-table in :mod:`certification.cases.states`, the actor's role, and writes a hash-chained record whose
-chain head is signed with the audit key when the transaction commits (:mod:`certification.chains`).
+table in :mod:`certification.cases.states`, the actor's role, and writes a hash-chained record
+whose chain head is signed with the audit key when the transaction commits
+(:mod:`certification.audit.chains`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import note_case_changed, record_event
+from certification.audit.chains import GENESIS_HASH, transition_hash, transition_record
+from certification.audit.events import note_case_changed, record_event
 from certification.cases.states import CANDIDATE, TERMINAL, TRANSITIONS, CaseEvent, CaseStatus
-from certification.chains import GENESIS_HASH, transition_hash, transition_record
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from certification.models import (
     CaseCompetence,
@@ -35,7 +36,7 @@ from certification.models import (
     UserAccount,
     WorkflowProfile,
 )
-from certification.numbering import next_number
+from certification.numbering.counters import next_number
 from certification.people.codice_fiscale import normalise_codice_fiscale
 from certification.people.privacy import current_notice
 from certification.people.roles import OrganisationKind, Role
@@ -144,7 +145,8 @@ def apply_transition(
         now,
         organisation_id=case.ente_titolato_id,
         to=target.value,
-        # The global audit chain commits to this link of the case's chain (certification.chains).
+        # The global audit chain commits to this link of the case's chain
+        # (certification.audit.chains).
         chain={"sequence": row.sequence, "hash": row.hash},
     )
     note_case_changed(session, case.id)

@@ -4,8 +4,8 @@ Issuing one certificate is a story in three steps, so that a crash never leaves 
 certificate:
 
 1. **reserve** (:func:`lifecycle.reserve_certificate`, one transaction): checks, the number from
-   the database counter (:mod:`certification.numbering`), the verification code
-   (:mod:`certification.codes`), a status-list index, and the frozen content (typed in
+   the database counter (:mod:`certification.numbering.counters`), the verification code
+   (:mod:`certification.numbering.codes`), a status-list index, and the frozen content (typed in
    :mod:`content`) — holder, issuer, rubric, competences (:mod:`coverage`: whole profile or
    single competences), evidence commitments (:mod:`commitments`), the badge image
    (:mod:`badges`) — in a PENDING row;
@@ -14,13 +14,14 @@ certificate:
    (:mod:`certification.rendering`) and the ente's PAdES seal (:mod:`sealing`), with keys from
    :mod:`certification.keys`;
 3. **complete** (:func:`lifecycle.complete_certificate`, second transaction): the bytes stored
-   (:mod:`certification.storage`), the certificate ISSUED and the case moved, in one commit.
+   (:mod:`certification.storage.blobs`), the certificate ISSUED and the case moved, in one commit.
 
 :mod:`issuance` runs the three for one certificate, for many on a worker pool, and recovers
-after a crash. :mod:`lifecycle` also holds what happens after issuance: suspension, revocation
-and reinstatement (the table of those changes is :mod:`states`), reissue and the Bitstring
-Status List. :mod:`evidence_reveal` lets a holder prove one piece of
-evidence to a verifier. The pinned JSON-LD contexts are in ``contexts/``.
+after a crash (:mod:`faults`: the crash points at which the fault-injection tests kill it).
+:mod:`lifecycle` also holds what happens after issuance: suspension, revocation and
+reinstatement (the table of those changes is :mod:`states`), reissue and the Bitstring Status
+List. :mod:`evidence_reveal` lets a holder prove one piece of evidence to a verifier. The pinned
+JSON-LD contexts are in ``contexts/``.
 
 Import the module you need (``from certification.certificates import issuance``): this package
 imports nothing itself, so loading one step never loads the renderer or the sealer.
@@ -33,6 +34,7 @@ __all__ = [
     "coverage",
     "credentials",
     "evidence_reveal",
+    "faults",
     "issuance",
     "lifecycle",
     "production",

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from certification.cases.states import CaseStatus
 from certification.certificates.content import CertificateContent
+from certification.certificates.faults import crash_point
 from certification.certificates.lifecycle import (
     PUBLIC_STATES,
     AlreadyIssued,
@@ -55,7 +56,6 @@ from certification.certificates.production import (
 from certification.certificates.tsa import TimestampUnavailable
 from certification.db import is_transient, retry_transient
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
-from certification.faults import crash_point
 from certification.models import (
     BulkIssuance,
     BulkIssuanceItem,
@@ -69,7 +69,7 @@ from certification.models import (
 )
 from certification.people.roles import Role
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 log = logging.getLogger(__name__)
 

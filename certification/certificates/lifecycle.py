@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cards import rebase_cards, revoke_cards_resting_on
 from certification.cases.assessment import current_outcomes, current_ratings, snapshot_competences
 from certification.cases.documents import _locale
@@ -55,12 +55,6 @@ from certification.certificates.states import (
     CERTIFICATE_MANAGERS,
     CertificateChange,
 )
-
-# The code rules live in codes.py (shared with cards); these names stay importable from here.
-from certification.codes import ALPHABET, new_code
-from certification.codes import CODE_LENGTH as CODE_LENGTH
-from certification.codes import format_code as format_code
-from certification.codes import normalise_code as normalise_code
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.keys.material import active_key, load_private_key
 from certification.models import (
@@ -79,9 +73,15 @@ from certification.models import (
     StatusPurpose,
     UserAccount,
 )
-from certification.numbering import next_number
+
+# The code rules live in codes.py (shared with cards); these names stay importable from here.
+from certification.numbering.codes import ALPHABET, new_code
+from certification.numbering.codes import CODE_LENGTH as CODE_LENGTH
+from certification.numbering.codes import format_code as format_code
+from certification.numbering.codes import normalise_code as normalise_code
+from certification.numbering.counters import next_number
 from certification.portfolio.operations import evidence_digest, store_file
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 from certification.transitions import allowed_events
 
 #: Live (publicly verifiable) states, the others being PENDING and ABANDONED.

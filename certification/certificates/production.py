@@ -38,7 +38,6 @@ from certification.certificates.tsa import (
     TimestampSource,
 )
 from certification.clock import local_text
-from certification.codes import format_code
 from certification.keys.material import (
     KeyMaterial,
     KeyPassphraseWrong,
@@ -48,6 +47,7 @@ from certification.keys.material import (
 )
 from certification.keys.revocation import Revoked, crl_der, revoked_certificates
 from certification.models import KeyPurpose
+from certification.numbering.codes import format_code
 from certification.rendering import DocumentRenderer
 from certification.vocabulary import (
     ASSESSMENT_METHODS,

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.certificates.sealing import add_document_timestamp, last_timestamp_certificate
 from certification.certificates.tsa import DemoTimestampAuthority, TimestampSource
 from certification.errors import Conflict
 from certification.models import Certificate, CertificatePdfVersion, UserAccount
 from certification.portfolio.operations import store_file
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 
 class TimestampKeyExpiring(Conflict):

@@ -38,7 +38,7 @@ from certification.models import (
 )
 from certification.portfolio import operations as portfolio
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 #: (candidate, profile, competences, workflow, target state, what they did)
 SCENARIOS: tuple[tuple[str, str, tuple[str, ...], WorkflowProfile, S, str], ...] = (

@@ -29,7 +29,7 @@ from certification.models import (
 )
 from certification.portfolio import operations as portfolio
 from certification.rendering import DocumentRenderer
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 MB = 1024 * 1024
 

@@ -26,7 +26,7 @@ from certification.people.accounts import create_account, find_account
 from certification.people.roles import OrganisationKind, Role
 from certification.rendering import DocumentRenderer
 from certification.standards import import_rubric
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 from rubrics import bundled_rubric_files, load_rubric_file
 
 DEMO_PASSWORD = "demo-attesta-2026"  # noqa: S105 - published demo password

@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import Conflict, InvalidInput, NotFound
 from certification.keys.material import (
     NoActiveKey,

@@ -17,7 +17,7 @@ class AuditEvent(UUIDPrimaryKey, ModelBase):
     """One action: who, what, on which entity, when, with a small JSON of details.
 
     Events form one global hash chain (``sequence``, ``prev_hash``, ``hash``), filled in when
-    the transaction commits (:mod:`certification.chains`); ``None`` only before that.
+    the transaction commits (:mod:`certification.audit.chains`); ``None`` only before that.
     """
 
     __tablename__ = "audit_events"
@@ -49,7 +49,7 @@ class ChainHead(ModelBase):
     head_hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[dt.datetime | None]
     kid: Mapped[str | None] = mapped_column(String(64))
-    #: Ed25519 over :func:`certification.chains.head_message`, hex.
+    #: Ed25519 over :func:`certification.audit.chains.head_message`, hex.
     signature: Mapped[str | None] = mapped_column(String(128))
 
 

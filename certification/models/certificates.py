@@ -73,8 +73,9 @@ class Certificate(UUIDPrimaryKey, ModelBase):
         ForeignKey("organisations.id", ondelete="RESTRICT")
     )
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    #: 27 Crockford base32 characters, 130 random bits and a check character (certification.codes;
-    #: 26, no check character, on certificates issued before it): the public look-up key.
+    #: 27 Crockford base32 characters, 130 random bits and a check character
+    #: (certification.numbering.codes; 26, no check character, on certificates issued before
+    #: it): the public look-up key.
     verification_code: Mapped[str] = mapped_column(String(32), unique=True)
     #: Position in the ente's revocation and suspension status lists; random, never reused.
     status_index: Mapped[int]

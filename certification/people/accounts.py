@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import (
     EmailTaken,
     InvalidInput,

@@ -21,7 +21,7 @@ from typing import Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.models import (
     CertificationCase,
     ErasureRecord,

@@ -14,7 +14,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cases.states import CaseStatus
 from certification.certificates import commitments
 from certification.certificates.lifecycle import certificates_of_holder, format_code
@@ -30,7 +30,7 @@ from certification.models import (
     UserAccount,
 )
 from certification.people.erasure import BY_PERSON, STORED_FILE, ErasureLedger
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 
 def _iso(value: Any) -> Any:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import InvalidInput, LastSecondFactor, NotFound
 from certification.models import PasskeyChallenge, PasskeyCredential, UserAccount
 from certification.people import second_factor as SF

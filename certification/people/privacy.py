@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from certification.models import PLATFORM_SCOPE, Organisation, PrivacyNotice, UserAccount
 from certification.policy import can_publish_privacy_notice

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import Conflict, Throttled
 from certification.models import (
     PasskeyCredential,

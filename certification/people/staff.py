@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import InvalidInput, LastAdmin, NotFound, NotPermitted
 from certification.models import (
     Organisation,

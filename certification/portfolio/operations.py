@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import Conflict, InvalidInput, NotFound, clean_text
 from certification.models import (
     Competence,
@@ -43,7 +43,7 @@ from certification.models import (
 from certification.people.roles import OrganisationKind
 from certification.policy import can_edit_portfolio
 from certification.portfolio.uploads import CheckedFile, UploadRejected, check_upload
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 REFEREE_SALT = "attesta.referee-confirmation"
 

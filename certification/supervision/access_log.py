@@ -12,7 +12,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.cases.states import CaseStatus
 from certification.models import CertificationCase, Person, UserAccount
 from certification.policy import CaseRelation, case_relations

@@ -29,8 +29,8 @@ from sqlalchemy.orm import aliased
 
 from certification.certificates.coverage import coverage, frozen_required
 from certification.certificates.lifecycle import PUBLIC_STATES
-from certification.codes import Mistyped, read_code
 from certification.models import Certificate, CertificateKind, Consent, SigningKey
+from certification.numbering.codes import Mistyped, read_code
 from certification.verification.checks import (
     PUBLIC_CONSENTS,
     Dimension,

@@ -46,7 +46,6 @@ from certification.certificates.credentials import (
 from certification.certificates.lifecycle import PUBLIC_STATES, certificate_coverage
 from certification.certificates.production import CREDENTIAL_FILE_NAME, verification_method
 from certification.certificates.sealing import SealCheck
-from certification.codes import Mistyped, format_code, read_code
 from certification.errors import NotPermitted
 from certification.models import (
     Certificate,
@@ -62,8 +61,9 @@ from certification.models import (
     VerificationCount,
     VerificationLog,
 )
+from certification.numbering.codes import Mistyped, format_code, read_code
 from certification.people.privacy import current_notice
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 #: Uploads larger than this are refused before anything parses them.
 MAX_PDF_BYTES: Final = 10 * 2**20

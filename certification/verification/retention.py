@@ -22,7 +22,7 @@ from typing import Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.clock import in_rome, rome_to_utc
 from certification.models import (
     UserAccount,

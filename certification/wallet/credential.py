@@ -30,7 +30,7 @@ from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.keys.management import wallet_key
 from certification.keys.material import active_key, load_private_key
 from certification.models import (

@@ -29,7 +29,7 @@ from urllib.parse import quote
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.errors import InvalidInput, NotPermitted
 from certification.models import (
     Certificate,

@@ -355,9 +355,9 @@ def test_suspend_inactive_command(app: Flask, db: Session) -> None:
 
 
 def test_audit_verify_names_the_first_broken_link(app: Flask, db: Session) -> None:
+    from certification.audit.chains import SIGNER, AuditSigner
     from certification.cases import workflow
     from certification.cases.states import CaseStatus
-    from certification.chains import SIGNER, AuditSigner
     from certification.people.roles import Role
     from tests.support.clock import NOW
     from tests.support.factories import make_case, make_organisation

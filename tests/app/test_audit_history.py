@@ -13,10 +13,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import database
-from certification.audit import record_event
+from certification.audit.chains import verify_history
+from certification.audit.events import record_event
 from certification.cases import workflow
 from certification.cases.states import CaseStatus
-from certification.chains import verify_history
 from certification.clock import utcnow
 from certification.models import AuditEvent, CaseTransition, CertificationCase
 from certification.people.roles import OrganisationKind, Role

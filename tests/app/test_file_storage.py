@@ -11,7 +11,7 @@ import pytest
 from app.config import ConfigError
 from app.services import storage
 from app.web import send_stored
-from certification.storage import S3Storage
+from certification.storage.blobs import S3Storage
 from tests.support.services import BUCKET
 
 

@@ -39,6 +39,7 @@ HEAVY = frozenset(
         "segno",
         "asn1crypto",
         "redis",
+        "yaml",
     }
 )
 

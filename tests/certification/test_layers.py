@@ -99,9 +99,19 @@ def test_cycles_are_found() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize("package", ["certification", "rubrics"])
+#: Imports a cycle is allowed through, each with its reason. A queued job run by a worker that
+#: no ``flask`` command started builds the app (app.jobs._job_app), whose factory registers the
+#: jobs' command group and the views that queue jobs: the jobs' names in the queue
+#: (``app.jobs.run_bulk_job``) are kept across releases, so they stay in app.jobs.
+ALLOWED_BACK_EDGES = {("app.jobs", "app")}
+
+
+@pytest.mark.parametrize("package", ["app", "certification", "rubrics"])
 def test_no_import_cycle(package: str) -> None:
-    assert _cycles(_import_graph(package)) == []
+    graph = _import_graph(package)
+    for source, target in ALLOWED_BACK_EDGES:
+        graph.get(source, set()).discard(target)
+    assert _cycles(graph) == []
 
 
 def test_the_domain_does_not_import_the_demo() -> None:

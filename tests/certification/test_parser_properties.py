@@ -48,7 +48,6 @@ from certification.certificates.lifecycle import (
 )
 from certification.certificates.production import issuer_url, verification_method
 from certification.certificates.sealing import SealCheck
-from certification.codes import LEGACY_CODE_LENGTH, card_check_character
 from certification.errors import InvalidInput
 from certification.keys.management import init_keys
 from certification.keys.material import active_key, load_private_key
@@ -59,6 +58,7 @@ from certification.models import (
     EligibilityBasis,
     KeyPurpose,
 )
+from certification.numbering.codes import LEGACY_CODE_LENGTH, card_check_character
 from certification.portfolio.pdfscan import REASONS as PDF_REASONS
 from certification.portfolio.uploads import (
     ODF,
@@ -566,7 +566,7 @@ SPELLINGS["V"] += "Uu"
 
 
 def _luhn_valid(symbols: str) -> bool:
-    """Luhn mod N as published (N = 32), written apart from certification.codes: from the
+    """Luhn mod N as published (N = 32), written apart from certification.numbering.codes: from the
     right, every second value doubled and its base-32 digits summed; valid if the total is a
     multiple of N."""
     total = 0

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certification.audit.chains import GENESIS_HASH, transition_hash, transition_record
 from certification.cases import workflow
 from certification.cases.states import TRANSITIONS, CaseEvent, CaseStatus
-from certification.chains import GENESIS_HASH, transition_hash, transition_record
 from certification.models import AuditEvent, CaseTransition
 from certification.people.roles import OrganisationKind, Role
 from certification.transitions import Transition, allowed_events, table

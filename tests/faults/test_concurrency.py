@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from app.db import database
 from app.services import issuer, verification_recorder
+from certification.audit.chains import verify_all_chains
 from certification.cases.states import CaseStatus
 from certification.certificates.issuance import issue_one
 from certification.certificates.lifecycle import PUBLIC_STATES
-from certification.chains import verify_all_chains
 from certification.models import (
     BulkIssuance,
     Certificate,

@@ -28,10 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import database
+from certification.audit.chains import verify_all_chains
 from certification.cases.states import CaseStatus
 from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.certificates.sealing import check_seal
-from certification.chains import verify_all_chains
 from certification.clock import utcnow
 from certification.models import (
     Certificate,
@@ -42,12 +42,13 @@ from certification.models import (
     StoredFile,
     UserAccount,
 )
-from certification.storage import FileSystemStorage
+from certification.storage.blobs import FileSystemStorage
 from tests.support.faults import TALLY
 from tests.support.instances import ROOT, Instance, new_instance, seed_certified
 
 ROUNDS = int(os.environ.get("FAULT_ROUNDS", "2"))
-#: Where ``certification.faults.crash_point`` can kill issuance, in the order they are reached.
+#: Where ``certification.certificates.faults.crash_point`` can kill issuance, in the order they
+#: are reached.
 POINTS = ["reserved", "produced", "stored", "committed"]
 
 

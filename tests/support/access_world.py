@@ -237,7 +237,7 @@ def build_world(db: Session, app: Flask) -> World:
         for k in init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), NOW)
         if k.organisation_id == org.id
     )
-    from certification.chains import AuditSigner, create_checkpoint
+    from certification.audit.chains import AuditSigner, create_checkpoint
 
     checkpoint, _ = create_checkpoint(
         db, AuditSigner(app.config["KEY_PASSPHRASE"].encode()), NOW.date(), NOW

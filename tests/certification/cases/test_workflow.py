@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from certification import chains
+from certification.audit import chains
 from certification.cases import workflow
 from certification.cases.states import TRANSITIONS, CaseStatus
 from certification.errors import InvalidInput, NotPermitted

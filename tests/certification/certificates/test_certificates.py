@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from certification.audit.chains import verify_case_chain
 from certification.cases.states import CaseStatus
 from certification.certificates import credentials
 from certification.certificates import lifecycle as C
@@ -35,7 +36,6 @@ from certification.certificates.issuance import (
 )
 from certification.certificates.production import ProducedCertificate, produce_certificate
 from certification.certificates.sealing import check_seal
-from certification.chains import verify_case_chain
 from certification.errors import Conflict, InvalidInput, NotPermitted
 from certification.keys.management import rotate_key
 from certification.keys.material import KeyPassphraseWrong, NoActiveKey

@@ -25,7 +25,7 @@ from certification.certificates.issuance import issue_one, recover_pending
 from certification.models import Certificate, CertificateEvidence, CertificateStatus
 from certification.people.export import export_person
 from certification.portfolio.operations import evidence_digest, link_evidence
-from certification.storage import FileSystemStorage
+from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import (
     Verdict,
     public_view,

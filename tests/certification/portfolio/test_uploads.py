@@ -9,7 +9,7 @@ from PIL import Image
 
 from certification.portfolio.uploads import CheckedFile, UploadRejected, safe_filename
 from certification.portfolio.uploads import check_upload as _check_upload
-from certification.storage import FileSystemStorage
+from certification.storage.blobs import FileSystemStorage
 from tests.support.files import jpeg_with_gps, office, pdf_bytes
 from tests.support.pdfs import encrypted
 

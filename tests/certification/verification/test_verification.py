@@ -34,7 +34,7 @@ from certification.models import (
     VerificationLog,
 )
 from certification.portfolio.sandbox import SealChecker
-from certification.storage import FileSystemStorage
+from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import (
     MAX_PDF_BYTES,
     Outcome,

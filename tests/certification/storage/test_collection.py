@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.certificates import lifecycle as C
-from certification.file_collection import collect_files, delete_collected
 from certification.models import AuditEvent, EvidenceType, StoredFile
 from certification.portfolio.operations import store_file
-from certification.storage import BlobStorage, FileSystemStorage, S3Storage
+from certification.storage.blobs import BlobStorage, FileSystemStorage, S3Storage
+from certification.storage.collection import collect_files, delete_collected
 from tests.support.certificates import CertificateWorld
 from tests.support.factories import make_evidence, make_experience
 from tests.support.services import BUCKET
@@ -182,7 +182,7 @@ def test_every_column_naming_stored_bytes_counts_as_a_reference() -> None:
     """A new column that names stored bytes must be in references(), or `files gc` would
     delete what it names."""
     from certification.db import ModelBase
-    from certification.file_collection import references
+    from certification.storage.collection import references
 
     referenced = {f"{c.class_.__tablename__}.{c.key}" for c in references()}
     hashes = {

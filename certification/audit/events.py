@@ -1,8 +1,8 @@
 """Writing the audit log (security-relevant actions, staff changes, imports).
 
 Every event joins the global hash chain when its transaction commits, and every case whose
-transitions changed gets its chain head re-signed: :mod:`certification.chains` does both, from
-the session's ``before_commit`` hook registered here.
+transitions changed gets its chain head re-signed: :mod:`certification.audit.chains` does both,
+from the session's ``before_commit`` hook registered here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from certification.chains import PENDING_EVENTS, TOUCHED_CASES, seal_chains
+from certification.audit.chains import PENDING_EVENTS, TOUCHED_CASES, seal_chains
 from certification.models import AuditEvent, UserAccount
 
 

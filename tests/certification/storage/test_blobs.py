@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from certification.storage import BlobStorage, FileSystemStorage, S3Storage
+from certification.storage.blobs import BlobStorage, FileSystemStorage, S3Storage
 from tests.support.services import BUCKET
 
 

@@ -14,11 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from certification import chains
-from certification.audit import record_event
-from certification.cases import workflow
-from certification.cases.states import CaseStatus
-from certification.chains import (
+from certification.audit import chains
+from certification.audit.chains import (
     AUDIT_CHAIN,
     SIGNER,
     AuditSigner,
@@ -31,6 +28,9 @@ from certification.chains import (
     sign_unsigned_heads,
     verify_history,
 )
+from certification.audit.events import record_event
+from certification.cases import workflow
+from certification.cases.states import CaseStatus
 from certification.keys.management import _store, init_keys
 from certification.models import (
     AuditEvent,

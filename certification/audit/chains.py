@@ -9,7 +9,7 @@ Two kinds of chain (security.md §3.9):
   every case chain.
 
 When a session commits, :func:`seal_chains` (from a ``before_commit`` hook on every session,
-registered in :mod:`certification.audit`)
+registered in :mod:`certification.audit.events`)
 chains the audit events it added and updates the head row of every chain it touched, then signs
 each head with the audit key (an Ed25519 key of purpose ``audit``, made by ``keys init``) when
 the session carries an :class:`AuditSigner` in ``session.info["audit_signer"]``. Appends are

@@ -11,7 +11,7 @@ that names them (a crash during issuance, an upload whose request failed), or wh
   the oldest reservation still pending, since a pending issuance (running, or to be finished by
   ``certificates recover``) may yet record the bytes it stored;
 - it is still that old just before it is deleted (storing the same bytes again counts as a new
-  write: see :meth:`certification.storage.BlobStorage.put`).
+  write: see :meth:`certification.storage.blobs.BlobStorage.put`).
 
 :func:`collect_files` finds them and deletes their ``stored_files`` rows with an audit event; the
 caller commits, then deletes the bytes with :func:`delete_collected` (a crash in between leaves
@@ -28,7 +28,7 @@ from typing import Final, TypeVar
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from certification.audit import record_event
+from certification.audit.events import record_event
 from certification.models import (
     CardDocument,
     Certificate,
@@ -39,7 +39,7 @@ from certification.models import (
     TalentCard,
     UserAccount,
 )
-from certification.storage import BlobStorage, Listed
+from certification.storage.blobs import BlobStorage, Listed
 
 #: How long a stored file no row names is kept anyway (a request or job may be about to commit).
 DEFAULT_WINDOW: Final = dt.timedelta(hours=24)

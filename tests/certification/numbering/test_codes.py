@@ -1,4 +1,4 @@
-"""The check characters of codes people type (certification.codes): table tests."""
+"""The check characters of codes people type (certification.numbering.codes): table tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certification import codes
+from certification.numbering import codes
 
 ALPHABET = codes.ALPHABET
 #: Luhn mod 32 over this alphabet: doubling maps 0 to 0 and Z (31) to 62 -> 1 + 30 = 31, so the

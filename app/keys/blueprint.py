@@ -1,0 +1,6 @@
+"""The ``keys`` blueprint, in a module of its own: its view modules import it, and the
+package imports them, with no cycle."""
+
+from flask import Blueprint
+
+bp = Blueprint("keys", __name__)

@@ -1,0 +1,6 @@
+"""The ``referee`` blueprint, in a module of its own: its view modules import it, and the
+package imports them, with no cycle."""
+
+from flask import Blueprint
+
+bp = Blueprint("referee", __name__, url_prefix="/referee")
