@@ -25,7 +25,7 @@ from app.errors import field_message
 from app.security import RESPONSE_CLASS
 from app.services import storage
 from certification.errors import NotFound
-from certification.storage import BlobStorage
+from certification.storage.blobs import BlobStorage
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
