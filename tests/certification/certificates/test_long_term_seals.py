@@ -55,7 +55,7 @@ def _root_pem(db: Session) -> str:
 
 @pytest.fixture
 def checker() -> Iterator[SealChecker]:
-    found = SealChecker()
+    found = SealChecker(timeout=120.0)  # as in test_verification: a loaded CI machine is slow
     yield found
     found.close()
 
