@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from certification.certificates import credentials
@@ -58,7 +58,7 @@ from tests.support.certificates import (
     issue_for_module,
     make_issuer,
 )
-from tests.support.transactions import rolled_back, savepoint
+from tests.support.transactions import savepoint
 
 NOW = ISSUE_TIME + dt.timedelta(days=30)
 
@@ -78,11 +78,6 @@ def checker() -> Iterator[SealChecker]:
 # revocation, a compromised key, a second certificate) is gone before the next test starts.
 # The xdist group keeps the module's tests on one worker, so it issues once per run.
 pytestmark = pytest.mark.xdist_group("verification")
-
-
-@pytest.fixture(scope="module")
-def module_connection(engine: Engine) -> Iterator[Connection]:
-    yield from rolled_back(engine)
 
 
 @pytest.fixture(scope="module")
