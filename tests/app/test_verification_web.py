@@ -28,7 +28,9 @@ from certification.certificates import lifecycle as C
 from certification.keys.management import init_keys
 from certification.models import Certificate, Competence, VerificationLog, VerificationResult
 from certification.people.roles import Role
-from certification.verification.checks import set_public_consents
+from certification.verification.public import (
+    set_public_consents,
+)
 from certification.verification.results import kept_result, purge_expired
 from tests.support import forgeries
 from tests.support.certificates import (

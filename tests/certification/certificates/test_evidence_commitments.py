@@ -28,11 +28,13 @@ from certification.portfolio.operations import evidence_digest, link_evidence
 from certification.storage import FileSystemStorage
 from certification.verification.checks import (
     Verdict,
-    public_view,
-    set_public_consents,
     verify_code,
     verify_credential_json,
     verify_pdf,
+)
+from certification.verification.public import (
+    public_view,
+    set_public_consents,
 )
 from tests.support.certificates import (
     BASE,

@@ -40,15 +40,17 @@ from certification.verification.checks import (
     Outcome,
     Verdict,
     Verification,
-    public_view,
     record_verification,
-    set_public_consents,
     trusted_roots,
     verification_count,
     verify_code,
     verify_credential_json,
     verify_file,
     verify_pdf,
+)
+from certification.verification.public import (
+    public_view,
+    set_public_consents,
 )
 from tests.support import forgeries
 from tests.support.certificates import (
