@@ -93,9 +93,11 @@ def issued_once(
 
 
 @pytest.fixture
-def connection(module_connection: Connection, issued_once: dict[str, Any]) -> Iterator[Connection]:
-    """The suite's ``connection``, here a SAVEPOINT of the module's transaction (made after the
-    module's certificate, rolled back after the test)."""
+def connection(module_connection: Connection) -> Iterator[Connection]:
+    """The suite's ``connection``, here a SAVEPOINT of the module's transaction, rolled back
+    after the test. A test that asks for ``issued`` has the module's certificate issued first
+    (module fixtures are made before the test's); one that does not (an unknown code) does not
+    wait for it."""
     yield from savepoint(module_connection)
 
 
