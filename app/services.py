@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.config import ROOT, ConfigError
 from app.db import database, db_session
 from app.verification_log import VerificationRecorder
-from certification.cards.documents import card_qr_svg, render_card_pdf, stored_card_document
+from certification.cards.documents import card_qr_svg, stored_card_document
 from certification.certificates.issuance import CredentialHasher, Issuer, RendererPaths
 from certification.clock import utcnow
 from certification.models import CardDocument, Certificate, TalentCard
@@ -130,19 +130,6 @@ def renderer(app: Flask | None = None) -> DocumentRenderer:
             found = renderer_paths().renderer()
             app.extensions["attesta.renderer"] = found
         return cast(DocumentRenderer, found)
-
-
-def card_pdf(card: TalentCard, locale: str) -> bytes:
-    """A talent card's PDF, signed QR included, with the configured keys and address."""
-    return render_card_pdf(
-        db_session(),
-        card,
-        renderer(),
-        storage(),
-        str(current_app.config["KEY_PASSPHRASE"]).encode(),
-        str(current_app.config["BASE_URL"]).rstrip("/"),
-        locale,
-    )
 
 
 def card_document(card: TalentCard, locale: str, *, png: bool = False) -> CardDocument:

@@ -49,8 +49,10 @@ from certification.people import accounts
 from certification.verification.checks import (
     MISTYPED,
     Verification,
-    public_view,
     verify_file,
+)
+from certification.verification.public import (
+    public_view,
 )
 
 csrf.exempt(bp)  # token-authenticated JSON: no cookies are trusted here

@@ -8,9 +8,8 @@ import click
 from flask.cli import AppGroup
 
 from app.db import db_session
-from app.services import card_pdf
+from app.services import card_document, storage
 from certification import cards as C
-from certification.cards.documents import card_png
 from certification.clock import utcnow
 from certification.errors import DomainError
 
@@ -30,11 +29,15 @@ def export(number: str, path: Path, locale: str) -> None:
     card = C.card_by_number(session, canonical) if canonical else None
     if card is None:
         raise click.ClickException(f"no talent card {number!r} (check the number)")
+    png = path.suffix.lower() == ".png"
     try:
-        pdf = card_pdf(card, locale)
+        # The stored document of this version of the card (as the holder downloads it),
+        # rendered and stored now when there is none yet.
+        document = card_document(card, locale, png=png)
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from None
-    path.write_bytes(card_png(pdf) if path.suffix.lower() == ".png" else pdf)
+    session.commit()
+    path.write_bytes(storage().get((document.png_sha256 or "") if png else document.pdf_sha256))
     click.echo(f"{card.number} ({card.status.value}) written to {path}")
 
 

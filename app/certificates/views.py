@@ -67,9 +67,11 @@ from certification.policy import can_view_certificate, get_case, is_signatory
 from certification.standards import latest_profile
 from certification.supervision.access_log import note_view
 from certification.verification.checks import (
+    verification_count,
+)
+from certification.verification.public import (
     public_consents,
     set_public_consents,
-    verification_count,
 )
 
 

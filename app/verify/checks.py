@@ -20,8 +20,10 @@ from certification.verification.by_code import PublicAnswer, answer_by_code
 from certification.verification.checks import (
     MAX_PDF_BYTES,
     Verification,
-    public_view,
     verify_code,
+)
+from certification.verification.public import (
+    public_view,
 )
 
 #: Per client: a person checks a few certificates; a script enumerating codes is stopped.

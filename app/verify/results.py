@@ -35,6 +35,8 @@ from certification.verification.checks import (
     Outcome,
     Verdict,
     Verification,
+)
+from certification.verification.public import (
     public_view,
 )
 from certification.verification.results import as_verification, keep, kept_result

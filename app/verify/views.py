@@ -37,8 +37,10 @@ from certification.verification.checks import (
     MISTYPED,
     Method,
     Verification,
-    public_view,
     verify_file,
+)
+from certification.verification.public import (
+    public_view,
 )
 
 # _PUBLIC_FORMS: checking a file and the holder's evidence reveal are offered on the public

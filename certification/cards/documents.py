@@ -83,26 +83,6 @@ def card_context(
     }
 
 
-def render_card_pdf(
-    session: Session,
-    card: TalentCard,
-    renderer: DocumentRenderer,
-    storage: BlobStorage,
-    passphrase: bytes,
-    base_url: str,
-    locale: str,
-) -> bytes:
-    """The card as a two-page CR80 PDF (front, back) with its signed QR code."""
-    payload = qr_payload(session, card, passphrase)
-    resources: dict[str, tuple[bytes, str]] = {}
-    if card.photo_sha256 and storage.exists(card.photo_sha256):
-        resources["photo"] = (storage.get(card.photo_sha256), "image/jpeg")
-    context = card_context(card, payload, base_url, bool(resources), locale)
-    return renderer.render_pdf(
-        TEMPLATE, context, locale, stylesheet=STYLESHEET, resources=resources or None
-    )
-
-
 def stored_card_document(
     session: Session,
     card: TalentCard,

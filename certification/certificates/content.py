@@ -7,7 +7,7 @@ certificate's identity (number, code, status index, salted holder identifier, si
 and stores the whole as ``Certificate.content`` (JSON); the PDF
 (:func:`~certification.certificates.production.pdf_context`), the credential
 (:func:`~certification.certificates.production.build_credential`), the public check
-(:func:`certification.verification.checks.public_view`), the evidence reveal and the pages all
+(:func:`certification.verification.public.public_view`), the evidence reveal and the pages all
 read it back. These TypedDicts name every key once, so mypy checks each reader and builder.
 
 They describe JSON that is stored and signed: they never change its shape. Keys that certificates

@@ -343,17 +343,23 @@ def init_keys(
                 )
                 created.append(key)
     for key in created:
-        record_event(
-            session,
-            actor,
-            "key.created",
-            "signing_key",
-            key.kid,
-            now,
-            organisation_id=key.organisation_id,
-            purpose=key.purpose.value,
-        )
+        _audit_created(session, actor, key, now)
     return created
+
+
+def _audit_created(
+    session: Session, actor: UserAccount | None, key: SigningKey, now: dt.datetime
+) -> None:
+    record_event(
+        session,
+        actor,
+        "key.created",
+        "signing_key",
+        key.kid,
+        now,
+        organisation_id=key.organisation_id,
+        purpose=key.purpose.value,
+    )
 
 
 def wallet_key(
@@ -368,16 +374,7 @@ def wallet_key(
     check_passphrase(session, passphrase)
     root = active_key(session, None, KeyPurpose.ROOT_CA)
     key = _seal(session, organisation, root, passphrase, now, KeyPurpose.WALLET_CREDENTIAL)
-    record_event(
-        session,
-        None,
-        "key.created",
-        "signing_key",
-        key.kid,
-        now,
-        organisation_id=key.organisation_id,
-        purpose=key.purpose.value,
-    )
+    _audit_created(session, None, key, now)
     return key
 
 

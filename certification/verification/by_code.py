@@ -2,13 +2,13 @@
 ``GET /api/v1/verify/<code>`` (issue 22).
 
 :func:`certification.verification.checks.verify_code` loads the ORM certificate in a session,
-then :func:`~certification.verification.checks.public_view` reads its successor with a second
+then :func:`~certification.verification.public.public_view` reads its successor with a second
 query: the session's start and end and the ORM's loading were two fifths of the request. Here
 one Core statement reads only the columns the answer shows or judges by (with the two signing
 keys, the holder's two public choices and the successor's code and status beside them), on a
 connection, and builds the same verdict and the same view from them
 (:func:`~certification.verification.checks.register_dimensions`,
-:func:`~certification.verification.checks.shown`). Everything is read live: a status change
+:func:`~certification.verification.public.shown`). Everything is read live: a status change
 shows at the next check.
 
 A certificate issued before its content listed the profile's competences measures its coverage
@@ -29,30 +29,29 @@ from sqlalchemy.orm import aliased
 
 from certification.certificates.coverage import coverage, frozen_required
 from certification.certificates.lifecycle import PUBLIC_STATES
-from certification.models import Certificate, CertificateKind, Consent, SigningKey
+from certification.models import Certificate, CertificateKind
 from certification.numbering.codes import Mistyped, read_code
 from certification.verification.checks import (
-    PUBLIC_CONSENTS,
+    REGISTER_FACTS_WIDTH,
     Dimension,
     Method,
     Outcome,
-    PublicFacts,
     RegisterFacts,
     Verification,
-    _KeyFacts,
-    _live_consents,
     _mistyped,
     _not_found,
     _verdict,
     register_dimensions,
-    shown,
+    register_facts,
+    with_register_facts,
 )
+from certification.verification.public import PublicFacts, shown
 
 
 @dataclass(frozen=True)
 class PublicAnswer:
     """A check by code: the verdict, and for a certificate found its id (for the log) and what
-    the verifier sees of it (:func:`~certification.verification.checks.public_view`)."""
+    the verifier sees of it (:func:`~certification.verification.public.public_view`)."""
 
     verification: Verification
     certificate_id: uuid.UUID | None = None
@@ -77,30 +76,10 @@ _CERTIFICATE = (
 @functools.cache
 def _statement() -> Executable:
     """Built once, on first use (building it configures the mappers)."""
-    seal, credential = aliased(SigningKey), aliased(SigningKey)
     successor = aliased(Certificate)
-
-    def consented(purpose: Any) -> Any:
-        return (
-            select(Consent.id)
-            .where(
-                *_live_consents(Certificate.holder_person_id, Certificate.case_id),
-                Consent.purpose == purpose,
-            )
-            .exists()
-        )
-
     return (
-        select(
-            *_CERTIFICATE,
-            *(getattr(seal, name) for name in _KeyFacts._fields),
-            *(getattr(credential, name) for name in _KeyFacts._fields),
-            *(consented(purpose) for purpose in PUBLIC_CONSENTS),
-            successor.verification_code,
-            successor.status,
-        )
-        .outerjoin(seal, seal.kid == Certificate.seal_kid)
-        .outerjoin(credential, credential.kid == Certificate.credential_kid)
+        with_register_facts(select(*_CERTIFICATE))
+        .add_columns(successor.verification_code, successor.status)
         .outerjoin(successor, successor.id == Certificate.superseded_by_id)
         .where(Certificate.verification_code == bindparam("code"))
     )
@@ -118,13 +97,8 @@ def answer_by_code(connection: Connection, code: str, now: dt.datetime) -> Publi
     required = frozen_required(row.content)
     if required is None:
         return None
-    width, start = len(_KeyFacts._fields), len(_CERTIFICATE)
-    keys = (
-        _KeyFacts(*row[start : start + width]),
-        _KeyFacts(*row[start + width : start + 2 * width]),
-    )
-    given = row[start + 2 * width : start + 2 * width + len(PUBLIC_CONSENTS)]
-    consents = frozenset(p for p, yes in zip(PUBLIC_CONSENTS, given, strict=True) if yes)
+    start = len(_CERTIFICATE)
+    keys, consents = register_facts(row[start : start + REGISTER_FACTS_WIDTH])
     successor_code, successor_status = row[-2], row[-1]
     facts = RegisterFacts(
         row.status, row.content, row.issued_at, row.completed_at, row.organisation_id

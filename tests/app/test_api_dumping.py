@@ -15,7 +15,13 @@ from app.api.dumping import Dumper
 from app.verify.checks import verification_json
 from certification.clock import utcnow
 from certification.models import Certificate
-from certification.verification.checks import public_view, set_public_consents, verify_code
+from certification.verification.checks import (
+    verify_code,
+)
+from certification.verification.public import (
+    public_view,
+    set_public_consents,
+)
 from tests.support.certificates import issue_on_the_web
 
 _CHECKED = dt.datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=dt.UTC)

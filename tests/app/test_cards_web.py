@@ -230,7 +230,7 @@ def test_the_published_keys_check_a_scanned_code_offline(app: Flask, w: dict[str
 
 @pytest.mark.slow
 def test_a_card_is_rendered_once_per_version_and_served_as_stored(
-    app: Flask, db: Session, w: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    app: Flask, db: Session, w: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import datetime as dt
 
@@ -255,6 +255,14 @@ def test_a_card_is_rendered_once_per_version_and_served_as_stored(
     png, png_again = client.get(f"{url}/card.png"), client.get(f"{url}/card.png")
     assert png.mimetype == "image/png" and png.data == png_again.data
     assert rendered == ["card.html"]  # the PNG is drawn from the stored PDF, once
+    # `cards export` writes the stored files too: the holder's bytes, nothing rendered again.
+    for name, downloaded in (("card.pdf", first.data), ("card.png", png.data)):
+        exported = app.test_cli_runner().invoke(
+            args=["cards", "export", w["card"].number, str(tmp_path / name)]
+        )
+        assert exported.exit_code == 0, exported.output
+        assert (tmp_path / name).read_bytes() == downloaded
+    assert rendered == ["card.html"]
     db.expire_all()
     [stored] = db.scalars(select(CardDocument)).all()
     assert stored.png_sha256 is not None and stored.locale == "it"

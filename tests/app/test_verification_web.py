@@ -9,7 +9,9 @@ import io
 import json
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,24 +19,112 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from app.db import database
 from app.services import upload_pool
 from certification.certificates import lifecycle as C
+from certification.keys.management import init_keys
 from certification.models import Certificate, Competence, VerificationLog, VerificationResult
-from certification.verification.checks import set_public_consents
+from certification.people.roles import Role
+from certification.verification.public import (
+    set_public_consents,
+)
 from certification.verification.results import kept_result, purge_expired
 from tests.support import forgeries
 from tests.support.certificates import (
     download,
     embedded_credential,
+    found_again,
     issue_on_the_web,
+    rows_of,
 )
 from tests.support.clock import NOW
-from tests.support.factories import PASSWORD
+from tests.support.factories import PASSWORD, make_account
 from tests.support.services import require_tool
-from tests.support.web import csrf_token, login, post_form
-from tests.support.worlds import CaseWorld
+from tests.support.transactions import savepoint, session_on
+from tests.support.web import app_on, app_settings, csrf_token, login, post_form
+from tests.support.worlds import CaseWorld, another_case, assessment_world, certified
+
+# --- one certificate for the module (as tests.support.certificates says) -------------------
+# Issuing on the web (render, seal) was most of each test's time. The module issues one
+# certificate as the signatory would, in its own transaction; every test runs in a SAVEPOINT of
+# it (rolled back after the test) with an app of its own on the module's instance folder,
+# where the certificate's files are. The tests that change the certificate itself (revoke it,
+# rewrite its code or content) issue one of their own, for another case of the same ente.
+pytestmark = pytest.mark.xdist_group("verification-web")
+
+
+@pytest.fixture(scope="module")
+def module_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("verification-web") / "instance"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], module_instance: Path) -> dict[str, Any]:
+    """The suite's, with the module's instance folder (where the shared certificate is kept)."""
+    return {**app_config, "INSTANCE_PATH": str(module_instance)}
+
+
+@pytest.fixture(scope="module")
+def issued_once(
+    module_connection: Connection, database_url: str, module_instance: Path
+) -> dict[str, Any]:
+    """A certified case of an ente with the app's keys and a signatory (the suite's ``stage``),
+    its certificate issued on the web and downloaded by its holder: the rows, the PDF."""
+    application = app_on(module_connection, app_settings(database_url, module_instance))
+    session = session_on(module_connection)
+    try:
+        w = assessment_world(session)
+        w.ente.accreditation_number = "LOM-1234"  # frozen into the certificate, shown
+        w.signatory = make_account(session, roles=(Role.SIGNATORY,), organisation=w.ente)
+        stage = replace(w, case=certified(session, w))
+        init_keys(session, None, application.config["KEY_PASSPHRASE"].encode(), NOW)
+        session.commit()
+        certificate = issue_on_the_web(application, stage, session)
+        return {
+            "rows": rows_of({**vars(stage), "certificate": certificate}),
+            "pdf": download(application, stage, certificate),
+        }
+    finally:
+        session.close()
+        database(application).engine.dispose()
+
+
+@pytest.fixture
+def connection(module_connection: Connection) -> Iterator[Connection]:
+    """The suite's ``connection``, here a SAVEPOINT of the module's transaction, rolled back
+    after the test. A test that asks for ``issued`` has the module's certificate issued first
+    (module fixtures are made before the test's); one that does not (an unknown code) does not
+    wait for it."""
+    yield from savepoint(module_connection)
+
+
+@dataclass
+class Issued:
+    """The module's world and certificate as the test's session sees them, and its PDF."""
+
+    stage: CaseWorld
+    certificate: Certificate
+    pdf: bytes
+
+
+@pytest.fixture
+def issued(db: Session, issued_once: dict[str, Any]) -> Issued:
+    found = found_again(db, issued_once["rows"])
+    certificate = found.pop("certificate")
+    return Issued(CaseWorld(**found), certificate, issued_once["pdf"])
+
+
+@pytest.fixture
+def stage(db: Session, issued: Issued) -> CaseWorld:
+    """Another certified case of the module's ente, for a test that issues its own
+    certificate (to change it)."""
+    w = another_case(db, issued.stage)
+    case = certified(db, w)
+    db.commit()
+    return replace(w, case=case)
 
 
 def _upload(client: FlaskClient, data: bytes, url: str = "/verify", name: str = "c.pdf") -> Any:
@@ -47,11 +137,10 @@ def _upload(client: FlaskClient, data: bytes, url: str = "/verify", name: str = 
 @pytest.mark.slow
 def test_the_valid_certificate_verifies_by_link_code_pdf_and_json(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
-    certificate = issue_on_the_web(app, stage, db)
-    pdf = download(app, stage, certificate)
+    stage, certificate, pdf = issued.stage, issued.certificate, issued.pdf
     _show_name(stage, certificate, db)
     anyone = app.test_client()
     code = certificate.verification_code
@@ -126,15 +215,13 @@ def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(
 @pytest.mark.slow
 def test_the_page_opens_each_competence_to_what_was_certified(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
     """Issue 19: each certified competence opens to its abilità, conoscenze, criteria and the
     level reached, from the certificate's frozen content even when the catalogue changes, with
     the standard it was assessed against; the body's regional accreditation is shown."""
-    stage.ente.accreditation_number = "LOM-1234"
-    db.commit()
-    certificate = issue_on_the_web(app, stage, db)
+    certificate = issued.certificate  # its ente has accreditation number LOM-1234
     signed = certificate.content["competences"][0]
     # Today's catalogue says something else: the page keeps what was certified.
     competence = db.scalar(select(Competence).where(Competence.code == signed["code"]))
@@ -160,15 +247,14 @@ def test_the_page_opens_each_competence_to_what_was_certified(
 @pytest.mark.slow
 def test_a_checked_file_s_result_is_kept_for_30_days_with_a_report(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
     tmp_path: Any,
 ) -> None:
     """Issue 19: an upload's verdict gets an address valid for 30 days, opened by anyone, with
     the same public data and nothing from the file, and a printable report; a forged offer, a
     bad or an expired address get the unknown-result page."""
-    certificate = issue_on_the_web(app, stage, db)
-    pdf = download(app, stage, certificate)
+    certificate, pdf = issued.certificate, issued.pdf
     checker = app.test_client()
     page = _upload(checker, pdf).get_data(as_text=True)
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', page)
@@ -214,11 +300,7 @@ def test_a_checked_file_s_result_is_kept_for_30_days_with_a_report(
     assert purge.exit_code == 0 and "0 expired verification result(s) deleted." in purge.output
 
 
-def test_unknown_codes_all_get_the_same_404(
-    app: Flask,
-    stage: CaseWorld,
-    db: Session,
-) -> None:
+def test_unknown_codes_all_get_the_same_404(app: Flask) -> None:
     anyone = app.test_client()
     # The form's CSRF token is signed with the time: it changes from one second to the next.
     bodies = {
@@ -256,10 +338,10 @@ def _mistype(code: str) -> str:
 @pytest.mark.slow
 def test_a_mistyped_code_gets_its_own_page_and_api_answer_and_is_not_looked_up(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
-    certificate = issue_on_the_web(app, stage, db)
+    stage, certificate = issued.stage, issued.certificate
     anyone = app.test_client()
     typo = C.format_code(_mistype(certificate.verification_code)).lower()
     before = db.scalar(select(func.count()).select_from(VerificationLog))
@@ -329,11 +411,10 @@ def test_a_certificate_with_a_code_of_before_the_check_character_still_verifies(
 @pytest.mark.slow
 def test_the_api_verifies_files_and_documents_itself(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
-    certificate = issue_on_the_web(app, stage, db)
-    pdf = download(app, stage, certificate)
+    stage, certificate, pdf = issued.stage, issued.certificate, issued.pdf
     _show_name(stage, certificate, db)
     anyone = app.test_client()
     body = _upload(anyone, pdf, "/api/v1/verify").get_json()
@@ -360,8 +441,6 @@ def test_the_api_verifies_files_and_documents_itself(
 @pytest.mark.slow
 def test_the_public_endpoints_are_rate_limited(
     app_factory: Callable[..., Flask],
-    stage: CaseWorld,
-    db: Session,
 ) -> None:
     limited = app_factory(RATELIMIT_ENABLED=True)
     client = limited.test_client()
@@ -375,10 +454,10 @@ def test_the_public_endpoints_are_rate_limited(
 @pytest.mark.slow
 def test_the_holder_sees_the_count_and_chooses_what_is_shown(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
-    certificate = issue_on_the_web(app, stage, db)
+    stage, certificate = issued.stage, issued.certificate
     anyone = app.test_client()
     for _ in range(2):
         anyone.get(f"/verify/{certificate.verification_code}")
@@ -412,7 +491,7 @@ def test_the_holder_sees_the_count_and_chooses_what_is_shown(
 @pytest.mark.slow
 def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
     from app.db import database
@@ -420,7 +499,7 @@ def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     from certification.models import VerificationChannel
     from certification.verification.checks import verify_code
 
-    certificate = issue_on_the_web(app, stage, db)
+    certificate = issued.certificate
     result = verify_code(db, certificate.verification_code, NOW)
     failing = [True]
 
@@ -448,13 +527,12 @@ def test_the_log_is_written_in_batches_and_survives_a_busy_database(
 @pytest.mark.slow
 def test_only_what_the_holder_holds_shows_the_register(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
     """An id alone, a credential whose proof fails, a PDF that is not byte for byte the one
     issued: the answer of an unknown certificate, nothing from the register."""
-    certificate = issue_on_the_web(app, stage, db)
-    pdf = download(app, stage, certificate)
+    stage, certificate, pdf = issued.stage, issued.certificate, issued.pdf
     _show_name(stage, certificate, db)
     credential = json.loads(embedded_credential(pdf))
     credential["name"] = "Laurea in medicina"
@@ -488,15 +566,15 @@ def test_only_what_the_holder_holds_shows_the_register(
 @pytest.mark.slow
 def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
     from certification.demo.portfolio import simple_pdf
     from certification.keys.material import active_key
     from certification.models import KeyPurpose, SigningKey
 
-    certificate = issue_on_the_web(app, stage, db)
-    credential = embedded_credential(download(app, stage, certificate))
+    certificate, pdf = issued.certificate, issued.pdf
+    credential = embedded_credential(pdf)
     seal = db.get(SigningKey, certificate.seal_kid)
     assert seal is not None
     pdf = forgeries.seal_with_certificate_window(
@@ -540,13 +618,12 @@ def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
 def test_with_every_upload_slot_taken_an_issued_pdf_is_still_found_by_its_hash(
     app: Flask,
     app_factory: Callable[..., Flask],
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
     """A PDF byte-identical to an issued one needs no check in the pool; a credential's proof
     and an altered PDF's seal do, and get 503 with Retry-After while every slot is taken."""
-    certificate = issue_on_the_web(app, stage, db)
-    pdf = download(app, stage, certificate)
+    pdf = issued.pdf
     full = app_factory(UPLOAD_SLOTS=1, UPLOAD_QUEUE=0, UPLOAD_WAIT_MS=0)  # same instance folder
     anyone = full.test_client()
     with upload_pool(full).slots.slot():
@@ -574,10 +651,10 @@ def _reveal(client: FlaskClient, code: str, data: bytes, salt: str, api: bool = 
 @pytest.mark.slow
 def test_the_holder_reveals_one_evidence_file_on_the_web(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
-    certificate = issue_on_the_web(app, stage, db)
+    stage, certificate = issued.stage, issued.certificate
     salt = certificate.evidence_commitments[0].salt
     url = stage.evidence.url.encode()
     code = certificate.verification_code
@@ -631,10 +708,10 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
 @pytest.mark.slow
 def test_the_api_reveals_evidence_and_documents_it(
     app: Flask,
-    stage: CaseWorld,
+    issued: Issued,
     db: Session,
 ) -> None:
-    certificate = issue_on_the_web(app, stage, db)
+    stage, certificate = issued.stage, issued.certificate
     salt = certificate.evidence_commitments[0].salt
     url = stage.evidence.url.encode()
     code = C.format_code(certificate.verification_code)

@@ -5,7 +5,6 @@ refused with its stable code, changing nothing; exactly the row's actors may mak
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from certification.certificates import credentials
 from certification.certificates.lifecycle import (
     allowed_certificate_changes,
     change_certificate_status,
-    new_verification_code,
     status_list,
 )
 from certification.certificates.states import CERTIFICATE_CHANGES, CertificateChange
@@ -27,7 +25,6 @@ from certification.models import (
     AuditEvent,
     CardStatus,
     Certificate,
-    CertificateKind,
     CertificateStatus,
     StatusPurpose,
 )
@@ -39,6 +36,7 @@ from tests.support.factories import (
     make_candidate,
     make_card,
     make_case,
+    make_certificate,
     make_organisation,
 )
 
@@ -51,7 +49,6 @@ ENTE_ROLES = (
     Role.SIGNATORY,
     Role.ADMIN,
 )
-_index = itertools.count(1)
 
 
 @pytest.fixture
@@ -72,26 +69,8 @@ def _audit_count(db: Session) -> int:
 
 
 def _certificate(db: Session, ente: Any, status: CertificateStatus) -> Certificate:
-    holder = make_candidate(db)
-    n = next(_index)
-    certificate = Certificate(
-        case_id=make_case(db, candidate=holder, ente=ente).id,
-        generation=1,
-        organisation_id=ente.id,
-        number=f"LT1-TEST-{n}",
-        verification_code=new_verification_code(),
-        status_index=n,
-        kind=CertificateKind.COMPETENZE_SINGOLE,
-        locale="it",
-        status=status,
-        content={},
-        holder_person_id=holder.person_id,
-        issued_at=NOW,
-        reserved_at=NOW,
-    )
-    db.add(certificate)
-    db.flush()
-    return certificate
+    case = make_case(db, candidate=make_candidate(db), ente=ente)
+    return make_certificate(db, case, status=status)
 
 
 def _bits(db: Session, ente: Any) -> dict[StatusPurpose, bytes]:

@@ -22,6 +22,7 @@ from certification.keys.management import init_keys
 from certification.models import Certificate, KeyPurpose, SigningKey
 from certification.people.roles import Role
 from tests.support.factories import PASSWORD, make_account
+from tests.support.transactions import session_on
 from tests.support.web import login, post_form
 from tests.support.worlds import LATER, CaseWorld, assessment_world, certified
 
@@ -47,9 +48,7 @@ def make_issuer(connection: Connection, storage: Any, renderer: Any, clock: list
     its time read from ``clock[0]``."""
 
     def sessions() -> Session:
-        return Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
+        return session_on(connection)
 
     root = renderer._templates_dir.parent.parent
     return Issuer(
@@ -105,7 +104,7 @@ def issue_on_the_web(app: Flask, stage: CaseWorld, db: Session) -> Certificate:
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     db.expire_all()
-    certificate = db.scalar(select(Certificate))
+    certificate = db.scalar(select(Certificate).where(Certificate.case_id == stage.case.id))
     assert certificate is not None
     assert response.headers["Location"].endswith(f"/certificates/{certificate.id}")
     return certificate
@@ -184,9 +183,7 @@ def issue_for_module(
     transaction (after ``prepare``, when given, has changed the world): the rows (``rows_of``)
     of the world, its ``certificate`` and the ``row`` of its first evidence commitment, the
     ``storage``, the ``pdf`` and the credential's ``json``."""
-    session = Session(
-        bind=module_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    session = session_on(module_connection)
     try:
         world = certificate_world(
             session, module_connection, assessment_world(session), storage, renderer

@@ -229,3 +229,31 @@ def make_convention(db: Session, partner: Organisation, **fields: Any) -> Any:
     db.add(convention)
     db.flush()
     return convention
+
+
+def make_certificate(db: Session, case: Any, *, issued_at: Any = NOW, **fields: Any) -> Any:
+    """An issued certificate row of ``case`` (set directly, no PDF nor credential: for tests of
+    the register), with a number, code and status-list index of its own."""
+    from certification.certificates.lifecycle import new_verification_code
+    from certification.models import Certificate, CertificateKind, CertificateStatus
+
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "case_id": case.id,
+        "generation": 1,
+        "organisation_id": case.ente_titolato_id,
+        "number": f"TEST-{n}",
+        "verification_code": new_verification_code(),
+        "status_index": n,
+        "kind": CertificateKind.COMPETENZE_SINGOLE,
+        "locale": "it",
+        "status": CertificateStatus.ISSUED,
+        "content": {},
+        "holder_person_id": case.candidate_id,
+        "issued_at": issued_at,
+        "reserved_at": issued_at,
+    }
+    certificate = Certificate(**{**values, **fields})
+    db.add(certificate)
+    db.flush()
+    return certificate

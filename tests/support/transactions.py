@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 
 def rolled_back(engine: Engine) -> Iterator[Connection]:
@@ -23,3 +24,10 @@ def savepoint(connection: Connection) -> Iterator[Connection]:
     yield connection
     if nested.is_active:
         nested.rollback()
+
+
+def session_on(connection: Connection) -> Session:
+    """A session whose commits are SAVEPOINT releases on ``connection``'s transaction."""
+    return Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import sessionmaker
 
 
 class Client(FlaskClient):
@@ -19,6 +22,33 @@ class Client(FlaskClient):
 
     def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
         return super().open(*args, buffered=buffered, **kwargs)
+
+
+def app_settings(database_url: str, instance_path: Path) -> dict[str, Any]:
+    """The settings of a test app: testing, no rate limits, mail to the outbox."""
+    return {
+        "ENV": "testing",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(instance_path),
+        "SECRET_KEY": "test-secret-key-" + "k" * 32,
+        "RATELIMIT_ENABLED": False,
+        "DEV_OUTBOX": True,
+        "BASE_URL": "http://localhost",
+    }
+
+
+def app_on(connection: Connection | None, settings: dict[str, Any]) -> Flask:
+    """An app with ``settings`` whose sessions work in SAVEPOINTs on ``connection`` (a test's
+    or a module's transaction; None: the app's own engine)."""
+    from app import create_app
+
+    application = create_app(settings)
+    application.test_client_class = Client
+    if connection is not None:
+        application.extensions["attesta.db"].sessionmaker = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+    return application
 
 
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')

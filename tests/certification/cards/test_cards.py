@@ -16,14 +16,11 @@ from sqlalchemy.orm import Session
 
 from certification import cards as C
 from certification.cards import payload as card_payload
-from certification.certificates.lifecycle import new_verification_code, revoke_certificate
+from certification.certificates.lifecycle import revoke_certificate
 from certification.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from certification.keys.management import init_keys
 from certification.models import (
     CardStatus,
-    Certificate,
-    CertificateKind,
-    CertificateStatus,
     Consent,
     ConsentPurpose,
     EligibilityBasis,
@@ -38,34 +35,13 @@ from tests.support.factories import (
     make_candidate,
     make_card,
     make_case,
+    make_certificate,
     make_convention,
     make_organisation,
 )
 
 PASSPHRASE = b"test passphrase"
 TODAY = C.today(NOW)
-
-
-def _certificate(db: Session, holder: Any, ente: Any, n: int = 1) -> Certificate:
-    case = make_case(db, candidate=holder, ente=ente)
-    certificate = Certificate(
-        case_id=case.id,
-        generation=1,
-        organisation_id=ente.id,
-        number=f"CML-TEST-{n}-{ente.code}",
-        verification_code=new_verification_code(),
-        status_index=n,
-        kind=CertificateKind.COMPETENZE_SINGOLE,
-        locale="it",
-        status=CertificateStatus.ISSUED,
-        content={},
-        holder_person_id=holder.person_id,
-        issued_at=NOW,
-        reserved_at=NOW,
-    )
-    db.add(certificate)
-    db.flush()
-    return certificate
 
 
 @pytest.fixture
@@ -82,7 +58,7 @@ def w(db: Session) -> dict[str, Any]:
         "partner": partner,
         "other_partner": other_partner,
         "holder": holder,
-        "certificate": _certificate(db, holder, ente),
+        "certificate": make_certificate(db, make_case(db, candidate=holder, ente=ente)),
         "operator": make_account(db, roles=(Role.OPERATORE_ACCOGLIENZA,), organisation=ente),
         "tutor": make_account(db, roles=(Role.TUTOR,), organisation=ente),
         "partner_user": make_account(db, roles=(Role.PARTNER,), organisation=partner),

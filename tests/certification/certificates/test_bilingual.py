@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from certification.certificates import credentials
 from certification.certificates.production import TEMPLATE, build_credential, pdf_context
-from certification.verification.checks import public_view
+from certification.verification.public import (
+    public_view,
+)
 from tests.support.certificates import CertificateWorld, issue, registry_resolver
 from tests.support.credentials import (
     CREATED,

@@ -49,7 +49,9 @@ from certification.models import (
     StatusPurpose,
 )
 from certification.rendering import RenderError
-from certification.verification.checks import public_view
+from certification.verification.public import (
+    public_view,
+)
 from tests.support.certificates import (
     BASE,
     ISSUE_TIME,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from certification.certificates import commitments as K
@@ -28,11 +28,13 @@ from certification.portfolio.operations import evidence_digest, link_evidence
 from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import (
     Verdict,
-    public_view,
-    set_public_consents,
     verify_code,
     verify_credential_json,
     verify_pdf,
+)
+from certification.verification.public import (
+    public_view,
+    set_public_consents,
 )
 from tests.support.certificates import (
     BASE,
@@ -55,7 +57,7 @@ from tests.support.credentials import (
     verifier_command,
 )
 from tests.support.factories import competence
-from tests.support.transactions import rolled_back, savepoint
+from tests.support.transactions import savepoint
 from tests.support.worlds import another_case, certified
 
 NOW = ISSUE_TIME + dt.timedelta(days=30)
@@ -64,11 +66,6 @@ URL = "https://example.org/programma"  # the world's link evidence (tests.suppor
 
 # --- one certificate for the module (as tests.support.certificates says) -------------------
 pytestmark = pytest.mark.xdist_group("evidence-commitments")
-
-
-@pytest.fixture(scope="module")
-def module_connection(engine: Engine) -> Iterator[Connection]:
-    yield from rolled_back(engine)
 
 
 @pytest.fixture(scope="module")

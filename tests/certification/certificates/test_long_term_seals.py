@@ -19,6 +19,7 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from certification.certificates.issuance import issue_one, recover_pending
@@ -44,20 +45,90 @@ from certification.keys.material import KeyMaterial, active_key
 from certification.keys.revocation import root_crl
 from certification.models import Certificate, CertificateStatus, KeyPurpose, SigningKey
 from certification.portfolio.sandbox import SealChecker
+from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import verify_pdf
-from tests.support.certificates import ISSUE_TIME, PASS, CertificateWorld
-from tests.support.certificates import issue as _issue
+from tests.support.certificates import (
+    ISSUE_TIME,
+    PASS,
+    CertificateWorld,
+    found_again,
+    issue_for_module,
+    make_issuer,
+)
+from tests.support.transactions import savepoint
+from tests.support.worlds import another_case, certified
 
 
 def _root_pem(db: Session) -> str:
     return active_key(db, None, KeyPurpose.ROOT_CA).certificate_pem or ""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def checker() -> Iterator[SealChecker]:
     found = SealChecker(timeout=120.0)  # as in test_verification: a loaded CI machine is slow
     yield found
     found.close()
+
+
+# --- one certificate for the module (as tests.support.certificates says) -------------------
+# The tests share one sealed certificate; what a test changes in the register (a compromised
+# key, a refreshed file, a renewed TSA) is rolled back with its SAVEPOINT (a refreshed file
+# stays in the module's store, under its own digest, referred to by nothing). The tests of a
+# failing TSA need a certificate still to issue: another case of the same ente (``another``).
+pytestmark = pytest.mark.xdist_group("long-term-seals")
+
+
+@pytest.fixture(scope="module")
+def issued_once(
+    module_connection: Connection, renderer: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    storage = FileSystemStorage(tmp_path_factory.mktemp("long-term-seals") / "blobs")
+    return issue_for_module(module_connection, storage, renderer)
+
+
+@pytest.fixture
+def connection(module_connection: Connection, issued_once: dict[str, Any]) -> Iterator[Connection]:
+    """The suite's ``connection``, here a SAVEPOINT of the module's transaction."""
+    yield from savepoint(module_connection)
+
+
+@pytest.fixture
+def storage(issued_once: dict[str, Any]) -> Any:
+    return issued_once["storage"]
+
+
+@pytest.fixture
+def world(
+    db: Session, connection: Connection, issued_once: dict[str, Any], renderer: Any
+) -> CertificateWorld:
+    """The module's world as the test's session sees it, with an issuer of its own on the
+    test's SAVEPOINT."""
+    found = found_again(db, issued_once["rows"])
+    found.pop("certificate")
+    found.pop("row", None)
+    clock = [ISSUE_TIME]
+    return CertificateWorld(
+        **found,
+        issuer=make_issuer(connection, issued_once["storage"], renderer, clock),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def certificate(db: Session, issued_once: dict[str, Any]) -> Certificate:
+    """The module's sealed certificate."""
+    found = found_again(db, issued_once["rows"])["certificate"]
+    assert isinstance(found, Certificate)
+    return found
+
+
+@pytest.fixture
+def another(db: Session, world: CertificateWorld) -> CertificateWorld:
+    """The world with another certified case of its ente, its certificate not issued yet."""
+    w = another_case(db, world)
+    case = certified(db, w)
+    db.commit()
+    return dataclasses.replace(w, case=case)
 
 
 def _ends(pem: str | None) -> dt.datetime:
@@ -81,9 +152,8 @@ def test_attestas_tsa_is_a_demo_tsa_under_the_root(db: Session, world: Certifica
 
 
 def test_a_certificate_is_sealed_pades_b_lta_and_stays_pdf_1_7(
-    db: Session, world: CertificateWorld, storage: Any
+    db: Session, certificate: Certificate, storage: Any
 ) -> None:
-    certificate = _issue(db, world)
     pdf = storage.get(certificate.pdf_sha256)
     reader = PdfFileReader(io.BytesIO(pdf))
     kinds = [str(s.sig_object_type) for s in reader.embedded_signatures]
@@ -106,9 +176,12 @@ def test_a_certificate_is_sealed_pades_b_lta_and_stays_pdf_1_7(
 
 
 def test_the_seal_outlives_its_certificate_but_a_plain_seal_does_not(
-    db: Session, world: CertificateWorld, storage: Any, checker: SealChecker
+    db: Session,
+    world: CertificateWorld,
+    certificate: Certificate,
+    storage: Any,
+    checker: SealChecker,
 ) -> None:
-    certificate = _issue(db, world)
     pdf = storage.get(certificate.pdf_sha256)
     seal = db.get(SigningKey, certificate.seal_kid)
     after = _ends(seal.certificate_pem) + dt.timedelta(days=30)
@@ -140,9 +213,12 @@ def test_the_seal_outlives_its_certificate_but_a_plain_seal_does_not(
 
 
 def test_a_seal_made_after_the_keys_compromise_does_not_verify(
-    db: Session, world: CertificateWorld, storage: Any, checker: SealChecker
+    db: Session,
+    world: CertificateWorld,
+    certificate: Certificate,
+    storage: Any,
+    checker: SealChecker,
 ) -> None:
-    certificate = _issue(db, world)
     good = storage.get(certificate.pdf_sha256)
     material = signer_material(db, certificate.organisation_id, None)
     compromised_at = ISSUE_TIME + dt.timedelta(days=2)
@@ -213,8 +289,9 @@ class _OtherDigest(TimeStamper):
 
 @pytest.mark.parametrize("failing", ["down", "garbage", "other digest"])
 def test_a_failing_tsa_leaves_the_reservation_pending_for_recover(
-    db: Session, world: CertificateWorld, storage: Any, failing: str
+    db: Session, another: CertificateWorld, storage: Any, failing: str
 ) -> None:
+    world = another
     issuer = world.issuer
     with issuer.session_factory() as session:
         signer = issuer.signer(signer_material(session, world.ente.id, None))
@@ -249,9 +326,8 @@ def test_a_failing_tsa_leaves_the_reservation_pending_for_recover(
 
 
 def test_refresh_adds_a_document_timestamp_before_the_tsa_expires_once(
-    db: Session, world: CertificateWorld, storage: Any, checker: SealChecker
+    db: Session, certificate: Certificate, storage: Any, checker: SealChecker
 ) -> None:
-    certificate = _issue(db, world)
     first = storage.get(certificate.pdf_sha256)
     old_tsa = active_key(db, None, KeyPurpose.TIMESTAMP)
     near = _ends(old_tsa.certificate_pem) - dt.timedelta(days=30)
@@ -306,13 +382,12 @@ def test_refresh_adds_a_document_timestamp_before_the_tsa_expires_once(
 
 @pytest.mark.slow
 def test_pyhankos_own_validator_finds_the_seal_intact_trusted_and_time_stamped(
-    db: Session, world: CertificateWorld, storage: Any, tmp_path: Path
+    db: Session, certificate: Certificate, storage: Any, tmp_path: Path
 ) -> None:
     """The independent check of the issue: `pyhanko sign validate --trust root.pem`."""
     pyhanko = Path(sys.executable).with_name("pyhanko")
     if not pyhanko.exists():
         pytest.skip("pyhanko-cli is not installed (make install puts it in the dev tools)")
-    certificate = _issue(db, world)
     pdf = tmp_path / "certificato.pdf"
     pdf.write_bytes(storage.get(certificate.pdf_sha256))
     root = tmp_path / "root.pem"

@@ -14,8 +14,6 @@ from certification.cases.states import CaseStatus
 from certification.models import (
     CaseTransition,
     Certificate,
-    CertificateKind,
-    CertificateStatus,
     CompetenceOutcome,
     VerificationChannel,
     VerificationLog,
@@ -23,9 +21,13 @@ from certification.models import (
 from certification.models.assessment import Outcome
 from certification.people.roles import OrganisationKind
 from certification.supervision.statistics import dashboard, last_months
-from tests.support.factories import make_case, make_organisation, profile
+from tests.support.factories import make_case, make_certificate, make_organisation, profile
 
 NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def _certificate(db: Session, case: Any, issued: str) -> Certificate:
+    return make_certificate(db, case, issued_at=_at(issued))
 
 
 def _at(text: str) -> dt.datetime:
@@ -69,31 +71,6 @@ def _outcome(db: Session, case: Any, code: str, outcome: Outcome, **kw: Any) -> 
             **kw,
         )
     )
-
-
-_numbers = iter(range(1, 1000))
-
-
-def _certificate(db: Session, case: Any, issued: str) -> Certificate:
-    n = next(_numbers)
-    certificate = Certificate(
-        case_id=case.id,
-        generation=1,
-        organisation_id=case.ente_titolato_id,
-        number=f"ST-{n}",
-        verification_code=f"STATCODE{n:04d}",
-        status_index=n,
-        kind=CertificateKind.COMPETENZE_SINGOLE,
-        locale="it",
-        status=CertificateStatus.ISSUED,
-        content={},
-        holder_person_id=case.candidate_id,
-        issued_at=_at(issued),
-        reserved_at=_at(issued),
-    )
-    db.add(certificate)
-    db.flush()
-    return certificate
 
 
 def _verified(db: Session, certificate: Certificate, at: str) -> None:

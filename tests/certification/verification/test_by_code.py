@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.models import Certificate, CertificateStatus
 from certification.verification.by_code import answer_by_code
-from certification.verification.checks import public_view, set_public_consents, verify_code
+from certification.verification.checks import (
+    verify_code,
+)
+from certification.verification.public import (
+    public_view,
+    set_public_consents,
+)
 from tests.support.certificates import ISSUE_TIME, certificate_world, issue
 from tests.support.worlds import assessment_world
 

@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 from certification.models import (
     AuditEvent,
     Certificate,
-    CertificateKind,
-    CertificateStatus,
     VerificationChannel,
     VerificationCount,
     VerificationLog,
@@ -23,7 +21,7 @@ from certification.people.roles import OrganisationKind
 from certification.supervision.statistics import dashboard
 from certification.verification.checks import verification_count
 from certification.verification.retention import prune_verification_log, retention_cutoff
-from tests.support.factories import make_case, make_organisation
+from tests.support.factories import make_case, make_certificate, make_organisation
 
 NOW = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
 RETENTION = dt.timedelta(days=30)
@@ -33,26 +31,8 @@ def _at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
-def _certificate(db: Session, ente: Any, n: int) -> Certificate:
-    case = make_case(db, ente=ente)
-    certificate = Certificate(
-        case_id=case.id,
-        generation=1,
-        organisation_id=ente.id,
-        number=f"RT-{n}",
-        verification_code=f"RETCODE{n:04d}",
-        status_index=n,
-        kind=CertificateKind.COMPETENZE_SINGOLE,
-        locale="it",
-        status=CertificateStatus.ISSUED,
-        content={},
-        holder_person_id=case.candidate_id,
-        issued_at=_at("2026-01-10T10:00"),
-        reserved_at=_at("2026-01-10T10:00"),
-    )
-    db.add(certificate)
-    db.flush()
-    return certificate
+def _certificate(db: Session, ente: Any) -> Certificate:
+    return make_certificate(db, make_case(db, ente=ente), issued_at=_at("2026-01-10T10:00"))
 
 
 def _verified(db: Session, certificate: Certificate | None, at: str, **kw: Any) -> None:
@@ -72,7 +52,7 @@ def _world(db: Session) -> tuple[list[Any], list[Certificate]]:
     region = make_organisation(db, OrganisationKind.ENTE_TITOLARE)
     a = make_organisation(db, short_name="A ente", accredited_by_id=region.id)
     z = make_organisation(db, short_name="Z ente")
-    one, two, theirs = _certificate(db, a, 1), _certificate(db, a, 2), _certificate(db, z, 3)
+    one, two, theirs = _certificate(db, a), _certificate(db, a), _certificate(db, z)
     for at in (
         "2026-03-15T09:00",
         "2026-03-15T10:00",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from certification.certificates import credentials
@@ -40,15 +40,17 @@ from certification.verification.checks import (
     Outcome,
     Verdict,
     Verification,
-    public_view,
     record_verification,
-    set_public_consents,
     trusted_roots,
     verification_count,
     verify_code,
     verify_credential_json,
     verify_file,
     verify_pdf,
+)
+from certification.verification.public import (
+    public_view,
+    set_public_consents,
 )
 from tests.support import forgeries
 from tests.support.certificates import (
@@ -58,7 +60,7 @@ from tests.support.certificates import (
     issue_for_module,
     make_issuer,
 )
-from tests.support.transactions import rolled_back, savepoint
+from tests.support.transactions import savepoint
 
 NOW = ISSUE_TIME + dt.timedelta(days=30)
 
@@ -82,11 +84,6 @@ def checker() -> Iterator[SealChecker]:
 # revocation, a compromised key, a second certificate) is gone before the next test starts.
 # The xdist group keeps the module's tests on one worker, so it issues once per run.
 pytestmark = pytest.mark.xdist_group("verification")
-
-
-@pytest.fixture(scope="module")
-def module_connection(engine: Engine) -> Iterator[Connection]:
-    yield from rolled_back(engine)
 
 
 @pytest.fixture(scope="module")
