@@ -26,7 +26,7 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from certification.cases.states import CaseStatus
 from certification.certificates.content import CertificateContent
@@ -53,13 +53,16 @@ from certification.db import is_transient, retry_transient
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
 from certification.faults import crash_point
 from certification.models import (
+    AssessmentSession,
     BulkIssuance,
     BulkIssuanceItem,
     Certificate,
     CertificateStatus,
     CertificationCase,
     Organisation,
+    PanelMember,
     Profile,
+    ProfileCompetence,
     StatusPurpose,
     UserAccount,
 )
@@ -182,14 +185,26 @@ class _Reserved:
 
 @functools.cache
 def _for_content() -> tuple[Any, ...]:
-    """What the certificate's content reads of its case, in the case's own query (each would be
-    a query of its own when first touched). Built once, on first use: building it configures
-    every mapper, which a command that issues nothing need not pay (startup time, issue 20)."""
+    """What the certificate's content reads of its case (:func:`certificate_content`), loaded
+    with the case: joined for the one-to-one, a query per collection (selectin) for the rest,
+    so that one content build takes a bounded number of queries, however many competences,
+    sessions, panel members or profile links the case has (each would otherwise be a lazy
+    load of its own). Built once, on first use: building it configures every mapper, which a
+    command that issues nothing need not pay (startup time, issue 20)."""
     return (
         joinedload(CertificationCase.candidate),
         joinedload(CertificationCase.snapshot),
         joinedload(CertificationCase.ente_titolato).joinedload(Organisation.accredited_by),
         joinedload(CertificationCase.target_profile).joinedload(Profile.framework),
+        joinedload(CertificationCase.target_profile)
+        .selectinload(Profile.competence_links)
+        .joinedload(ProfileCompetence.competence),
+        selectinload(CertificationCase.competences),
+        selectinload(CertificationCase.outcomes),
+        selectinload(CertificationCase.ratings),
+        selectinload(CertificationCase.sessions)
+        .selectinload(AssessmentSession.members)
+        .joinedload(PanelMember.person),
     )
 
 
