@@ -16,10 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import multiprocessing
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from certification.cases.states import CaseStatus
 from certification.certificates.content import CertificateContent
-from certification.certificates.hashing import CredentialHasher, die_with_parent
+from certification.certificates.hashing import CredentialHasher
 from certification.certificates.lifecycle import (
     PUBLIC_STATES,
     AlreadyIssued,
@@ -48,6 +47,7 @@ from certification.certificates.production import (
     produce_certificate,
     signer_material,
 )
+from certification.certificates.rendering_pool import produce_in_worker, rendering_pool
 from certification.certificates.tsa import TimestampUnavailable
 from certification.db import is_transient, retry_transient
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
@@ -59,10 +59,12 @@ from certification.models import (
     Certificate,
     CertificateStatus,
     CertificationCase,
+    KeyPurpose,
     Organisation,
     PanelMember,
     Profile,
     ProfileCompetence,
+    SigningKey,
     StatusPurpose,
     UserAccount,
 )
@@ -488,24 +490,25 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
 
 # --- bulk -------------------------------------------------------------------------------------
 
-_worker_state: dict[str, Any] = {}
 
-
-def _worker_init(paths: RendererPaths, passphrase: bytes) -> None:
-    die_with_parent()
-    _worker_state["renderer"] = paths.renderer()
-    _worker_state["passphrase"] = passphrase
-    _worker_state["signers"] = {}
-
-
-def _worker_produce(
-    material: SignerMaterial, content: CertificateContent, locale: str
-) -> ProducedCertificate:
-    signers: dict[str, IssuerSigner] = _worker_state["signers"]
-    key = f"{material.seal.kid}:{material.credential.kid}"
-    if key not in signers:
-        signers[key] = IssuerSigner(material, _worker_state["passphrase"])
-    return produce_certificate(content, locale, signers[key], _worker_state["renderer"])
+def warm_up(issuer: Issuer) -> int:
+    """Build now what a process's first issuance would: the query options (mappers configured),
+    each ente's signer (keys parsed, CRL made), for a process that forks the ones that issue (a
+    queue worker): they start warm. The number of signers ready."""
+    _for_content()
+    with issuer.session_factory() as session:
+        entes = session.scalars(
+            select(SigningKey.organisation_id).where(
+                SigningKey.purpose == KeyPurpose.PDF_SEAL,
+                SigningKey.organisation_id.is_not(None),
+                SigningKey.retired_at.is_(None),
+                SigningKey.compromised_at.is_(None),
+            )
+        )
+        for ente in {e for e in entes if e is not None}:
+            material = signer_material(session, ente, issuer.timestamp_url, issuer.timestamp_roots)
+            issuer.signer(material).crl(issuer.clock())
+    return len(issuer._signers)
 
 
 def start_bulk(
@@ -685,10 +688,13 @@ def run_bulk(
     *,
     workers: int = 2,
     progress: Callable[[ItemResult], None] | None = None,
+    fork: bool = False,
 ) -> list[ItemResult]:
     """Issue every still-pending item of a bulk request: reservations one by one, rendering and
     sealing on a pool of ``workers`` processes (0: in this process), completions as they come.
-    Items already done (a repeated run) are not touched: no double issuance."""
+    Items already done (a repeated run) are not touched: no double issuance. ``fork``: the
+    rendering processes are forked from this one, warm (only for a single-threaded caller:
+    :mod:`~certification.certificates.rendering_pool`)."""
 
     def load() -> tuple[uuid.UUID, list[uuid.UUID]]:
         with issuer.session_factory() as session:
@@ -817,19 +823,16 @@ def run_bulk(
                 pending = []
         finish_batch(pending)
         return results
-    # Spawned (not forked) workers: no inherited database connections or threads.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(issuer.renderer_paths, issuer.passphrase),
-    ) as pool:
+    # Forked from a warm caller (fork=True: its renderer and keys), else spawned.
+    warm = issuer if fork else None
+    with rendering_pool(workers, issuer.renderer_paths, issuer.passphrase, warm=warm) as pool:
         futures: list[tuple[uuid.UUID, _Reserved, Future[ProducedCertificate]]] = [
             (
                 case_id,
                 reserved,
-                pool.submit(_worker_produce, reserved.material, reserved.content, reserved.locale),
+                pool.submit(
+                    produce_in_worker, reserved.material, reserved.content, reserved.locale
+                ),
             )
             for case_id, reserved in reservations()
         ]
