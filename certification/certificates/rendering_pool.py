@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from certification.certificates.content import CertificateContent
 from certification.certificates.hashing import die_with_parent
 from certification.certificates.production import (
     IssuerSigner,
@@ -23,16 +24,29 @@ from certification.certificates.production import (
     SignerMaterial,
     produce_certificate,
 )
+from certification.rendering import DocumentRenderer
 
-if TYPE_CHECKING:
-    from certification.certificates.content import CertificateContent
-    from certification.certificates.issuance import Issuer, RendererPaths
+
+class Paths(Protocol):
+    """Where a spawned process builds its renderer from (issuance's ``RendererPaths``)."""
+
+    def renderer(self) -> DocumentRenderer: ...
+
+
+class Warm(Protocol):
+    """A warm issuer (issuance's ``Issuer``): its renderer and its signers, parsed once."""
+
+    @property
+    def renderer(self) -> DocumentRenderer: ...
+
+    def signer(self, material: SignerMaterial) -> IssuerSigner: ...
+
 
 _state: dict[str, Any] = {}
 
 
 def rendering_pool(
-    workers: int, paths: RendererPaths, passphrase: bytes, *, warm: Issuer | None = None
+    workers: int, paths: Paths, passphrase: bytes, *, warm: Warm | None = None
 ) -> ProcessPoolExecutor:
     """``workers`` rendering processes: spawned, or forked from this process with ``warm``'s
     renderer and keys (see the module's doc for when that is safe)."""
@@ -52,14 +66,14 @@ def rendering_pool(
     )
 
 
-def _spawned(paths: RendererPaths, passphrase: bytes) -> None:
+def _spawned(paths: Paths, passphrase: bytes) -> None:
     die_with_parent()
     _state["renderer"] = paths.renderer()
     _state["passphrase"] = passphrase
     _state["signers"] = {}
 
 
-def _forked(issuer: Issuer) -> None:
+def _forked(issuer: Warm) -> None:
     die_with_parent()
     _state["issuer"] = issuer  # a copy, as it was when forked: its renderer and parsed keys
 
@@ -68,7 +82,7 @@ def produce_in_worker(
     material: SignerMaterial, content: CertificateContent, locale: str
 ) -> ProducedCertificate:
     """One certificate, made in a rendering process."""
-    issuer: Issuer | None = _state.get("issuer")
+    issuer: Warm | None = _state.get("issuer")
     if issuer is not None:
         return produce_certificate(content, locale, issuer.signer(material), issuer.renderer)
     signers: dict[str, IssuerSigner] = _state["signers"]
