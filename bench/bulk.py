@@ -6,8 +6,9 @@ ours  = what ``flask --app wsgi certificates issue`` does: ``start_bulk`` (recor
         request's progress recorded (commit);
 bare  = a pool of the same size (spawned the same way, keys parsed once per worker) where each
         task is WeasyPrint rendering the same certificate HTML + pyHanko sealing it, the sealed
-        bytes returned to the parent (bench.common.bare_render_seal, as bench/issuance.py), a
-        plain seal: what PAdES B-LTA adds (time-stamps, DSS) is on our side.
+        bytes returned to the parent (bench.common.bare_render_seal, as bench/issuance.py),
+        sealed at our level, PAdES B-LTA with the same demo TSA (the root's CRL made once per
+        worker): the ratio is our overhead, not what B-LTA costs.
 
 Both start their pool inside the measurement, as a command-line run does. The N certified cases
 of each round of ours are made beforehand through the real workflow (tests.support.instances), on a
@@ -17,7 +18,6 @@ the wall time for N certificates, the ratio the median of the rounds' own ratios
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import multiprocessing
 import shutil
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import alternate, bare_render_seal, elapsed, row  # noqa: E402
 
-TARGET = 1.15
+TARGET = 1.10
 
 # --- the bare pool's workers --------------------------------------------------------------------
 
@@ -42,18 +42,24 @@ _bare: dict[str, Any] = {}
 
 
 def _bare_init(paths: Any, material: Any, passphrase: bytes, html: str, credential: bytes) -> None:
+    import datetime as dt
+
     from certification.certificates.production import IssuerSigner
 
+    signer = IssuerSigner(material, passphrase)
     _bare.update(
         renderer=paths.renderer(),
-        sealer=IssuerSigner(material, passphrase).sealer,
+        sealer=signer.sealer,
+        crl=signer.crl(dt.datetime.now(dt.UTC)),
         html=html,
         credential=credential,
     )
 
 
 def _bare_produce(_: int) -> bytes:
-    return bare_render_seal(_bare["renderer"], _bare["sealer"], _bare["html"], _bare["credential"])
+    return bare_render_seal(
+        _bare["renderer"], _bare["sealer"], _bare["html"], _bare["credential"], _bare["crl"]
+    )
 
 
 # --- the benchmark ----------------------------------------------------------------------------
@@ -88,10 +94,9 @@ def main(n: int = 100, rounds: int = 2, workers: int = 2) -> dict[str, Any]:
                     "it",
                 )
                 credential = service.storage.get(certificate.credential_sha256 or "")
-                # The bare side seals plain (no time-stamps, no DSS): what B-LTA adds is ours.
-                material = dataclasses.replace(
-                    signer_material(db, certificate.organisation_id, None), timestamping=None
-                )
+                # The bare side seals as ours does: B-LTA with the demo TSA.
+                material = signer_material(db, certificate.organisation_id, None)
+                assert material.timestamping is not None, "the demo has its TSA: seals are B-LTA"
             batches = iter([case_ids[1 + i * n : 1 + (i + 1) * n] for i in range(rounds)])
             paths = service.renderer_paths
             issued: list[int] = []

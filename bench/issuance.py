@@ -1,17 +1,20 @@
 """Issuance cost against its bare building blocks, measured side by side in one run.
 
 bare  = WeasyPrint rendering the very same certificate HTML (PDF/A-3b, the same credential
-        attached, shared fonts and CSS) + pyHanko sealing it with a key parsed once, a plain
-        PAdES seal (B-B): the HTML of a correction made by the warm-up, since every measured
-        issuance is a correction;
+        attached, shared fonts and CSS) + pyHanko sealing it with a key parsed once, at the
+        level ours seals: PAdES B-LTA with the same demo TSA (signature time-stamp, DSS with
+        the chain and the root's CRL made once, document time-stamp): the HTML of a correction
+        made by the warm-up, since every measured issuance is a correction;
 full  = Attesta's whole issuance of one certificate: reservation (commit), credential signed,
         render, seal as PAdES B-LTA (a signature time-stamp from the demo TSA, the chain and
         the root CA's CRL in the DSS, a document time-stamp), bytes stored, completion
         (commit) — measured as corrections of a demo certificate, each one a complete issuance.
-        The ratio therefore carries what B-LTA adds (issue 21 item 5).
+        Both sides seal B-LTA, so the ratio is Attesta's overhead over the building blocks
+        (until issue 22 the bare side sealed B-B, and the ratio carried what B-LTA adds).
 
-And, on the same rendered PDF, what B-LTA adds to the seal alone: "seal B-LTA" (Attesta's seal,
-time-stamps and DSS, the CRL cached per process as in issuance) against "bare" (the plain seal).
+And, on the same rendered PDF, what B-LTA costs over a plain PAdES B-B seal (for information, not
+in the ratio): "seal B-LTA" (time-stamps and DSS, the CRL cached per process as in issuance)
+against the plain seal.
 
 The sides are interleaved so that all see the same machine state; medians are compared.
 """
@@ -75,8 +78,9 @@ def main(rounds: int) -> dict[str, Any]:
         material = signer_material(session, current.organisation_id, None)
         assert material.timestamping is not None, "the demo has its TSA: seals are B-LTA"
         lta = IssuerSigner(material, service.passphrase)
-        # The building block: pyHanko's plain seal, without time-stamps or DSS.
+        # For information only: pyHanko's plain seal (B-B), without time-stamps or DSS.
         signer = IssuerSigner(dataclasses.replace(material, timestamping=None), service.passphrase)
+        crl = lta.crl(utcnow())  # the bare side's CRL, made once
         renderer = service.renderer
         signatory_id, case_id, latest = signatory.id, current.case_id, current.id
         session.close()
@@ -95,8 +99,8 @@ def main(rounds: int) -> dict[str, Any]:
             html = renderer.render_html(TEMPLATE, pdf_context(made.content), "it")
             credential = service.storage.get(made.credential_sha256 or "")
 
-        def bare() -> None:
-            bare_render_seal(renderer, signer.sealer, html, credential)
+        def bare() -> None:  # sealed B-LTA, as ours
+            bare_render_seal(renderer, lta.sealer, html, credential, crl)
 
         # The seals alone, on the PDF the bare side renders.
         rendered = bare_render(renderer, html, credential)
@@ -132,7 +136,7 @@ def main(rounds: int) -> dict[str, Any]:
         "bare_render_plus_seal_ms_p50": round(bare_ms, 1),
         "issuance_ms_p50": round(full_ms, 1),
         "ratio": round(full_ms / bare_ms, 3),
-        "target": 1.15,
+        "target": 1.10,
         "seal_plain_ms_p50": round(plain_ms, 1),
         "seal_lta_ms_p50": round(lta_ms, 1),
         "lta_added_ms_p50": round(lta_ms - plain_ms, 1),
@@ -147,9 +151,9 @@ def main(rounds: int) -> dict[str, Any]:
             )
         ],
         "note": (
-            f"issuance: seals are PAdES B-LTA (demo TSA in process); B-LTA adds "
-            f"{lta_ms - plain_ms:.1f} ms per seal (median, {lta_ms:.1f} against the plain "
-            f"seal's {plain_ms:.1f}), inside the issuance ratio, whose bare side seals plain"
+            f"issuance: both sides seal PAdES B-LTA (demo TSA in process), so the ratio is "
+            f"our overhead; B-LTA costs {lta_ms - plain_ms:.1f} ms per seal over B-B (median, "
+            f"{lta_ms:.1f} against the plain seal's {plain_ms:.1f}), on both sides"
         ),
         "at": utcnow().isoformat(),
     }

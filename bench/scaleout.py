@@ -133,6 +133,125 @@ def growth(samples: list[tuple[float, float]], warm: float, end: float) -> dict[
     }
 
 
+# --- where the CPU goes: a process tree's CPU time by role, and the machine's ------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used) of ``pid``, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _role(pid: int, parent: int, roots: set[int]) -> str:
+    """A job worker (the root), RQ's work horse (forked per job: the same command line as its
+    parent), a rendering process (spawned by the work horse), or another child."""
+    if pid in roots:
+        return "job worker (RQ main)"
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "other child"
+    if b"resource_tracker" in cmdline:
+        return "multiprocessing resource tracker"
+    if b"multiprocessing" in cmdline:
+        return "rendering process (spawned)"
+    if parent not in roots:
+        grand = _stat(parent)
+        if grand is not None and grand[0] in roots:
+            return "rendering process (forked from the work horse)"
+    if parent in roots:
+        return "work horse (forked per job: reserve, complete, commit)"
+    return "other child"
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / TICK
+
+
+def _postgres_cpu() -> float:
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm.startswith("postgres"):
+                found = _stat(int(entry))
+                total += found[1] if found else 0.0
+    return total
+
+
+class CpuAccount:
+    """CPU seconds by role of the job workers' process trees while they work, sampled every
+    ``every`` s (a process ending between samples loses at most that much), against the whole
+    machine's busy time and PostgreSQL's (all its backends: other users' too) over the window:
+    the profile of a scale-out run, to tell our own costs from a machine shared with others."""
+
+    def __init__(self, roots: list[int], every: float = 0.1) -> None:
+        self.roots, self.every = set(roots), every
+        self.seen: dict[int, tuple[str, float, float]] = {}  # pid: role, first, last CPU s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        todo = list(self.roots)
+        while todo:
+            pid = todo.pop()
+            found = _stat(pid)
+            if found is None:
+                continue
+            parent, cpu = found
+            role, first, _ = self.seen.get(pid, (_role(pid, parent, self.roots), cpu, cpu))
+            # A process first seen after it started: its CPU before is counted too (a work
+            # horse or rendering process is born inside the window, the roots before it).
+            self.seen[pid] = (role, first if pid in self.roots else 0.0, cpu)
+            todo.extend(_children(pid))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> CpuAccount:
+        self._sample()
+        self._wall, self._busy, self._pg = time.monotonic(), _machine_busy(), _postgres_cpu()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.wall = time.monotonic() - self._wall
+        self.busy = _machine_busy() - self._busy
+        self.pg = _postgres_cpu() - self._pg
+
+    def report(self) -> dict[str, Any]:
+        by: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for role, first, last in self.seen.values():
+            by[role] = by.get(role, 0.0) + last - first
+            counts[role] = counts.get(role, 0) + 1
+        ours = sum(by.values())
+        return {
+            "wall_s": round(self.wall, 2),
+            "machine_busy_cpu_s": round(self.busy, 2),
+            "machine_capacity_cpu_s": round(self.wall * (os.cpu_count() or 1), 2),
+            "job_workers_cpu_s": {k: round(v, 2) for k, v in sorted(by.items())},
+            "processes": counts,
+            "postgres_cpu_s": round(self.pg, 2),
+            "others_cpu_s": round(self.busy - ours - self.pg - 0.0, 2),
+        }
+
+
 # --- the instance and the queue --------------------------------------------------------------
 
 
@@ -265,6 +384,10 @@ class Bench:
         try:
             for i in range(count):
                 log = (logs / f"worker-{uuid.uuid4().hex[:6]}-{i}.log").open("w")
+                # Each worker in a session of its own, as each is a service of its own in
+                # production: Linux (sched_autogroup) shares the CPU between sessions first,
+                # so on a machine busy with others, workers started in one session share one
+                # session's part, and a second worker adds nothing whatever the code does.
                 started.append(
                     subprocess.Popen(
                         self.instance.command("jobs", "worker"),
@@ -272,6 +395,7 @@ class Bench:
                         env=env,
                         stdout=log,
                         stderr=subprocess.STDOUT,
+                        start_new_session=True,
                     )
                 )
             yield started
@@ -284,6 +408,21 @@ class Bench:
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     worker.wait()
+
+    def jobs_by_worker(self) -> dict[str, int]:
+        """How many of the queue's finished jobs each worker ran (RQ records its name)."""
+        from redis import Redis
+        from rq.job import Job
+        from rq.registry import FinishedJobRegistry
+
+        connection = Redis.from_url(self.redis_url)
+        registry = FinishedJobRegistry(self.queue_name, connection=connection)
+        counted: dict[str, int] = {}
+        for job in Job.fetch_many(registry.get_job_ids(), connection=connection):
+            if job is not None:
+                name = str(job.worker_name)
+                counted[name] = counted.get(name, 0) + 1
+        return counted
 
     def clear(self) -> None:
         from redis import Redis
@@ -318,13 +457,20 @@ def scaleout(n: int = 48, rounds: int = 2, chunk: int = 6) -> dict[str, Any]:
                 bench.wait(warm_cases, started)
                 cases = [next(todo) for _ in range(n)]
                 bulks = [bench.bulk(part) for part in _chunks(cases, chunk)]
-                begun = time.perf_counter()
-                bench.enqueue(bulks)
-                bench.wait(cases, started)
-                took = time.perf_counter() - begun
+                with CpuAccount([w.pid for w in started]) as cpu:
+                    begun = time.perf_counter()
+                    bench.enqueue(bulks)
+                    bench.wait(cases, started)
+                    took = time.perf_counter() - begun
+                jobs = bench.jobs_by_worker()
             measured.extend(warm_cases + cases)
             per_run[count].append(took)
-            return {"s": round(took, 2), "per_s": round(n / took, 3)}
+            return {
+                "s": round(took, 2),
+                "per_s": round(n / took, 3),
+                "cpu": cpu.report(),
+                "jobs_by_worker": jobs,
+            }
 
         try:
             runs = alternate(rounds, ["1", "2"], lambda name: run(int(name)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from certification.audit.chains import GENESIS_HASH, transition_hash, transition_record
 from certification.audit.events import note_case_changed, record_event
@@ -27,6 +27,7 @@ from certification.models import (
     ConsentPurpose,
     Evidence,
     EvidenceLink,
+    Experience,
     Organisation,
     Person,
     PortfolioTarget,
@@ -474,18 +475,26 @@ def cases_for_staff(
 
 
 def linked_evidence_for_case(
-    session: Session, case: CertificationCase
+    session: Session, case: CertificationCase, *, with_details: bool = False
 ) -> dict[uuid.UUID, list[Evidence]]:
-    """Evidence of the candidate linked to each requested competence of the case."""
+    """Evidence of the candidate linked to each requested competence of the case;
+    ``with_details``: each item's links and experience (with its host) loaded with it, in a
+    bounded number of queries (a certificate's content reads them all: no query per item)."""
     competence_ids = [cc.competence_id for cc in case.competences]
-    rows = session.execute(
+    query = (
         select(EvidenceLink.competence_id, Evidence)
         .join(Evidence, Evidence.id == EvidenceLink.evidence_id)
         .where(
             Evidence.person_id == case.candidate_id, EvidenceLink.competence_id.in_(competence_ids)
         )
         .order_by(Evidence.created_at)
-    ).all()
+    )
+    if with_details:
+        query = query.options(
+            selectinload(Evidence.links),
+            joinedload(Evidence.experience).joinedload(Experience.host_organisation),
+        )
+    rows = session.execute(query).all()
     result: dict[uuid.UUID, list[Evidence]] = {cid: [] for cid in competence_ids}
     for competence_id, evidence in rows:
         if evidence not in result[competence_id]:

@@ -13,29 +13,24 @@ bytes already produced are kept, not produced again.
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import functools
 import logging
-import multiprocessing
-import os
-import signal
-import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from certification.cases.states import CaseStatus
 from certification.certificates.content import CertificateContent
 from certification.certificates.faults import crash_point
+from certification.certificates.hashing import CredentialHasher
 from certification.certificates.lifecycle import (
     PUBLIC_STATES,
     AlreadyIssued,
@@ -53,17 +48,23 @@ from certification.certificates.production import (
     produce_certificate,
     signer_material,
 )
+from certification.certificates.rendering_pool import produce_in_worker, rendering_pool
 from certification.certificates.tsa import TimestampUnavailable
 from certification.db import is_transient, retry_transient
 from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
 from certification.models import (
+    AssessmentSession,
     BulkIssuance,
     BulkIssuanceItem,
     Certificate,
     CertificateStatus,
     CertificationCase,
+    KeyPurpose,
     Organisation,
+    PanelMember,
     Profile,
+    ProfileCompetence,
+    SigningKey,
     StatusPurpose,
     UserAccount,
 )
@@ -80,6 +81,7 @@ MAX_BULK: Final = 1000
 T = TypeVar("T")
 SessionFactory = Callable[[], Session]
 Clock = Callable[[], dt.datetime]
+Produce = Callable[[], "ProducedCertificate"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ class Issuer:
     on_issued: Callable[[Session, Certificate], None] | None = None
     #: Times each transaction is tried when the database is busy.
     db_attempts: int = 5
+    #: At most this many certificates of a bulk request completed in one transaction.
+    batch_size: int = 16
     _signers: dict[tuple[str, ...], IssuerSigner] = field(default_factory=dict)
 
     def unit(self, work: Callable[[], T]) -> T:
@@ -136,61 +140,6 @@ class Issuer:
         if found is None:
             found = self._signers[key] = IssuerSigner(material, self.passphrase)
         return found
-
-
-class CredentialHasher:
-    """One helper process that computes credential hashes (:func:`produce_certificate`).
-
-    Started in the background on first use, and used only once it answers: starting Python
-    and pyld costs more than one hash saves, so a short-lived process (a CLI command) never
-    waits for it. It dies with the thread that started it (Linux's parent-death signal); a
-    broken helper is replaced on the next use. Under gunicorn's threaded workers (``gthread``,
-    as served) that thread is one of the worker's request threads, which live as long as the
-    worker (its thread pool never replaces them), so the helper is not lost between requests;
-    it is thread-safe (a lock guards its start, the executor takes submissions from any thread).
-    """
-
-    def __init__(self, wanted: Callable[[], bool] = lambda: True) -> None:
-        self._wanted = wanted  # asked before starting it: is this process one that lives on?
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        self._ready: Future[None] | None = None
-        self._pid = 0
-
-    def executor(self) -> Executor | None:
-        """The helper when it is up, else None (it is then being started)."""
-        with self._lock:
-            if self._executor is None or self._pid != os.getpid():  # first use, or forked
-                if not self._wanted():
-                    return None
-                self._pid = os.getpid()
-                try:
-                    self._executor = ProcessPoolExecutor(
-                        max_workers=1,
-                        mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_die_with_parent,
-                    )
-                    self._ready = self._executor.submit(_hasher_up)
-                except Exception:  # no helper here (e.g. no process may be started): go on
-                    log.warning("no credential hashing helper", exc_info=True)
-                    self._wanted = lambda: False
-                    self._executor = self._ready = None
-                    return None
-            ready = self._ready
-        if ready is not None and ready.done() and ready.exception() is None:
-            return self._executor
-        return None
-
-    def shutdown(self) -> None:
-        """Stop the helper (or forget one that died); the next use starts another."""
-        with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-
-
-def _hasher_up() -> None:
-    """Runs once the helper has imported this module (and so pyld): it is ready."""
 
 
 def _produce(issuer: Issuer, reserved: _Reserved) -> ProducedCertificate:
@@ -238,14 +187,26 @@ class _Reserved:
 
 @functools.cache
 def _for_content() -> tuple[Any, ...]:
-    """What the certificate's content reads of its case, in the case's own query (each would be
-    a query of its own when first touched). Built once, on first use: building it configures
-    every mapper, which a command that issues nothing need not pay (startup time, issue 20)."""
+    """What the certificate's content reads of its case (:func:`certificate_content`), loaded
+    with the case: joined for the one-to-one, a query per collection (selectin) for the rest,
+    so that one content build takes a bounded number of queries, however many competences,
+    sessions, panel members or profile links the case has (each would otherwise be a lazy
+    load of its own). Built once, on first use: building it configures every mapper, which a
+    command that issues nothing need not pay (startup time, issue 20)."""
     return (
         joinedload(CertificationCase.candidate),
         joinedload(CertificationCase.snapshot),
         joinedload(CertificationCase.ente_titolato).joinedload(Organisation.accredited_by),
         joinedload(CertificationCase.target_profile).joinedload(Profile.framework),
+        joinedload(CertificationCase.target_profile)
+        .selectinload(Profile.competence_links)
+        .joinedload(ProfileCompetence.competence),
+        selectinload(CertificationCase.competences),
+        selectinload(CertificationCase.outcomes),
+        selectinload(CertificationCase.ratings),
+        selectinload(CertificationCase.sessions)
+        .selectinload(AssessmentSession.members)
+        .joinedload(PanelMember.person),
     )
 
 
@@ -274,36 +235,81 @@ def _reserve_once(
 ) -> _Reserved:
     with issuer.session_factory() as session:
         actor = session.get(UserAccount, actor_id)
-        case = session.get(CertificationCase, case_id, options=_for_content())
-        if actor is None or case is None:
+        if actor is None:
             raise NotFound("no such case")
-        supersedes = session.get(Certificate, supersedes_id) if supersedes_id else None
-        if supersedes_id and (supersedes is None or supersedes.case_id != case.id):
-            raise NotFound("no such certificate")
-        # Keys first: a missing key or a wrong passphrase reserves nothing (the signer is
-        # built, and the passphrase checked, once per process and key).
-        material = signer_material(
-            session, case.ente_titolato_id, issuer.timestamp_url, issuer.timestamp_roots
-        )
-        issuer.signer(material)
-        certificate = reserve_certificate(
-            session,
-            actor,
-            case,
-            issuer.clock(),
-            base_url=issuer.base_url,
-            supersedes=supersedes,
-            correction_note=correction_note,
-        )
-        reserved = _Reserved(
-            certificate.id, certificate.content.copy(), certificate.locale, material
-        )
+        reserved = _reserve_in(session, issuer, actor, case_id, supersedes_id, correction_note)
         try:
             session.commit()
         except IntegrityError:
             raise Conflict("this decision already has its certificate") from None
         crash_point("reserved")  # the number and the status index are taken
         return reserved
+
+
+def _reserve_batch(
+    issuer: Issuer, actor_id: uuid.UUID, case_ids: Sequence[uuid.UUID]
+) -> list[_Reserved]:
+    """:func:`_reserve` for several cases in one transaction (a bulk request's): all reserved,
+    or none (the first error is raised, nothing is committed). A crash after the commit leaves
+    each of them PENDING, as one reserved alone: `certificates recover` finishes them."""
+
+    def once() -> list[_Reserved]:
+        with issuer.session_factory() as session:
+            actor = session.get(UserAccount, actor_id)
+            if actor is None:
+                raise NotFound("no such case")
+            materials: dict[uuid.UUID, SignerMaterial] = {}  # read once per ente
+            reserved = []
+            for case_id in case_ids:
+                reserved.append(_reserve_in(session, issuer, actor, case_id, None, None, materials))
+                crash_point("reserving")  # some of the batch reserved, none of it committed
+            try:
+                session.commit()
+            except IntegrityError:
+                raise Conflict("this decision already has its certificate") from None
+            crash_point("reserved")  # the numbers and the status indices are taken
+            return reserved
+
+    return issuer.unit(once)
+
+
+def _reserve_in(
+    session: Session,
+    issuer: Issuer,
+    actor: UserAccount,
+    case_id: uuid.UUID,
+    supersedes_id: uuid.UUID | None,
+    correction_note: str | None,
+    materials: dict[uuid.UUID, SignerMaterial] | None = None,
+) -> _Reserved:
+    """Reserve one certificate in ``session`` (not committed); ``materials``: the entes' keys
+    this transaction has read already."""
+    case = session.get(CertificationCase, case_id, options=_for_content())
+    if case is None:
+        raise NotFound("no such case")
+    supersedes = session.get(Certificate, supersedes_id) if supersedes_id else None
+    if supersedes_id and (supersedes is None or supersedes.case_id != case.id):
+        raise NotFound("no such certificate")
+    # Keys first: a missing key or a wrong passphrase reserves nothing (the signer is
+    # built, and the passphrase checked, once per process and key).
+    material = (materials or {}).get(case.ente_titolato_id)
+    if material is None:
+        material = signer_material(
+            session, case.ente_titolato_id, issuer.timestamp_url, issuer.timestamp_roots
+        )
+        if materials is not None:
+            materials[case.ente_titolato_id] = material
+    issuer.signer(material)
+    certificate = reserve_certificate(
+        session,
+        actor,
+        case,
+        issuer.clock(),
+        base_url=issuer.base_url,
+        supersedes=supersedes,
+        correction_note=correction_note,
+    )
+    return _Reserved(certificate.id, certificate.content.copy(), certificate.locale, material)
 
 
 def _complete(
@@ -326,40 +332,82 @@ def _complete_once(
     also: Callable[[Session, Certificate], None] | None,
 ) -> Certificate:
     with issuer.session_factory() as session:
-        # Locked: a retry and a recovery finishing the same reservation at once cannot both
-        # complete it (the second finds it issued and returns it).
-        certificate = session.get(Certificate, reserved.certificate_id, with_for_update=True)
-        if certificate is None:  # pragma: no cover - rows are never deleted
-            raise NotFound("no such certificate")
-        if certificate.status in PUBLIC_STATES:  # finished by a concurrent run: bytes dropped
-            if also is not None:
-                also(session, certificate)
-                session.commit()
-            return certificate
-        complete_certificate(
-            session,
-            certificate,
-            produced.pdf,
-            produced.credential_json,
-            seal_kid=reserved.material.seal.kid,
-            credential_kid=reserved.material.credential.kid,
-            storage=issuer.storage,
-            now=issuer.clock(),
-        )
+        certificate = _complete_in(session, issuer, reserved, produced, also, set())
+        crash_point("stored")  # the files are written, the ISSUED row is not committed
+        session.commit()
+        crash_point("committed")  # issued; the caller has not heard of it
+        return certificate
+
+
+#: A batch: a reservation, its produced bytes, and what to write with it (its bulk progress).
+Completion = tuple[_Reserved, ProducedCertificate, Callable[[Session, Certificate], None] | None]
+
+
+def _complete_batch(issuer: Issuer, batch: Sequence[Completion]) -> list[Certificate]:
+    """:func:`_complete` for several reservations in one transaction (a bulk request's
+    certificates as they come back from the workers): one commit for the batch, each item's
+    progress written in it. Crash-safe per item as one at a time is: until the commit every
+    reservation of the batch is PENDING (finished by ``certificates recover`` or by the request
+    run again), after it every one is ISSUED with its files, hashes and e-mail."""
+    crash_point("produced")  # the sealed PDFs exist in memory only
+    return issuer.unit(lambda: _complete_batch_once(issuer, batch))
+
+
+def _complete_batch_once(issuer: Issuer, batch: Sequence[Completion]) -> list[Certificate]:
+    with issuer.session_factory() as session:
+        published: set[uuid.UUID] = set()
+        done = []
+        for reserved, produced, also in batch:
+            done.append(_complete_in(session, issuer, reserved, produced, also, published))
+            crash_point("batched")  # some of the batch written, none of it committed
+        crash_point("stored")  # the files are written, the ISSUED rows are not committed
+        session.commit()
+        crash_point("committed")  # issued; the caller has not heard of them
+        return done
+
+
+def _complete_in(
+    session: Session,
+    issuer: Issuer,
+    reserved: _Reserved,
+    produced: ProducedCertificate,
+    also: Callable[[Session, Certificate], None] | None,
+    published: set[uuid.UUID],
+) -> Certificate:
+    """Store one reservation's files and mark it ISSUED in ``session`` (not committed);
+    ``published``: the entes whose status lists this transaction has checked already."""
+    # Locked: a retry and a recovery finishing the same reservation at once cannot both
+    # complete it (the second finds it issued and returns it).
+    certificate = session.get(Certificate, reserved.certificate_id, with_for_update=True)
+    if certificate is None:  # pragma: no cover - rows are never deleted
+        raise NotFound("no such certificate")
+    if certificate.status in PUBLIC_STATES:  # finished by a concurrent run: bytes dropped
+        if also is not None:
+            also(session, certificate)
+        return certificate
+    complete_certificate(
+        session,
+        certificate,
+        produced.pdf,
+        produced.credential_json,
+        seal_kid=reserved.material.seal.kid,
+        credential_kid=reserved.material.credential.kid,
+        storage=issuer.storage,
+        now=issuer.clock(),
+    )
+    if certificate.organisation_id not in published:
+        published.add(certificate.organisation_id)
         for purpose in StatusPurpose:  # published once, so readers never sign on the fly
             listed = status_list(session, certificate.organisation_id, purpose)
             if listed.credential is None:
                 publish_status_list(
                     session, listed, issuer.passphrase, issuer.base_url, issuer.clock()
                 )
-        if issuer.on_issued is not None:
-            issuer.on_issued(session, certificate)
-        if also is not None:
-            also(session, certificate)
-        crash_point("stored")  # the files are written, the ISSUED row is not committed
-        session.commit()
-        crash_point("committed")  # issued; the caller has not heard of it
-        return certificate
+    if issuer.on_issued is not None:
+        issuer.on_issued(session, certificate)
+    if also is not None:
+        also(session, certificate)
+    return certificate
 
 
 def _abandon(issuer: Issuer, certificate_id: uuid.UUID, reason: str) -> None:
@@ -442,35 +490,25 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
 
 # --- bulk -------------------------------------------------------------------------------------
 
-_worker_state: dict[str, Any] = {}
 
-
-def _die_with_parent() -> None:
-    """A rendering process dies with the process that started it (Linux's parent-death
-    signal): an issuer killed mid-run leaves no orphans holding memory and its pipes."""
-    if sys.platform != "linux":  # pragma: no cover
-        return
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before the signal was asked for
-        os._exit(1)
-
-
-def _worker_init(paths: RendererPaths, passphrase: bytes) -> None:
-    _die_with_parent()
-    _worker_state["renderer"] = paths.renderer()
-    _worker_state["passphrase"] = passphrase
-    _worker_state["signers"] = {}
-
-
-def _worker_produce(
-    material: SignerMaterial, content: CertificateContent, locale: str
-) -> ProducedCertificate:
-    signers: dict[str, IssuerSigner] = _worker_state["signers"]
-    key = f"{material.seal.kid}:{material.credential.kid}"
-    if key not in signers:
-        signers[key] = IssuerSigner(material, _worker_state["passphrase"])
-    return produce_certificate(content, locale, signers[key], _worker_state["renderer"])
+def warm_up(issuer: Issuer) -> int:
+    """Build now what a process's first issuance would: the query options (mappers configured),
+    each ente's signer (keys parsed, CRL made), for a process that forks the ones that issue (a
+    queue worker): they start warm. The number of signers ready."""
+    _for_content()
+    with issuer.session_factory() as session:
+        entes = session.scalars(
+            select(SigningKey.organisation_id).where(
+                SigningKey.purpose == KeyPurpose.PDF_SEAL,
+                SigningKey.organisation_id.is_not(None),
+                SigningKey.retired_at.is_(None),
+                SigningKey.compromised_at.is_(None),
+            )
+        )
+        for ente in {e for e in entes if e is not None}:
+            material = signer_material(session, ente, issuer.timestamp_url, issuer.timestamp_roots)
+            issuer.signer(material).crl(issuer.clock())
+    return len(issuer._signers)
 
 
 def start_bulk(
@@ -650,10 +688,13 @@ def run_bulk(
     *,
     workers: int = 2,
     progress: Callable[[ItemResult], None] | None = None,
+    fork: bool = False,
 ) -> list[ItemResult]:
     """Issue every still-pending item of a bulk request: reservations one by one, rendering and
     sealing on a pool of ``workers`` processes (0: in this process), completions as they come.
-    Items already done (a repeated run) are not touched: no double issuance."""
+    Items already done (a repeated run) are not touched: no double issuance. ``fork``: the
+    rendering processes are forked from this one, warm (only for a single-threaded caller:
+    :mod:`~certification.certificates.rendering_pool`)."""
 
     def load() -> tuple[uuid.UUID, list[uuid.UUID]]:
         with issuer.session_factory() as session:
@@ -676,83 +717,133 @@ def run_bulk(
         _record_item(issuer, bulk_id, result)
         announce(result)
 
-    def reservations() -> Iterator[tuple[uuid.UUID, _Reserved]]:
-        for case_id in todo:
-            try:
-                yield case_id, _reserve(issuer, actor_id, case_id)
-            except AlreadyIssued:
-                # Issued by an earlier run of this request that died before recording it (or
-                # by someone else): the item's goal is met, and nothing is issued twice.
-                report(_already_issued(issuer, case_id))
-            except DomainError as exc:
-                report(ItemResult(str(case_id), "failed", error=exc.code))
-            except Exception as exc:  # the database stayed busy, or a bug: this item only
-                log.exception("bulk %s: case %s not reserved", bulk_id, case_id)
-                code = "database_busy" if is_transient(exc) else "production_failed"
-                report(ItemResult(str(case_id), "failed", error=code))
-
-    def finish(
-        case_id: uuid.UUID, reserved: _Reserved, produce: Callable[[], ProducedCertificate]
-    ) -> None:
-        def issued(certificate: Certificate) -> ItemResult:
-            return ItemResult(
-                str(case_id),
-                "issued",
-                str(certificate.id),
-                certificate.number,
-                certificate.verification_code,
-            )
-
+    def reserve_one(case_id: uuid.UUID) -> Iterator[tuple[uuid.UUID, _Reserved]]:
         try:
-            done = _complete(
-                issuer,
-                reserved,
-                produce(),
-                # The item's progress commits with the certificate: one transaction, not two.
-                also=lambda session, c: _set_item(session, bulk_id, issued(c), issuer.clock()),
-            )
-        except Exception as exc:
-            if not isinstance(exc, TimestampUnavailable):  # else: pending, for `recover`
-                _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
-            if isinstance(exc, DomainError):
-                code = exc.code
-            else:
-                log.exception("bulk %s: case %s not completed", bulk_id, case_id)
-                code = "database_busy" if is_transient(exc) else "production_failed"
-            report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
-        else:
-            announce(issued(done))
+            yield case_id, _reserve(issuer, actor_id, case_id)
+        except AlreadyIssued:
+            # Issued by an earlier run of this request that died before recording it (or
+            # by someone else): the item's goal is met, and nothing is issued twice.
+            report(_already_issued(issuer, case_id))
+        except DomainError as exc:
+            report(ItemResult(str(case_id), "failed", error=exc.code))
+        except Exception as exc:  # the database stayed busy, or a bug: this item only
+            log.exception("bulk %s: case %s not reserved", bulk_id, case_id)
+            code = "database_busy" if is_transient(exc) else "production_failed"
+            report(ItemResult(str(case_id), "failed", error=code))
 
-    if workers <= 0 or issuer.renderer_paths is None:
-        for case_id, reserved in reservations():
-            finish(
-                case_id,
-                reserved,
-                lambda r=reserved: produce_certificate(  # type: ignore[misc]
-                    r.content,
-                    r.locale,
-                    issuer.signer(r.material),
-                    issuer.renderer,
-                    clock=issuer.clock,
-                ),
+    def reservations() -> Iterator[tuple[uuid.UUID, _Reserved]]:
+        """In batches, one transaction each: 1, 2, 4... up to the batch size, so the workers
+        start on the first at once. A batch with an item that cannot be reserved (a case not
+        ready, already issued) is reserved again one by one, each item on its own."""
+        at, step = 0, 1
+        while at < len(todo):
+            chunk = todo[at : at + step]
+            at, step = at + len(chunk), min(step * 2, max(1, issuer.batch_size))
+            if len(chunk) > 1:
+                try:
+                    batch = _reserve_batch(issuer, actor_id, chunk)
+                except Exception:  # each item then reserved, or reported, alone
+                    log.info("bulk %s: a batch of %d reserved one by one", bulk_id, len(chunk))
+                else:
+                    yield from zip(chunk, batch, strict=True)
+                    continue
+            for case_id in chunk:
+                yield from reserve_one(case_id)
+
+    def issued(case_id: uuid.UUID, certificate: Certificate) -> ItemResult:
+        return ItemResult(
+            str(case_id),
+            "issued",
+            str(certificate.id),
+            certificate.number,
+            certificate.verification_code,
+        )
+
+    def progress_of(case_id: uuid.UUID) -> Callable[[Session, Certificate], None]:
+        # The item's progress commits with the certificate: one transaction, not two.
+        return lambda session, c: _set_item(session, bulk_id, issued(case_id, c), issuer.clock())
+
+    def failed(case_id: uuid.UUID, reserved: _Reserved, exc: Exception) -> None:
+        if not isinstance(exc, TimestampUnavailable):  # else: pending, for `recover`
+            _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, DomainError):
+            code = exc.code
+        else:
+            log.exception("bulk %s: case %s not completed", bulk_id, case_id, exc_info=exc)
+            code = "database_busy" if is_transient(exc) else "production_failed"
+        report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
+
+    def finish(case_id: uuid.UUID, reserved: _Reserved, produced: ProducedCertificate) -> None:
+        try:
+            done = _complete(issuer, reserved, produced, also=progress_of(case_id))
+        except Exception as exc:
+            failed(case_id, reserved, exc)
+        else:
+            announce(issued(case_id, done))
+
+    def finish_batch(batch: Sequence[tuple[uuid.UUID, _Reserved, Produce]]) -> None:
+        """Complete what the workers produced in one transaction; a batch that fails is
+        completed again item by item, so one bad item fails alone."""
+        ready: list[tuple[uuid.UUID, _Reserved, ProducedCertificate]] = []
+        for case_id, reserved, produce in batch:
+            try:
+                ready.append((case_id, reserved, produce()))
+            except Exception as exc:
+                failed(case_id, reserved, exc)
+        if len(ready) == 1:
+            finish(*ready[0])
+            return
+        if not ready:
+            return
+        try:
+            done = _complete_batch(
+                issuer, [(reserved, produced, progress_of(c)) for c, reserved, produced in ready]
             )
+        except Exception:
+            log.warning("bulk %s: a batch of %d completed one by one", bulk_id, len(ready))
+            for item in ready:
+                finish(*item)
+        else:
+            for (case_id, _reserved, _produced), certificate in zip(ready, done, strict=True):
+                announce(issued(case_id, certificate))
+
+    size = max(1, issuer.batch_size)
+    if workers <= 0 or issuer.renderer_paths is None:
+
+        def here(r: _Reserved) -> Produce:
+            return lambda: produce_certificate(
+                r.content, r.locale, issuer.signer(r.material), issuer.renderer, clock=issuer.clock
+            )
+
+        pending: list[tuple[uuid.UUID, _Reserved, Produce]] = []
+        for case_id, reserved in reservations():
+            pending.append((case_id, reserved, here(reserved)))
+            if len(pending) >= size:
+                finish_batch(pending)
+                pending = []
+        finish_batch(pending)
         return results
-    # Spawned (not forked) workers: no inherited database connections or threads.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(issuer.renderer_paths, issuer.passphrase),
-    ) as pool:
+    # Forked from a warm caller (fork=True: its renderer and keys), else spawned.
+    warm = issuer if fork else None
+    with rendering_pool(workers, issuer.renderer_paths, issuer.passphrase, warm=warm) as pool:
         futures: list[tuple[uuid.UUID, _Reserved, Future[ProducedCertificate]]] = [
             (
                 case_id,
                 reserved,
-                pool.submit(_worker_produce, reserved.material, reserved.content, reserved.locale),
+                pool.submit(
+                    produce_in_worker, reserved.material, reserved.content, reserved.locale
+                ),
             )
             for case_id, reserved in reservations()
         ]
-        for case_id, reserved, future in futures:
-            finish(case_id, reserved, future.result)
+        # In order; with the next one, every one after it the workers have finished already
+        # (up to the batch size): one transaction for those, none waits for a full batch.
+        at = 0
+        while at < len(futures):
+            futures[at][2].exception()  # wait for it (its error is raised by result())
+            end = at + 1
+            while end < len(futures) and end - at < size and futures[end][2].done():
+                end += 1
+            finish_batch([(c, r, f.result) for c, r, f in futures[at:end]])
+            at = end
     return results

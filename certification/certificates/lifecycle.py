@@ -215,7 +215,7 @@ def certificate_content(
         raise InvalidInput("nothing certified", errors={"case": ["nothing_validated"]})
     # The evidence behind the certified competences: what the panel cited, and what the
     # candidate linked to them.
-    linked = linked_evidence_for_case(session, case)
+    linked = linked_evidence_for_case(session, case, with_details=True)
     certified_ids = {
         uuid.UUID(c["id"]) for c in snapshot_competences(case) if c["code"] in outcomes
     }

@@ -34,10 +34,12 @@ from certification.certificates.lifecycle import PUBLIC_STATES
 from certification.certificates.sealing import check_seal
 from certification.clock import utcnow
 from certification.models import (
+    BulkIssuance,
     Certificate,
     CertificateStatus,
     CertificationCase,
     KeyPurpose,
+    OutboxMessage,
     SigningKey,
     StoredFile,
     UserAccount,
@@ -50,12 +52,21 @@ ROUNDS = int(os.environ.get("FAULT_ROUNDS", "2"))
 #: Where ``certification.certificates.faults.crash_point`` can kill issuance, in the order they
 #: are reached.
 POINTS = ["reserved", "produced", "stored", "committed"]
+#: A bulk request of BATCH cases is reserved in batches of 1, 2, 1 and completed in one batch
+#: (``run_bulk``): kills inside the second reservation batch (``reserving`` after its second
+#: case, not committed), right after its commit (the second ``reserved``), and inside the
+#: completion batch (``batched`` after the second of four written, none committed).
+BATCH = 4
+BATCH_POINTS = ["reserving#2", "reserved#2", "batched#2"]
+#: How many of the request's cases hold a PENDING certificate after the kill at each point.
+BATCH_RESERVED = {"reserving": 1, "reserved": 3, "batched": 4}
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    # one case a crash round, three a random round, nine issued at once, three queued
-    cases = ROUNDS * (len(POINTS) + 3) + 9 + 3
+    # one case a crash round, four a batch round, three a random round, nine issued at once,
+    # three queued
+    cases = ROUNDS * (len(POINTS) + BATCH * len(BATCH_POINTS) + 3) + 9 + 3
     with new_instance(tmp_path_factory.mktemp("faults")) as instance:
         signatory_id, case_ids = seed_certified(instance, cases)
         app = instance.app()
@@ -101,6 +112,7 @@ def _check(world: dict[str, Any]) -> dict[str, int]:
             select(SigningKey.certificate_pem).where(SigningKey.purpose == KeyPurpose.ROOT_CA)
         ).one()
         recorded = set(db.scalars(select(StoredFile.sha256)))
+        subjects = list(db.scalars(select(OutboxMessage.subject)))
         for field in ("number", "verification_code"):
             values = [getattr(c, field) for c in rows]
             assert len(values) == len(set(values)), f"a {field} was reused"
@@ -117,6 +129,10 @@ def _check(world: dict[str, Any]) -> dict[str, int]:
             for sha256 in (certificate.pdf_sha256, certificate.credential_sha256):
                 assert sha256 in recorded
                 assert hashlib.sha256(files.get(str(sha256))).hexdigest() == sha256
+            # The holder's e-mail was written with the ISSUED row, once (its subject names it).
+            if certificate.case.candidate.account is not None:
+                told = [s for s in subjects if certificate.number in s]
+                assert len(told) == 1, (certificate.number, told)
             if certificate.pdf_sha256 not in world["sealed"]:
                 assert check_seal(files.get(str(certificate.pdf_sha256)), root).ok
                 world["sealed"].add(certificate.pdf_sha256)
@@ -137,6 +153,26 @@ def _check(world: dict[str, Any]) -> dict[str, int]:
             "pending": sum(1 for c in rows if c.status == CertificateStatus.PENDING),
             "orphan_files": len(on_disk - recorded),
         }
+
+
+def _pending(world: dict[str, Any], case_ids: list[uuid.UUID]) -> int:
+    """How many of these cases hold a PENDING certificate."""
+    with Session(database(world["app"]).engine) as db:
+        return len(
+            db.scalars(
+                select(Certificate).where(
+                    Certificate.case_id.in_(case_ids),
+                    Certificate.status == CertificateStatus.PENDING,
+                )
+            ).all()
+        )
+
+
+def _progress(world: dict[str, Any], key: str) -> list[str]:
+    """The item statuses of the bulk request with this idempotency key."""
+    with Session(database(world["app"]).engine) as db:
+        bulk = db.scalars(select(BulkIssuance).where(BulkIssuance.idempotency_key == key)).one()
+        return [item["status"] for item in bulk.items]
 
 
 def _status(world: dict[str, Any], case_id: uuid.UUID) -> CaseStatus:
@@ -166,6 +202,35 @@ def test_a_kill_at_any_step_is_recovered(world: dict[str, Any], point: str, repe
     if point == "committed":
         # Issued before the kill: the restart has nothing to do and issues no second one.
         assert after_crash["issued"] == after_restart["issued"]
+
+
+@pytest.mark.parametrize("repeat", range(ROUNDS))
+@pytest.mark.parametrize("point", BATCH_POINTS)
+def test_a_kill_inside_a_batch_is_recovered(world: dict[str, Any], point: str, repeat: int) -> None:
+    """A bulk request of four, reserved in batches (the first alone, then two in one
+    transaction, then the last) and completed in one transaction, killed half-way through a
+    batch: while reserving the second batch, right after committing it, or with two of the four
+    completions written and none committed. Each item is then either issued (its files, hashes
+    and e-mail: :func:`_check`) or pending, nothing is public without its row; the request
+    repeated and the recovery sweep issue each once, with one e-mail each."""
+    case_ids = [next(world["cases"]) for _ in range(BATCH)]
+    key = f"faults-{point}-{repeat}"
+    killed = _issue(world, case_ids, key, ATTESTA_CRASH_AT=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    after_crash = _check(world)
+    # Nothing of these was issued before the kill: every item reserved is pending.
+    assert {_status(world, c) for c in case_ids} == {CaseStatus.CERTIFIED}
+    assert _pending(world, case_ids) == BATCH_RESERVED[point.partition("#")[0]]
+    assert after_crash["issued"] + after_crash["pending"] == after_crash["certificates"]
+    again = _issue(world, case_ids, key)
+    assert again.returncode == 0, again.stdout + again.stderr
+    _recover(world)
+    after_restart = _check(world)
+    assert {_status(world, c) for c in case_ids} == {CaseStatus.CERTIFICATE_ISSUED}, again.stderr
+    assert after_restart["pending"] == 0
+    assert _progress(world, key) == ["issued"] * BATCH
+    TALLY["kill rounds"] += 1
+    TALLY[f"killed inside a batch at {point}"] += 1
 
 
 @pytest.mark.parametrize("repeat", range(ROUNDS))
@@ -240,7 +305,6 @@ def test_a_queued_job_killed_mid_run_is_retried_without_double_issuance(
     from app import create_app
     from app.jobs import _queue, run_bulk_job
     from certification.certificates.issuance import start_bulk
-    from certification.models import BulkIssuance
     from tests.support.services import redis_url
 
     instance: Instance = world["instance"]

@@ -683,6 +683,64 @@ def test_a_bulk_item_is_recorded_with_its_certificate(
     assert db.get_one(type(bulk), bulk.id).finished_at is not None
 
 
+@pytest.mark.slow
+def test_a_bulk_request_completes_in_one_transaction_and_a_kill_inside_it_leaves_all_pending(
+    db: Session, world: CertificateWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The certificates of a bulk request are completed in batches, one commit per batch;
+    killed half-way through a batch (one item written, none committed), every item of it is
+    PENDING with no files recorded, and `certificates recover` then issues each one."""
+    second = _certified_second(db, world)
+    ids = [world.case.id, second.id]
+    bulk, _ = start_bulk(db, world.signatory, "batch-kill-0001", ids, ISSUE_TIME)
+    db.commit()
+
+    class Killed(BaseException):
+        """Stands for SIGKILL: nothing after it runs (not even an except Exception)."""
+
+    reached: list[str] = []
+    armed = [True]
+
+    def crash(point: str) -> None:
+        reached.append(point)
+        if point == "batched" and armed[0]:
+            armed[0] = False
+            raise Killed
+
+    monkeypatch.setattr("certification.certificates.issuance.crash_point", crash)
+    with pytest.raises(Killed):
+        run_bulk(world.issuer, bulk.id, workers=0)
+    assert "committed" not in reached  # nothing of the batch was committed
+    db.expire_all()
+    rows = db.scalars(select(Certificate).where(Certificate.case_id.in_(ids))).all()
+    assert sorted(c.status for c in rows) == [CertificateStatus.PENDING] * 2
+    assert all(c.pdf_sha256 is None and c.credential_sha256 is None for c in rows)
+    assert [i["status"] for i in db.get_one(type(bulk), bulk.id).items] == ["pending"] * 2
+    reached.clear()
+    world.clock[0] = ISSUE_TIME + dt.timedelta(hours=1)  # the reservations are stale
+    recovered = recover_pending(world.issuer)
+    assert sorted(r.status for r in recovered) == ["issued", "issued"]
+    # The request run again finds both issued (no second certificate) and records them.
+    results = run_bulk(world.issuer, bulk.id, workers=0)
+    assert [r.status for r in results] == ["issued", "issued"]
+    db.expire_all()
+    assert [i["status"] for i in db.get_one(type(bulk), bulk.id).items] == ["issued"] * 2
+    assert _count(db) == 2
+
+    # A request whose items all reach completion together: one batch, one commit.
+    third, fourth = _certified_second(db, world), _certified_second(db, world)
+    batch, _ = start_bulk(
+        db, world.signatory, "batch-one-commit", [third.id, fourth.id], ISSUE_TIME
+    )
+    db.commit()
+    reached.clear()
+    results = run_bulk(world.issuer, batch.id, workers=0)
+    assert [r.status for r in results] == ["issued", "issued"]
+    assert reached.count("batched") == 2 and reached.count("committed") == 1
+    db.expire_all()
+    assert db.get_one(type(batch), batch.id).finished_at is not None
+
+
 # --- codes ---------------------------------------------------------------------------------------
 
 
