@@ -9,7 +9,9 @@
   reload (without JavaScript, the page's own "check again" link does the same).
 - ``POST /verify/wallet/response/<id>``: the response endpoint (``direct_post``), called by the
   wallet: CSRF exempt (a wallet carries no cookie; the request's nonce and state bind the
-  answer), JSON in the specification's shape, never an HTML page.
+  answer), JSON in the specification's shape, never an HTML page. A presentation checked or
+  refused goes to the verification log (channel ``wallet``, method ``sd-jwt``) like the checks
+  by code and by file.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ from werkzeug.wrappers import Response
 
 from app.db import db_session
 from app.extensions import csrf, limiter
+from app.services import verification_recorder
 from app.verify.checks import global_limit
 from app.wallet import bp
 from app.wallet.views import _issuer, _json, _qr, _refusal
 from app.web import private
 from certification.clock import utcnow
-from certification.models import WalletPresentationRequest
+from certification.models import VerificationChannel, WalletPresentationRequest
 from certification.wallet.offers import WalletProtocolError
 from certification.wallet.requests import (
     CLAIMS,
     DEFAULT_CLAIMS,
     REQUEST_MINUTES,
+    PresentationRefused,
     answer_request,
     authorization_request,
     create_request,
@@ -115,17 +119,16 @@ def verifier_state(secret: str) -> Response:
 def presentation_response(request_id: uuid.UUID) -> Response:
     """The response endpoint: ``application/x-www-form-urlencoded`` with ``vp_token`` and
     ``state`` (or the wallet's ``error``); 200 with an empty object when checked."""
-    session = db_session()
+    session, now = db_session(), utcnow()
     try:
-        answer_request(
-            session,
-            request_id,
-            request.form.to_dict(),
-            _issuer(),
-            _response_uri(request_id),
-            utcnow(),
+        answered = answer_request(
+            session, request_id, request.form.to_dict(), _issuer(), _response_uri(request_id), now
         )
     except WalletProtocolError as refused:
         session.commit()  # a refused presentation ends the request: the employer's page says so
+        if isinstance(refused, PresentationRefused):
+            verification_recorder().record(refused.verification, VerificationChannel.WALLET, now)
         return _refusal(refused)
+    if answered.verification is not None:
+        verification_recorder().record(answered.verification, VerificationChannel.WALLET, now)
     return _json({})

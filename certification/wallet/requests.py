@@ -14,6 +14,11 @@ and the wallet's answer.
   fails :func:`~certification.wallet.presentation.verify_presentation` (another audience, an old
   nonce, a tampered disclosure...) is refused too, and the employer's page says so. A wallet's
   own error (``access_denied``: the holder declined) ends the request.
+- A presentation checked, or refused by :func:`verify_presentation`, is one verification: its
+  :class:`~certification.verification.checks.Verification` (method ``sd-jwt``) comes back
+  with the answer (:class:`Answered`, :class:`PresentationRefused`) for the verification log,
+  so that the holder's count and the Region's statistics include wallet checks. A holder who
+  declines, and a body that is no presentation, are not verifications.
 - What passes keeps, until the row expires, the separate verdicts (status, validity) and only the
   claims the holder disclosed among those asked; the presentation itself is not kept.
 """
@@ -33,9 +38,14 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from certification.models import WalletPresentationRequest
+from certification.verification.checks import Verification
 from certification.wallet.credential import CREDENTIAL_TYPE, vct
 from certification.wallet.offers import WalletProtocolError
-from certification.wallet.presentation import verify_presentation
+from certification.wallet.presentation import (
+    as_verification,
+    refused_verification,
+    verify_presentation,
+)
 
 REQUEST_MINUTES: Final = 10
 #: The DCQL credential query's id: the ``vp_token`` object's key.
@@ -147,6 +157,22 @@ def page_request(
     return found
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A request answered: the row, and the verification to log (None when declined)."""
+
+    request: WalletPresentationRequest
+    verification: Verification | None
+
+
+class PresentationRefused(WalletProtocolError):
+    """A ``vp_token`` that is no valid presentation: refused, and logged as a verification."""
+
+    def __init__(self, detail: str, verification: Verification) -> None:
+        super().__init__("invalid_request", detail)
+        self.verification = verification
+
+
 def _refuse(detail: str) -> WalletProtocolError:
     return WalletProtocolError("invalid_request", detail)
 
@@ -177,8 +203,8 @@ def answer_request(
     issuer: str,
     response_uri: str,
     now: dt.datetime,
-) -> WalletPresentationRequest:
-    """The wallet's answer to a request (see the module); returns the request answered."""
+) -> Answered:
+    """The wallet's answer to a request (see the module)."""
     request = session.get(WalletPresentationRequest, request_id)
     if request is None or request.expires_at <= now:
         raise _refuse("no such request, or it expired")
@@ -186,6 +212,7 @@ def answer_request(
         raise _refuse("the request was answered already")
     if form.get("state") != str(request.id):
         raise _refuse("state does not match the request")
+    verification = None
     if form.get("error"):
         request.result = {"outcome": "declined", "error": str(form["error"])[:100]}
     else:
@@ -198,7 +225,8 @@ def answer_request(
             request.answered_at = now
             request.result = {"outcome": "refused", "reason": refused.detail}
             session.flush()
-            raise _refuse(refused.detail) from None
+            raise PresentationRefused(refused.detail, refused_verification(refused)) from None
+        verification = as_verification(checked)
         request.result = {
             "outcome": "checked",
             "status": checked.status,
@@ -211,7 +239,7 @@ def answer_request(
         }
     request.answered_at = now
     session.flush()
-    return request
+    return Answered(request, verification)
 
 
 def _day(timestamp: object) -> str | None:

@@ -57,7 +57,9 @@ def test_the_register_links_cases_and_shows_certificates_as_they_are(
 
 def _viewed(db: Session) -> list[AuditEvent]:
     db.expire_all()
-    return list(db.scalars(select(AuditEvent)
+    return list(
+        db.scalars(
+            select(AuditEvent)
             .where(AuditEvent.action == "supervision.viewed")
             .order_by(AuditEvent.sequence)
         )

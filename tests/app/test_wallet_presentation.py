@@ -20,12 +20,18 @@ from sqlalchemy.orm import Session
 
 from certification.certificates.lifecycle import revoke_certificate
 from certification.clock import utcnow
-from certification.models import Organisation, WalletPresentationRequest
+from certification.models import (
+    Organisation,
+    VerificationChannel,
+    VerificationLog,
+    WalletPresentationRequest,
+)
 from certification.people.roles import Role
+from certification.verification.checks import verification_count
 from certification.wallet.credential import issue_credential, vct
 from certification.wallet.offers import CONFIGURATION_ID, create_offer, new_nonce, redeem_code
 from certification.wallet.requests import QUERY_ID
-from tests.support.factories import make_account
+from tests.support.factories import PASSWORD, make_account
 from tests.support.wallet import (
     COMPETENCES,
     TestWallet,
@@ -34,6 +40,7 @@ from tests.support.wallet import (
     tamper,
     wallet_certificate,
 )
+from tests.support.web import login
 
 ISSUER = "http://localhost"
 LINK_RE = re.compile(r'href="(openid4vp://[^"]+)"')
@@ -54,7 +61,7 @@ def held(app: Flask, db: Session) -> dict[str, Any]:
     }
     issued = issue_credential(db, offer, body, ISSUER, passphrase, now)
     db.commit()
-    return {"certificate": certificate, "wallet": wallet, "issued": issued}
+    return {"certificate": certificate, "holder": holder, "wallet": wallet, "issued": issued}
 
 
 def _employer_request(client: FlaskClient, claims: list[str]) -> tuple[str, dict[str, Any]]:
@@ -248,3 +255,69 @@ def test_a_wrong_key_passphrase_is_a_json_refusal(app_factory: Any, db: Session)
     assert response.get_json()["error"] == "temporarily_unavailable"
     missing = client.get("/wallet/status/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.get_json()["error"] == "invalid_request"
+
+
+def _logged(db: Session) -> list[VerificationLog]:
+    db.expire_all()
+    return list(db.scalars(select(VerificationLog).order_by(VerificationLog.at)))
+
+
+def test_wallet_checks_go_to_the_verification_log(
+    app: Flask, db: Session, held: dict[str, Any]
+) -> None:
+    """A checked presentation is one verification in the same log as the checks by code and
+    file (channel wallet, method sd-jwt, the certificate found by its status index): the
+    holder's count includes it; a refused one is logged without a certificate; a holder who
+    declines, or a body that is no presentation, is no verification."""
+    certificate = held["certificate"]
+    employer, wallet_http = app.test_client(), app.test_client()
+    competences, _names = disclosure_positions(held["issued"])
+    assert _logged(db) == []
+
+    _page, request = _employer_request(employer, ["competences"])
+    answered = _answer(wallet_http, request, _present(held, request, competences[:2]))
+    assert answered.status_code == 200
+    (entry,) = _logged(db)
+    assert (entry.channel, entry.method) == (VerificationChannel.WALLET, "sd-jwt")
+    assert (entry.certificate_id, entry.verdict, entry.reason) == (certificate.id, "valid", "valid")
+    assert verification_count(db, certificate.id) == 1
+
+    # The holder's page counts it with the others.
+    holder = app.test_client()
+    login(holder, held["holder"].email, PASSWORD)
+    page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert "Verificato 1 volta da datori di lavoro o altri con il codice, il file o un" in page
+
+    # A replay (the old request's nonce): refused, logged as not valid with no certificate.
+    _page, fresh = _employer_request(employer, ["competences"])
+    stale = _present(held, fresh, competences[:1], nonce=request["nonce"])
+    assert _answer(wallet_http, fresh, stale).status_code == 400
+    refused = _logged(db)[-1]
+    assert (refused.channel, refused.method, refused.verdict) == (
+        VerificationChannel.WALLET,
+        "sd-jwt",
+        "not_valid",
+    )
+    assert refused.certificate_id is None and refused.reason == "invalid_presentation"
+
+    # Declined, and garbage: nothing more.
+    _page, other = _employer_request(employer, ["competences"])
+    response_path = urlsplit(other["response_uri"]).path
+    wallet_http.post(response_path, data={"state": other["state"], "vp_token": "{nope"})
+    wallet_http.post(response_path, data={"state": other["state"], "error": "access_denied"})
+    assert len(_logged(db)) == 2
+
+    # Revoked: valid signature, verdict not valid because revoked, on the certificate's count.
+    ente = db.get(Organisation, certificate.organisation_id)
+    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=ente)
+    revoke_certificate(db, signatory, certificate, "identity", "Identità.", utcnow())
+    db.commit()
+    _page, last = _employer_request(employer, ["competences"])
+    assert _answer(wallet_http, last, _present(held, last, competences[:1])).status_code == 200
+    revoked = _logged(db)[-1]
+    assert (revoked.certificate_id, revoked.verdict, revoked.reason) == (
+        certificate.id,
+        "not_valid",
+        "revoked",
+    )
+    assert verification_count(db, certificate.id) == 2
