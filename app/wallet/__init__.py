@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("wallet", __name__)
 
-from app.wallet import verifier, views  # noqa: E402, F401 - registers the routes
+from app.wallet import authorize, verifier, views  # noqa: E402, F401 - registers the routes

@@ -179,6 +179,9 @@ MATRIX: dict[str, list[int]] = {
     "/.well-known/oauth-authorization-server": EVERYONE,
     "/.well-known/jwt-vc-issuer": EVERYONE,
     "/wallet/vct/certificate": EVERYONE,
+    # The authorization endpoint: a request without client_id and redirect_uri is refused on
+    # our own page, for anyone (tests/app/test_wallet_authorization.py drives a real one).
+    "/wallet/authorize": [400] * N,
     # An ente's Token Status List: public; this world's ente never issued to a wallet (no list:
     # tests/app/test_wallet_flow.py reads one that exists).
     "/wallet/status/{org}": [404] * N,
