@@ -3,11 +3,16 @@ and the wallet's answer.
 
 - :func:`create_request`: a request for Attesta's ``vct`` asking for the claims the employer
   ticked (a DCQL query), with a fresh nonce, answered by ``direct_post`` to a response address
-  of its own. The request goes to the wallet by value (:func:`authorization_request`) with the
-  ``redirect_uri:`` client identifier prefix, whose client identifier is the response address:
-  such requests are unsigned, and the key-binding JWT's ``aud`` is that client identifier. The
-  row lives :data:`REQUEST_MINUTES`; its public ``id`` is the ``state``, the employer's page is
-  found by a second secret (who scans the QR code cannot read the result).
+  of its own. The request goes to the wallet by reference (RFC 9101, JAR): the QR code and the
+  link carry only ``client_id`` and ``request_uri`` (:func:`request_link`), so the code stays
+  sparse enough for a phone's camera; the wallet fetches the request object there, a JWT
+  (``oauth-authz-req+jwt``, :func:`request_object`) signed by Attesta's verifier key, whose
+  certificate (``x5c``, under Attesta's root) names the service's host. The client identifier
+  is ``x509_san_dns:<host>`` (:func:`client_id`): the wallet checks the signature, the chain
+  and that the host is the certificate's DNS name (and the response address's host); the
+  key-binding JWT's ``aud`` is that client identifier. The row lives :data:`REQUEST_MINUTES`;
+  its public ``id`` is the ``state``, the employer's page is found by a second secret (who scans
+  the QR code cannot read the result).
 - :func:`answer_request`: the wallet's ``direct_post``. Refused with OpenID4VP's / OAuth's
   ``invalid_request`` and nothing written: an unknown, expired or answered request, another
   ``state``, a body that is not a ``vp_token`` for the query. A ``vp_token`` that is one but
@@ -32,14 +37,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from jwcrypto import jwk, jws
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from certification.models import WalletPresentationRequest
+from certification.keys.material import load_private_key
+from certification.models import SigningKey, WalletPresentationRequest
 from certification.verification.checks import Verification
-from certification.wallet.credential import CREDENTIAL_TYPE, vct
+from certification.wallet.credential import CREDENTIAL_TYPE, SIGNING_ALGORITHM, vct, x5c
 from certification.wallet.offers import WalletProtocolError
 from certification.wallet.presentation import (
     as_verification,
@@ -65,7 +72,10 @@ CLAIMS: Final = (
 )
 DEFAULT_CLAIMS: Final = ("given_name", "family_name", "certificate_number", "ente", "competences")
 SCHEME: Final = "openid4vp://"
-CLIENT_PREFIX: Final = "redirect_uri:"
+CLIENT_PREFIX: Final = "x509_san_dns:"
+REQUEST_OBJECT_TYPE: Final = "oauth-authz-req+jwt"
+#: The ``aud`` of a request object for any wallet (OpenID4VP 1.0 §5.8, static discovery).
+WALLET_AUDIENCE: Final = "https://self-issued.me/v2"
 
 
 @dataclass(frozen=True)
@@ -118,29 +128,67 @@ def dcql_query(claims: list[str], issuer: str) -> dict[str, Any]:
     }
 
 
-def client_id(response_uri: str) -> str:
-    """The verifier's client identifier (and the key-binding JWT's audience)."""
-    return CLIENT_PREFIX + response_uri
+def client_id(issuer: str) -> str:
+    """The verifier's client identifier (and the key-binding JWT's audience): the service's
+    host, which the verifier key's certificate names."""
+    return CLIENT_PREFIX + (urlsplit(issuer).hostname or "")
 
 
 def authorization_request(
     request: WalletPresentationRequest, issuer: str, response_uri: str
-) -> dict[str, str]:
-    """The request's parameters, as a wallet reads them from the link (by value, unsigned)."""
+) -> dict[str, Any]:
+    """The request's parameters, as the request object carries them."""
     return {
-        "client_id": client_id(response_uri),
+        "client_id": client_id(issuer),
         "response_type": "vp_token",
         "response_mode": "direct_post",
         "response_uri": response_uri,
         "nonce": request.nonce,
         "state": str(request.id),
-        "dcql_query": json.dumps(dcql_query(list(request.claims), issuer), separators=(",", ":")),
+        "dcql_query": dcql_query(list(request.claims), issuer),
     }
 
 
-def request_link(parameters: dict[str, str]) -> str:
-    """The same-device link (and the QR code's content)."""
-    return SCHEME + "?" + urlencode(parameters)
+def request_object(
+    parameters: dict[str, Any],
+    request: WalletPresentationRequest,
+    key: SigningKey,
+    root: SigningKey,
+    passphrase: bytes,
+    now: dt.datetime,
+) -> str:
+    """The signed request object (RFC 9101; OpenID4VP 1.0 §5): the parameters, for any wallet
+    (``aud``), until the request expires; ``x5c`` up to Attesta's root."""
+    claims = {
+        **parameters,
+        "aud": WALLET_AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int(request.expires_at.timestamp()),
+    }
+    token = jws.JWS(json.dumps(claims, separators=(",", ":")))
+    token.add_signature(
+        jwk.JWK.from_pyca(load_private_key(key, passphrase)),
+        alg=SIGNING_ALGORITHM,
+        protected=json.dumps(
+            {"alg": SIGNING_ALGORITHM, "typ": REQUEST_OBJECT_TYPE, "x5c": x5c(key, root)}
+        ),
+    )
+    return str(token.serialize(compact=True))
+
+
+def live_request(
+    session: Session, request_id: uuid.UUID, now: dt.datetime
+) -> WalletPresentationRequest | None:
+    """A request a wallet may still fetch and answer (not expired, not answered)."""
+    found = session.get(WalletPresentationRequest, request_id)
+    if found is None or found.expires_at <= now or found.answered_at is not None:
+        return None
+    return found
+
+
+def request_link(client: str, request_uri: str) -> str:
+    """The same-device link (and the QR code's content): the request by reference."""
+    return SCHEME + "?" + urlencode({"client_id": client, "request_uri": request_uri})
 
 
 def page_request(
@@ -201,7 +249,6 @@ def answer_request(
     request_id: uuid.UUID,
     form: dict[str, str],
     issuer: str,
-    response_uri: str,
     now: dt.datetime,
 ) -> Answered:
     """The wallet's answer to a request (see the module)."""
@@ -219,7 +266,7 @@ def answer_request(
         presentation = _presentation(form.get("vp_token"))
         try:
             checked = verify_presentation(
-                session, presentation, issuer, client_id(response_uri), request.nonce, now
+                session, presentation, issuer, client_id(issuer), request.nonce, now
             )
         except WalletProtocolError as refused:
             request.answered_at = now

@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from certification.certificates.lifecycle import revoke_certificate
 from certification.clock import utcnow
+from certification.keys.management import init_keys
 from certification.models import (
     Organisation,
     VerificationChannel,
@@ -30,7 +31,7 @@ from certification.people.roles import Role
 from certification.verification.checks import verification_count
 from certification.wallet.credential import issue_credential, vct
 from certification.wallet.offers import CONFIGURATION_ID, create_offer, new_nonce, redeem_code
-from certification.wallet.requests import QUERY_ID
+from certification.wallet.requests import CLAIMS, QUERY_ID
 from tests.support.factories import PASSWORD, make_account
 from tests.support.wallet import (
     COMPETENCES,
@@ -78,7 +79,18 @@ def _employer_request(client: FlaskClient, claims: list[str]) -> tuple[str, dict
     assert 'src="data:image/svg+xml' in html  # the cross-device QR code
     link = LINK_RE.search(html)
     assert link
-    return page_path, read_request(link.group(1))
+    root_pem = client.get("/keys/root-ca.pem").get_data(as_text=True)
+    return page_path, read_request(link.group(1), lambda uri: _fetch(client, uri), root_pem)
+
+
+def _fetch(client: FlaskClient, request_uri: str) -> str:
+    """The wallet fetches the request object (no cookie, no session)."""
+    response = client.application.test_client().get(urlsplit(request_uri).path)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/oauth-authz-req+jwt"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    return response.get_data(as_text=True)
 
 
 def _answer(
@@ -110,7 +122,7 @@ def test_two_of_five_competences_shown_then_revoked(
     employer = app.test_client()
     page_path, request = _employer_request(employer, ["family_name", "competences"])
     assert request["response_mode"] == "direct_post"
-    assert request["client_id"] == "redirect_uri:" + request["response_uri"]
+    assert request["client_id"] == "x509_san_dns:localhost"
     (query,) = request["dcql_query"]["credentials"]
     assert query["format"] == "dc+sd-jwt" and query["meta"]["vct_values"] == [vct(ISSUER)]
     assert [c["path"] for c in query["claims"]] == [["family_name"], ["competences", None]]
@@ -204,6 +216,14 @@ def test_bad_answers_are_refused_with_the_specification_codes(
     assert _answer(wallet_http, old, _present(held, old, keep)).status_code == 200
 
 
+@pytest.fixture
+def keys(app: Flask, db: Session) -> None:
+    """Attesta's root CA (the verifier key that signs request objects is made under it)."""
+    init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), utcnow())
+    db.commit()
+
+
+@pytest.mark.usefixtures("keys")
 def test_the_holder_may_decline_and_the_employer_must_ask_something(app: Flask) -> None:
     employer = app.test_client()
     empty = employer.post("/verify/wallet", data={})
@@ -220,6 +240,7 @@ def test_the_holder_may_decline_and_the_employer_must_ask_something(app: Flask) 
     assert employer.get(page_path + "x").status_code == 404
 
 
+@pytest.mark.usefixtures("keys")
 def test_requests_expire_and_are_swept(app: Flask, db: Session) -> None:
     employer = app.test_client()
     page_path, _request = _employer_request(employer, ["given_name"])
@@ -321,3 +342,26 @@ def test_wallet_checks_go_to_the_verification_log(
         "revoked",
     )
     assert verification_count(db, certificate.id) == 2
+
+
+def test_the_request_goes_by_reference_while_it_lives(
+    app: Flask, db: Session, held: dict[str, Any]
+) -> None:
+    """The QR code carries client_id and request_uri only (a sparse code); the signed request
+    object is there until the request is answered or expires, then invalid_request_uri."""
+    employer = app.test_client()
+    page_path, request = _employer_request(employer, list(CLAIMS))
+    found = LINK_RE.search(employer.get(page_path).get_data(as_text=True))
+    assert found
+    link = found.group(1).replace("&amp;", "&")
+    assert len(link) < 160, link
+    request_uri = urlsplit(parse_qs(urlsplit(link).query)["request_uri"][0]).path
+    wallet_http = app.test_client()
+    competences, _names = disclosure_positions(held["issued"])
+    assert (
+        _answer(wallet_http, request, _present(held, request, competences[:1])).status_code == 200
+    )
+    gone = wallet_http.get(request_uri)
+    assert gone.status_code == 404 and gone.get_json()["error"] == "invalid_request_uri"
+    unknown = wallet_http.get(f"/verify/wallet/request/{uuid.uuid4()}")
+    assert unknown.status_code == 404 and unknown.is_json

@@ -8,12 +8,17 @@ Italian, as people would.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import http.client
 import json
 import re
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pikepdf
 from playwright.sync_api import Locator, Page, expect
@@ -382,6 +387,9 @@ def test_3_candidate_downloads_certificate_and_talent_card(
     scanned = qr_code_in(tmp_path / "wallet-offer.png")
     if scanned is not None:  # zbar-tools
         assert scanned == offer_link
+    offer_page = page.url
+    wallet_authorization_code(me, tmp_path)
+    me.goto(offer_page)
     me.follow(page.locator("nav.breadcrumb a"))
     # Issued: the application offers no withdrawal any more (issue 18).
     me.follow(page.locator("nav.breadcrumb a"))
@@ -415,6 +423,81 @@ def test_3_candidate_downloads_certificate_and_talent_card(
 
 
 # --- journey 4 ----------------------------------------------------------------------------------
+
+
+WALLET_CALLBACK = "https://wallet.example/callback"
+
+
+def wallet_authorization_code(me: Visitor, tmp_path: Path) -> None:
+    """The wallet-initiated way in (issue 23): the wallet opens Attesta's authorization page
+    in the holder's browser (logged in already), the holder consents in Italian, and the
+    browser goes back to the wallet's https redirect_uri (answered here by a page of the
+    test's, as the wallet's own site would) with a one-time code, which the wallet trades with
+    its PKCE verifier for an access token. The consent page's CSP must let the form's redirect
+    to the wallet through: Chromium enforces form-action on it."""
+    page = me.page
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    params = {
+        "response_type": "code",
+        "client_id": "https://wallet.example/app",
+        "redirect_uri": WALLET_CALLBACK,
+        "scope": "attesta_certificate",
+        "state": "journey",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page.route(
+        WALLET_CALLBACK + "*",
+        lambda route: route.fulfill(
+            status=200,
+            content_type="text/html",
+            body='<!doctype html><html lang="it"><head><title>Wallet</title></head>'
+            "<body><main><h1>Wallet</h1></main></body></html>",
+        ),
+    )
+    me.goto("/wallet/authorize?" + urlencode(params))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Un wallet chiede uno dei tuoi certificati"
+    )
+    expect(page.get_by_role("radio").first).to_be_checked()
+    page.screenshot(path=tmp_path / f"wallet-consent-{me.viewport.name}.png", full_page=True)
+    me.follow(page.get_by_role("button", name="Consenti"))
+    answer = urlsplit(page.url)
+    assert f"{answer.scheme}://{answer.netloc}{answer.path}" == WALLET_CALLBACK
+    back = {name: values[0] for name, values in parse_qs(answer.query).items()}
+    assert back["state"] == "journey" and "code" in back
+    page.unroute(WALLET_CALLBACK + "*")
+    token = _post_form(
+        me.base_url + "/wallet/token",
+        {
+            "grant_type": "authorization_code",
+            "code": back["code"],
+            "code_verifier": verifier,
+            "redirect_uri": WALLET_CALLBACK,
+            "client_id": params["client_id"],
+        },
+    )
+    assert token[0] == 200 and token[1]["token_type"] == "Bearer", token
+
+
+def _post_form(url: str, form: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """A wallet's own request (no browser): status and JSON body."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            parts.path,
+            body=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 def test_4_employer_verifies_by_link_code_and_file(
