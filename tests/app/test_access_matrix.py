@@ -199,6 +199,9 @@ MATRIX: dict[str, list[int]] = {
     "/verify/wallet": EVERYONE,
     "/verify/wallet/no-such-request": [404] * N,
     "/verify/wallet/no-such-request/state": [404] * N,
+    # The request object a wallet fetches by reference: an unknown request is refused (404,
+    # invalid_request_uri) for anyone (tests/app/test_wallet_presentation.py fetches real ones).
+    "/verify/wallet/request/00000000-0000-0000-0000-000000000000": [404] * N,
     "/api/v1/verify/{cert_code}": EVERYONE,
     # Talent cards: the holder's card, the ente's programme, partners, the public counter check.
     "/cards/": LOGGED_IN,
