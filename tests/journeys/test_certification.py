@@ -12,10 +12,12 @@ import base64
 import datetime as dt
 import hashlib
 import http.client
+import http.server
 import json
 import re
 import secrets
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -28,6 +30,7 @@ from tests.journeys.support import (
     Story,
     Viewport,
     Visitor,
+    free_port,
     menu_link,
     one_page_pdf,
     pdf_text,
@@ -425,39 +428,72 @@ def test_3_candidate_downloads_certificate_and_talent_card(
 # --- journey 4 ----------------------------------------------------------------------------------
 
 
-WALLET_CALLBACK = "https://wallet.example/callback"
+class _WalletSite(http.server.BaseHTTPRequestHandler):
+    """The wallet's own site on the loopback (RFC 8252 §7.3), where the browser comes back."""
+
+    def do_GET(self) -> None:
+        body = (
+            b'<!doctype html><html lang="it"><head><title>Wallet</title></head>'
+            b"<body><main><h1>Wallet</h1></main></body></html>"
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 def wallet_authorization_code(me: Visitor, tmp_path: Path) -> None:
     """The wallet-initiated way in (issue 23): the wallet opens Attesta's authorization page
     in the holder's browser (logged in already), the holder consents in Italian, and the
-    browser goes back to the wallet's https redirect_uri (answered here by a page of the
-    test's, as the wallet's own site would) with a one-time code, which the wallet trades with
-    its PKCE verifier for an access token. The consent page's CSP must let the form's redirect
-    to the wallet through: Chromium enforces form-action on it."""
+    browser goes back to the wallet's redirect_uri (a small site of the test's on the loopback)
+    with a one-time code, which the wallet trades with its PKCE verifier for an access token.
+    The consent page's CSP must let the form's redirect to the wallet through: Chromium
+    enforces form-action on it."""
     page = me.page
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _WalletSite)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    callback = f"http://127.0.0.1:{site.server_address[1]}/callback"
     params = {
         "response_type": "code",
         "client_id": "https://wallet.example/app",
-        "redirect_uri": WALLET_CALLBACK,
+        "redirect_uri": callback,
         "scope": "attesta_certificate",
         "state": "journey",
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    page.route(
-        WALLET_CALLBACK + "*",
-        lambda route: route.fulfill(
-            status=200,
-            content_type="text/html",
-            body='<!doctype html><html lang="it"><head><title>Wallet</title></head>'
-            "<body><main><h1>Wallet</h1></main></body></html>",
-        ),
+    try:
+        _consent_in_the_browser(me, params, tmp_path)
+    finally:
+        site.shutdown()
+        site.server_close()
+    answer = urlsplit(page.url)
+    assert f"{answer.scheme}://{answer.netloc}{answer.path}" == callback
+    back = {name: values[0] for name, values in parse_qs(answer.query).items()}
+    assert back["state"] == "journey" and "code" in back
+    token = _post_form(
+        me.base_url + "/wallet/token",
+        {
+            "grant_type": "authorization_code",
+            "code": back["code"],
+            "code_verifier": verifier,
+            "redirect_uri": callback,
+            "client_id": params["client_id"],
+        },
     )
+    assert token[0] == 200 and token[1]["token_type"] == "Bearer", token
+
+
+def _consent_in_the_browser(me: Visitor, params: dict[str, str], tmp_path: Path) -> None:
+    page = me.page
     me.goto("/wallet/authorize?" + urlencode(params))
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Un wallet chiede uno dei tuoi certificati"
@@ -465,22 +501,6 @@ def wallet_authorization_code(me: Visitor, tmp_path: Path) -> None:
     expect(page.get_by_role("radio").first).to_be_checked()
     page.screenshot(path=tmp_path / f"wallet-consent-{me.viewport.name}.png", full_page=True)
     me.follow(page.get_by_role("button", name="Consenti"))
-    answer = urlsplit(page.url)
-    assert f"{answer.scheme}://{answer.netloc}{answer.path}" == WALLET_CALLBACK
-    back = {name: values[0] for name, values in parse_qs(answer.query).items()}
-    assert back["state"] == "journey" and "code" in back
-    page.unroute(WALLET_CALLBACK + "*")
-    token = _post_form(
-        me.base_url + "/wallet/token",
-        {
-            "grant_type": "authorization_code",
-            "code": back["code"],
-            "code_verifier": verifier,
-            "redirect_uri": WALLET_CALLBACK,
-            "client_id": params["client_id"],
-        },
-    )
-    assert token[0] == 200 and token[1]["token_type"] == "Bearer", token
 
 
 def _post_form(url: str, form: dict[str, str]) -> tuple[int, dict[str, str]]:
