@@ -337,6 +337,7 @@ def wants_json() -> bool:
 _PROTOCOL_PREFIXES = (
     "/wallet/",
     "/verify/wallet/response/",
+    "/verify/wallet/request/",
     "/.well-known/openid-credential-issuer",
     "/.well-known/oauth-authorization-server",
     "/.well-known/jwt-vc-issuer",
@@ -348,7 +349,8 @@ _OAUTH_ERRORS = {401: "invalid_token", 500: "server_error", 503: "temporarily_un
 def protocol_path() -> bool:
     """Whether the request is one of a wallet protocol's: its refusals are OAuth-style JSON
     (``error``, ``error_description``), never an HTML page, whatever refused it."""
-    return request.path.startswith(_PROTOCOL_PREFIXES)
+    # (The authorization endpoint is the holder's page in a browser: HTML.)
+    return request.path.startswith(_PROTOCOL_PREFIXES) and request.path != "/wallet/authorize"
 
 
 def error_response(

@@ -36,9 +36,10 @@ def is_public(method: str, path: str, query: Any) -> bool:
         return False
     if path.startswith(_API_PREFIX):
         return "/" not in path[len(_API_PREFIX) :]
-    if path.startswith(_WALLET_PREFIX):  # the employer's wallet check page and its state
-        secret, _, rest = path[len(_WALLET_PREFIX) :].partition("/")
-        return bool(secret) and rest in ("", "state")
+    if path.startswith(_WALLET_PREFIX):  # the employer's wallet check page and its state,
+        # and the request object the wallet fetches
+        first, _, rest = path[len(_WALLET_PREFIX) :].partition("/")
+        return bool(first) and (rest in ("", "state") or (first == "request" and "/" not in rest))
     if path.startswith(_PAGE_PREFIX):
         rest = path[len(_PAGE_PREFIX) :]
         return bool(rest) and "/" not in rest

@@ -6,6 +6,7 @@
   e-mail instead; never stored in clear by the offer.
 - ``/.well-known/...`` and ``/wallet/vct/certificate``: public metadata; ``/wallet/status/<ente>``
   the ente's Token Status List.
+- ``/wallet/authorize``: the authorization code flow's consent (app.wallet.authorize).
 - ``/wallet/token``, ``/wallet/nonce``, ``/wallet/credential``: the protocol, JSON in and out;
   a refusal is ``{"error": ..., "error_description": ...}`` with the specification's code,
   never an HTML page or a 500. A wrong PIN is committed before the refusal (it counts).
@@ -33,6 +34,7 @@ from certification.keys.material import NoActiveKey
 from certification.models import Certificate
 from certification.policy import can_offer_to_wallet, can_view_certificate
 from certification.wallet import metadata
+from certification.wallet.authorization import AUTHORIZATION_CODE_GRANT, redeem_authorization_code
 from certification.wallet.credential import issue_credential
 from certification.wallet.offers import (
     OFFER_MINUTES,
@@ -178,17 +180,27 @@ def type_metadata() -> Response:
 @csrf.exempt
 @limiter.limit("60 per minute")
 def token() -> Response:
-    """The token endpoint (pre-authorized code grant only)."""
-    form = request.form
-    if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
-        return _refusal(WalletProtocolError("unsupported_grant_type", "pre-authorized code only"))
+    """The token endpoint: the pre-authorized code grant (with the PIN), or the authorization
+    code grant (with the PKCE code verifier, the same redirect_uri and client_id)."""
+    form, grant = request.form, request.form.get("grant_type")
+    if grant not in (PRE_AUTHORIZED_GRANT, AUTHORIZATION_CODE_GRANT):
+        return _refusal(
+            WalletProtocolError(
+                "unsupported_grant_type", "pre-authorized code or authorization code only"
+            )
+        )
     session = db_session()
     try:
-        _offer, access_token = redeem_code(
-            session, form.get("pre-authorized_code", ""), form.get("tx_code"), utcnow()
-        )
+        if grant == PRE_AUTHORIZED_GRANT:
+            _offer, access_token = redeem_code(
+                session, form.get("pre-authorized_code", ""), form.get("tx_code"), utcnow()
+            )
+        else:
+            _offer, access_token = redeem_authorization_code(session, form.to_dict(), utcnow())
     except WalletProtocolError as refused:
-        session.commit()  # a wrong PIN counts (and may kill the offer), though this refuses
+        # A wrong PIN counts (and may kill the offer), a reused authorization code or a wrong
+        # verifier kills the code and its token: kept, though this refuses.
+        session.commit()
         return _refusal(refused)
     return _json(
         {"access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS}

@@ -215,9 +215,11 @@ def _leaf_certificate(
     commitment: bool,
     crl_url: str | None,
     usage: x509.ExtendedKeyUsage | None = None,
+    names: x509.SubjectAlternativeName | None = None,
 ) -> x509.Certificate:
     """An end-entity certificate signed by the root CA: signing only (nonRepudiation when
-    ``commitment``), the extended ``usage`` if any (critical), and the CRL's address."""
+    ``commitment``), the extended ``usage`` if any (critical), its alternative ``names`` if
+    any, and the CRL's address."""
     root_private = load_private_key(root, passphrase)
     root_certificate = x509.load_pem_x509_certificate((root.certificate_pem or "").encode())
     builder = (
@@ -246,6 +248,8 @@ def _leaf_certificate(
     )
     if usage is not None:
         builder = builder.add_extension(usage, critical=True)
+    if names is not None:
+        builder = builder.add_extension(names, critical=False)
     builder = builder.add_extension(
         x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
     ).add_extension(
@@ -375,6 +379,53 @@ def wallet_key(
     root = active_key(session, None, KeyPurpose.ROOT_CA)
     key = _seal(session, organisation, root, passphrase, now, KeyPurpose.WALLET_CREDENTIAL)
     _audit_created(session, None, key, now)
+    return key
+
+
+def dns_names(key: SigningKey) -> list[str]:
+    """The DNS names of the key's certificate (none without one or without the extension)."""
+    if not key.certificate_pem:
+        return []
+    certificate = x509.load_pem_x509_certificate(key.certificate_pem.encode())
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return list(names.value.get_values_for_type(x509.DNSName))
+
+
+def verifier_key(session: Session, host: str, passphrase: bytes, now: dt.datetime) -> SigningKey:
+    """Attesta's key for its OpenID4VP request objects, whose certificate names ``host`` (the
+    service's) as DNS name: made (and audited) on first use, and anew, the old one retired,
+    when the service's host is no longer the one it names."""
+    try:
+        current: SigningKey | None = active_key(session, None, KeyPurpose.WALLET_VERIFIER)
+    except NoActiveKey:
+        current = None
+    if current is not None and host in dns_names(current):
+        return current
+    check_passphrase(session, passphrase)
+    root = active_key(session, None, KeyPurpose.ROOT_CA)
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    certificate = _leaf_certificate(
+        root,
+        passphrase,
+        _name(f"Attesta verifier {host}", "Attesta"),
+        private_key.public_key(),
+        now,
+        SEAL_YEARS,
+        commitment=False,
+        crl_url=None,
+        names=x509.SubjectAlternativeName([x509.DNSName(host)]),
+    )
+    if current is not None:
+        current.retired_at = now
+    key = _store(
+        session, private_key, KeyPurpose.WALLET_VERIFIER, None, certificate, passphrase, now
+    )
+    record_event(
+        session, None, "key.created", "signing_key", key.kid, now, purpose=key.purpose.value
+    )
     return key
 
 

@@ -278,11 +278,13 @@ class BulkIssuanceItem(ModelBase):
 
 
 class VerificationChannel(enum.StrEnum):
-    """How a verifier reached us: the QR code's link, the web page, or the API."""
+    """How a verifier reached us: the QR code's link, the web page, the API, or a wallet's
+    presentation (OpenID4VP ``direct_post`` to the employer's request on /verify/wallet)."""
 
     QR = "qr"
     WEB = "web"
     API = "api"
+    WALLET = "wallet"
 
 
 class VerificationLog(UUIDPrimaryKey, ModelBase):
@@ -297,7 +299,7 @@ class VerificationLog(UUIDPrimaryKey, ModelBase):
     #: Indexed: the retention job takes the oldest rows first.
     at: Mapped[dt.datetime] = mapped_column(index=True)
     channel: Mapped[VerificationChannel] = mapped_column(_enum(VerificationChannel))
-    #: code, pdf or json
+    #: code, pdf, json, file or sd-jwt (a wallet's presentation)
     method: Mapped[str] = mapped_column(String(10))
     verdict: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))

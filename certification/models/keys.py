@@ -29,6 +29,10 @@ class KeyPurpose(enum.StrEnum):
     #: tests'; production may use ``ATTESTA_TIMESTAMP_URL`` instead). One key, no organisation;
     #: stored as a VARCHAR, so the new value needs no migration.
     TIMESTAMP = "timestamp"
+    #: Signs Attesta's OpenID4VP request objects (JAR, client_id ``x509_san_dns:<host>``):
+    #: ECDSA P-256 under the root CA with the service's host as DNS name; one key, no
+    #: organisation, made when first needed (certification/keys/management.py, verifier_key).
+    WALLET_VERIFIER = "wallet_verifier"
 
 
 class SigningKey(ModelBase):

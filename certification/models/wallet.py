@@ -21,10 +21,14 @@ from certification.models.certificates import Certificate
 
 
 class WalletOffer(UUIDPrimaryKey, ModelBase):
-    """A credential offer with a pre-authorized code and its transaction code (PIN).
+    """A credential offer with a pre-authorized code and its transaction code (PIN), or a
+    grant of the authorization code flow (the holder logged in from the wallet and consented):
+    then ``code_sha256`` is the authorization code's, bound to the wallet's PKCE
+    ``code_challenge`` (S256), its ``redirect_uri`` and ``client_id``, and there is no PIN.
 
     Lives a few minutes; the code is exchanged once for an access token (``redeemed_at``), the
-    token is good for one credential (``used_at``); too many wrong PINs kill it (``dead_at``).
+    token is good for one credential (``used_at``); too many wrong PINs, or an authorization
+    code presented twice, kill it (``dead_at``).
     """
 
     __tablename__ = "wallet_offers"
@@ -36,8 +40,13 @@ class WalletOffer(UUIDPrimaryKey, ModelBase):
         ForeignKey("user_accounts.id", ondelete="SET NULL")
     )
     code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    pin_sha256: Mapped[str] = mapped_column(String(64))
+    #: None for an authorization code (no PIN: the holder logged in).
+    pin_sha256: Mapped[str | None] = mapped_column(String(64))
     pin_failures: Mapped[int] = mapped_column(default=0)
+    #: The authorization code flow's PKCE challenge (S256), exact redirect_uri and client_id.
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    redirect_uri: Mapped[str | None] = mapped_column(String(2000))
+    client_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     redeemed_at: Mapped[dt.datetime | None]

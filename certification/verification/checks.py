@@ -77,6 +77,7 @@ class Method(enum.StrEnum):
     PDF = "pdf"
     JSON = "json"
     FILE = "file"  # an upload that is neither
+    SD_JWT = "sd-jwt"  # a wallet's presentation (OpenID4VP), certification.wallet.requests
 
 
 class Outcome(enum.StrEnum):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.models import KeyPurpose, SigningKey
+from certification.wallet.authorization import AUTHORIZATION_CODE_GRANT, PKCE_METHOD, SCOPE
 from certification.wallet.credential import (
     CREDENTIAL_TYPE,
     PROOF_ALGORITHMS,
@@ -53,6 +54,7 @@ CLAIMS: Final = (
 
 def endpoints(issuer: str) -> dict[str, str]:
     return {
+        "authorization_endpoint": f"{issuer}/wallet/authorize",
         "token_endpoint": f"{issuer}/wallet/token",
         "nonce_endpoint": f"{issuer}/wallet/nonce",
         "credential_endpoint": f"{issuer}/wallet/credential",
@@ -82,6 +84,7 @@ def issuer_metadata(issuer: str, logo: str) -> dict[str, Any]:
         "credential_configurations_supported": {
             CONFIGURATION_ID: {
                 "format": CREDENTIAL_TYPE,
+                "scope": SCOPE,
                 "vct": vct(issuer),
                 "cryptographic_binding_methods_supported": ["jwk"],
                 "credential_signing_alg_values_supported": [SIGNING_ALGORITHM],
@@ -116,13 +119,21 @@ def issuer_metadata(issuer: str, logo: str) -> dict[str, Any]:
 
 def authorization_server_metadata(issuer: str) -> dict[str, Any]:
     """``/.well-known/oauth-authorization-server`` (RFC 8414): the pre-authorized code grant,
-    no client authentication (the PIN and the one-time code protect the exchange)."""
+    and the authorization code grant with PKCE (S256) for public clients (wallets): no client
+    authentication (the PIN and the one-time code, or the login and the code verifier, protect
+    the exchange); the authorization response names the issuer (RFC 9207)."""
+    urls = endpoints(issuer)
     return {
         "issuer": issuer,
-        "token_endpoint": endpoints(issuer)["token_endpoint"],
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
-        "response_types_supported": [],
+        "authorization_endpoint": urls["authorization_endpoint"],
+        "token_endpoint": urls["token_endpoint"],
+        "grant_types_supported": [AUTHORIZATION_CODE_GRANT, PRE_AUTHORIZED_GRANT],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": [PKCE_METHOD],
+        "scopes_supported": [SCOPE],
         "token_endpoint_auth_methods_supported": ["none"],
+        "authorization_response_iss_parameter_supported": True,
         "pre-authorized_grant_anonymous_access_supported": True,
     }
 

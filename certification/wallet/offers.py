@@ -162,7 +162,7 @@ def redeem_code(
     if not code:
         raise WalletProtocolError("invalid_request", "pre-authorized_code is missing")
     offer = session.scalar(select(WalletOffer).where(WalletOffer.code_sha256 == digest(code)))
-    if offer is None:
+    if offer is None or offer.pin_sha256 is None:  # (an authorization code is not one)
         raise WalletProtocolError("invalid_grant", "unknown pre-authorized code")
     if offer.dead_at is not None or offer.redeemed_at is not None:
         raise WalletProtocolError("invalid_grant", "the pre-authorized code was already used")
@@ -185,6 +185,20 @@ def redeem_code(
             offer.dead_at = now
         session.flush()
         raise WalletProtocolError("invalid_grant", "wrong tx_code")
+    token = grant_access_token(
+        session,
+        offer,
+        now,
+        WalletProtocolError("invalid_grant", "the pre-authorized code was already used"),
+    )
+    return offer, token
+
+
+def grant_access_token(
+    session: Session, offer: WalletOffer, now: dt.datetime, refusal: WalletProtocolError
+) -> str:
+    """The offer's code is redeemed, once: a new access token for its one credential (of two
+    requests racing with the same code, the second gets ``refusal``)."""
     token = secrets.token_urlsafe(32)
     _once(
         session,
@@ -199,10 +213,10 @@ def redeem_code(
             token_sha256=digest(token),
             token_expires_at=now + dt.timedelta(seconds=TOKEN_SECONDS),
         ),
-        WalletProtocolError("invalid_grant", "the pre-authorized code was already used"),
+        refusal,
     )
     session.refresh(offer)
-    return offer, token
+    return token
 
 
 def _once(session: Session, statement: Any, refusal: WalletProtocolError) -> None:

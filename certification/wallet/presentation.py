@@ -21,15 +21,24 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 from sd_jwt.verifier import SDJWTVerifier
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification.models import KeyPurpose, SigningKey
+from certification.models import Certificate, KeyPurpose, SigningKey
+from certification.verification.checks import (
+    Dimension,
+    Method,
+    Outcome,
+    Verification,
+    _refused,
+    _verdict,
+)
 from certification.wallet.credential import CREDENTIAL_TYPE, SIGNING_ALGORITHM
 from certification.wallet.offers import WalletProtocolError
 from certification.wallet.status import INVALID, SUSPENDED, status_entries
@@ -51,6 +60,8 @@ class CheckedPresentation:
     #: The disclosed claims, and the always-visible ones (iss, vct, dates, status, cnf).
     claims: dict[str, Any]
     kid: str
+    #: The register's certificate at the credential's status index (for the verification log).
+    certificate: Certificate | None = field(default=None, compare=False)
 
 
 def _refuse(detail: str) -> WalletProtocolError:
@@ -145,7 +156,53 @@ def verify_presentation(
         validity=_validity(claims, now),
         claims=dict(claims),
         kid=key.kid,
+        certificate=_certificate(session, key, claims),
     )
+
+
+def _certificate(session: Session, key: SigningKey, claims: dict[str, Any]) -> Certificate | None:
+    """The certificate of the ente's status index (always visible, so found without any claim
+    the holder chose to disclose)."""
+    index = claims["status"]["status_list"]["idx"]  # checked by _status
+    return session.scalars(
+        select(Certificate).where(
+            Certificate.organisation_id == key.organisation_id, Certificate.status_index == index
+        )
+    ).one_or_none()
+
+
+_STATUS_DIMENSION: Final = {
+    "valid": Dimension("status", "active", Outcome.PASS),
+    "suspended": Dimension("status", "suspended", Outcome.FAIL),
+    "revoked": Dimension("status", "revoked", Outcome.FAIL),
+}
+
+
+def as_verification(checked: CheckedPresentation) -> Verification:
+    """A checked presentation as the other verification paths answer (method ``sd-jwt``), for
+    the verification log: found (in the register), signature and key binding, status,
+    validity; ``identical`` does not apply (the holder shows a part of the credential)."""
+    validity = (
+        Dimension("validity", "current", Outcome.PASS)
+        if checked.validity == "valid"
+        else Dimension("validity", checked.validity, Outcome.FAIL)
+    )
+    dimensions = {
+        "found": Dimension("found", "found", Outcome.PASS)
+        if checked.certificate is not None
+        else Dimension("found", "not_found", Outcome.FAIL),
+        "signature": Dimension("signature", "valid", Outcome.PASS),
+        "identical": Dimension("identical", "selective_disclosure", Outcome.NOT_APPLICABLE),
+        "status": _STATUS_DIMENSION[checked.status],
+        "validity": validity,
+    }
+    return replace(_verdict(Method.SD_JWT, dimensions, None), certificate=checked.certificate)
+
+
+def refused_verification(refused: WalletProtocolError) -> Verification:
+    """A presentation that is not one (bad signature, key binding, nonce, disclosure...): not
+    valid, no certificate (nothing in it can be trusted to name one)."""
+    return _refused(Method.SD_JWT, refused.error, refused.detail)
 
 
 def _status(session: Session, key: SigningKey, claims: dict[str, Any]) -> str:

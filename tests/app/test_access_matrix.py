@@ -179,6 +179,9 @@ MATRIX: dict[str, list[int]] = {
     "/.well-known/oauth-authorization-server": EVERYONE,
     "/.well-known/jwt-vc-issuer": EVERYONE,
     "/wallet/vct/certificate": EVERYONE,
+    # The authorization endpoint: a request without client_id and redirect_uri is refused on
+    # our own page, for anyone (tests/app/test_wallet_authorization.py drives a real one).
+    "/wallet/authorize": [400] * N,
     # An ente's Token Status List: public; this world's ente never issued to a wallet (no list:
     # tests/app/test_wallet_flow.py reads one that exists).
     "/wallet/status/{org}": [404] * N,
@@ -196,6 +199,9 @@ MATRIX: dict[str, list[int]] = {
     "/verify/wallet": EVERYONE,
     "/verify/wallet/no-such-request": [404] * N,
     "/verify/wallet/no-such-request/state": [404] * N,
+    # The request object a wallet fetches by reference: an unknown request is refused (404,
+    # invalid_request_uri) for anyone (tests/app/test_wallet_presentation.py fetches real ones).
+    "/verify/wallet/request/00000000-0000-0000-0000-000000000000": [404] * N,
     "/api/v1/verify/{cert_code}": EVERYONE,
     # Talent cards: the holder's card, the ente's programme, partners, the public counter check.
     "/cards/": LOGGED_IN,

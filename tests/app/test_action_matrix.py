@@ -255,6 +255,9 @@ ACTION_MATRIX: dict[str, list[Expected]] = {
     "/wallet/token": everyone(400),
     "/wallet/nonce": everyone(200),
     "/wallet/credential": everyone(401),
+    # The consent to a wallet's authorization request: without client_id and redirect_uri it
+    # is refused on our page before anything else (400).
+    "/wallet/authorize": everyone(400),
     # An employer's wallet check (OpenID4VP): anyone makes a request (nothing ticked: 422); the
     # response endpoint refuses an unknown request with invalid_request (400).
     "/verify/wallet": everyone(422),

@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -20,12 +20,19 @@ from sqlalchemy.orm import Session
 
 from certification.certificates.lifecycle import revoke_certificate
 from certification.clock import utcnow
-from certification.models import Organisation, WalletPresentationRequest
+from certification.keys.management import init_keys
+from certification.models import (
+    Organisation,
+    VerificationChannel,
+    VerificationLog,
+    WalletPresentationRequest,
+)
 from certification.people.roles import Role
+from certification.verification.checks import verification_count
 from certification.wallet.credential import issue_credential, vct
 from certification.wallet.offers import CONFIGURATION_ID, create_offer, new_nonce, redeem_code
-from certification.wallet.requests import QUERY_ID
-from tests.support.factories import make_account
+from certification.wallet.requests import CLAIMS, QUERY_ID
+from tests.support.factories import PASSWORD, make_account
 from tests.support.wallet import (
     COMPETENCES,
     TestWallet,
@@ -34,6 +41,7 @@ from tests.support.wallet import (
     tamper,
     wallet_certificate,
 )
+from tests.support.web import login
 
 ISSUER = "http://localhost"
 LINK_RE = re.compile(r'href="(openid4vp://[^"]+)"')
@@ -54,7 +62,7 @@ def held(app: Flask, db: Session) -> dict[str, Any]:
     }
     issued = issue_credential(db, offer, body, ISSUER, passphrase, now)
     db.commit()
-    return {"certificate": certificate, "wallet": wallet, "issued": issued}
+    return {"certificate": certificate, "holder": holder, "wallet": wallet, "issued": issued}
 
 
 def _employer_request(client: FlaskClient, claims: list[str]) -> tuple[str, dict[str, Any]]:
@@ -71,7 +79,18 @@ def _employer_request(client: FlaskClient, claims: list[str]) -> tuple[str, dict
     assert 'src="data:image/svg+xml' in html  # the cross-device QR code
     link = LINK_RE.search(html)
     assert link
-    return page_path, read_request(link.group(1))
+    root_pem = client.get("/keys/root-ca.pem").get_data(as_text=True)
+    return page_path, read_request(link.group(1), lambda uri: _fetch(client, uri), root_pem)
+
+
+def _fetch(client: FlaskClient, request_uri: str) -> str:
+    """The wallet fetches the request object (no cookie, no session)."""
+    response = client.application.test_client().get(urlsplit(request_uri).path)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/oauth-authz-req+jwt"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    return response.get_data(as_text=True)
 
 
 def _answer(
@@ -103,7 +122,7 @@ def test_two_of_five_competences_shown_then_revoked(
     employer = app.test_client()
     page_path, request = _employer_request(employer, ["family_name", "competences"])
     assert request["response_mode"] == "direct_post"
-    assert request["client_id"] == "redirect_uri:" + request["response_uri"]
+    assert request["client_id"] == "x509_san_dns:localhost"
     (query,) = request["dcql_query"]["credentials"]
     assert query["format"] == "dc+sd-jwt" and query["meta"]["vct_values"] == [vct(ISSUER)]
     assert [c["path"] for c in query["claims"]] == [["family_name"], ["competences", None]]
@@ -197,6 +216,14 @@ def test_bad_answers_are_refused_with_the_specification_codes(
     assert _answer(wallet_http, old, _present(held, old, keep)).status_code == 200
 
 
+@pytest.fixture
+def keys(app: Flask, db: Session) -> None:
+    """Attesta's root CA (the verifier key that signs request objects is made under it)."""
+    init_keys(db, None, app.config["KEY_PASSPHRASE"].encode(), utcnow())
+    db.commit()
+
+
+@pytest.mark.usefixtures("keys")
 def test_the_holder_may_decline_and_the_employer_must_ask_something(app: Flask) -> None:
     employer = app.test_client()
     empty = employer.post("/verify/wallet", data={})
@@ -213,6 +240,7 @@ def test_the_holder_may_decline_and_the_employer_must_ask_something(app: Flask) 
     assert employer.get(page_path + "x").status_code == 404
 
 
+@pytest.mark.usefixtures("keys")
 def test_requests_expire_and_are_swept(app: Flask, db: Session) -> None:
     employer = app.test_client()
     page_path, _request = _employer_request(employer, ["given_name"])
@@ -248,3 +276,92 @@ def test_a_wrong_key_passphrase_is_a_json_refusal(app_factory: Any, db: Session)
     assert response.get_json()["error"] == "temporarily_unavailable"
     missing = client.get("/wallet/status/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.get_json()["error"] == "invalid_request"
+
+
+def _logged(db: Session) -> list[VerificationLog]:
+    db.expire_all()
+    return list(db.scalars(select(VerificationLog).order_by(VerificationLog.at)))
+
+
+def test_wallet_checks_go_to_the_verification_log(
+    app: Flask, db: Session, held: dict[str, Any]
+) -> None:
+    """A checked presentation is one verification in the same log as the checks by code and
+    file (channel wallet, method sd-jwt, the certificate found by its status index): the
+    holder's count includes it; a refused one is logged without a certificate; a holder who
+    declines, or a body that is no presentation, is no verification."""
+    certificate = held["certificate"]
+    employer, wallet_http = app.test_client(), app.test_client()
+    competences, _names = disclosure_positions(held["issued"])
+    assert _logged(db) == []
+
+    _page, request = _employer_request(employer, ["competences"])
+    answered = _answer(wallet_http, request, _present(held, request, competences[:2]))
+    assert answered.status_code == 200
+    (entry,) = _logged(db)
+    assert (entry.channel, entry.method) == (VerificationChannel.WALLET, "sd-jwt")
+    assert (entry.certificate_id, entry.verdict, entry.reason) == (certificate.id, "valid", "valid")
+    assert verification_count(db, certificate.id) == 1
+
+    # The holder's page counts it with the others.
+    holder = app.test_client()
+    login(holder, held["holder"].email, PASSWORD)
+    page = holder.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    assert "Verificato 1 volta da datori di lavoro o altri con il codice, il file o un" in page
+
+    # A replay (the old request's nonce): refused, logged as not valid with no certificate.
+    _page, fresh = _employer_request(employer, ["competences"])
+    stale = _present(held, fresh, competences[:1], nonce=request["nonce"])
+    assert _answer(wallet_http, fresh, stale).status_code == 400
+    refused = _logged(db)[-1]
+    assert (refused.channel, refused.method, refused.verdict) == (
+        VerificationChannel.WALLET,
+        "sd-jwt",
+        "not_valid",
+    )
+    assert refused.certificate_id is None and refused.reason == "invalid_presentation"
+
+    # Declined, and garbage: nothing more.
+    _page, other = _employer_request(employer, ["competences"])
+    response_path = urlsplit(other["response_uri"]).path
+    wallet_http.post(response_path, data={"state": other["state"], "vp_token": "{nope"})
+    wallet_http.post(response_path, data={"state": other["state"], "error": "access_denied"})
+    assert len(_logged(db)) == 2
+
+    # Revoked: valid signature, verdict not valid because revoked, on the certificate's count.
+    ente = db.get(Organisation, certificate.organisation_id)
+    signatory = make_account(db, roles=(Role.SIGNATORY,), organisation=ente)
+    revoke_certificate(db, signatory, certificate, "identity", "Identità.", utcnow())
+    db.commit()
+    _page, last = _employer_request(employer, ["competences"])
+    assert _answer(wallet_http, last, _present(held, last, competences[:1])).status_code == 200
+    revoked = _logged(db)[-1]
+    assert (revoked.certificate_id, revoked.verdict, revoked.reason) == (
+        certificate.id,
+        "not_valid",
+        "revoked",
+    )
+    assert verification_count(db, certificate.id) == 2
+
+
+def test_the_request_goes_by_reference_while_it_lives(
+    app: Flask, db: Session, held: dict[str, Any]
+) -> None:
+    """The QR code carries client_id and request_uri only (a sparse code); the signed request
+    object is there until the request is answered or expires, then invalid_request_uri."""
+    employer = app.test_client()
+    page_path, request = _employer_request(employer, list(CLAIMS))
+    found = LINK_RE.search(employer.get(page_path).get_data(as_text=True))
+    assert found
+    link = found.group(1).replace("&amp;", "&")
+    assert len(link) < 160, link
+    request_uri = urlsplit(parse_qs(urlsplit(link).query)["request_uri"][0]).path
+    wallet_http = app.test_client()
+    competences, _names = disclosure_positions(held["issued"])
+    assert (
+        _answer(wallet_http, request, _present(held, request, competences[:1])).status_code == 200
+    )
+    gone = wallet_http.get(request_uri)
+    assert gone.status_code == 404 and gone.get_json()["error"] == "invalid_request_uri"
+    unknown = wallet_http.get(f"/verify/wallet/request/{uuid.uuid4()}")
+    assert unknown.status_code == 404 and unknown.is_json

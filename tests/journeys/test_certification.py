@@ -8,12 +8,19 @@ Italian, as people would.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import http.client
+import http.server
 import json
 import re
+import secrets
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pikepdf
 from playwright.sync_api import Locator, Page, expect
@@ -23,6 +30,7 @@ from tests.journeys.support import (
     Story,
     Viewport,
     Visitor,
+    free_port,
     menu_link,
     one_page_pdf,
     pdf_text,
@@ -382,6 +390,9 @@ def test_3_candidate_downloads_certificate_and_talent_card(
     scanned = qr_code_in(tmp_path / "wallet-offer.png")
     if scanned is not None:  # zbar-tools
         assert scanned == offer_link
+    offer_page = page.url
+    wallet_authorization_code(me, tmp_path)
+    me.goto(offer_page)
     me.follow(page.locator("nav.breadcrumb a"))
     # Issued: the application offers no withdrawal any more (issue 18).
     me.follow(page.locator("nav.breadcrumb a"))
@@ -415,6 +426,98 @@ def test_3_candidate_downloads_certificate_and_talent_card(
 
 
 # --- journey 4 ----------------------------------------------------------------------------------
+
+
+class _WalletSite(http.server.BaseHTTPRequestHandler):
+    """The wallet's own site on the loopback (RFC 8252 §7.3), where the browser comes back."""
+
+    def do_GET(self) -> None:
+        body = (
+            b'<!doctype html><html lang="it"><head><title>Wallet</title></head>'
+            b"<body><main><h1>Wallet</h1></main></body></html>"
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def wallet_authorization_code(me: Visitor, tmp_path: Path) -> None:
+    """The wallet-initiated way in (issue 23): the wallet opens Attesta's authorization page
+    in the holder's browser (logged in already), the holder consents in Italian, and the
+    browser goes back to the wallet's redirect_uri (a small site of the test's on the loopback)
+    with a one-time code, which the wallet trades with its PKCE verifier for an access token.
+    The consent page's CSP must let the form's redirect to the wallet through: Chromium
+    enforces form-action on it."""
+    page = me.page
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _WalletSite)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    callback = f"http://127.0.0.1:{site.server_address[1]}/callback"
+    params = {
+        "response_type": "code",
+        "client_id": "https://wallet.example/app",
+        "redirect_uri": callback,
+        "scope": "attesta_certificate",
+        "state": "journey",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    try:
+        _consent_in_the_browser(me, params, tmp_path)
+    finally:
+        site.shutdown()
+        site.server_close()
+    answer = urlsplit(page.url)
+    assert f"{answer.scheme}://{answer.netloc}{answer.path}" == callback
+    back = {name: values[0] for name, values in parse_qs(answer.query).items()}
+    assert back["state"] == "journey" and "code" in back
+    token = _post_form(
+        me.base_url + "/wallet/token",
+        {
+            "grant_type": "authorization_code",
+            "code": back["code"],
+            "code_verifier": verifier,
+            "redirect_uri": callback,
+            "client_id": params["client_id"],
+        },
+    )
+    assert token[0] == 200 and token[1]["token_type"] == "Bearer", token
+
+
+def _consent_in_the_browser(me: Visitor, params: dict[str, str], tmp_path: Path) -> None:
+    page = me.page
+    me.goto("/wallet/authorize?" + urlencode(params))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Un wallet chiede uno dei tuoi certificati"
+    )
+    expect(page.get_by_role("radio").first).to_be_checked()
+    page.screenshot(path=tmp_path / f"wallet-consent-{me.viewport.name}.png", full_page=True)
+    me.follow(page.get_by_role("button", name="Consenti"))
+
+
+def _post_form(url: str, form: dict[str, str]) -> tuple[int, dict[str, str]]:
+    """A wallet's own request (no browser): status and JSON body."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            parts.path,
+            body=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 def test_4_employer_verifies_by_link_code_and_file(

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -311,10 +312,28 @@ def disclosure_positions(issued: str) -> tuple[list[int], dict[str, int]]:
     return competences, names
 
 
-def read_request(link: str) -> dict[str, Any]:
-    """An ``openid4vp://`` request by value, as a wallet reads it (the DCQL query parsed)."""
+def read_request(link: str, fetch: Callable[[str], str], root_pem: str) -> dict[str, Any]:
+    """An ``openid4vp://`` request by reference, as a wallet reads it: the link holds only
+    ``client_id`` and ``request_uri``; the request object fetched there (``fetch``) has its
+    signature checked through ``x5c`` up to Attesta's root (given by the test), and the
+    certificate's DNS name must be the ``x509_san_dns:`` client identifier's host and the
+    response address's. Its claims (the DCQL query an object)."""
     parts = urlsplit(link.replace("&amp;", "&"))
     assert parts.scheme == "openid4vp"
     query = {name: values[0] for name, values in parse_qs(parts.query).items()}
-    query["dcql_query"] = json.loads(query["dcql_query"])
-    return query
+    assert set(query) == {"client_id", "request_uri"}
+    token = fetch(query["request_uri"])
+    header = json.loads(unb64url(token.split(".")[0]))
+    assert header["typ"] == "oauth-authz-req+jwt" and header["alg"] == "ES256"
+    key = ECKey.import_key(_pem(x5c_chain(header, root_pem)))
+    claims: dict[str, Any] = json.loads(
+        jws.deserialize_compact(token, key, registry=_REGISTRY).payload
+    )
+    leaf = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    prefix, _, host = query["client_id"].partition(":")
+    assert prefix == "x509_san_dns" and host in names.get_values_for_type(x509.DNSName)
+    assert claims["client_id"] == query["client_id"]
+    assert urlsplit(claims["response_uri"]).hostname == host
+    assert claims["aud"] == "https://self-issued.me/v2"
+    return claims
