@@ -40,6 +40,9 @@ HEAVY = frozenset(
         "asn1crypto",
         "redis",
         "yaml",
+        "marshmallow",
+        "apispec",
+        "rubrics",
     }
 )
 
