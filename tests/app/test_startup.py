@@ -192,3 +192,13 @@ def test_url_builders_are_compiled_when_first_used(app: Flask) -> None:
         assert url_for("verify.index", extra="1") == "/verify?extra=1"
     assert rule._build_unknown.__name__ != "build_first"  # compiled once, and kept
     assert plain.bind("x").build("verify.index", {"extra": "1"}) == "/verify?extra=1"
+
+
+def test_the_garbage_collector_runs_again_once_the_app_is_built(tmp_path: Path) -> None:
+    state = _python(
+        "import gc, json\n"
+        "from app import create_app\n"
+        f"create_app({{'ENV': 'testing', 'INSTANCE_PATH': {str(tmp_path)!r}}})\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))\n"
+    )
+    assert state == [True, 0]  # paused while building, nothing left frozen
