@@ -32,13 +32,12 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from flask import current_app
@@ -56,6 +55,9 @@ from certification.keys.material import KeyPassphraseWrong, check_passphrase
 from certification.models import Certificate, CertificateStatus, ErasureRecord, StoredFile
 from certification.people.erasure import read_journal, reapply
 from certification.storage.blobs import BlobStorage
+
+if TYPE_CHECKING:
+    import tarfile
 
 FORMAT = "attesta-backup/1"
 SECRETS = ("secret_key", "key_passphrase")
@@ -138,6 +140,8 @@ def _revision(engine: Engine) -> str | None:
 
 
 def _add(archive: tarfile.TarFile, name: str, data: bytes, digests: dict[str, str]) -> None:
+    import tarfile  # loaded by the backup commands, not by every start (issue 20)
+
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mtime = int(utcnow().timestamp())
@@ -148,6 +152,8 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes, digests: dict[str, st
 
 def create_backup(path: Path, *, with_secrets: bool) -> dict[str, Any]:
     """Write the archive to ``path`` (atomically: a temporary file renamed at the end)."""
+    import tarfile  # loaded by the backup commands, not by every start (issue 20)
+
     engine = _engine()
     files: BlobStorage = storage()
     dialect = _dialect(engine.url)
@@ -223,6 +229,8 @@ class RestoreReport:
 
 @contextmanager
 def _open_archive(path: Path) -> Iterator[tuple[tarfile.TarFile, dict[str, Any]]]:
+    import tarfile  # loaded by the backup commands, not by every start (issue 20)
+
     try:
         archive = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed by the with below
     except (OSError, tarfile.TarError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -26,7 +26,9 @@ from certification.models import (
     RubricLevel,
     UserAccount,
 )
-from rubrics import RubricFile, RubricFileError, load_rubric_text
+
+if TYPE_CHECKING:
+    from rubrics import RubricFile
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class ImportResult:
 
 def parse_rubric(text: str | bytes, source: str) -> RubricFile:
     """Validate rubric YAML, turning format problems into :class:`RubricInvalid`."""
+    from rubrics import RubricFileError, load_rubric_text  # noqa: PLC0415 - heavy: marshmallow, imported when first used (startup time, issue 20)
+
     try:
         return load_rubric_text(text, source)
     except RubricFileError as exc:

@@ -2,19 +2,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar, cast
 
 from flask import g, jsonify, request, url_for
-from marshmallow import ValidationError
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response
 
-from app.api import schemas as s
 from app.api.blueprint import bp
-from app.api.dumping import Dumper
-from app.api.openapi import openapi_document
 from app.db import db_session, reads_only
 from app.errors import error_response
 from app.extensions import csrf
@@ -58,6 +54,19 @@ from certification.verification.public import (
 csrf.exempt(bp)  # token-authenticated JSON: no cookies are trusted here
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _LazySchemas:
+    """``app.api.schemas``, imported by the first call that uses a schema: building the app (and
+    every ``flask`` command) does not load marshmallow (startup time, issue 20)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from app.api import schemas
+
+        return getattr(schemas, name)
+
+
+s = _LazySchemas()
 
 
 def token_required(view: F) -> F:
@@ -117,6 +126,8 @@ def _competence_url(c: Competence) -> str:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    from app.api.openapi import openapi_document  # apispec, marshmallow: loaded when used
+
     return jsonify(openapi_document())
 
 
@@ -128,6 +139,8 @@ def frameworks() -> Response:
 
 @bp.get("/profiles")
 def profiles() -> Response | tuple[Any, int]:
+    from marshmallow import ValidationError  # loaded by the first call, not at start
+
     try:
         args = s.ProfileQuerySchema().load(request.args)
     except ValidationError as exc:
@@ -255,6 +268,8 @@ def bulk_issue() -> tuple[Response, int, dict[str, str]]:
     """Issue certificates for many certified cases; idempotent by the Idempotency-Key header."""
     account: UserAccount = g.api_account
     key = request.headers.get("Idempotency-Key", "")
+    from marshmallow import ValidationError  # loaded by the first call, not at start
+
     try:
         data = s.BulkRequestSchema().load(request.get_json(silent=True) or {})
     except ValidationError as exc:
@@ -285,9 +300,13 @@ def bulk_status(bulk_id: uuid.UUID) -> Response:
 # --- verification (public, no token) ----------------------------------------------------------
 
 
-# Planned once from the schema (the spec's truth): the same body as its dump, without
+# Planned once, on first use, from the schema (the spec's truth): the same body as its dump, without
 # marshmallow's per-call walk, an eighth of the public check's time (app.api.dumping).
-_VERIFICATION = Dumper(s.VerificationSchema())
+@cache
+def _verification_dumper() -> Any:
+    from app.api.dumping import Dumper  # marshmallow: loaded by the first verification
+
+    return Dumper(s.VerificationSchema())
 
 
 def _verification(result: Verification, status: int = 200) -> tuple[Response, int]:
@@ -301,7 +320,7 @@ def _verification_body(
     body = verification_json(result, record)
     if status in (404, 422):
         del body["checked_at"]  # the same body for every unknown (or mistyped) code
-    return private(jsonify(_VERIFICATION.dump(body))), status
+    return private(jsonify(_verification_dumper().dump(body))), status
 
 
 @bp.get("/verify/<code>")
@@ -332,7 +351,11 @@ def verify_upload() -> tuple[Response | str, int]:
     return _verification(verify_file(db_session(), storage(), data, upload_pool(), utcnow()))
 
 
-_REVEAL = s.EvidenceRevealSchema()
+@cache
+def _reveal_schema() -> Any:
+    return s.EvidenceRevealSchema()
+
+
 #: Refusals of the input: the usual error body.
 _REVEAL_INPUT_ERRORS = {
     "no_file": {"file": ["required"]},
@@ -377,4 +400,4 @@ def verify_evidence_reveal() -> tuple[Response | str, int]:
         if verification is not None
         else None,
     }
-    return private(jsonify(_REVEAL.dump(body))), status
+    return private(jsonify(_reveal_schema().dump(body))), status

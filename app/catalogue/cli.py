@@ -12,8 +12,6 @@ from app.db import db_session
 from certification.clock import utcnow
 from certification.errors import RubricInvalid, RubricVersionConflict
 from certification.standards import import_rubric, parse_rubric
-from rubrics import RubricFileError, load_rubric_file
-from rubrics.loader import rubric_files_in
 
 rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import rubric files.")
 
@@ -22,6 +20,9 @@ rubrics_cli = AppGroup("rubrics", help="Competence standards: check and import r
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def rubrics_check(path: Path) -> None:
     """Validate rubric files without importing them."""
+    from rubrics import RubricFileError, load_rubric_file  # marshmallow: loaded when used
+    from rubrics.loader import rubric_files_in
+
     failed = False
     for file in rubric_files_in(path):
         try:
@@ -39,6 +40,8 @@ def rubrics_check(path: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def rubrics_import(path: Path) -> None:
     """Import a rubric file, or every rubric file in a folder. All or nothing."""
+    from rubrics.loader import rubric_files_in  # marshmallow: loaded when used
+
     session = db_session()
     files = rubric_files_in(path)
     if not files:
