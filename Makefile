@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 T ?= tests
+# Python keeps compiled modules (and pytest its rewritten test modules) in __pycache__ even where
+# the environment says PYTHONDONTWRITEBYTECODE (some sandboxes and CI images do): otherwise every
+# test worker, sandbox child and flask command compiles the whole app again, seconds each time.
+export PYTHONDONTWRITEBYTECODE :=
 FLASK := $(BIN)/flask --app wsgi
 # Development defaults for `make run`; any ATTESTA_* variable in the environment wins. Rate limits
 # count in the local Redis when it answers (ATTESTA_RATELIMIT_STORAGE_URI, default

@@ -175,6 +175,7 @@ def test_a_certificate_is_sealed_pades_b_lta_and_stays_pdf_1_7(
     assert result.signatures == 2
 
 
+@pytest.mark.slow
 def test_the_seal_outlives_its_certificate_but_a_plain_seal_does_not(
     db: Session,
     world: CertificateWorld,
@@ -287,6 +288,7 @@ class _OtherDigest(TimeStamper):
         return self._authority.respond(other, ISSUE_TIME)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failing", ["down", "garbage", "other digest"])
 def test_a_failing_tsa_leaves_the_reservation_pending_for_recover(
     db: Session, another: CertificateWorld, storage: Any, failing: str
@@ -325,6 +327,7 @@ def test_a_failing_tsa_leaves_the_reservation_pending_for_recover(
     assert check_seal(storage.get(done.pdf_sha256), _root_pem(db)).ok
 
 
+@pytest.mark.slow
 def test_refresh_adds_a_document_timestamp_before_the_tsa_expires_once(
     db: Session, certificate: Certificate, storage: Any, checker: SealChecker
 ) -> None:

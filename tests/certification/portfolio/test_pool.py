@@ -211,6 +211,7 @@ def slow_proof_check(*_args: object) -> CredentialCheck:
     return CredentialCheck(False, "no_proof")
 
 
+@pytest.mark.slow
 def test_a_check_that_runs_out_of_time_is_refused_and_frees_its_slot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
