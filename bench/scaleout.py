@@ -487,6 +487,19 @@ def scaleout(n: int = 48, rounds: int = 2, chunk: int = 6) -> dict[str, Any]:
     )
     if not once:
         raise RuntimeError(f"a certificate issued twice, or one missing: {counted}")
+    # What the machine allows: with one worker it keeps `busy` cores of `cores` busy; more
+    # workers cannot make it more than cores / busy times faster on this machine.
+    singles = [r["cpu"] for r in runs if r["target"] == "1" and "cpu" in r]
+    busy = (
+        statistics.median(c["machine_busy_cpu_s"] / c["wall_s"] for c in singles) if singles else 0
+    )
+    cores = os.cpu_count() or 1
+    ceiling = (
+        f"; one worker kept {busy:.2f} of {cores} cores busy, so this machine's ceiling is "
+        f"{cores / busy:.2f}"
+        if busy
+        else ""
+    )
     return {
         **row(
             "scaleout",
@@ -515,7 +528,7 @@ def scaleout(n: int = 48, rounds: int = 2, chunk: int = 6) -> dict[str, Any]:
             f"ratio = median of the runs' throughput ratios {ratios}; after the run "
             f"{counted['certificates']} certificates for {counted['cases']} cases, "
             f"{counted['distinct_numbers']} distinct numbers, {counted['cases_issued_twice']} "
-            "case(s) issued twice"
+            f"case(s) issued twice{ceiling}"
         ),
         "n": n,
         "chunk": chunk,
