@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.clock import utcnow
-from certification.models import OutboxMessage, WalletIssuance, WalletOffer
-from certification.wallet.offers import PIN_ATTEMPTS, PRE_AUTHORIZED_GRANT
+from certification.models import OutboxMessage, WalletIssuance, WalletNonce, WalletOffer
+from certification.wallet.offers import PIN_ATTEMPTS, PRE_AUTHORIZED_GRANT, digest
 from tests.support.factories import PASSWORD, make_account
 from tests.support.wallet import (
     TestWallet,
@@ -208,6 +208,52 @@ def test_protocol_refusals_are_json_with_the_specification_codes(
     good = _credential(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
     assert good.status_code == 200
     assert db.scalars(select(WalletIssuance)).one().wallet == "https://wallet.example/app"
+
+
+def test_every_bad_key_proof_is_refused_over_http(
+    app: Flask, db: Session, holder_client: tuple[FlaskClient, Any]
+) -> None:
+    """The issue's bad key proofs, through the credential endpoint as a wallet sends them:
+    each a 400 with its specification code, none a 500, and none uses up the token or nonce."""
+    client, certificate = holder_client
+    wallet_http, wallet = app.test_client(), TestWallet()
+    code, pin = _offer(client, certificate)
+    access_token = _token(wallet_http, code, pin).get_json()["access_token"]
+    nonce = wallet_http.post("/wallet/nonce").get_json()["c_nonce"]
+    now = utcnow()
+    attacks = {
+        "alg none": ("invalid_proof", wallet.unsigned_proof(ISSUER, nonce, now)),
+        "symmetric (HS256)": ("invalid_proof", wallet.hmac_proof(ISSUER, nonce, now)),
+        "private key inside": ("invalid_proof", wallet.private_jwk_proof(ISSUER, nonce, now)),
+        "another audience": ("invalid_proof", wallet.proof("https://other.example", nonce, now)),
+        "issued long ago": (
+            "invalid_proof",
+            wallet.proof(ISSUER, nonce, now - dt.timedelta(minutes=10)),
+        ),
+        "nonce never given": ("invalid_nonce", wallet.proof(ISSUER, "made-up", now)),
+        "no nonce": ("invalid_nonce", wallet.proof(ISSUER, None, now)),
+    }
+    for name, (error, proof) in attacks.items():
+        refused = _credential(wallet_http, access_token, proof)
+        assert refused.status_code == 400 and refused.is_json, name
+        assert refused.get_json()["error"] == error, name
+
+    # An old nonce (expired): refused.
+    old = wallet_http.post("/wallet/nonce").get_json()["c_nonce"]
+    row = db.scalars(select(WalletNonce).where(WalletNonce.nonce_sha256 == digest(old))).one()
+    row.expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.commit()
+    expired = _credential(wallet_http, access_token, wallet.proof(ISSUER, old, utcnow()))
+    assert expired.status_code == 400 and expired.get_json()["error"] == "invalid_nonce"
+
+    # The refusals used nothing up: the token and nonce still give the credential ...
+    good = _credential(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
+    assert good.status_code == 200, good.get_data(as_text=True)
+    # ... and that nonce, now used, is refused with the next offer's token.
+    code, pin = _offer(client, certificate)
+    second = _token(wallet_http, code, pin).get_json()["access_token"]
+    reused = _credential(wallet_http, second, wallet.proof(ISSUER, nonce, utcnow()))
+    assert reused.status_code == 400 and reused.get_json()["error"] == "invalid_nonce"
 
 
 def test_only_the_holder_makes_offers_and_only_with_the_form(
