@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from certification.audit.events import record_event
@@ -366,6 +366,38 @@ def _audit_created(
     )
 
 
+def _lock_root(session: Session) -> SigningKey:
+    """The active root CA key, its row locked until the transaction ends. Keys made on first
+    use by a request (:func:`wallet_key`, :func:`verifier_key`) are made under this lock and
+    looked for again once it is held, so that two requests at once (two web processes) make
+    one key and both use it, never two active keys for one purpose.
+
+    The root's row because every such key is certified by it: one row every creator already
+    needs, without a table or migration of its own. The no-op UPDATE takes the lock on both
+    databases: PostgreSQL's row lock (a concurrent UPDATE waits for the commit, then the
+    re-read sees the other's key) and SQLite's write lock, where ``FOR UPDATE`` means nothing
+    (a reader's deferred transaction that another wrote under fails as busy and the request
+    runs again, app/db.py). The re-read filters on the database's columns, so it finds the
+    key another transaction committed meanwhile, whatever this session read before.
+    """
+    root = active_key(session, None, KeyPurpose.ROOT_CA)
+    session.execute(
+        update(SigningKey)
+        .where(SigningKey.kid == root.kid)
+        .values(source=SigningKey.source)
+        .execution_options(synchronize_session=False)
+    )
+    locked = session.scalar(
+        select(SigningKey)
+        .where(SigningKey.kid == root.kid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:  # pragma: no cover - the row was just updated in this transaction
+        raise NoActiveKey("no active root_ca key", purpose=KeyPurpose.ROOT_CA.value)
+    return locked
+
+
 def wallet_key(
     session: Session, organisation: Organisation, passphrase: bytes, now: dt.datetime
 ) -> SigningKey:
@@ -376,7 +408,11 @@ def wallet_key(
     except NoActiveKey:
         pass
     check_passphrase(session, passphrase)
-    root = active_key(session, None, KeyPurpose.ROOT_CA)
+    root = _lock_root(session)
+    try:  # made by another transaction while this one waited for the lock
+        return active_key(session, organisation.id, KeyPurpose.WALLET_CREDENTIAL)
+    except NoActiveKey:
+        pass
     key = _seal(session, organisation, root, passphrase, now, KeyPurpose.WALLET_CREDENTIAL)
     _audit_created(session, None, key, now)
     return key
@@ -405,7 +441,13 @@ def verifier_key(session: Session, host: str, passphrase: bytes, now: dt.datetim
     if current is not None and host in dns_names(current):
         return current
     check_passphrase(session, passphrase)
-    root = active_key(session, None, KeyPurpose.ROOT_CA)
+    root = _lock_root(session)
+    try:  # made (or replaced) by another transaction while this one waited for the lock
+        current = active_key(session, None, KeyPurpose.WALLET_VERIFIER)
+    except NoActiveKey:
+        current = None
+    if current is not None and host in dns_names(current):
+        return current
     private_key = ec.generate_private_key(ec.SECP256R1())
     certificate = _leaf_certificate(
         root,

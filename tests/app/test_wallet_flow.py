@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.clock import utcnow
-from certification.models import OutboxMessage, WalletIssuance, WalletOffer
-from certification.wallet.offers import PIN_ATTEMPTS, PRE_AUTHORIZED_GRANT
+from certification.models import OutboxMessage, WalletIssuance, WalletNonce, WalletOffer
+from certification.wallet.offers import PIN_ATTEMPTS, PRE_AUTHORIZED_GRANT, digest
 from tests.support.factories import PASSWORD, make_account
 from tests.support.wallet import (
     TestWallet,
@@ -32,11 +32,16 @@ from tests.support.wallet import (
     wallet_certificate,
     x5c_chain,
 )
+from tests.support.wallet_http import (
+    LINK_RE,
+    PIN_RE,
+    credential_response,
+    offer_on_page,
+    token_response,
+)
 from tests.support.web import login, post_form
 
 ISSUER = "http://localhost"
-PIN_RE = re.compile(r'data-testid="wallet-pin">(\d{6})<')
-LINK_RE = re.compile(r'href="(openid-credential-offer://[^"]+)"')
 
 
 @pytest.fixture
@@ -47,43 +52,6 @@ def holder_client(app: Flask, db: Session) -> tuple[FlaskClient, Any]:
     return client, certificate
 
 
-def _offer(client: FlaskClient, certificate: Any) -> tuple[str, str]:
-    """Make an offer on the holder's page: the pre-authorized code (from the link) and the PIN."""
-    page = f"/certificates/{certificate.id}/wallet"
-    response = post_form(client, page, {})
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    html = response.get_data(as_text=True)
-    assert 'src="data:image/svg+xml' in html  # the QR code
-    assert "codice della transazione" in html
-    link = LINK_RE.search(html)
-    pin = PIN_RE.search(html)
-    assert link and pin
-    query = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
-    offer = json.loads(query["credential_offer"][0])
-    assert offer["credential_issuer"] == ISSUER
-    grant = offer["grants"][PRE_AUTHORIZED_GRANT]
-    return grant["pre-authorized_code"], pin.group(1)
-
-
-def _token(client: FlaskClient, code: str, pin: str) -> Any:
-    return client.post(
-        "/wallet/token",
-        data={"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": pin},
-    )
-
-
-def _credential(client: FlaskClient, token: str, proof: str) -> Any:
-    return client.post(
-        "/wallet/credential",
-        json={
-            "credential_configuration_id": "attesta_certificate_sd_jwt",
-            "proofs": {"jwt": [proof]},
-        },
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
 def test_a_wallet_takes_the_certificate_and_checks_it(
     app: Flask, db: Session, holder_client: tuple[FlaskClient, Any]
 ) -> None:
@@ -91,7 +59,7 @@ def test_a_wallet_takes_the_certificate_and_checks_it(
     detail = client.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     assert f"/certificates/{certificate.id}/wallet" in detail
     assert "Aggiungi al wallet" in detail  # the holder's language (Italian first)
-    code, pin = _offer(client, certificate)
+    code, pin = offer_on_page(client, certificate)
 
     wallet_http = app.test_client()  # the wallet has no cookie of the holder's
     issuer_meta = wallet_http.get("/.well-known/openid-credential-issuer").get_json()
@@ -112,7 +80,7 @@ def test_a_wallet_takes_the_certificate_and_checks_it(
     access_token = token_response.get_json()["access_token"]
     nonce = wallet_http.post(urlsplit(issuer_meta["nonce_endpoint"]).path).get_json()["c_nonce"]
     wallet = TestWallet()
-    response = _credential(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
+    response = credential_response(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
     assert response.status_code == 200, response.get_data(as_text=True)
     issued = response.get_json()["credentials"][0]["credential"]
 
@@ -136,7 +104,7 @@ def test_a_wallet_takes_the_certificate_and_checks_it(
     assert token_status(listed.get_data(as_text=True), reference["idx"], root_pem) == 0
 
     # The token gave one credential; the holder sees which wallet took it.
-    again = _credential(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
+    again = credential_response(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
     assert again.status_code == 401 and again.get_json()["error"] == "invalid_token"
     page = client.get(f"/certificates/{certificate.id}/wallet").get_data(as_text=True)
     assert "https://wallet.example/app" in page
@@ -146,15 +114,15 @@ def test_a_used_or_expired_code_is_refused(
     app: Flask, db: Session, holder_client: tuple[FlaskClient, Any]
 ) -> None:
     client, certificate = holder_client
-    code, pin = _offer(client, certificate)
-    assert _token(app.test_client(), code, pin).status_code == 200
-    reused = _token(app.test_client(), code, pin)
+    code, pin = offer_on_page(client, certificate)
+    assert token_response(app.test_client(), code, pin).status_code == 200
+    reused = token_response(app.test_client(), code, pin)
     assert reused.status_code == 400 and reused.get_json()["error"] == "invalid_grant"
-    code, pin = _offer(client, certificate)
+    code, pin = offer_on_page(client, certificate)
     offer = db.scalars(select(WalletOffer).where(WalletOffer.redeemed_at.is_(None))).one()
     offer.expires_at = utcnow() - dt.timedelta(seconds=1)
     db.flush()
-    expired = _token(app.test_client(), code, pin)
+    expired = token_response(app.test_client(), code, pin)
     assert expired.status_code == 400 and expired.get_json()["error"] == "invalid_grant"
 
 
@@ -162,13 +130,13 @@ def test_wrong_pins_kill_the_offer(
     app: Flask, db: Session, holder_client: tuple[FlaskClient, Any]
 ) -> None:
     client, certificate = holder_client
-    code, pin = _offer(client, certificate)
+    code, pin = offer_on_page(client, certificate)
     wrong = "000000" if pin != "000000" else "111111"
     for _ in range(PIN_ATTEMPTS):
-        refused = _token(app.test_client(), code, wrong)
+        refused = token_response(app.test_client(), code, wrong)
         assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
     # The failures were kept, though each answer was a refusal: the right PIN is too late.
-    late = _token(app.test_client(), code, pin)
+    late = token_response(app.test_client(), code, pin)
     assert late.status_code == 400 and late.get_json()["error"] == "invalid_grant"
 
 
@@ -185,8 +153,8 @@ def test_protocol_refusals_are_json_with_the_specification_codes(
     assert no_token.status_code == 401 and no_token.get_json()["error"] == "invalid_token"
     assert "Bearer" in no_token.headers["WWW-Authenticate"]
 
-    code, pin = _offer(client, certificate)
-    access_token = _token(wallet_http, code, pin).get_json()["access_token"]
+    code, pin = offer_on_page(client, certificate)
+    access_token = token_response(wallet_http, code, pin).get_json()["access_token"]
     nonce = wallet_http.post("/wallet/nonce").get_json()["c_nonce"]
     wallet = TestWallet()
     cases = {
@@ -194,7 +162,7 @@ def test_protocol_refusals_are_json_with_the_specification_codes(
         "invalid_nonce": wallet.proof(ISSUER, "made-up", utcnow()),
     }
     for error, proof in cases.items():
-        refused = _credential(wallet_http, access_token, proof)
+        refused = credential_response(wallet_http, access_token, proof)
         assert refused.status_code == 400 and refused.get_json()["error"] == error
     garbage = wallet_http.post(
         "/wallet/credential",
@@ -205,9 +173,55 @@ def test_protocol_refusals_are_json_with_the_specification_codes(
     assert garbage.status_code == 400
     assert garbage.get_json()["error"] == "invalid_credential_request"
     # A refusal wrote nothing: the same token and nonce still work.
-    good = _credential(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
+    good = credential_response(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
     assert good.status_code == 200
     assert db.scalars(select(WalletIssuance)).one().wallet == "https://wallet.example/app"
+
+
+def test_every_bad_key_proof_is_refused_over_http(
+    app: Flask, db: Session, holder_client: tuple[FlaskClient, Any]
+) -> None:
+    """The issue's bad key proofs, through the credential endpoint as a wallet sends them:
+    each a 400 with its specification code, none a 500, and none uses up the token or nonce."""
+    client, certificate = holder_client
+    wallet_http, wallet = app.test_client(), TestWallet()
+    code, pin = offer_on_page(client, certificate)
+    access_token = token_response(wallet_http, code, pin).get_json()["access_token"]
+    nonce = wallet_http.post("/wallet/nonce").get_json()["c_nonce"]
+    now = utcnow()
+    attacks = {
+        "alg none": ("invalid_proof", wallet.unsigned_proof(ISSUER, nonce, now)),
+        "symmetric (HS256)": ("invalid_proof", wallet.hmac_proof(ISSUER, nonce, now)),
+        "private key inside": ("invalid_proof", wallet.private_jwk_proof(ISSUER, nonce, now)),
+        "another audience": ("invalid_proof", wallet.proof("https://other.example", nonce, now)),
+        "issued long ago": (
+            "invalid_proof",
+            wallet.proof(ISSUER, nonce, now - dt.timedelta(minutes=10)),
+        ),
+        "nonce never given": ("invalid_nonce", wallet.proof(ISSUER, "made-up", now)),
+        "no nonce": ("invalid_nonce", wallet.proof(ISSUER, None, now)),
+    }
+    for name, (error, proof) in attacks.items():
+        refused = credential_response(wallet_http, access_token, proof)
+        assert refused.status_code == 400 and refused.is_json, name
+        assert refused.get_json()["error"] == error, name
+
+    # An old nonce (expired): refused.
+    old = wallet_http.post("/wallet/nonce").get_json()["c_nonce"]
+    row = db.scalars(select(WalletNonce).where(WalletNonce.nonce_sha256 == digest(old))).one()
+    row.expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.commit()
+    expired = credential_response(wallet_http, access_token, wallet.proof(ISSUER, old, utcnow()))
+    assert expired.status_code == 400 and expired.get_json()["error"] == "invalid_nonce"
+
+    # The refusals used nothing up: the token and nonce still give the credential ...
+    good = credential_response(wallet_http, access_token, wallet.proof(ISSUER, nonce, utcnow()))
+    assert good.status_code == 200, good.get_data(as_text=True)
+    # ... and that nonce, now used, is refused with the next offer's token.
+    code, pin = offer_on_page(client, certificate)
+    second = token_response(wallet_http, code, pin).get_json()["access_token"]
+    reused = credential_response(wallet_http, second, wallet.proof(ISSUER, nonce, utcnow()))
+    assert reused.status_code == 400 and reused.get_json()["error"] == "invalid_nonce"
 
 
 def test_only_the_holder_makes_offers_and_only_with_the_form(
@@ -245,5 +259,5 @@ def test_the_pin_can_go_by_email_instead(app_factory: Any, db: Session) -> None:
     assert pin and link
     query = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
     code = json.loads(query["credential_offer"][0])["grants"][PRE_AUTHORIZED_GRANT]
-    response = _token(app.test_client(), code["pre-authorized_code"], pin.group(1))
+    response = token_response(app.test_client(), code["pre-authorized_code"], pin.group(1))
     assert response.status_code == 200 and response.get_json()["token_type"] == "Bearer"

@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
+from joserfc.jwk import ECKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,10 +39,15 @@ from tests.support.wallet import (
     COMPETENCES,
     TestWallet,
     disclosure_positions,
+    jwks_key,
+    open_sd_jwt,
     read_request,
     tamper,
+    unb64url,
     wallet_certificate,
+    x5c_chain,
 )
+from tests.support.wallet_http import credential_response, offer_on_page, token_response
 from tests.support.web import login
 
 ISSUER = "http://localhost"
@@ -116,9 +123,41 @@ def _present(held: dict[str, Any], request: dict[str, Any], keep: list[int], **k
     )
 
 
-def test_two_of_five_competences_shown_then_revoked(
-    app: Flask, db: Session, held: dict[str, Any]
-) -> None:
+def _held_over_http(app: Flask, db: Session) -> dict[str, Any]:
+    """The certificate taken into the test wallet over HTTP, as a wallet does: the holder's
+    offer (link and PIN), token, nonce, key proof, SD-JWT VC; the issuer's key checked through
+    x5c up to the published root and through the published JWKS, and every disclosure."""
+    certificate, holder = wallet_certificate(db, app.config["KEY_PASSPHRASE"].encode())
+    db.commit()
+    holder_page = app.test_client()
+    login(holder_page, holder.email, PASSWORD)
+    code, pin = offer_on_page(holder_page, certificate)
+    wallet_http, wallet = app.test_client(), TestWallet()
+    token = token_response(wallet_http, code, pin)
+    assert token.status_code == 200, token.get_data(as_text=True)
+    nonce = wallet_http.post("/wallet/nonce").get_json()["c_nonce"]
+    proof = wallet.proof(ISSUER, nonce, utcnow())
+    response = credential_response(wallet_http, token.get_json()["access_token"], proof)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    issued = response.get_json()["credentials"][0]["credential"]
+    root_pem = wallet_http.get("/keys/root-ca.pem").get_data(as_text=True)
+    header = json.loads(unb64url(issued.split(".")[0]))
+    leaf = x5c_chain(header, root_pem).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    _header, claims = open_sd_jwt(issued, ECKey.import_key(leaf))
+    published = wallet_http.get("/.well-known/jwt-vc-issuer").get_json()
+    open_sd_jwt(issued, jwks_key(published["jwks"], header["kid"]))
+    assert [c["code"] for c in claims["competences"]] == list(COMPETENCES)
+    assert claims["cnf"]["jwk"] == wallet.public_jwk()
+    return {"certificate": certificate, "holder": holder, "wallet": wallet, "issued": issued}
+
+
+def test_the_whole_flow_two_of_five_competences_shown_then_revoked(app: Flask, db: Session) -> None:
+    """Offer -> token -> nonce -> key proof -> SD-JWT VC -> every disclosure and the issuer's
+    key checked -> two of five competences presented to the employer's request -> valid, only
+    those two shown; revoked -> the next presentation says revoked."""
+    held = _held_over_http(app, db)
     employer = app.test_client()
     page_path, request = _employer_request(employer, ["family_name", "competences"])
     assert request["response_mode"] == "direct_post"

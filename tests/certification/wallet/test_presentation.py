@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
+from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
 from certification.certificates.lifecycle import revoke_certificate, suspend_certificate
@@ -73,6 +74,23 @@ def _sd_hash(shown: str) -> str:
     return b64url(hashlib.sha256(shown.encode("ascii")).digest())
 
 
+def _reissued(issued: str, attack: str) -> str:
+    """The credential with the same claims and disclosures, its issuer JWT signed by someone
+    else: another key under Attesta's kid (forged), another key naming its own kid (unknown),
+    or no one (``alg: none``)."""
+    token, *rest = issued.split("~")
+    header = json.loads(unb64url(token.split(".")[0]))
+    claims = json.loads(unb64url(token.split(".")[1]))
+    other = ECKey.generate_key("P-256")
+    if attack == "issuer_alg_none":
+        none = {**header, "alg": "none"}
+        token = f"{b64url(json.dumps(none).encode())}.{b64url(json.dumps(claims).encode())}."
+    else:
+        kid = header["kid"] if attack == "issuer_signature_forged" else other.thumbprint()
+        token = jwt.encode({**header, "kid": kid}, claims, other)
+    return "~".join([token, *rest])
+
+
 def _signatory(db: Session, certificate: Any) -> Any:
     ente = db.get(Organisation, certificate.organisation_id)
     return make_account(db, roles=(Role.SIGNATORY,), organisation=ente)
@@ -118,6 +136,9 @@ def test_validity_is_its_own_verdict(db: Session, held: dict[str, Any]) -> None:
         "kb_iat_no_time",
         "disclosure_not_json",
         "disclosure_an_object",
+        "issuer_signature_forged",
+        "issuer_key_unknown",
+        "issuer_alg_none",
     ],
 )
 def test_bad_presentations_are_refused(db: Session, held: dict[str, Any], attack: str) -> None:
@@ -153,6 +174,8 @@ def test_bad_presentations_are_refused(db: Session, held: dict[str, Any], attack
         claims = {"aud": VERIFIER, "nonce": NONCE, "iat": int(NOW.timestamp())}
         claims["sd_hash"] = _sd_hash(base)
         shown = base + jwt.encode({"alg": "ES256", "typ": "kb+jwt"}, claims, wallet.key)
+    elif attack.startswith("issuer_"):
+        shown = wallet.presentation(_reissued(issued, attack), keep, VERIFIER, NONCE, NOW)
     else:
         shown = "not~a~presentation"
     with pytest.raises(WalletProtocolError) as caught:
