@@ -18,7 +18,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Future
+from concurrent.futures import BrokenExecutor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -77,6 +77,9 @@ log = logging.getLogger(__name__)
 #: A reservation older than this with no completion was left by a crash.
 STALE_AFTER: Final = dt.timedelta(minutes=10)
 MAX_BULK: Final = 1000
+#: How long a bulk run waits for the workers to finish the rest of a batch once its first
+#: certificate is back, before completing what it has (about one certificate's rendering).
+BATCH_WAIT_SECONDS: Final = 1.0
 
 T = TypeVar("T")
 SessionFactory = Callable[[], Session]
@@ -259,6 +262,14 @@ def _reserve_batch(
             if actor is None:
                 raise NotFound("no such case")
             materials: dict[uuid.UUID, SignerMaterial] = {}  # read once per ente
+            # The batch's cases with what their content reads, in one query per relationship
+            # for the whole batch: each _reserve_in then finds its case in the session (which
+            # holds loaded objects weakly: this list keeps them there until the commit).
+            cases = session.scalars(
+                select(CertificationCase)
+                .where(CertificationCase.id.in_(case_ids))
+                .options(*_for_content())
+            ).all()
             reserved = []
             for case_id in case_ids:
                 reserved.append(_reserve_in(session, issuer, actor, case_id, None, None, materials))
@@ -268,6 +279,7 @@ def _reserve_batch(
             except IntegrityError:
                 raise Conflict("this decision already has its certificate") from None
             crash_point("reserved")  # the numbers and the status indices are taken
+            del cases
             return reserved
 
     return issuer.unit(once)
@@ -836,11 +848,14 @@ def run_bulk(
             )
             for case_id, reserved in reservations()
         ]
-        # In order; with the next one, every one after it the workers have finished already
-        # (up to the batch size): one transaction for those, none waits for a full batch.
+        # In order; with the next one, every one after it the workers finish within
+        # BATCH_WAIT_SECONDS (up to the batch size): one transaction for those. A commit's
+        # fixed cost (the audit chains' signed heads, the sync to disk) is then shared by a
+        # batch instead of paid per certificate on the cores the workers render on.
         at = 0
         while at < len(futures):
             futures[at][2].exception()  # wait for it (its error is raised by result())
+            wait([f for _c, _r, f in futures[at + 1 : at + size]], timeout=BATCH_WAIT_SECONDS)
             end = at + 1
             while end < len(futures) and end - at < size and futures[end][2].done():
                 end += 1
