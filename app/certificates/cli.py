@@ -18,7 +18,8 @@ from app.mail import deliver_outbox, send_template
 from app.services import issuer, timestamp_roots
 from certification.cases.states import CaseStatus
 from certification.certificates import lifecycle as C
-from certification.certificates.issuance import ItemResult, recover_pending, run_bulk, start_bulk
+from certification.certificates.bulk import run_bulk, start_bulk
+from certification.certificates.issuance import ItemResult, recover_pending
 from certification.certificates.states import REVOCATION_REASONS
 from certification.clock import utcnow
 from certification.errors import DomainError

@@ -41,14 +41,14 @@ from certification.cases.states import CaseEvent
 from certification.cases.workflow import CONSENT_TEXT_VERSION, actor_may
 from certification.certificates import badges
 from certification.certificates import lifecycle as C
-from certification.certificates.issuance import (
+from certification.certificates.bulk import (
     awaiting_certificate,
     bulk_request_by_key,
     bulk_requests_of,
     is_stalled,
-    issue_one,
     start_bulk,
 )
+from certification.certificates.issuance import issue_one
 from certification.certificates.production import render_preview, verify_url
 from certification.certificates.states import CertificateChange
 from certification.clock import utcnow

@@ -16,8 +16,9 @@ certificate:
 3. **complete** (:func:`lifecycle.complete_certificate`, second transaction): the bytes stored
    (:mod:`certification.storage.blobs`), the certificate ISSUED and the case moved, in one commit.
 
-:mod:`issuance` runs the three for one certificate, for many on a worker pool, and recovers
-after a crash (:mod:`faults`: the crash points at which the fault-injection tests kill it).
+:mod:`issuance` runs the three as transactions for one certificate and recovers after a crash
+(:mod:`faults`: the crash points at which the fault-injection tests kill it); :mod:`bulk` runs
+them for a signatory's request of many, on a worker pool.
 :mod:`lifecycle` also holds what happens after issuance: suspension, revocation and
 reinstatement (the table of those changes is :mod:`states`), reissue and the Bitstring Status
 List. :mod:`evidence_reveal` lets a holder prove one piece of evidence to a verifier. The pinned
@@ -29,6 +30,7 @@ imports nothing itself, so loading one step never loads the renderer or the seal
 
 __all__ = [
     "badges",
+    "bulk",
     "commitments",
     "content",
     "coverage",

@@ -25,15 +25,10 @@ from certification.audit.chains import verify_case_chain
 from certification.cases.states import CaseStatus
 from certification.certificates import credentials
 from certification.certificates import lifecycle as C
+from certification.certificates.bulk import run_bulk, start_bulk
 from certification.certificates.content import CertificateContent
-from certification.certificates.issuance import (
-    CredentialHasher,
-    Issuer,
-    issue_one,
-    recover_pending,
-    run_bulk,
-    start_bulk,
-)
+from certification.certificates.hashing import CredentialHasher
+from certification.certificates.issuance import Issuer, issue_one, recover_pending
 from certification.certificates.production import ProducedCertificate, produce_certificate
 from certification.certificates.sealing import check_seal
 from certification.errors import Conflict, InvalidInput, NotPermitted
