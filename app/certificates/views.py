@@ -39,7 +39,7 @@ from app.services import issuer, verification_recorder
 from app.web import EmptyForm, flash_form_errors, send_stored
 from certification.cases.states import CaseEvent
 from certification.cases.workflow import CONSENT_TEXT_VERSION, actor_may
-from certification.certificates import badges
+from certification.certificates import badges, status_lists
 from certification.certificates import lifecycle as C
 from certification.certificates.bulk import (
     awaiting_certificate,
@@ -439,7 +439,7 @@ def _status_change(
         flash(explain(exc), "error")
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     if listed is not None:
-        C.publish_status_list(
+        status_lists.publish_status_list(
             session,
             listed,
             str(current_app.config["KEY_PASSPHRASE"]).encode(),
@@ -597,8 +597,10 @@ def status_list(organisation_id: uuid.UUID, purpose: str) -> Response:
     ):
         raise NotFound("no such status list")
     # Readers never write: an ente that has issued nothing gets an empty list signed now.
-    listed = C.status_list(session, organisation.id, StatusPurpose(purpose), create=False)
-    body = listed.credential or C.signed_status_list(
+    listed = status_lists.status_list(
+        session, organisation.id, StatusPurpose(purpose), create=False
+    )
+    body = listed.credential or status_lists.signed_status_list(
         session,
         listed,
         str(current_app.config["KEY_PASSPHRASE"]).encode(),

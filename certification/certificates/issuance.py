@@ -39,10 +39,8 @@ from certification.certificates.lifecycle import (
     PUBLIC_STATES,
     abandon_certificate,
     complete_certificate,
-    publish_status_list,
     reserve_certificate,
     stale_pending,
-    status_list,
 )
 from certification.certificates.production import (
     IssuerSigner,
@@ -51,6 +49,7 @@ from certification.certificates.production import (
     produce_certificate,
     signer_material,
 )
+from certification.certificates.status_lists import publish_status_list, status_list
 from certification.certificates.tsa import TimestampUnavailable
 from certification.db import retry_transient
 from certification.errors import Conflict, DomainError, NotFound
