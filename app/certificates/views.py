@@ -1,5 +1,12 @@
 """Certificates on the web: issuing (signatory), the holder's downloads, status changes, and
-the published status lists."""
+the published status lists.
+
+One module over 600 lines because the issuing pages (one, preview, bulk) and the certificate's
+own pages (detail, files, status changes, correction) share its look-up, the one issue path and
+the status-change path (:func:`_certificate`, :func:`_issue`, :func:`_status_change`); sharing
+and the holder's fast download are apart (:mod:`app.certificates.sharing`,
+:mod:`app.certificates.holder_download`).
+"""
 
 from __future__ import annotations
 
