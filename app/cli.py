@@ -159,6 +159,7 @@ def _demo_certificates() -> dict[str, str]:
     from certification.cases.states import CaseStatus
     from certification.certificates import lifecycle as C
     from certification.certificates.issuance import issue_one
+    from certification.certificates.status_lists import publish_status_list
     from certification.demo import DEMO_DOMAIN
     from certification.demo.cases import demo_certificate_cases
     from certification.keys.management import init_keys
@@ -198,7 +199,7 @@ def _demo_certificates() -> dict[str, str]:
                 "Demo: la testimonianza allegata è risultata non autentica.",
                 now,
             )
-            C.publish_status_list(session, listed, key_passphrase(), issuer().base_url, now)
+            publish_status_list(session, listed, key_passphrase(), issuer().base_url, now)
             session.commit()
         codes["revoked" if revoke else "valid"] = certificate.verification_code
     return codes

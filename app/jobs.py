@@ -29,7 +29,7 @@ from app.i18n import LOCALES
 from app.mail import deliver_outbox
 from app.services import card_document, issuer
 from certification.cards.counter import has_printable_form
-from certification.certificates.issuance import fail_pending, run_bulk
+from certification.certificates.bulk import fail_pending, run_bulk
 from certification.certificates.issuance import warm_up as warm_up_issuer
 from certification.db import is_transient
 from certification.models import TalentCard

@@ -18,7 +18,8 @@ from app.config import ROOT, ConfigError
 from app.db import database, db_session
 from app.verification_log import VerificationRecorder
 from certification.cards.documents import card_qr_svg, stored_card_document
-from certification.certificates.issuance import CredentialHasher, Issuer, RendererPaths
+from certification.certificates.hashing import CredentialHasher
+from certification.certificates.issuance import Issuer, RendererPaths
 from certification.clock import utcnow
 from certification.models import CardDocument, Certificate, TalentCard
 from certification.portfolio.pool import MachineSlots, PoolSettings, UploadPool

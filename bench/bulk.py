@@ -71,7 +71,8 @@ def main(n: int = 100, rounds: int = 2, workers: int = 2) -> dict[str, Any]:
 
     from app.db import database
     from app.services import issuer
-    from certification.certificates.issuance import issue_one, run_bulk, start_bulk
+    from certification.certificates.bulk import run_bulk, start_bulk
+    from certification.certificates.issuance import issue_one
     from certification.certificates.production import TEMPLATE, pdf_context, signer_material
     from certification.clock import utcnow
     from certification.models import Certificate, UserAccount

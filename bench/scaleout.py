@@ -300,7 +300,7 @@ class Bench:
         from sqlalchemy.orm import Session
 
         from app.db import database
-        from certification.certificates.issuance import start_bulk
+        from certification.certificates.bulk import start_bulk
         from certification.clock import utcnow
         from certification.models import UserAccount
 

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.web",
     "tests.fixtures.files",
     "tests.fixtures.worlds",
+    "tests.fixtures.certificates",
 ]
 
 

@@ -30,7 +30,7 @@ from app.verify.checks import (
 )
 from app.web import private
 from certification import standards
-from certification.certificates.issuance import is_stalled, start_bulk
+from certification.certificates.bulk import is_stalled, start_bulk
 from certification.clock import utcnow
 from certification.errors import InvalidInput, NotFound
 from certification.models import (

@@ -1,4 +1,9 @@
-"""Validation and certification on the web: the certifier's and assessors' work on a case."""
+"""Validation and certification on the web: the certifier's and assessors' work on a case.
+
+One module over 600 lines because the review, panel, session, outcome, certification and appeal
+steps all render the one case page of :mod:`app.cases.views` with their forms, in the order the
+case takes them.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ from app.errors import explain, field_message
 from app.i18n import current_language
 from app.mail import send_template
 from app.web import place_field_errors, send_stored
+from certification.cases import appeals, panels
 from certification.cases import assessment as A
 from certification.cases.invitations import CONTENT_TYPE, invitation
 from certification.cases.states import CaseEvent, CaseStatus
@@ -125,17 +131,17 @@ def _errors_to_flash(exc: InvalidInput) -> None:
     flash(explain(exc), "error")
 
 
-def _panel_from(form: PlanForm, case: CertificationCase) -> list[A.PanelChoice]:
+def _panel_from(form: PlanForm, case: CertificationCase) -> list[panels.PanelChoice]:
     people = {
         str(p.id): p for p in _staff_of(case, Role.CERTIFICATORE) + _staff_of(case, Role.ASSESSOR)
     }
     panel = [
-        A.PanelChoice(people[i], PanelFunction.CERTIFICATORE)
+        panels.PanelChoice(people[i], PanelFunction.CERTIFICATORE)
         for i in form.certifiers.data or []
         if i in people
     ]
     panel += [
-        A.PanelChoice(people[i], PanelFunction.ASSESSOR)
+        panels.PanelChoice(people[i], PanelFunction.ASSESSOR)
         for i in form.assessors.data or []
         if i in people
     ]
@@ -339,7 +345,7 @@ def plan(case_id: uuid.UUID) -> Any:
     appeal = case.status.value == "appeal_pending"
     try:
         if appeal:
-            A.uphold_appeal(
+            appeals.uphold_appeal(
                 session,
                 actor,
                 case,
@@ -352,7 +358,7 @@ def plan(case_id: uuid.UUID) -> Any:
                 expected_version=form.expected_version(),
             )
         else:
-            A.plan_assessment(
+            panels.plan_assessment(
                 session,
                 actor,
                 case,
@@ -368,7 +374,7 @@ def plan(case_id: uuid.UUID) -> Any:
         if "panel" in exc.errors:
             form.assessors.errors = [field_message(c) for c in exc.errors["panel"]]
         return _detail(case, 422, plan_form=form)
-    assessment = A.current_session(case)
+    assessment = panels.current_session(case)
     if appeal:
         _notify_candidate(case, "appeal_decided", upheld=True)
     if assessment is not None:
@@ -402,7 +408,7 @@ def declare(case_id: uuid.UUID) -> Any:
     form = DeclarationForm()
     if form.validate_on_submit():
         try:
-            A.declare_conflict(
+            panels.declare_conflict(
                 db_session(),
                 current_account(),
                 case,
@@ -424,7 +430,7 @@ def open_session(case_id: uuid.UUID) -> Any:
     form = OpenSessionForm()
     if form.validate_on_submit():
         try:
-            A.open_session(
+            panels.open_session(
                 db_session(),
                 current_account(),
                 case,
@@ -448,7 +454,7 @@ def outcomes(case_id: uuid.UUID) -> Any:
         repeated = already_done(case, CaseEvent.RECORD_OUTCOMES, VersionedForm())
         if repeated is not None:
             return repeated
-    assessment = A.current_session(case)
+    assessment = panels.current_session(case)
     if (
         assessment is None
         or actor.person_id not in {m.person_id for m in assessment.members}
@@ -649,7 +655,7 @@ def appeal(case_id: uuid.UUID) -> Any:
     form = AppealForm()
     if form.validate_on_submit():
         try:
-            A.file_appeal(
+            appeals.file_appeal(
                 db_session(),
                 current_account(),
                 case,
@@ -675,7 +681,7 @@ def appeal(case_id: uuid.UUID) -> Any:
 def reject_appeal(case_id: uuid.UUID) -> Any:
     return _with_rationale(
         case_id,
-        A.reject_appeal,
+        appeals.reject_appeal,
         "appeal_decided",
         {"upheld": False},
         _("The request for review has been rejected with its reasons."),

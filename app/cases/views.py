@@ -1,3 +1,11 @@
+"""The case on the web: the staff's list, the application, the case's page and the intake steps
+(submit, withdraw, stop, take in charge, admit, reject, the Documento di trasparenza).
+
+One module over 600 lines because the case's page (:func:`_detail`) and the helpers every step
+answers with (confirmation, double submits, the redirect back) live here and are shared with
+:mod:`app.cases.assessment_views`, which holds the validation and certification steps.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -227,6 +235,7 @@ def _years(person: Person, case: CertificationCase) -> str:
 def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
     from app.cases import forms as f
     from certification.cases import assessment as A
+    from certification.cases import panels
 
     actor = current_account()
     session = db_session()
@@ -246,13 +255,13 @@ def _detail(case: CertificationCase, status: int = 200, **forms: Any) -> Any:
         (str(p.id), p.full_name) for p in workflow.tutors_of(session, case.ente_titolato_id)
     ]
     relations = case_relations(actor, case)
-    assessment = A.current_session(case)
+    assessment = panels.current_session(case)
     member = (
         next((m for m in assessment.members if m.person_id == actor.person_id), None)
         if assessment
         else None
     )
-    on_any_panel = actor.person_id in A.previous_panel(case)
+    on_any_panel = actor.person_id in panels.previous_panel(case)
 
     def may(event: str) -> bool:  # the template names the event
         return event in workflow.TRANSITIONS and may_do(case, CaseEvent(event))

@@ -18,8 +18,10 @@ from app.mail import deliver_outbox, send_template
 from app.services import issuer, timestamp_roots
 from certification.cases.states import CaseStatus
 from certification.certificates import lifecycle as C
-from certification.certificates.issuance import ItemResult, recover_pending, run_bulk, start_bulk
+from certification.certificates.bulk import run_bulk, start_bulk
+from certification.certificates.issuance import ItemResult, recover_pending
 from certification.certificates.states import REVOCATION_REASONS
+from certification.certificates.status_lists import publish_status_list
 from certification.clock import utcnow
 from certification.errors import DomainError
 from certification.models import Certificate, CertificationCase, UserAccount
@@ -153,7 +155,7 @@ def revoke(code: str, reason: str, ground: str, email: str) -> None:
             listed = C.revoke_certificate(
                 session, _account(email), certificate, ground, reason, now
             )
-            C.publish_status_list(session, listed, key_passphrase(), issuer().base_url, now)
+            publish_status_list(session, listed, key_passphrase(), issuer().base_url, now)
         except DomainError as exc:
             raise _fail(exc) from None
         account = certificate.case.candidate.account

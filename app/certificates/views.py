@@ -1,5 +1,12 @@
 """Certificates on the web: issuing (signatory), the holder's downloads, status changes, and
-the published status lists."""
+the published status lists.
+
+One module over 600 lines because the issuing pages (one, preview, bulk) and the certificate's
+own pages (detail, files, status changes, correction) share its look-up, the one issue path and
+the status-change path (:func:`_certificate`, :func:`_issue`, :func:`_status_change`); sharing
+and the holder's fast download are apart (:mod:`app.certificates.sharing`,
+:mod:`app.certificates.holder_download`).
+"""
 
 from __future__ import annotations
 
@@ -39,16 +46,16 @@ from app.services import issuer, verification_recorder
 from app.web import EmptyForm, flash_form_errors, send_stored
 from certification.cases.states import CaseEvent
 from certification.cases.workflow import CONSENT_TEXT_VERSION, actor_may
-from certification.certificates import badges
+from certification.certificates import badges, status_lists
 from certification.certificates import lifecycle as C
-from certification.certificates.issuance import (
+from certification.certificates.bulk import (
     awaiting_certificate,
     bulk_request_by_key,
     bulk_requests_of,
     is_stalled,
-    issue_one,
     start_bulk,
 )
+from certification.certificates.issuance import issue_one
 from certification.certificates.production import render_preview, verify_url
 from certification.certificates.states import CertificateChange
 from certification.clock import utcnow
@@ -439,7 +446,7 @@ def _status_change(
         flash(explain(exc), "error")
         return redirect(url_for("certificates.detail", certificate_id=certificate.id))
     if listed is not None:
-        C.publish_status_list(
+        status_lists.publish_status_list(
             session,
             listed,
             str(current_app.config["KEY_PASSPHRASE"]).encode(),
@@ -597,8 +604,10 @@ def status_list(organisation_id: uuid.UUID, purpose: str) -> Response:
     ):
         raise NotFound("no such status list")
     # Readers never write: an ente that has issued nothing gets an empty list signed now.
-    listed = C.status_list(session, organisation.id, StatusPurpose(purpose), create=False)
-    body = listed.credential or C.signed_status_list(
+    listed = status_lists.status_list(
+        session, organisation.id, StatusPurpose(purpose), create=False
+    )
+    body = listed.credential or status_lists.signed_status_list(
         session,
         listed,
         str(current_app.config["KEY_PASSPHRASE"]).encode(),

@@ -1,3 +1,11 @@
+"""The portfolio on the web: experiences, evidence (uploads, previews, referees), the mapping to a
+profile's criteria, self-assessment, comments, and the person's data export and erasure.
+
+One module over 600 lines because every view works on one person's portfolio through the same
+owner check, edit right, audit note and page frame (:func:`_owner`, :func:`_can_edit`,
+:func:`_note`, :func:`_render`); its sections follow the portfolio's order.
+"""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -20,6 +20,10 @@ fork the chain and never deadlock on it.
 Every day a checkpoint (the audit chain's length and head, and a Merkle root of the case
 chains' heads) is signed and published, for outside parties to keep; :func:`verify_history`
 checks every chain against its signed head and against a checkpoint.
+
+One module over 600 lines because hashing, head signing, appending at commit, checkpoints and
+verification must agree byte for byte on the same records and messages; kept together, a change
+to one is read beside the others.
 """
 
 from __future__ import annotations

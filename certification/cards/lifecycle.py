@@ -10,6 +10,9 @@ businesses. It is a membership artefact, never a certification: the card says so
   anyway. Revoking the certificate a card rests on revokes the card.
 - The check at a partner's counter is in :mod:`certification.cards.counter`, partners and their
   conventions in :mod:`certification.cards.partners`.
+
+One module over 600 lines because numbers, validity dates, who may manage, issuing and the
+table of changes all decide the same card's state, and each operation reads several of them.
 """
 
 from __future__ import annotations

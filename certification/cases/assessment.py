@@ -1,12 +1,14 @@
-"""Validation and certification of a case: dossier review, panels, ratings, outcomes, appeals.
+"""Validation and certification of a case: the frozen rubric, dossier review, ratings, outcomes.
 
 Rules kept here (domain.md §3.4, §6.6, §7):
 - the rubric is frozen when the review starts; ratings and outcomes refer to the snapshot;
-- terzietà: the case's tutor never rates, sits on a panel, or decides an appeal;
-- every panel member declares no conflict of interest before the session opens;
-- Lombardy (d.d.u.o. 9380/2012): assessors have at least ten years in the profile's sector;
-- the case's result is computed from the outcomes, never chosen;
-- an appeal is decided, and reassessed, by people who were on none of the case's panels.
+- terzietà: the case's tutor never rates (nor sits on a panel: :mod:`panels`, nor decides an
+  appeal: :mod:`appeals`);
+- the case's result is computed from the outcomes, never chosen.
+
+The panels and sessions of the assessment are in :mod:`~certification.cases.panels`, appeals in
+:mod:`~certification.cases.appeals`; suspension for inactivity, reactivation and cancellation
+stay here, beside the deadlines they read.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -22,27 +23,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification.audit.events import record_event
+from certification.cases.panels import current_session
 from certification.cases.states import WAITING_FOR_CANDIDATE, CaseEvent, CaseStatus
 from certification.cases.states import CaseEvent as E
 from certification.cases.workflow import apply_transition, linked_evidence_for_case
 from certification.errors import AccessRefused, InvalidInput, NotFound, NotPermitted, clean_text
 from certification.models import (
-    Appeal,
-    AppealStatus,
     AssessmentMethod,
-    AssessmentSession,
     CertificationCase,
     CompetenceOutcome,
     CriterionRating,
     Outcome,
-    PanelFunction,
-    PanelMember,
-    Person,
     RubricSnapshot,
     UserAccount,
     WorkflowProfile,
 )
-from certification.people.roles import ASSESSOR_MIN_YEARS_LOMBARDY, Role
 from certification.policy import (
     CaseRelation,
     can_view_case,
@@ -51,7 +46,6 @@ from certification.policy import (
 )
 
 REVIEW_DAYS: Final = 30
-APPEAL_DAYS: Final = 30
 MAX_INTEGRATION_DAYS: Final = 90
 
 
@@ -298,222 +292,6 @@ def dossier_insufficient(
     session.flush()
 
 
-# --- panels and sessions ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PanelChoice:
-    person: Person
-    function: PanelFunction
-
-
-def previous_panel(case: CertificationCase) -> set[Any]:
-    """Everyone who sat on any panel of the case."""
-    return {m.person_id for s in case.sessions for m in s.members}
-
-
-def _check_panel(
-    session: Session, case: CertificationCase, panel: list[PanelChoice], excluded: set[Any]
-) -> None:
-    errors: list[str] = []
-    people = [choice.person.id for choice in panel]
-    if len(set(people)) != len(people):
-        errors.append("panel_duplicate")
-    functions = {choice.function for choice in panel}
-    if PanelFunction.ASSESSOR not in functions or not functions & {
-        PanelFunction.CERTIFICATORE,
-        PanelFunction.PRESIDENTE,
-    }:
-        errors.append("panel_composition")
-    sector = case.target_profile.sep_code
-    for choice in panel:
-        if choice.person.id == case.assigned_tutor_id:
-            errors.append("panel_tutor")
-        if choice.person.id in excluded:
-            errors.append("panel_previous")
-        roles = {r for r in choice.person.staff_roles if r.organisation_id == case.ente_titolato_id}
-        needed = Role.ASSESSOR if choice.function == PanelFunction.ASSESSOR else Role.CERTIFICATORE
-        role = next((r for r in roles if r.role == needed), None)
-        lombardy = case.workflow_profile == WorkflowProfile.LOMBARDIA_9380
-        if role is None:
-            errors.append("panel_role")
-        elif (
-            needed == Role.ASSESSOR
-            and lombardy
-            and (
-                (role.years_experience or 0) < ASSESSOR_MIN_YEARS_LOMBARDY
-                or (sector and sector not in (role.sectors or []))
-            )
-        ):
-            errors.append("panel_assessor_experience")
-    if errors:
-        raise InvalidInput("panel", errors={"panel": sorted(set(errors))})
-
-
-def _new_session(
-    case: CertificationCase,
-    methods: Iterable[AssessmentMethod],
-    scheduled_at: dt.datetime,
-    location: str,
-    panel: list[PanelChoice],
-    now: dt.datetime,
-) -> AssessmentSession:
-    chosen = sorted({AssessmentMethod(m).value for m in methods})
-    if not chosen:
-        raise InvalidInput("methods", errors={"methods": ["choose_one"]})
-    if scheduled_at <= now:
-        raise InvalidInput("date", errors={"scheduled_at": ["in_past"]})
-    assessment = AssessmentSession(
-        case_id=case.id,
-        round=case.assessment_round,
-        methods=chosen,
-        scheduled_at=scheduled_at,
-        location=clean_text(location, "location", max_len=300),
-        planned_at=now,
-    )
-    for choice in panel:
-        assessment.members.append(PanelMember(person_id=choice.person.id, function=choice.function))
-    return assessment
-
-
-def plan_assessment(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    *,
-    methods: Iterable[AssessmentMethod],
-    scheduled_at: dt.datetime,
-    location: str,
-    panel: list[PanelChoice],
-    now: dt.datetime,
-    expected_version: int | None = None,
-) -> AssessmentSession:
-    """Plan the assessment with its panel (#13): terzietà, composition, assessor experience."""
-    _check_panel(session, case, panel, excluded=set())
-    assessment = _new_session(case, methods, scheduled_at, location, panel, now)
-    apply_transition(
-        session,
-        actor,
-        case,
-        E.PLAN_ASSESSMENT,
-        now,
-        expected_version=expected_version,
-        payload={
-            "scheduled_at": scheduled_at.isoformat(),
-            "panel": [str(c.person.id) for c in panel],
-        },
-    )
-    case.sessions.append(assessment)
-    case.deadline_at = scheduled_at
-    session.flush()
-    return assessment
-
-
-def current_session(case: CertificationCase) -> AssessmentSession | None:
-    """The assessment session of the current round, if planned."""
-    sessions = [s for s in case.sessions if s.round == case.assessment_round]
-    return sessions[-1] if sessions else None
-
-
-def declare_conflict(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    has_conflict: bool,
-    note: str,
-    now: dt.datetime,
-) -> PanelMember:
-    """A panel member declares whether they have a conflict of interest with the candidate or
-    the host organisations of the evidence."""
-    assessment = current_session(case)
-    member = (
-        next((m for m in assessment.members if m.person_id == actor.person_id), None)
-        if assessment
-        else None
-    )
-    if member is None or case.status != CaseStatus.ASSESSMENT_SCHEDULED:
-        raise NotPermitted("not on this case's panel")
-    if has_conflict and not note.strip():
-        raise InvalidInput("note", errors={"declaration_note": ["required"]})
-    member.declared_at = now
-    member.has_conflict = has_conflict
-    member.declaration_note = note.strip()[:2000] or None
-    record_event(
-        session,
-        actor,
-        "case.conflict_declared",
-        "case",
-        case.id,
-        now,
-        organisation_id=case.ente_titolato_id,
-        has_conflict=has_conflict,
-    )
-    session.flush()
-    return member
-
-
-def replace_panel(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    panel: list[PanelChoice],
-    now: dt.datetime,
-) -> AssessmentSession:
-    """Change the panel of a planned session (e.g. after a declared conflict)."""
-    assessment = current_session(case)
-    if assessment is None or case.status != CaseStatus.ASSESSMENT_SCHEDULED:
-        raise InvalidInput("no planned session", errors={"case": ["not_scheduled"]})
-    if Role.CERTIFICATORE not in actor.roles_in(case.ente_titolato_id):
-        raise NotPermitted("only certifiers plan panels")
-    earlier = {
-        m.person_id for s in case.sessions if s.round < case.assessment_round for m in s.members
-    }
-    conflicted = {m.person_id for m in assessment.members if m.has_conflict}
-    _check_panel(session, case, panel, excluded=earlier | conflicted)
-    assessment.members.clear()
-    session.flush()
-    for choice in panel:
-        assessment.members.append(PanelMember(person_id=choice.person.id, function=choice.function))
-    record_event(
-        session,
-        actor,
-        "case.panel_replaced",
-        "case",
-        case.id,
-        now,
-        organisation_id=case.ente_titolato_id,
-    )
-    session.flush()
-    return assessment
-
-
-def open_session(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    *,
-    identity_checked: bool,
-    now: dt.datetime,
-    expected_version: int | None = None,
-) -> None:
-    """The panel chair opens the session (#14): identity checked, every member declared."""
-    assessment = current_session(case)
-    if assessment is None or actor.person_id not in {m.person_id for m in assessment.members}:
-        raise NotPermitted("only a member of the panel opens the session")
-    errors = []
-    if not identity_checked:
-        errors.append("identity_not_checked")
-    if any(m.declared_at is None for m in assessment.members):
-        errors.append("declarations_missing")
-    if any(m.has_conflict for m in assessment.members):
-        errors.append("conflict_declared")
-    if errors:
-        raise InvalidInput("cannot open", errors={"session": errors})
-    apply_transition(session, actor, case, E.OPEN_SESSION, now, expected_version=expected_version)
-    assessment.opened_at = now
-    session.flush()
-
-
 # --- outcomes ---------------------------------------------------------------------------------
 
 
@@ -673,110 +451,6 @@ def certify(
         raise InvalidInput("nothing validated", errors={"case": ["nothing_validated"]})
     _require_assessor(actor, case)
     apply_transition(session, actor, case, E.CERTIFY, now, expected_version=expected_version)
-
-
-# --- appeals ----------------------------------------------------------------------------------
-
-
-def file_appeal(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    grounds: str,
-    now: dt.datetime,
-    *,
-    expected_version: int | None = None,
-) -> Appeal:
-    """The candidate asks for a review (richiesta di riesame) within 30 days of the result."""
-    grounds = clean_text(grounds, "grounds")
-    if now > case.status_changed_at + dt.timedelta(days=APPEAL_DAYS):
-        raise InvalidInput("too late", errors={"grounds": ["appeal_too_late"]})
-    from_status = case.status.value
-    apply_transition(session, actor, case, E.FILE_APPEAL, now, expected_version=expected_version)
-    appeal = Appeal(
-        case_id=case.id,
-        from_status=from_status,
-        grounds=grounds,
-        filed_at=now,
-        status=AppealStatus.FILED,
-    )
-    case.appeals.append(appeal)
-    case.deadline_at = now + dt.timedelta(days=REVIEW_DAYS)
-    session.flush()
-    return appeal
-
-
-def _open_appeal(actor: UserAccount, case: CertificationCase) -> Appeal:
-    appeal = next((a for a in case.appeals if a.status == AppealStatus.FILED), None)
-    if appeal is None:
-        raise NotFound("no appeal pending")
-    if actor.person_id in previous_panel(case) or actor.person_id == case.assigned_tutor_id:
-        raise NotPermitted("an appeal is decided by someone who did not assess the case")
-    return appeal
-
-
-def uphold_appeal(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    rationale: str,
-    *,
-    methods: Iterable[AssessmentMethod],
-    scheduled_at: dt.datetime,
-    location: str,
-    panel: list[PanelChoice],
-    now: dt.datetime,
-    expected_version: int | None = None,
-) -> AssessmentSession:
-    """Uphold the appeal (#23): a new assessment by a panel with none of the earlier members."""
-    rationale = clean_text(rationale, "rationale")
-    appeal = _open_appeal(actor, case)
-    _check_panel(session, case, panel, excluded=previous_panel(case))
-    for outcome in current_outcomes(case):
-        outcome.superseded_at = now
-    case.assessment_round += 1
-    assessment = _new_session(case, methods, scheduled_at, location, panel, now)
-    apply_transition(
-        session,
-        actor,
-        case,
-        E.UPHOLD_APPEAL,
-        now,
-        expected_version=expected_version,
-        payload={"appeal": str(appeal.id)},
-    )
-    case.sessions.append(assessment)
-    appeal.status, appeal.decided_at = AppealStatus.UPHELD, now
-    appeal.decision_rationale, appeal.decided_by_id = rationale, actor.id
-    case.deadline_at = scheduled_at
-    session.flush()
-    return assessment
-
-
-def reject_appeal(
-    session: Session,
-    actor: UserAccount,
-    case: CertificationCase,
-    rationale: str,
-    now: dt.datetime,
-    *,
-    expected_version: int | None = None,
-) -> None:
-    """Reject the appeal with reasons (#24): the earlier result stands and the case closes."""
-    rationale = clean_text(rationale, "rationale")
-    appeal = _open_appeal(actor, case)
-    apply_transition(
-        session,
-        actor,
-        case,
-        E.REJECT_APPEAL,
-        now,
-        expected_version=expected_version,
-        payload={"appeal": str(appeal.id)},
-    )
-    appeal.status, appeal.decided_at = AppealStatus.REJECTED, now
-    appeal.decision_rationale, appeal.decided_by_id = rationale, actor.id
-    session.flush()
 
 
 # --- suspension, reactivation, cancellation ---------------------------------------------------

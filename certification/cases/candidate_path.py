@@ -15,7 +15,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from certification.cases.assessment import current_session
+from certification.cases.panels import current_session
 from certification.cases.states import TRANSITIONS, CaseEvent, CaseStatus
 from certification.cases.workflow import actor_may, cases_of_candidate
 from certification.models import AssessmentSession, CertificationCase, UserAccount

@@ -11,12 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from certification.cases.assessment import (
-    current_outcomes,
-    current_ratings,
-    current_session,
-    snapshot_competences,
-)
+from certification.cases.assessment import current_outcomes, current_ratings, snapshot_competences
+from certification.cases.panels import current_session
 from certification.cases.states import CaseEvent
 from certification.cases.workflow import apply_transition, linked_evidence_for_case
 from certification.clock import local_text

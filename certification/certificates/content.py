@@ -1,7 +1,7 @@
 """The frozen content of a certificate: the one contract between its PDF, its credential and
 its verification (domain.md §8).
 
-:func:`certification.certificates.lifecycle.certificate_content` computes the facts at
+:func:`certification.certificates.facts.certificate_content` computes the facts at
 reservation, :func:`~certification.certificates.lifecycle.reserve_certificate` adds the
 certificate's identity (number, code, status index, salted holder identifier, signatory, badge)
 and stores the whole as ``Certificate.content`` (JSON); the PDF

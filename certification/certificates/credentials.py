@@ -8,6 +8,10 @@ List v1.0 helpers.
   that does not expand is an error, never silently left out of what is signed.
 - :func:`verify_credential` never raises on bad input: every problem is a verdict with a stable
   reason code.
+
+One module over 600 lines because strict parsing, the pinned JSON-LD loader, RDFC
+canonicalisation and the proof are one pipeline that signing and verifying (credentials and
+status lists alike) run in the same order.
 """
 
 from __future__ import annotations

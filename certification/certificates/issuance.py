@@ -1,4 +1,4 @@
-"""Running issuance: one certificate, many on a worker pool, and recovery after a crash.
+"""Running issuance: one certificate's transactions, and recovery after a crash.
 
 Issuance is the one operation that spans transactions, by design (see
 :mod:`certification.certificates.lifecycle`): the reservation commits first, the slow render and
@@ -9,6 +9,11 @@ Each of those transactions is a unit of work run again from the start when the d
 busy (:func:`certification.db.retry_transient`): it did not commit, so a reservation is made
 once and a completion (idempotent: it finds the certificate issued) never issues twice; the
 bytes already produced are kept, not produced again.
+
+:func:`issue_one` runs the three steps for one certificate, :func:`recover_pending` finishes what
+a crash left; :func:`reserve`, :func:`complete` and their batch forms are the steps a bulk
+request (:mod:`certification.certificates.bulk`) runs many of, on a worker pool. The crash points
+(:mod:`certification.certificates.faults`) are all here, between those transactions.
 """
 
 from __future__ import annotations
@@ -17,29 +22,25 @@ import datetime as dt
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import BrokenExecutor, Future, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from certification.cases.states import CaseStatus
 from certification.certificates.content import CertificateContent
 from certification.certificates.faults import crash_point
 from certification.certificates.hashing import CredentialHasher
 from certification.certificates.lifecycle import (
     PUBLIC_STATES,
-    AlreadyIssued,
     abandon_certificate,
     complete_certificate,
-    publish_status_list,
     reserve_certificate,
     stale_pending,
-    status_list,
 )
 from certification.certificates.production import (
     IssuerSigner,
@@ -48,14 +49,12 @@ from certification.certificates.production import (
     produce_certificate,
     signer_material,
 )
-from certification.certificates.rendering_pool import produce_in_worker, rendering_pool
+from certification.certificates.status_lists import publish_status_list, status_list
 from certification.certificates.tsa import TimestampUnavailable
-from certification.db import is_transient, retry_transient
-from certification.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
+from certification.db import retry_transient
+from certification.errors import Conflict, DomainError, NotFound
 from certification.models import (
     AssessmentSession,
-    BulkIssuance,
-    BulkIssuanceItem,
     Certificate,
     CertificateStatus,
     CertificationCase,
@@ -68,7 +67,6 @@ from certification.models import (
     StatusPurpose,
     UserAccount,
 )
-from certification.people.roles import Role
 from certification.rendering import DocumentRenderer
 from certification.storage.blobs import BlobStorage
 
@@ -76,15 +74,10 @@ log = logging.getLogger(__name__)
 
 #: A reservation older than this with no completion was left by a crash.
 STALE_AFTER: Final = dt.timedelta(minutes=10)
-MAX_BULK: Final = 1000
-#: How long a bulk run waits for the workers to finish the rest of a batch once its first
-#: certificate is back, before completing what it has (about one certificate's rendering).
-BATCH_WAIT_SECONDS: Final = 1.0
 
 T = TypeVar("T")
 SessionFactory = Callable[[], Session]
 Clock = Callable[[], dt.datetime]
-Produce = Callable[[], "ProducedCertificate"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +138,7 @@ class Issuer:
         return found
 
 
-def _produce(issuer: Issuer, reserved: _Reserved) -> ProducedCertificate:
+def _produce(issuer: Issuer, reserved: Reservation) -> ProducedCertificate:
     signer = issuer.signer(reserved.material)
     hasher = issuer.hasher.executor() if issuer.hasher is not None else None
     try:
@@ -181,7 +174,9 @@ class ItemResult:
 
 
 @dataclass(frozen=True)
-class _Reserved:
+class Reservation:
+    """A committed reservation: what production needs, read before its transaction closed."""
+
     certificate_id: uuid.UUID
     content: CertificateContent
     locale: str
@@ -213,14 +208,15 @@ def _for_content() -> tuple[Any, ...]:
     )
 
 
-def _reserve(
+def reserve(
     issuer: Issuer,
     actor_id: uuid.UUID,
     case_id: uuid.UUID,
     *,
     supersedes_id: uuid.UUID | None = None,
     correction_note: str | None = None,
-) -> _Reserved:
+) -> Reservation:
+    """Reserve one certificate in its own transaction (a correction when ``supersedes_id``)."""
     return issuer.unit(
         lambda: _reserve_once(
             issuer, actor_id, case_id, supersedes_id=supersedes_id, correction_note=correction_note
@@ -235,7 +231,7 @@ def _reserve_once(
     *,
     supersedes_id: uuid.UUID | None,
     correction_note: str | None,
-) -> _Reserved:
+) -> Reservation:
     with issuer.session_factory() as session:
         actor = session.get(UserAccount, actor_id)
         if actor is None:
@@ -249,14 +245,14 @@ def _reserve_once(
         return reserved
 
 
-def _reserve_batch(
+def reserve_batch(
     issuer: Issuer, actor_id: uuid.UUID, case_ids: Sequence[uuid.UUID]
-) -> list[_Reserved]:
-    """:func:`_reserve` for several cases in one transaction (a bulk request's): all reserved,
+) -> list[Reservation]:
+    """:func:`reserve` for several cases in one transaction (a bulk request's): all reserved,
     or none (the first error is raised, nothing is committed). A crash after the commit leaves
     each of them PENDING, as one reserved alone: `certificates recover` finishes them."""
 
-    def once() -> list[_Reserved]:
+    def once() -> list[Reservation]:
         with issuer.session_factory() as session:
             actor = session.get(UserAccount, actor_id)
             if actor is None:
@@ -293,7 +289,7 @@ def _reserve_in(
     supersedes_id: uuid.UUID | None,
     correction_note: str | None,
     materials: dict[uuid.UUID, SignerMaterial] | None = None,
-) -> _Reserved:
+) -> Reservation:
     """Reserve one certificate in ``session`` (not committed); ``materials``: the entes' keys
     this transaction has read already."""
     case = session.get(CertificationCase, case_id, options=_for_content())
@@ -321,12 +317,12 @@ def _reserve_in(
         supersedes=supersedes,
         correction_note=correction_note,
     )
-    return _Reserved(certificate.id, certificate.content.copy(), certificate.locale, material)
+    return Reservation(certificate.id, certificate.content.copy(), certificate.locale, material)
 
 
-def _complete(
+def complete(
     issuer: Issuer,
-    reserved: _Reserved,
+    reserved: Reservation,
     produced: ProducedCertificate,
     *,
     also: Callable[[Session, Certificate], None] | None = None,
@@ -339,7 +335,7 @@ def _complete(
 
 def _complete_once(
     issuer: Issuer,
-    reserved: _Reserved,
+    reserved: Reservation,
     produced: ProducedCertificate,
     also: Callable[[Session, Certificate], None] | None,
 ) -> Certificate:
@@ -352,11 +348,11 @@ def _complete_once(
 
 
 #: A batch: a reservation, its produced bytes, and what to write with it (its bulk progress).
-Completion = tuple[_Reserved, ProducedCertificate, Callable[[Session, Certificate], None] | None]
+Completion = tuple[Reservation, ProducedCertificate, Callable[[Session, Certificate], None] | None]
 
 
-def _complete_batch(issuer: Issuer, batch: Sequence[Completion]) -> list[Certificate]:
-    """:func:`_complete` for several reservations in one transaction (a bulk request's
+def complete_batch(issuer: Issuer, batch: Sequence[Completion]) -> list[Certificate]:
+    """:func:`complete` for several reservations in one transaction (a bulk request's
     certificates as they come back from the workers): one commit for the batch, each item's
     progress written in it. Crash-safe per item as one at a time is: until the commit every
     reservation of the batch is PENDING (finished by ``certificates recover`` or by the request
@@ -381,7 +377,7 @@ def _complete_batch_once(issuer: Issuer, batch: Sequence[Completion]) -> list[Ce
 def _complete_in(
     session: Session,
     issuer: Issuer,
-    reserved: _Reserved,
+    reserved: Reservation,
     produced: ProducedCertificate,
     also: Callable[[Session, Certificate], None] | None,
     published: set[uuid.UUID],
@@ -422,7 +418,9 @@ def _complete_in(
     return certificate
 
 
-def _abandon(issuer: Issuer, certificate_id: uuid.UUID, reason: str) -> None:
+def abandon(issuer: Issuer, certificate_id: uuid.UUID, reason: str) -> None:
+    """Give a reservation up in its own transaction, if it is still PENDING."""
+
     def once() -> None:
         with issuer.session_factory() as session:
             certificate = session.get(Certificate, certificate_id)
@@ -442,11 +440,11 @@ def issue_one(
     correction_note: str | None = None,
 ) -> Certificate:
     """Reserve, produce and complete one certificate (a correction when ``supersedes_id``)."""
-    reserved = _reserve(
+    reserved = reserve(
         issuer, actor_id, case_id, supersedes_id=supersedes_id, correction_note=correction_note
     )
     try:
-        return _complete(issuer, reserved, _produce(issuer, reserved))
+        return complete(issuer, reserved, _produce(issuer, reserved))
     except TimestampUnavailable:
         # The TSA is down or answered garbage: nothing was sealed. The reservation (its
         # number, its status index) stays PENDING and `certificates recover` finishes it
@@ -458,7 +456,7 @@ def issue_one(
         raise
     except Exception as exc:
         # A failure we saw (not a crash): give the reservation up so the case can be retried.
-        _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
+        abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -483,11 +481,11 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
     for certificate_id, case_id, organisation_id, content, locale in issuer.unit(stale):
         try:
             material = issuer.unit(lambda o=organisation_id: material_of(o))  # type: ignore[misc]
-            reserved = _Reserved(certificate_id, content, locale, material)
+            reserved = Reservation(certificate_id, content, locale, material)
             produced = produce_certificate(
                 content, locale, issuer.signer(material), issuer.renderer, clock=issuer.clock
             )
-            done = _complete(issuer, reserved, produced)
+            done = complete(issuer, reserved, produced)
             results.append(
                 ItemResult(
                     str(case_id), "issued", str(done.id), done.number, done.verification_code
@@ -495,12 +493,9 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
             )
         except DomainError as exc:
             if not isinstance(exc, TimestampUnavailable):  # else: still pending, try later
-                _abandon(issuer, certificate_id, f"{exc.code}: {exc}")
+                abandon(issuer, certificate_id, f"{exc.code}: {exc}")
             results.append(ItemResult(str(case_id), "failed", str(certificate_id), error=exc.code))
     return results
-
-
-# --- bulk -------------------------------------------------------------------------------------
 
 
 def warm_up(issuer: Issuer) -> int:
@@ -521,344 +516,3 @@ def warm_up(issuer: Issuer) -> int:
             material = signer_material(session, ente, issuer.timestamp_url, issuer.timestamp_roots)
             issuer.signer(material).crl(issuer.clock())
     return len(issuer._signers)
-
-
-def start_bulk(
-    session: Session,
-    actor: UserAccount,
-    idempotency_key: str,
-    case_ids: Sequence[uuid.UUID],
-    now: dt.datetime,
-) -> tuple[BulkIssuance, bool]:
-    """Record a bulk request, or return the earlier one with the same idempotency key
-    (``created`` False). The same key with other cases is refused, and so is anyone who is
-    not a signatory (each case is checked again when it is issued)."""
-    if not actor.has_role(Role.SIGNATORY):
-        raise NotPermitted("only signatories issue certificates")
-    key = idempotency_key.strip()
-    if not 8 <= len(key) <= 100 or not key.isprintable():
-        raise InvalidInput("idempotency key", errors={"idempotency_key": ["invalid"]})
-    ids = [str(c) for c in dict.fromkeys(case_ids)]
-    if not ids or len(ids) > MAX_BULK:
-        raise InvalidInput("cases", errors={"case_ids": ["bulk_size"]})
-    existing = bulk_request_by_key(session, actor, key)
-    if existing is not None:
-        if existing.case_ids != ids:
-            raise Conflict("this idempotency key was used for other cases")
-        return existing, False
-    bulk = BulkIssuance(
-        idempotency_key=key,
-        requested_by_id=actor.id,
-        case_ids=ids,
-        entries=[
-            BulkIssuanceItem(position=n, case_id=i, status="pending") for n, i in enumerate(ids)
-        ],
-        created_at=now,
-    )
-    session.add(bulk)
-    session.flush()
-    return bulk, True
-
-
-def bulk_request_by_key(session: Session, actor: UserAccount, key: str) -> BulkIssuance | None:
-    """The actor's earlier bulk request with this idempotency key, if any."""
-    return session.scalar(
-        select(BulkIssuance).where(
-            BulkIssuance.requested_by_id == actor.id, BulkIssuance.idempotency_key == key.strip()
-        )
-    )
-
-
-def is_stalled(bulk: BulkIssuance, now: dt.datetime) -> bool:
-    """Unfinished long after it started: its run died with its process (run it again)."""
-    return bulk.finished_at is None and bulk.created_at < now - STALE_AFTER
-
-
-def awaiting_certificate(session: Session, actor: UserAccount) -> Sequence[CertificationCase]:
-    """The CERTIFIED cases of the entes where ``actor`` is a signatory: certificates to issue."""
-    entes = {r.organisation_id for r in actor.person.staff_roles if r.role == Role.SIGNATORY}
-    if not entes:
-        return []
-    return session.scalars(
-        select(CertificationCase)
-        .where(
-            CertificationCase.status == CaseStatus.CERTIFIED,
-            CertificationCase.ente_titolato_id.in_(entes),
-        )
-        .order_by(CertificationCase.status_changed_at)
-    ).all()
-
-
-def bulk_requests_of(
-    session: Session, actor: UserAccount, limit: int = 10
-) -> Sequence[BulkIssuance]:
-    """The actor's latest bulk requests, newest first."""
-    return session.scalars(
-        select(BulkIssuance)
-        .where(BulkIssuance.requested_by_id == actor.id)
-        .order_by(BulkIssuance.created_at.desc())
-        .limit(limit)
-    ).all()
-
-
-def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None:
-    def once() -> None:
-        with issuer.session_factory() as session:
-            _set_item(session, bulk_id, result, issuer.clock())
-            session.commit()
-
-    issuer.unit(once)
-
-
-def _set_item(session: Session, bulk_id: uuid.UUID, result: ItemResult, now: dt.datetime) -> None:
-    """Write one item's row (never the others'), and close the request when none is pending:
-    the same few statements for the first item of a request as for its thousandth."""
-    session.execute(
-        update(BulkIssuanceItem)
-        .where(BulkIssuanceItem.bulk_id == bulk_id, BulkIssuanceItem.case_id == result.case_id)
-        .values(
-            status=result.status,
-            certificate_id=result.certificate_id,
-            number=result.number,
-            verification_code=result.verification_code,
-            error=result.error,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if _pending_cases(session, bulk_id, limit=1):
-        return
-    session.execute(
-        update(BulkIssuance)
-        .where(BulkIssuance.id == bulk_id, BulkIssuance.finished_at.is_(None))
-        .values(finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _pending_cases(session: Session, bulk_id: uuid.UUID, limit: int | None = None) -> list[str]:
-    """The cases of the request still pending, in its order (found by the index on the bulk
-    and status)."""
-    return list(
-        session.scalars(
-            select(BulkIssuanceItem.case_id)
-            .where(BulkIssuanceItem.bulk_id == bulk_id, BulkIssuanceItem.status == "pending")
-            .order_by(BulkIssuanceItem.position)
-            .limit(limit)
-        )
-    )
-
-
-def _already_issued(issuer: Issuer, case_id: uuid.UUID) -> ItemResult:
-    found = issuer.unit(lambda: _issued_for(issuer, case_id))
-    if found is None:  # pragma: no cover - AlreadyIssued means there is one
-        return ItemResult(str(case_id), "failed", error="already_issued")
-    return found
-
-
-def _issued_for(issuer: Issuer, case_id: uuid.UUID) -> ItemResult | None:
-    """The item result of the case's public certificate, if it has one."""
-    with issuer.session_factory() as session:
-        done = session.scalar(
-            select(Certificate).where(
-                Certificate.case_id == case_id, Certificate.status.in_(PUBLIC_STATES)
-            )
-        )
-        if done is None:
-            return None
-        return ItemResult(str(case_id), "issued", str(done.id), done.number, done.verification_code)
-
-
-def fail_pending(issuer: Issuer, bulk_id: uuid.UUID, error: str) -> int:
-    """Close a bulk request whose run stopped on an error: each item still pending is marked
-    failed with ``error`` (or issued, when its case's certificate was issued all the same), so
-    nothing is left pending; returns how many were marked failed."""
-
-    def once() -> int:
-        with issuer.session_factory() as session:
-            bulk = session.get(BulkIssuance, bulk_id)
-            if bulk is None:
-                return 0
-            now = issuer.clock()
-            failed = 0
-            for case_id in _pending_cases(session, bulk_id):
-                done = _issued_for(issuer, uuid.UUID(case_id))
-                if done is None:
-                    failed += 1
-                    done = ItemResult(case_id, "failed", error=error)
-                _set_item(session, bulk_id, done, now)
-            if bulk.finished_at is None:
-                bulk.finished_at = now
-            session.commit()
-            return failed
-
-    return issuer.unit(once)
-
-
-def run_bulk(
-    issuer: Issuer,
-    bulk_id: uuid.UUID,
-    *,
-    workers: int = 2,
-    progress: Callable[[ItemResult], None] | None = None,
-    fork: bool = False,
-) -> list[ItemResult]:
-    """Issue every still-pending item of a bulk request: reservations one by one, rendering and
-    sealing on a pool of ``workers`` processes (0: in this process), completions as they come.
-    Items already done (a repeated run) are not touched: no double issuance. ``fork``: the
-    rendering processes are forked from this one, warm (only for a single-threaded caller:
-    :mod:`~certification.certificates.rendering_pool`)."""
-
-    def load() -> tuple[uuid.UUID, list[uuid.UUID]]:
-        with issuer.session_factory() as session:
-            requested_by = session.scalar(
-                select(BulkIssuance.requested_by_id).where(BulkIssuance.id == bulk_id)
-            )
-            if requested_by is None:
-                raise NotFound("no such bulk issuance")
-            return requested_by, [uuid.UUID(c) for c in _pending_cases(session, bulk_id)]
-
-    actor_id, todo = issuer.unit(load)
-    results: list[ItemResult] = []
-
-    def announce(result: ItemResult) -> None:  # to the caller (already recorded)
-        results.append(result)
-        if progress:
-            progress(result)
-
-    def report(result: ItemResult) -> None:  # record, then announce
-        _record_item(issuer, bulk_id, result)
-        announce(result)
-
-    def reserve_one(case_id: uuid.UUID) -> Iterator[tuple[uuid.UUID, _Reserved]]:
-        try:
-            yield case_id, _reserve(issuer, actor_id, case_id)
-        except AlreadyIssued:
-            # Issued by an earlier run of this request that died before recording it (or
-            # by someone else): the item's goal is met, and nothing is issued twice.
-            report(_already_issued(issuer, case_id))
-        except DomainError as exc:
-            report(ItemResult(str(case_id), "failed", error=exc.code))
-        except Exception as exc:  # the database stayed busy, or a bug: this item only
-            log.exception("bulk %s: case %s not reserved", bulk_id, case_id)
-            code = "database_busy" if is_transient(exc) else "production_failed"
-            report(ItemResult(str(case_id), "failed", error=code))
-
-    def reservations() -> Iterator[tuple[uuid.UUID, _Reserved]]:
-        """In batches, one transaction each: 1, 2, 4... up to the batch size, so the workers
-        start on the first at once. A batch with an item that cannot be reserved (a case not
-        ready, already issued) is reserved again one by one, each item on its own."""
-        at, step = 0, 1
-        while at < len(todo):
-            chunk = todo[at : at + step]
-            at, step = at + len(chunk), min(step * 2, max(1, issuer.batch_size))
-            if len(chunk) > 1:
-                try:
-                    batch = _reserve_batch(issuer, actor_id, chunk)
-                except Exception:  # each item then reserved, or reported, alone
-                    log.info("bulk %s: a batch of %d reserved one by one", bulk_id, len(chunk))
-                else:
-                    yield from zip(chunk, batch, strict=True)
-                    continue
-            for case_id in chunk:
-                yield from reserve_one(case_id)
-
-    def issued(case_id: uuid.UUID, certificate: Certificate) -> ItemResult:
-        return ItemResult(
-            str(case_id),
-            "issued",
-            str(certificate.id),
-            certificate.number,
-            certificate.verification_code,
-        )
-
-    def progress_of(case_id: uuid.UUID) -> Callable[[Session, Certificate], None]:
-        # The item's progress commits with the certificate: one transaction, not two.
-        return lambda session, c: _set_item(session, bulk_id, issued(case_id, c), issuer.clock())
-
-    def failed(case_id: uuid.UUID, reserved: _Reserved, exc: Exception) -> None:
-        if not isinstance(exc, TimestampUnavailable):  # else: pending, for `recover`
-            _abandon(issuer, reserved.certificate_id, f"{type(exc).__name__}: {exc}")
-        if isinstance(exc, DomainError):
-            code = exc.code
-        else:
-            log.exception("bulk %s: case %s not completed", bulk_id, case_id, exc_info=exc)
-            code = "database_busy" if is_transient(exc) else "production_failed"
-        report(ItemResult(str(case_id), "failed", str(reserved.certificate_id), error=code))
-
-    def finish(case_id: uuid.UUID, reserved: _Reserved, produced: ProducedCertificate) -> None:
-        try:
-            done = _complete(issuer, reserved, produced, also=progress_of(case_id))
-        except Exception as exc:
-            failed(case_id, reserved, exc)
-        else:
-            announce(issued(case_id, done))
-
-    def finish_batch(batch: Sequence[tuple[uuid.UUID, _Reserved, Produce]]) -> None:
-        """Complete what the workers produced in one transaction; a batch that fails is
-        completed again item by item, so one bad item fails alone."""
-        ready: list[tuple[uuid.UUID, _Reserved, ProducedCertificate]] = []
-        for case_id, reserved, produce in batch:
-            try:
-                ready.append((case_id, reserved, produce()))
-            except Exception as exc:
-                failed(case_id, reserved, exc)
-        if len(ready) == 1:
-            finish(*ready[0])
-            return
-        if not ready:
-            return
-        try:
-            done = _complete_batch(
-                issuer, [(reserved, produced, progress_of(c)) for c, reserved, produced in ready]
-            )
-        except Exception:
-            log.warning("bulk %s: a batch of %d completed one by one", bulk_id, len(ready))
-            for item in ready:
-                finish(*item)
-        else:
-            for (case_id, _reserved, _produced), certificate in zip(ready, done, strict=True):
-                announce(issued(case_id, certificate))
-
-    size = max(1, issuer.batch_size)
-    if workers <= 0 or issuer.renderer_paths is None:
-
-        def here(r: _Reserved) -> Produce:
-            return lambda: produce_certificate(
-                r.content, r.locale, issuer.signer(r.material), issuer.renderer, clock=issuer.clock
-            )
-
-        pending: list[tuple[uuid.UUID, _Reserved, Produce]] = []
-        for case_id, reserved in reservations():
-            pending.append((case_id, reserved, here(reserved)))
-            if len(pending) >= size:
-                finish_batch(pending)
-                pending = []
-        finish_batch(pending)
-        return results
-    # Forked from a warm caller (fork=True: its renderer and keys), else spawned.
-    warm = issuer if fork else None
-    with rendering_pool(workers, issuer.renderer_paths, issuer.passphrase, warm=warm) as pool:
-        futures: list[tuple[uuid.UUID, _Reserved, Future[ProducedCertificate]]] = [
-            (
-                case_id,
-                reserved,
-                pool.submit(
-                    produce_in_worker, reserved.material, reserved.content, reserved.locale
-                ),
-            )
-            for case_id, reserved in reservations()
-        ]
-        # In order; with the next one, every one after it the workers finish within
-        # BATCH_WAIT_SECONDS (up to the batch size): one transaction for those. A commit's
-        # fixed cost (the audit chains' signed heads, the sync to disk) is then shared by a
-        # batch instead of paid per certificate on the cores the workers render on.
-        at = 0
-        while at < len(futures):
-            futures[at][2].exception()  # wait for it (its error is raised by result())
-            wait([f for _c, _r, f in futures[at + 1 : at + size]], timeout=BATCH_WAIT_SECONDS)
-            end = at + 1
-            while end < len(futures) and end - at < size and futures[end][2].done():
-                end += 1
-            finish_batch([(c, r, f.result) for c, r, f in futures[at:end]])
-            at = end
-    return results

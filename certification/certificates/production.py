@@ -3,6 +3,11 @@
 
 Pure work on plain data (no database session), so it runs in the web process, the CLI or a
 worker process alike, and the same content always yields the same certificate text.
+
+One module over 600 lines because the credential and the PDF are two views of the same frozen
+content, built in one call (:func:`produce_certificate`) with the same signer, in the web
+process or a rendering worker; the credential's Open Badges mapping (:func:`build_credential`)
+is the part that would leave first if it grew.
 """
 
 from __future__ import annotations

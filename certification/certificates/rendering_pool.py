@@ -1,4 +1,4 @@
-"""The rendering processes of a bulk run (:func:`~certification.certificates.issuance.run_bulk`):
+"""The rendering processes of a bulk run (:func:`~certification.certificates.bulk.run_bulk`):
 each renders, seals and signs certificates with its own renderer and keys.
 
 Spawned by default: a fresh interpreter that imports WeasyPrint and pyHanko, loads the fonts and

@@ -13,8 +13,8 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certification.cases import appeals, panels, workflow
 from certification.cases import assessment as A
-from certification.cases import workflow
 from certification.cases.documents import (
     issue_transparency_document,
     issue_validation_document,
@@ -335,7 +335,7 @@ class _Driver:
         elif state == S.DOSSIER_REVIEW:
             A.request_validation(self.session, a[_local(case, a)], case, now)
         elif state == S.ASSESSMENT_SCHEDULED:
-            A.plan_assessment(
+            panels.plan_assessment(
                 self.session,
                 a["certificatore"],
                 case,
@@ -343,15 +343,15 @@ class _Driver:
                 scheduled_at=now + dt.timedelta(days=12),
                 location="Via Dante 121, Cremona",
                 panel=[
-                    A.PanelChoice(a["certificatore"].person, PanelFunction.CERTIFICATORE),
-                    A.PanelChoice(_assessor(case, a).person, PanelFunction.ASSESSOR),
+                    panels.PanelChoice(a["certificatore"].person, PanelFunction.CERTIFICATORE),
+                    panels.PanelChoice(_assessor(case, a).person, PanelFunction.ASSESSOR),
                 ],
                 now=now,
             )
         elif state == S.ASSESSMENT_IN_PROGRESS:
             for member in (a["certificatore"], _assessor(case, a)):
-                A.declare_conflict(self.session, member, case, False, "", now)
-            A.open_session(
+                panels.declare_conflict(self.session, member, case, False, "", now)
+            panels.open_session(
                 self.session,
                 a["certificatore"],
                 case,
@@ -530,7 +530,7 @@ def _drive(d: _Driver, case: CertificationCase, target: S, codes: tuple[str, ...
     elif target in {S.NOT_VALIDATED, S.APPEAL_PENDING, S.CLOSED}:
         d.assess(case, set())
         if target != S.NOT_VALIDATED:
-            A.file_appeal(
+            appeals.file_appeal(
                 session,
                 candidate,
                 case,
@@ -538,7 +538,7 @@ def _drive(d: _Driver, case: CertificationCase, target: S, codes: tuple[str, ...
                 d.tick(),
             )
         if target == S.CLOSED:
-            A.reject_appeal(
+            appeals.reject_appeal(
                 session,
                 a["certificatore2"],
                 case,

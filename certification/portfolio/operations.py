@@ -2,6 +2,11 @@
 
 Each operation checks that ``actor`` may change the person's portfolio (the owner, or the tutor
 assigned to their case during identification) and that locked evidence stays as it is.
+
+It is one module over 600 lines because every operation goes through the same edit right and
+locking rule (:func:`_require_edit`, :class:`Locked`) on one person's records; the upload checks
+that are a concept of their own are apart (:mod:`uploads`, :mod:`pdfscan`, :mod:`sandbox`,
+:mod:`pool`).
 """
 
 from __future__ import annotations

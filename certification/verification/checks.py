@@ -17,6 +17,10 @@ was made before), NOT_VALID otherwise, with the first failing reason. What is
 shown about a certificate comes from the register
 (:func:`certification.verification.public.public_view`), never from the file.
 Nothing here raises on bad input: every failure is a verdict with a stable code.
+
+One module over 600 lines because the three ways in (code, PDF, credential JSON) answer the same
+five dimensions from the same register facts and compose one verdict; the log of checks is
+written here too, with the result it records.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from jwcrypto import jwk, jws
 from sqlalchemy.orm import Session
 
 from certification.certificates import credentials
-from certification.certificates.lifecycle import status_list
+from certification.certificates.status_lists import status_list
 from certification.keys.material import active_key, load_private_key
 from certification.models import KeyPurpose, StatusPurpose
 from certification.wallet.credential import SIGNING_ALGORITHM, status_list_uri, x5c

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 import certification.models  # noqa: F401 - every table on the metadata
+from certification.cases import appeals, panels
 from certification.cases import assessment as A
 from certification.cases.states import CaseStatus
 from certification.clock import utcnow
@@ -531,7 +532,7 @@ def build_action_world(db: Session, app: Flask) -> ActionWorld:
 
     def scheduled(members: tuple[UserAccount, UserAccount], codes: tuple[str, ...] = ()) -> Any:
         found = reviewed(codes)
-        A.plan_assessment(
+        panels.plan_assessment(
             db,
             members[0],
             found,
@@ -539,8 +540,8 @@ def build_action_world(db: Session, app: Flask) -> ActionWorld:
             scheduled_at=now + dt.timedelta(days=7),
             location="Cremona",
             panel=[
-                A.PanelChoice(members[0].person, PanelFunction.CERTIFICATORE),
-                A.PanelChoice(members[1].person, PanelFunction.ASSESSOR),
+                panels.PanelChoice(members[0].person, PanelFunction.CERTIFICATORE),
+                panels.PanelChoice(members[1].person, PanelFunction.ASSESSOR),
             ],
             now=now,
         )
@@ -549,12 +550,12 @@ def build_action_world(db: Session, app: Flask) -> ActionWorld:
     def declared(members: tuple[UserAccount, UserAccount], codes: tuple[str, ...] = ()) -> Any:
         found = scheduled(members, codes)
         for member in members:
-            A.declare_conflict(db, member, found, False, "", now)
+            panels.declare_conflict(db, member, found, False, "", now)
         return found
 
     def opened(members: tuple[UserAccount, UserAccount], codes: tuple[str, ...] = ()) -> Any:
         found = declared(members, codes)
-        A.open_session(db, members[0], found, identity_checked=True, now=now)
+        panels.open_session(db, members[0], found, identity_checked=True, now=now)
         return found
 
     def decided(members: tuple[UserAccount, UserAccount], *, full: bool) -> Any:
@@ -589,7 +590,7 @@ def build_action_world(db: Session, app: Flask) -> ActionWorld:
     certified = decided(panel, full=True)
     A.certify(db, panel[0], certified, now)
     appealed = decided(others, full=False)
-    A.file_appeal(db, candidate, appealed, "Rivedere il C02.", now)
+    appeals.file_appeal(db, candidate, appealed, "Rivedere il C02.", now)
     susp = case(CaseStatus.SUSPENDED_INACTIVE)
     susp.suspended_from = CaseStatus.IDENTIFICATION.value
     cases = {

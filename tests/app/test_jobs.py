@@ -63,7 +63,7 @@ def test_a_queued_bulk_request_is_issued_by_a_worker(
 
 
 def _bulk_of(db: Session, staged: CaseWorld) -> Any:
-    from certification.certificates.issuance import start_bulk
+    from certification.certificates.bulk import start_bulk
 
     bulk, _ = start_bulk(db, staged.signatory, "bulk-fails-0001", [staged.case.id], NOW)
     db.commit()
@@ -116,6 +116,7 @@ def test_an_item_that_cannot_be_reserved_fails_alone_and_the_run_goes_on(
 ) -> None:
     import certification.certificates.issuance as issuance
     from app.services import issuer
+    from certification.certificates import bulk as bulk_issuance
 
     bulk = _bulk_of(db, stage)
     attempts: list[int] = []
@@ -127,7 +128,7 @@ def test_an_item_that_cannot_be_reserved_fails_alone_and_the_run_goes_on(
     monkeypatch.setattr(issuance, "_reserve_once", busy)
     monkeypatch.setattr("certification.db.retry_delays", lambda n, **_kw: [0.0] * (n - 1))
     with app.app_context():
-        results = issuance.run_bulk(issuer(app), bulk.id, workers=0)
+        results = bulk_issuance.run_bulk(issuer(app), bulk.id, workers=0)
     assert [r.error for r in results] == ["database_busy"]
     assert len(attempts) == issuer(app).db_attempts  # tried again, then given up
     db.expire_all()

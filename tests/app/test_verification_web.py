@@ -212,7 +212,6 @@ def test_revoked_shows_revoked_everywhere_and_tampered_files_fail(
     assert api["certificate"]["status"] == "revoked"
 
 
-@pytest.mark.slow
 def test_the_page_opens_each_competence_to_what_was_certified(
     app: Flask,
     issued: Issued,
@@ -335,7 +334,6 @@ def _mistype(code: str) -> str:
     return code[:5] + ("A" if code[5] != "A" else "B") + code[6:]
 
 
-@pytest.mark.slow
 def test_a_mistyped_code_gets_its_own_page_and_api_answer_and_is_not_looked_up(
     app: Flask,
     issued: Issued,
@@ -438,7 +436,6 @@ def test_the_api_verifies_files_and_documents_itself(
     assert "post" in paths["/verify"] and "get" in paths["/verify/{code}"]
 
 
-@pytest.mark.slow
 def test_the_public_endpoints_are_rate_limited(
     app_factory: Callable[..., Flask],
 ) -> None:
@@ -488,7 +485,6 @@ def test_the_holder_sees_the_count_and_chooses_what_is_shown(
     assert db.get(Certificate, certificate.id) is not None
 
 
-@pytest.mark.slow
 def test_the_log_is_written_in_batches_and_survives_a_busy_database(
     app: Flask,
     issued: Issued,
@@ -614,7 +610,6 @@ def test_an_expired_seal_is_indeterminate_on_the_page_and_in_the_api(
     )
 
 
-@pytest.mark.slow
 def test_with_every_upload_slot_taken_an_issued_pdf_is_still_found_by_its_hash(
     app: Flask,
     app_factory: Callable[..., Flask],
@@ -705,7 +700,6 @@ def test_the_holder_reveals_one_evidence_file_on_the_web(
     assert "commitments.json" in own and "impegni salati" in own
 
 
-@pytest.mark.slow
 def test_the_api_reveals_evidence_and_documents_it(
     app: Flask,
     issued: Issued,

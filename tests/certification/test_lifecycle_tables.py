@@ -17,9 +17,9 @@ from certification.certificates import credentials
 from certification.certificates.lifecycle import (
     allowed_certificate_changes,
     change_certificate_status,
-    status_list,
 )
 from certification.certificates.states import CERTIFICATE_CHANGES, CertificateChange
+from certification.certificates.status_lists import status_list
 from certification.errors import Conflict, DomainError, NotPermitted
 from certification.models import (
     AuditEvent,

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from certification.cases import assessment as A
+from certification.cases import panels
 from certification.cases.states import CaseStatus
 from certification.cases.workflow import cases_for_staff
 from certification.errors import AccessRefused, NotPermitted
@@ -142,7 +143,7 @@ def test_the_panel_sees_the_case_and_only_this_rounds_panel_rates(
 
 def test_panel_membership_follows_the_panel_when_it_changes(db: Session, w: StaffWorld) -> None:
     case = to_review(db, w)
-    A.plan_assessment(
+    panels.plan_assessment(
         db,
         w.certifier,
         case,
@@ -153,8 +154,8 @@ def test_panel_membership_follows_the_panel_when_it_changes(db: Session, w: Staf
         now=NOW,
     )
     assert can_view_case(w.assessor, case) and not can_view_case(w.assessor2, case)
-    A.declare_conflict(db, w.assessor, case, True, "Conosco il candidato.", NOW)
-    A.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor2"), NOW)
+    panels.declare_conflict(db, w.assessor, case, True, "Conosco il candidato.", NOW)
+    panels.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor2"), NOW)
     db.expire(case, ["sessions"])
     assert not can_view_case(w.assessor, case)  # off the panel: no longer sees it
     assert case_relations(w.assessor2, case) == {R.PANEL}

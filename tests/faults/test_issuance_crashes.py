@@ -304,7 +304,7 @@ def test_a_queued_job_killed_mid_run_is_retried_without_double_issuance(
 
     from app import create_app
     from app.jobs import _queue, run_bulk_job
-    from certification.certificates.issuance import start_bulk
+    from certification.certificates.bulk import start_bulk
     from tests.support.services import redis_url
 
     instance: Instance = world["instance"]

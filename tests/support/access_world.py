@@ -360,6 +360,7 @@ def _in_assessment(db: Session, accounts: dict[str, Any], org: Any) -> Any:
     """A case of the candidate in assessment, before a panel of ``certifier`` and ``assessor``
     (both declared no conflict, the session open)."""
     from certification.cases import assessment as A
+    from certification.cases import panels
     from certification.cases.states import CaseStatus
     from certification.models import AssessmentMethod, PanelFunction
     from tests.support.factories import make_case, profile
@@ -377,7 +378,7 @@ def _in_assessment(db: Session, accounts: dict[str, Any], org: Any) -> Any:
     )
     A.request_validation(db, accounts["candidate"], case, NOW)
     members = (accounts["certifier"], accounts["assessor"])
-    A.plan_assessment(
+    panels.plan_assessment(
         db,
         members[0],
         case,
@@ -385,14 +386,14 @@ def _in_assessment(db: Session, accounts: dict[str, Any], org: Any) -> Any:
         scheduled_at=NOW + dt.timedelta(days=7),
         location="Cremona",
         panel=[
-            A.PanelChoice(members[0].person, PanelFunction.CERTIFICATORE),
-            A.PanelChoice(members[1].person, PanelFunction.ASSESSOR),
+            panels.PanelChoice(members[0].person, PanelFunction.CERTIFICATORE),
+            panels.PanelChoice(members[1].person, PanelFunction.ASSESSOR),
         ],
         now=NOW,
     )
     for member in members:
-        A.declare_conflict(db, member, case, False, "", NOW)
-    A.open_session(db, members[0], case, identity_checked=True, now=NOW)
+        panels.declare_conflict(db, member, case, False, "", NOW)
+    panels.open_session(db, members[0], case, identity_checked=True, now=NOW)
     return case
 
 

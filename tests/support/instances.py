@@ -151,6 +151,7 @@ def seed_issued(instance: Instance) -> dict[str, Any]:
     from app.services import issuer
     from certification.certificates import lifecycle as C
     from certification.certificates.issuance import issue_one
+    from certification.certificates.status_lists import publish_status_list
     from certification.clock import utcnow
     from certification.models import Certificate, UserAccount
 
@@ -168,7 +169,7 @@ def seed_issued(instance: Instance) -> dict[str, Any]:
             now,
         )
         passphrase = str(app.config["KEY_PASSPHRASE"]).encode()
-        C.publish_status_list(db, listed, passphrase, str(app.config["BASE_URL"]), now)
+        publish_status_list(db, listed, passphrase, str(app.config["BASE_URL"]), now)
         db.commit()
     return {
         "valid": done[0].verification_code,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from certification.cases import assessment as A
+from certification.cases import panels
 from certification.cases.states import CaseStatus
 from certification.models import (
     AssessmentMethod,
@@ -132,13 +133,14 @@ def _new_case(
     return candidate, case, evidence
 
 
-def panel(w: CaseWorld, *names: str) -> list[A.PanelChoice]:
+def panel(w: CaseWorld, *names: str) -> list[panels.PanelChoice]:
     functions = {
         "certifier": PanelFunction.CERTIFICATORE,
         "certifier2": PanelFunction.CERTIFICATORE,
     }
     return [
-        A.PanelChoice(w.account(n).person, functions.get(n, PanelFunction.ASSESSOR)) for n in names
+        panels.PanelChoice(w.account(n).person, functions.get(n, PanelFunction.ASSESSOR))
+        for n in names
     ]
 
 
@@ -149,7 +151,7 @@ def to_review(db: Session, w: CaseWorld) -> Any:
 
 def to_session(db: Session, w: CaseWorld) -> Any:
     case = to_review(db, w)
-    A.plan_assessment(
+    panels.plan_assessment(
         db,
         w.certifier,
         case,
@@ -160,8 +162,8 @@ def to_session(db: Session, w: CaseWorld) -> Any:
         now=NOW,
     )
     for name in ("certifier", "assessor"):
-        A.declare_conflict(db, w.account(name), case, False, "", NOW)
-    A.open_session(db, w.certifier, case, identity_checked=True, now=LATER)
+        panels.declare_conflict(db, w.account(name), case, False, "", NOW)
+    panels.open_session(db, w.certifier, case, identity_checked=True, now=LATER)
     return case
 
 

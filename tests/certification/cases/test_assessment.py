@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from certification.cases import appeals, panels
 from certification.cases import assessment as A
 from certification.cases.states import CaseStatus
 from certification.errors import AccessRefused, InvalidInput, NotFound, NotPermitted
@@ -88,7 +89,7 @@ def test_integration_round_trip(db: Session, w: CaseWorld) -> None:
 def test_panel_rules(db: Session, w: CaseWorld, names: tuple[str, ...], problem: str) -> None:
     case = to_review(db, w)
     with pytest.raises(InvalidInput) as info:
-        A.plan_assessment(
+        panels.plan_assessment(
             db,
             w.certifier,
             case,
@@ -105,7 +106,7 @@ def test_panel_rules(db: Session, w: CaseWorld, names: tuple[str, ...], problem:
 def test_ten_years_rule_is_lombardys(db: Session, w: CaseWorld) -> None:
     w.case.workflow_profile = WorkflowProfile.NATIONAL_IVC_PLUS_CERT
     case = to_review(db, w)
-    A.plan_assessment(
+    panels.plan_assessment(
         db,
         w.certifier,
         case,
@@ -120,7 +121,7 @@ def test_ten_years_rule_is_lombardys(db: Session, w: CaseWorld) -> None:
 
 def test_the_session_opens_only_with_clean_declarations(db: Session, w: CaseWorld) -> None:
     case = to_review(db, w)
-    A.plan_assessment(
+    panels.plan_assessment(
         db,
         w.certifier,
         case,
@@ -131,23 +132,23 @@ def test_the_session_opens_only_with_clean_declarations(db: Session, w: CaseWorl
         now=NOW,
     )
     with pytest.raises(InvalidInput) as info:
-        A.open_session(db, w.certifier, case, identity_checked=True, now=LATER)
+        panels.open_session(db, w.certifier, case, identity_checked=True, now=LATER)
     assert info.value.errors == {"session": ["declarations_missing"]}
-    A.declare_conflict(db, w.certifier, case, False, "", NOW)
+    panels.declare_conflict(db, w.certifier, case, False, "", NOW)
     with pytest.raises(InvalidInput):  # a conflict needs an explanation
-        A.declare_conflict(db, w.assessor, case, True, " ", NOW)
-    A.declare_conflict(db, w.assessor, case, True, "Ho lavorato con la candidata.", NOW)
+        panels.declare_conflict(db, w.assessor, case, True, " ", NOW)
+    panels.declare_conflict(db, w.assessor, case, True, "Ho lavorato con la candidata.", NOW)
     with pytest.raises(InvalidInput) as info:
-        A.open_session(db, w.certifier, case, identity_checked=False, now=LATER)
+        panels.open_session(db, w.certifier, case, identity_checked=False, now=LATER)
     assert set(info.value.errors["session"]) == {"identity_not_checked", "conflict_declared"}
     with pytest.raises(InvalidInput):  # the conflicted member cannot come back
-        A.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor"), NOW)
-    A.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor2"), NOW)
-    A.declare_conflict(db, w.certifier, case, False, "", NOW)
-    A.declare_conflict(db, w.assessor2, case, False, "", NOW)
+        panels.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor"), NOW)
+    panels.replace_panel(db, w.certifier, case, panel(w, "certifier", "assessor2"), NOW)
+    panels.declare_conflict(db, w.certifier, case, False, "", NOW)
+    panels.declare_conflict(db, w.assessor2, case, False, "", NOW)
     with pytest.raises(NotPermitted):  # not on the panel
-        A.open_session(db, w.certifier2, case, identity_checked=True, now=LATER)
-    A.open_session(db, w.certifier, case, identity_checked=True, now=LATER)
+        panels.open_session(db, w.certifier2, case, identity_checked=True, now=LATER)
+    panels.open_session(db, w.certifier, case, identity_checked=True, now=LATER)
     assert case.status == CaseStatus.ASSESSMENT_IN_PROGRESS
 
 
@@ -244,7 +245,7 @@ def test_appeals(db: Session, w: CaseWorld) -> None:
     )
     assert case.status == CaseStatus.NOT_VALIDATED
     with pytest.raises(InvalidInput) as info:
-        A.file_appeal(
+        appeals.file_appeal(
             db,
             w.candidate,
             case,
@@ -252,14 +253,14 @@ def test_appeals(db: Session, w: CaseWorld) -> None:
             LATER + dt.timedelta(days=31),
         )
     assert info.value.errors == {"grounds": ["appeal_too_late"]}
-    A.file_appeal(
+    appeals.file_appeal(
         db, w.candidate, case, "Il report non è stato considerato.", LATER + dt.timedelta(days=3)
     )
     assert case.status == CaseStatus.APPEAL_PENDING
     with pytest.raises(NotPermitted):  # someone from the first panel cannot decide it
-        A.reject_appeal(db, w.certifier, case, "no", LATER)
+        appeals.reject_appeal(db, w.certifier, case, "no", LATER)
     with pytest.raises(InvalidInput) as info:  # nor sit on the new panel
-        A.uphold_appeal(
+        appeals.uphold_appeal(
             db,
             w.certifier2,
             case,
@@ -271,7 +272,7 @@ def test_appeals(db: Session, w: CaseWorld) -> None:
             now=LATER,
         )
     assert "panel_previous" in info.value.errors["panel"]
-    A.uphold_appeal(
+    appeals.uphold_appeal(
         db,
         w.certifier2,
         case,
@@ -291,13 +292,13 @@ def test_appeals(db: Session, w: CaseWorld) -> None:
 def test_rejected_appeal_closes_the_case(db: Session, w: CaseWorld) -> None:
     case = to_review(db, w)
     A.dossier_insufficient(db, w.certifier, case, "Nessuna evidenza per C02.", NOW)
-    A.file_appeal(db, w.candidate, case, "Ho allegato il report.", NOW)
+    appeals.file_appeal(db, w.candidate, case, "Ho allegato il report.", NOW)
     with pytest.raises(InvalidInput):
-        A.reject_appeal(db, w.certifier2, case, "", NOW)
-    A.reject_appeal(db, w.certifier2, case, "Il report non riguarda C02.", NOW)
+        appeals.reject_appeal(db, w.certifier2, case, "", NOW)
+    appeals.reject_appeal(db, w.certifier2, case, "Il report non riguarda C02.", NOW)
     assert case.status == CaseStatus.CLOSED and case.closed_at == NOW
     with pytest.raises(NotFound):
-        A._open_appeal(w.certifier2, case)
+        appeals._open_appeal(w.certifier2, case)
 
 
 def test_suspension_reactivation_and_cancellation(db: Session, w: CaseWorld) -> None:

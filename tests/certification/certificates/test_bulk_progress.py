@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from certification.certificates.issuance import fail_pending, run_bulk, start_bulk
+from certification.certificates.bulk import fail_pending, run_bulk, start_bulk
 from certification.models import BulkIssuance, BulkIssuanceItem
 from tests.support.certificates import ISSUE_TIME, CertificateWorld
 

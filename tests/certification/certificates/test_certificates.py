@@ -25,17 +25,13 @@ from certification.audit.chains import verify_case_chain
 from certification.cases.states import CaseStatus
 from certification.certificates import credentials
 from certification.certificates import lifecycle as C
+from certification.certificates.bulk import run_bulk, start_bulk
 from certification.certificates.content import CertificateContent
-from certification.certificates.issuance import (
-    CredentialHasher,
-    Issuer,
-    issue_one,
-    recover_pending,
-    run_bulk,
-    start_bulk,
-)
+from certification.certificates.hashing import CredentialHasher
+from certification.certificates.issuance import Issuer, issue_one, recover_pending
 from certification.certificates.production import ProducedCertificate, produce_certificate
 from certification.certificates.sealing import check_seal
+from certification.certificates.status_lists import publish_status_list
 from certification.errors import Conflict, InvalidInput, NotPermitted
 from certification.keys.management import rotate_key
 from certification.keys.material import KeyPassphraseWrong, NoActiveKey
@@ -578,7 +574,7 @@ def test_suspend_reinstate_revoke(db: Session, world: CertificateWorld) -> None:
     signatory = world.signatory
 
     def publish(listed: StatusList) -> None:
-        C.publish_status_list(db, listed, PASS, BASE, ISSUE_TIME)
+        publish_status_list(db, listed, PASS, BASE, ISSUE_TIME)
 
     with pytest.raises(NotPermitted):
         C.revoke_certificate(db, world.certifier, certificate, "other", "No.", ISSUE_TIME)

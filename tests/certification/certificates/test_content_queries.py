@@ -11,8 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from certification.certificates.facts import certificate_content
 from certification.certificates.issuance import _for_content
-from certification.certificates.lifecycle import certificate_content
 from certification.models import CertificationCase
 from certification.portfolio.operations import link_evidence
 from tests.support.certificates import ISSUE_TIME, CertificateWorld

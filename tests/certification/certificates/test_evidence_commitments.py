@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +25,6 @@ from certification.certificates.issuance import issue_one, recover_pending
 from certification.models import Certificate, CertificateEvidence, CertificateStatus
 from certification.people.export import export_person
 from certification.portfolio.operations import evidence_digest, link_evidence
-from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import (
     Verdict,
     verify_code,
@@ -42,7 +41,6 @@ from tests.support.certificates import (
     CertificateWorld,
     NoChecker,
     found_again,
-    issue_for_module,
     make_issuer,
 )
 from tests.support.credentials import (
@@ -69,13 +67,8 @@ pytestmark = pytest.mark.xdist_group("evidence-commitments")
 
 
 @pytest.fixture(scope="module")
-def issued_once(
-    module_connection: Connection, renderer: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    """The certificate world and its certificate, issued and committed in the module's
-    transaction: the rows' keys, the stored bytes, the credential."""
-    storage = FileSystemStorage(tmp_path_factory.mktemp("commitments") / "blobs")
-    return issue_for_module(module_connection, storage, renderer, _also_a_criterion)
+def module_certificate_setup() -> Callable[[Session, CertificateWorld], None]:
+    return _also_a_criterion
 
 
 def _also_a_criterion(db: Session, world: CertificateWorld) -> None:
@@ -86,15 +79,17 @@ def _also_a_criterion(db: Session, world: CertificateWorld) -> None:
 
 
 @pytest.fixture
-def connection(module_connection: Connection, issued_once: dict[str, Any]) -> Iterator[Connection]:
+def connection(
+    module_connection: Connection, module_certificate: dict[str, Any]
+) -> Iterator[Connection]:
     """The suite's ``connection``, here a SAVEPOINT of the module's transaction (made after the
     module's certificate, rolled back after the test)."""
     yield from savepoint(module_connection)
 
 
 @pytest.fixture
-def storage(issued_once: dict[str, Any]) -> Any:
-    return issued_once["storage"]
+def storage(module_certificate: dict[str, Any]) -> Any:
+    return module_certificate["storage"]
 
 
 @dataclass(kw_only=True)
@@ -108,15 +103,15 @@ class Issued(CertificateWorld):
 
 @pytest.fixture
 def issued(
-    db: Session, connection: Connection, issued_once: dict[str, Any], renderer: Any
+    db: Session, connection: Connection, module_certificate: dict[str, Any], renderer: Any
 ) -> Issued:
     """The module's certificate and its world as the test's session sees them, with an issuer
     of its own on the test's SAVEPOINT."""
     clock = [ISSUE_TIME]
     return Issued(
-        **found_again(db, issued_once["rows"]),
-        credential=json.loads(issued_once["json"]),
-        issuer=make_issuer(connection, issued_once["storage"], renderer, clock),
+        **found_again(db, module_certificate["rows"]),
+        credential=json.loads(module_certificate["json"]),
+        issuer=make_issuer(connection, module_certificate["storage"], renderer, clock),
         clock=clock,
     )
 

@@ -45,14 +45,12 @@ from certification.keys.material import KeyMaterial, active_key
 from certification.keys.revocation import root_crl
 from certification.models import Certificate, CertificateStatus, KeyPurpose, SigningKey
 from certification.portfolio.sandbox import SealChecker
-from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import verify_pdf
 from tests.support.certificates import (
     ISSUE_TIME,
     PASS,
     CertificateWorld,
     found_again,
-    issue_for_module,
     make_issuer,
 )
 from tests.support.transactions import savepoint
@@ -63,13 +61,6 @@ def _root_pem(db: Session) -> str:
     return active_key(db, None, KeyPurpose.ROOT_CA).certificate_pem or ""
 
 
-@pytest.fixture(scope="module")
-def checker() -> Iterator[SealChecker]:
-    found = SealChecker(timeout=120.0)  # as in test_verification: a loaded CI machine is slow
-    yield found
-    found.close()
-
-
 # --- one certificate for the module (as tests.support.certificates says) -------------------
 # The tests share one sealed certificate; what a test changes in the register (a compromised
 # key, a refreshed file, a renewed TSA) is rolled back with its SAVEPOINT (a refreshed file
@@ -78,46 +69,40 @@ def checker() -> Iterator[SealChecker]:
 pytestmark = pytest.mark.xdist_group("long-term-seals")
 
 
-@pytest.fixture(scope="module")
-def issued_once(
-    module_connection: Connection, renderer: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    storage = FileSystemStorage(tmp_path_factory.mktemp("long-term-seals") / "blobs")
-    return issue_for_module(module_connection, storage, renderer)
-
-
 @pytest.fixture
-def connection(module_connection: Connection, issued_once: dict[str, Any]) -> Iterator[Connection]:
+def connection(
+    module_connection: Connection, module_certificate: dict[str, Any]
+) -> Iterator[Connection]:
     """The suite's ``connection``, here a SAVEPOINT of the module's transaction."""
     yield from savepoint(module_connection)
 
 
 @pytest.fixture
-def storage(issued_once: dict[str, Any]) -> Any:
-    return issued_once["storage"]
+def storage(module_certificate: dict[str, Any]) -> Any:
+    return module_certificate["storage"]
 
 
 @pytest.fixture
 def world(
-    db: Session, connection: Connection, issued_once: dict[str, Any], renderer: Any
+    db: Session, connection: Connection, module_certificate: dict[str, Any], renderer: Any
 ) -> CertificateWorld:
     """The module's world as the test's session sees it, with an issuer of its own on the
     test's SAVEPOINT."""
-    found = found_again(db, issued_once["rows"])
+    found = found_again(db, module_certificate["rows"])
     found.pop("certificate")
     found.pop("row", None)
     clock = [ISSUE_TIME]
     return CertificateWorld(
         **found,
-        issuer=make_issuer(connection, issued_once["storage"], renderer, clock),
+        issuer=make_issuer(connection, module_certificate["storage"], renderer, clock),
         clock=clock,
     )
 
 
 @pytest.fixture
-def certificate(db: Session, issued_once: dict[str, Any]) -> Certificate:
+def certificate(db: Session, module_certificate: dict[str, Any]) -> Certificate:
     """The module's sealed certificate."""
-    found = found_again(db, issued_once["rows"])["certificate"]
+    found = found_again(db, module_certificate["rows"])["certificate"]
     assert isinstance(found, Certificate)
     return found
 

@@ -34,7 +34,6 @@ from certification.models import (
     VerificationLog,
 )
 from certification.portfolio.sandbox import SealChecker
-from certification.storage.blobs import FileSystemStorage
 from certification.verification.checks import (
     MAX_PDF_BYTES,
     Outcome,
@@ -57,23 +56,11 @@ from tests.support.certificates import (
     ISSUE_TIME,
     PASS,
     found_again,
-    issue_for_module,
     make_issuer,
 )
 from tests.support.transactions import savepoint
 
 NOW = ISSUE_TIME + dt.timedelta(days=30)
-
-
-@pytest.fixture(scope="module")
-def checker() -> Iterator[SealChecker]:
-    # The production limits in CPU and memory, but more time on the clock: a forgery's diff
-    # analysis takes a few seconds of CPU, and on a loaded CI machine more than the 15 s of
-    # wall time a web check gets (a CI run read "malformed:limit" for a /Contents swap). The
-    # limits themselves are tested below with their own checkers.
-    found = SealChecker(timeout=120.0)
-    yield found
-    found.close()
 
 
 # --- one certificate for the module ---------------------------------------------------------
@@ -86,18 +73,10 @@ def checker() -> Iterator[SealChecker]:
 pytestmark = pytest.mark.xdist_group("verification")
 
 
-@pytest.fixture(scope="module")
-def issued_once(
-    module_connection: Connection, renderer: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    """The certificate world and its issued certificate, committed in the module's
-    transaction: the rows' keys, the stored bytes."""
-    storage = FileSystemStorage(tmp_path_factory.mktemp("verification") / "blobs")
-    return issue_for_module(module_connection, storage, renderer)
-
-
 @pytest.fixture
-def connection(module_connection: Connection, issued_once: dict[str, Any]) -> Iterator[Connection]:
+def connection(
+    module_connection: Connection, module_certificate: dict[str, Any]
+) -> Iterator[Connection]:
     """The suite's ``connection``, here a SAVEPOINT of the module's transaction (made after the
     module's certificate, rolled back after the test)."""
     yield from savepoint(module_connection)
@@ -105,17 +84,17 @@ def connection(module_connection: Connection, issued_once: dict[str, Any]) -> It
 
 @pytest.fixture
 def issued(
-    db: Session, connection: Connection, issued_once: dict[str, Any], renderer: Any
+    db: Session, connection: Connection, module_certificate: dict[str, Any], renderer: Any
 ) -> dict[str, Any]:
     """The module's certificate and its world as the test's session sees them, with an issuer
     of its own on the test's SAVEPOINT."""
-    found = found_again(db, issued_once["rows"])
-    storage = issued_once["storage"]
+    found = found_again(db, module_certificate["rows"])
+    storage = module_certificate["storage"]
     clock = [ISSUE_TIME]
     return {
         **found,
-        "pdf": issued_once["pdf"],
-        "json": issued_once["json"],
+        "pdf": module_certificate["pdf"],
+        "json": module_certificate["json"],
         "storage": storage,
         "clock": clock,
         "issuer": make_issuer(connection, storage, renderer, clock),

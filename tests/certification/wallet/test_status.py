@@ -13,9 +13,9 @@ from certification.certificates import credentials
 from certification.certificates.lifecycle import (
     reinstate_certificate,
     revoke_certificate,
-    status_list,
     suspend_certificate,
 )
+from certification.certificates.status_lists import status_list
 from certification.keys.material import NoActiveKey, active_key
 from certification.models import KeyPurpose, Organisation, StatusPurpose
 from certification.people.roles import Role
