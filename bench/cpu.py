@@ -38,7 +38,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import attesta_env, demo_instance, issued_certificate  # noqa: E402
+from bench.common import (  # noqa: E402 - after the path is set
+    Demo,
+    attesta_env,
+    clean_env,
+    demo_instance,
+    issued_certificate,
+    run_flask,
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -181,18 +188,37 @@ def log_in(app: Any, email: str, password: str) -> str:
     return cookies[-1].split(";", 1)[0]
 
 
+def kept_demo(folder: Path) -> Demo:
+    """The demo instance in ``folder``, made there the first time (kept between runs: loading
+    the demo takes a minute or more on a busy machine)."""
+    import json
+
+    codes_file = folder / "codes.json"
+    instance = folder / "instance"
+    if not codes_file.exists():
+        shutil.rmtree(instance, ignore_errors=True)
+        env = clean_env(ATTESTA_INSTANCE_PATH=str(instance))
+        run_flask(env, "db", "upgrade")
+        codes_file.write_text(run_flask(env, "demo", "load", "--json"))
+    codes = json.loads(codes_file.read_text())["certificates"]
+    return Demo(instance, str(codes["valid"]), str(codes["revoked"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="requests per side (2000)")
     parser.add_argument("--profile", type=int, default=25, help="rows of each profile (0: none)")
     parser.add_argument("--only", choices=("verify", "download"), default=None)
     parser.add_argument("--limits", action="store_true", help="rate limits on, in memory")
+    parser.add_argument(
+        "--demo", type=Path, default=None, help="keep the demo instance in this folder, reuse it"
+    )
     options = parser.parse_args()
 
     from bench import bare_files_app, bare_verify_app
     from certification.demo.setting import DEMO_PASSWORD
 
-    demo = demo_instance()
+    demo = kept_demo(options.demo) if options.demo else demo_instance()
     issued = issued_certificate(demo)
     tmp = Path(tempfile.mkdtemp(prefix="attesta-bench-cpu-"))
     try:
