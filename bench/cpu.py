@@ -78,7 +78,7 @@ def environ(path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     built = EnvironBuilder(
         path=path,
         base_url="http://127.0.0.1:5300",
-        headers=headers or {},
+        headers=list((headers or {}).items()),
         environ_base={"REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000"},
     ).get_environ()
     built["wsgi.file_wrapper"] = DevNullFileWrapper
@@ -142,7 +142,7 @@ def compare(
         for name in order:
             app, env = ours if name == "ours" else bare
             samples[name] += per_request(app, env, n // blocks)
-    result = {name: figures(values) for name, values in samples.items()}
+    result: dict[str, Any] = {name: figures(values) for name, values in samples.items()}
     result["ratio_mean"] = round(result["ours"]["mean_ms"] / result["bare"]["mean_ms"], 3)
     result["ratio_median"] = round(result["ours"]["median_ms"] / result["bare"]["median_ms"], 3)
     print(
