@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 from typing import Any
 
+from babel import Locale
 from flask import Flask, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -24,9 +25,18 @@ from certification.clock import Style, local_text
 
 LOCALES = ("it", "en")
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
+#: Our languages parsed once: Flask-Babel takes a Locale as it is, where a name costs a parse
+#: and a look for the locale's data file on disk on every request (issue 22).
+PARSED = {name: Locale.parse(name) for name in LOCALES}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale | str:
+    """The request's language (see the module's docstring), as one of :data:`PARSED`."""
+    name = _selected()
+    return PARSED.get(name, name)
+
+
+def _selected() -> str:
     asked = request.args.get("lang")  # the GET language switch of the public check's pages
     if asked in LOCALES:
         return str(asked)

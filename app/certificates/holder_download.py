@@ -18,8 +18,9 @@ read (a bad cookie, a busy database: Flask retries it), and any other URL. The v
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from itsdangerous import BadSignature
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ENDPOINT = "certificates.pdf"
+#: Session cookies whose signature was checked, kept per process (a holder downloads again and
+#: again with the same cookie): beyond this many the memory starts afresh.
+CHECKED_COOKIES = 4096
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +57,10 @@ class HolderDownloads:
         self.app = app
         self.wsgi_app = wsgi_app
         self._routes: Map | None = None
+        self._shape: tuple[str, str] = ("/", "")  # the rule's text before and after its id
+        #: (secret key, cookie) -> (when it was signed, the login session's token): checked
+        #: once, its age checked on every request (:meth:`_token`).
+        self._checked: dict[tuple[Any, str], tuple[int, str | None]] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         response = None
@@ -70,8 +78,13 @@ class HolderDownloads:
         if self._routes is None:  # the view's own rule, so the two never disagree on the URL
             [rule] = [r for r in self.app.url_map.iter_rules() if r.endpoint == ENDPOINT]
             self._routes = Map([Rule(rule.rule, endpoint=ENDPOINT)], strict_slashes=False)
+            self._shape = (rule.rule.split("<", 1)[0], rule.rule.rsplit(">", 1)[-1])
+        path = environ.get("PATH_INFO", "")
+        before, after = self._shape
+        if not path.startswith(before) or not path.rstrip("/").endswith(after):
+            return None  # any other URL, at the cost of two string comparisons
         try:
-            _, args = self._routes.bind("", path_info=environ.get("PATH_INFO", "")).match()
+            _, args = self._routes.bind("", path_info=path).match()
         except HTTPException:
             return None
         return args["certificate_id"]
@@ -85,14 +98,8 @@ class HolderDownloads:
         serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         if not cookie or serializer is None:
             return None
-        try:
-            data = serializer.loads(
-                cookie, max_age=int(app.permanent_session_lifetime.total_seconds())
-            )
-        except BadSignature:
-            return None
-        token = data.get("_user_id") if isinstance(data, dict) else None  # Flask-Login's key
-        if not isinstance(token, str) or not token:
+        token = self._token(serializer, cookie, int(app.permanent_session_lifetime.total_seconds()))
+        if token is None:
             return None
         with app.app_context():
             with reading_connection() as connection:  # plain columns, no ORM session
@@ -118,6 +125,30 @@ class HolderDownloads:
             )
             response.headers.extend(class_headers(app, response))
         return response
+
+    def _token(self, serializer: Any, cookie: str, max_age: int) -> str | None:
+        """The login session's token in a session cookie signed by the app and at most
+        ``max_age`` seconds old, as Flask's ``serializer.loads(cookie, max_age=...)`` reads it;
+        None otherwise. The signature (an HMAC, a decompression, a JSON parse) is checked once
+        per cookie; its age every time."""
+        key = (tuple(serializer.secret_keys), cookie)
+        checked = self._checked.get(key)
+        if checked is None:
+            try:
+                data, signed = serializer.loads(cookie, return_timestamp=True)
+            except BadSignature:
+                return None
+            token = data.get("_user_id") if isinstance(data, dict) else None  # Flask-Login's
+            if len(self._checked) >= CHECKED_COOKIES:
+                self._checked.clear()
+            checked = self._checked[key] = (
+                int(signed.timestamp()),
+                token if isinstance(token, str) and token else None,
+            )
+        age = int(time.time()) - checked[0]
+        if age > max_age or age < 0:  # as itsdangerous: expired, or from the future
+            return None
+        return checked[1]
 
 
 def init_app(app: Flask) -> None:

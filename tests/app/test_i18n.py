@@ -127,3 +127,16 @@ def test_evidence_types_and_expected_evidence_are_not_swapped() -> None:
     assert set(labels.EVIDENCE_TYPE_LABELS) == set(EvidenceType)
     assert set(labels.EXPECTED_EVIDENCE_LABELS) == set(RUBRIC_EVIDENCE_TYPES)
     assert not hasattr(labels, "EVIDENCE_KIND_LABELS")
+
+
+def test_the_request_s_language_is_a_locale_parsed_once(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from app.i18n import PARSED, current_language
+
+    for header, expected in (("en-GB,en;q=0.9", "en"), ("de", "it"), ("", "it")):
+        with app.test_request_context("/api/v1/verify/X", headers={"Accept-Language": header}):
+            assert get_locale() is PARSED[expected]  # no parse per request (issue 22)
+            assert current_language() == expected
+    with app.test_request_context("/verify?code=X&lang=en"):
+        assert get_locale() is PARSED["en"]
