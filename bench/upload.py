@@ -57,7 +57,7 @@ from bench.common import (  # noqa: E402 - after the path is set
 APPENDED = b"\n% appended after sealing by the upload benchmark\n"
 TARGET = 1.2
 #: Runs of one side and file before a run without any answer stops the benchmark.
-MAX_TRIES = 3
+MAX_TRIES = 4
 
 
 def main(
