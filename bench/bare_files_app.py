@@ -2,9 +2,11 @@
 
 - ``GET /certificate.pdf``: the certificate's bytes from a file with ``send_file`` (a download:
   attachment, no caching) — a static-file route, no login, no database;
-- ``POST /verify`` (multipart ``file``): pyHanko validating the uploaded PDF's one signature
-  against the root certificate (parsed once), and the file's sha256 looked up in a SQLite table
-  through the SQLAlchemy ORM; a small JSON answer.
+- ``POST /verify`` (multipart ``file``): pyHanko validating the uploaded PDF's seal and the
+  PAdES B-LTA document time-stamps after it (as Attesta seals: a ``/Sig`` then ``/DocTimeStamp``
+  updates) against the root certificate (parsed once), and the file's sha256 looked up in a
+  SQLite table through the SQLAlchemy ORM; a small JSON answer, whose ``coverage`` is that of the
+  last signature (the one that must cover the entire file).
 
 No sessions, CSRF, rate limits, templates or i18n. Folder layout (made by :func:`setup`):
 ``certificate.pdf``, ``root.pem``, ``bare.sqlite3``.
@@ -24,7 +26,7 @@ from pathlib import Path
 from asn1crypto import pem, x509
 from flask import Flask, Response, abort, jsonify, request, send_file
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
@@ -105,18 +107,27 @@ def create_app(folder: str | None = None) -> Flask:
         data = upload.read()
         reader = PdfFileReader(io.BytesIO(data), strict=True)
         signatures = reader.embedded_signatures
-        if len(signatures) != 1:
+        kinds = [str(signature.sig_object_type) for signature in signatures]
+        if not kinds or kinds[0] != "/Sig" or any(k != "/DocTimeStamp" for k in kinds[1:]):
             return jsonify({"valid": False, "reason": "signature_count"})
+        # The seal (with its signature time-stamp), then each document time-stamp: the
+        # pyHanko calls any B-LTA verifier makes.
         status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[root]))
+        stamps = [
+            validate_pdf_timestamp(stamp, ValidationContext(trust_roots=[root]))
+            for stamp in signatures[1:]
+        ]
+        last = stamps[-1] if stamps else status
         found = session.scalar(
             select(Document).where(Document.sha256 == hashlib.sha256(data).hexdigest())
         )
         return jsonify(
             {
-                "intact": status.intact,
-                "valid": status.valid,
-                "trusted": status.trusted,
-                "coverage": status.coverage.name if status.coverage else None,
+                "intact": status.intact and all(s.intact for s in stamps),
+                "valid": status.valid and all(s.valid for s in stamps),
+                "trusted": status.trusted and all(s.trusted for s in stamps),
+                "coverage": last.coverage.name if last.coverage else None,
+                "signatures": len(signatures),
                 "number": found.number if found else None,
             }
         )

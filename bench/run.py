@@ -11,7 +11,8 @@ BENCH=verify (or "issuance,verify"; default: all) chooses the benchmarks. Knobs,
   2 x BULK_ROUNDS x (2 + BULK_N / 8) s on 2 idle cores, plus BULK_N x BULK_ROUNDS / 15 s to
   make the certified cases.
 - download: DOWNLOAD_ROUNDS (4), DOWNLOAD_SECONDS (2), DOWNLOAD_CONNECTIONS (64).
-- upload: UPLOAD_ROUNDS (4), UPLOAD_SECONDS (2), UPLOAD_CONNECTIONS (2).
+- upload: UPLOAD_ROUNDS (4), UPLOAD_SECONDS (4: a B-LTA validation takes tenths of a second),
+  UPLOAD_CONNECTIONS (2).
 - scale: SCALE_ROWS (1000000, the large database), SCALE_SMALL_ROWS (1000), SCALE_ROUNDS (6),
   SCALE_SECONDS (2), SCALE_CONNECTIONS (2), SCALE_CODES (1000 codes looked up per database),
   BENCH_PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432/test; skipped when it does not
@@ -112,7 +113,7 @@ def upload() -> dict[str, Any]:
 
     return upload.main(
         rounds=_int("UPLOAD_ROUNDS", 4),
-        seconds=_float("UPLOAD_SECONDS", 2),
+        seconds=_float("UPLOAD_SECONDS", 4),
         connections=_int("UPLOAD_CONNECTIONS", 2),
     )
 

@@ -1,8 +1,9 @@
 """Verifying an uploaded certificate PDF over HTTP against bare pyHanko + a hash look-up, one run.
 
 ours  = Attesta's ``POST /api/v1/verify`` (multipart ``file``) on the demo instance;
-bare  = bench/bare_files_app.py ``POST /verify``: pyHanko validating the PDF's signature
-        against our root certificate, and the file's sha256 looked up in a SQLite table.
+bare  = bench/bare_files_app.py ``POST /verify``: pyHanko validating the PDF's seal and its
+        PAdES B-LTA document time-stamp against our root certificate, and the file's sha256
+        looked up in a SQLite table.
 
 Two files, each sent to both sides:
 
@@ -55,10 +56,12 @@ from bench.common import (  # noqa: E402 - after the path is set
 #: What makes the ``altered`` file: bytes after the end of the sealed file.
 APPENDED = b"\n% appended after sealing by the upload benchmark\n"
 TARGET = 1.2
+#: Runs of one side and file before a run without any answer stops the benchmark.
+MAX_TRIES = 4
 
 
 def main(
-    rounds: int = 4, seconds: float = 2.0, connections: int = 2, generator: str | None = None
+    rounds: int = 4, seconds: float = 4.0, connections: int = 2, generator: str | None = None
 ) -> dict[str, Any]:
     """Measure; ``generator`` is "wrk" or "python" (default: wrk when on PATH)."""
     from bench import bare_files_app
@@ -95,21 +98,34 @@ def main(
                 server, load.paths[0], method="POST", body=load.body, headers=load.headers
             )
             answers[name] = json.loads(body)
+        # Both sides did the whole work: ours said valid / not valid; the bare side validated
+        # the seal and its time-stamps (trusted) and saw the altered file's extra bytes. A side
+        # that answered something else (a refusal, an error) stops the benchmark with its answer.
         seen = (
-            answers["ours issued"]["verdict"],
-            answers["ours altered"]["verdict"],
-            answers["bare issued"]["coverage"],
-            answers["bare altered"]["coverage"] == "ENTIRE_FILE",
+            answers["ours issued"].get("verdict"),
+            answers["ours altered"].get("verdict"),
+            answers["bare issued"].get("coverage"),
+            answers["bare issued"].get("trusted"),
+            answers["bare altered"].get("coverage") == "ENTIRE_FILE",
+            answers["bare altered"].get("trusted"),
         )
-        if seen != ("valid", "not_valid", "ENTIRE_FILE", False):
+        if seen != ("valid", "not_valid", "ENTIRE_FILE", True, False, True):
             raise RuntimeError(f"unexpected answers: {answers}")
         altered_reason = answers["ours altered"]["reason"]
 
         runner = LoadRunner(tmp, generator)
 
         def measure(name: str, duration: float = seconds) -> dict[str, Any]:
+            # A B-LTA validation takes tenths of a second of CPU; on a busy machine a short run
+            # may end before any answer came back (wrk then says p50 = 0). Such a run is made
+            # again, twice as long: what is compared is latency, which the length does not bias.
             server, load = loads[name]
-            return runner(server, load, connections, duration)
+            for _ in range(MAX_TRIES):
+                found = runner(server, load, connections, duration)
+                if found["rps"] > 0 and found["p50_ms"] > 0:
+                    return {**found, "seconds": duration}
+                duration *= 2
+            raise RuntimeError(f"{name}: no answer in {MAX_TRIES} runs, the last {found}")
 
         for name in loads:  # warm: imports, pyHanko, our seal-checking child processes
             measure(name, 1.0)
