@@ -197,6 +197,15 @@ class WithdrawForm(VersionedForm):
     confirm = confirmation(_l("I understand: my application ends here and is not assessed"))
 
 
+class StopForm(VersionedForm):
+    """Stopping after the Documento di trasparenza closes the application for good: the
+    candidate ticks that they understand."""
+
+    confirm = confirmation(
+        _l("I understand: my application ends here, with the Documento di trasparenza only")
+    )
+
+
 class CertifyForm(VersionedForm):
     """Certifying lets the certificate be issued: the certifier ticks that they confirm."""
 

@@ -26,6 +26,7 @@ from app.cases.forms import (
     NewCaseForm,
     PlanForm,
     RejectForm,
+    StopForm,
     SubmitForm,
     VersionedForm,
     WithdrawForm,
@@ -487,14 +488,44 @@ def withdraw(case_id: uuid.UUID) -> Any:
     return _done(case, _("The application has been withdrawn."))
 
 
-@bp.post("/<uuid:case_id>/stop")
-@login_required
-def stop(case_id: uuid.UUID) -> Response:
-    return _simple(
-        case_id,
-        workflow.stop_after_transparency,
-        _("The application is closed. The Documento di trasparenza stays yours."),
+def _stop_page(case: CertificationCase, form: StopForm) -> str:
+    return render_template(
+        "confirm.html",
+        heading=_("End application %(number)s here", number=case.protocol_number or ""),
+        subject=_title(case.target_profile),
+        consequences=[
+            _(
+                "Your application ends here: your competences will not be validated or "
+                "certified from it."
+            ),
+            _(
+                "A closed application cannot be resumed. Your portfolio stays yours: you can "
+                "ask for validation later with a new application."
+            ),
+            _("The Documento di trasparenza already issued to you stays valid and yours."),
+        ],
+        form=form,
+        fields=[],
+        action=url_for("cases.stop", case_id=case.id),
+        submit=_("Stop here"),
+        danger=False,
+        back=url_for("cases.detail", case_id=case.id),
     )
+
+
+@bp.route("/<uuid:case_id>/stop", methods=["GET", "POST"])
+@login_required
+def stop(case_id: uuid.UUID) -> Any:
+    """GET: the confirmation naming the consequence; POST: close the application after the
+    Documento di trasparenza (when confirmed)."""
+    case = _case(case_id)
+    form, answer = confirmed(case, CaseEvent.STOP, StopForm, _stop_page)
+    if form is None:
+        return answer
+    workflow.stop_after_transparency(
+        db_session(), current_account(), case, utcnow(), expected_version=form.expected_version()
+    )
+    return _done(case, _("The application is closed. The Documento di trasparenza stays yours."))
 
 
 @bp.post("/<uuid:case_id>/take-charge")

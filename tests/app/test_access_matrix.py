@@ -129,6 +129,9 @@ MATRIX: dict[str, list[int]] = {
     # administrator cancels, a signatory suspends (the revocation asks for the number).
     # (staff who see the case are sent back to it: theirs is not this step)
     "/cases/{case}/withdraw": [302 if i in (T, R) else s for i, s in enumerate(only(200, C))],
+    # Stopping after the Documento di trasparenza: not now (in identification), so whoever
+    # sees the case is sent back to it.
+    "/cases/{case}/stop": [302 if s == 200 else s for s in IDENTIFICATION],
     # Who sees the case or certificate without the right is refused (403), the rest find nothing.
     # The certifier confirms the certification (of a case decided: here, none yet).
     "/cases/{pcase}/certify": only(302, C, T, CE, AS, R),  # ... sent back to the case

@@ -434,6 +434,7 @@ FORMS: dict[str, Form] = {
     "/cases/{certn}/certify": lambda w: {"confirm": "y"},
     "/cases/{ccase}/cancel": lambda w: {"reason": "Evidenze false accertate.", "confirm": "y"},
     "/cases/{wcase}/withdraw": lambda w: {"confirm": "y"},
+    "/cases/{ti}/stop": lambda w: {"confirm": "y"},
     "/certificates/{cert}/public": lambda w: {"public-show_name": "y"},
     "/certificates/{cert}/suspend": lambda w: {
         "suspend-reason_code": "fraud_report",

@@ -210,6 +210,33 @@ def test_withdrawing_asks_first_and_a_second_withdrawal_does_nothing(
     assert db.get_one(CertificationCase, case.id).status == CaseStatus.WITHDRAWN
 
 
+def test_stopping_after_the_transparency_document_asks_first(
+    app: Flask,
+    db: Session,
+    w: CaseWorld,
+) -> None:
+    """Seen by eye: "Fermati qui e conserva il Documento di trasparenza" closed the application
+    for good in one tap, unlike withdrawing; it now asks first and names the consequence."""
+    case = w.case
+    case.status = CaseStatus.TRANSPARENCY_ISSUED
+    db.commit()
+    client = _client(app, w.candidate)
+    url = f"/cases/{case.id}"
+    assert f'href="{url}/stop"' in client.get(url).get_data(as_text=True)
+    page = client.get(f"{url}/stop").get_data(as_text=True)
+    assert "non si può riprendere" in page and "resta valido e tuo" in page
+    version = {"version": str(case.version)}
+    rows = _rows(db)
+    refused = post_form(client, f"{url}/stop", version, page=f"{url}/stop")
+    assert refused.status_code == 422 and _rows(db) == rows
+    done = post_form(client, f"{url}/stop", {**version, "confirm": "y"}, page=url)
+    assert done.status_code == 302
+    assert db.get_one(CertificationCase, case.id).status == CaseStatus.CLOSED_TRANSPARENCY_ONLY
+    rows = _rows(db)
+    again = post_form(client, f"{url}/stop", {**version, "confirm": "y"}, page=url)
+    assert again.status_code == 302 and _rows(db) == rows
+
+
 # --- the outcomes: from the ratings, previewed, recorded once -----------------------------------
 
 
