@@ -54,6 +54,9 @@ def in_rome(moment: dt.datetime) -> dt.datetime:
 #: it) and "iso" for CSVs (2027-01-15).
 Style = Literal["short", "medium", "long", "numeric", "iso"]
 _BABEL_STYLES: Final = {"short": "short", "medium": "medium", "long": "full"}
+#: English as written in Europe: day before month, 24-hour clock. On an Italian service, US
+#: order would make 12/4 read as 4 December to some and 12 April to others.
+_FORMAT_LOCALES: Final = {"en": "en_GB"}
 
 
 def local_text(
@@ -64,7 +67,7 @@ def local_text(
     with_time: bool = True,
 ) -> str:
     """A stored time for people: Rome's wall clock, to the minute (never seconds), in
-    ``locale`` ("15 gen 2027, 10:00"; "Jan 15, 2027, 10:00 AM"). A datetime is UTC (naive ones
+    ``locale`` ("15 gen 2027, 10:00"; "15 Jan 2027, 10:00"). A datetime is UTC (naive ones
     too); a date is already a day and has no time. Empty for None."""
     if moment is None:
         return ""
@@ -75,7 +78,7 @@ def local_text(
         return f"{day.isoformat()} {time:%H:%M}" if time else day.isoformat()
     if style == "numeric":
         return f"{day:%d/%m/%Y} {time:%H:%M}" if time else f"{day:%d/%m/%Y}"
-    language = Locale.parse(locale)
+    language = Locale.parse(_FORMAT_LOCALES.get(locale, locale))
     date_style = _BABEL_STYLES[style]
     date_text = format_date(day, date_style, locale=language)
     if time is None:
