@@ -341,6 +341,7 @@ def test_the_bulk_screen_filters_selects_all_and_links_each_preview(
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's Chromium")
+@pytest.mark.slow
 def test_the_bulk_screen_select_all_checkbox_works_in_a_browser(
     app: Flask, stage: CaseWorld
 ) -> None:

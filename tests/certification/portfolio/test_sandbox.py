@@ -95,6 +95,7 @@ def test_what_cannot_be_pickled_is_the_callers_error(sandbox: Sandbox) -> None:
     assert sandbox.run(pow, 2, 10) == 1024
 
 
+@pytest.mark.slow
 def test_a_hung_check_is_killed_and_the_next_check_works() -> None:
     hasty = Sandbox(modules=(), memory_bytes=MEMORY, timeout=0.5)
     try:
@@ -111,6 +112,7 @@ def test_a_hung_check_is_killed_and_the_next_check_works() -> None:
         hasty.close()
 
 
+@pytest.mark.slow
 def test_a_child_that_dies_is_replaced(sandbox: Sandbox) -> None:
     child = sandbox.run(os.getpid)
     with pytest.raises(SandboxFailed):
@@ -137,6 +139,7 @@ def test_a_check_past_its_cpu_seconds_is_killed() -> None:
         busy.close()
 
 
+@pytest.mark.slow
 def test_checks_at_once_run_in_different_children() -> None:
     two = Sandbox(modules=(), memory_bytes=MEMORY, children=2)
     pids: list[int] = []
