@@ -52,7 +52,9 @@ translations: $(VENV)/.installed ## Compile the Italian and English message cata
 	@test -f app/translations/it/LC_MESSAGES/messages.mo
 
 extract-messages: $(VENV)/.installed ## Re-extract messages and update the catalogues (then translate them)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k en_ --no-location --sort-output -o app/translations/messages.pot .
+	@# label('...') is the documents' (PDFs') translation function in templates/documents/: without
+	@# its keyword, an update would drop the strings the PDFs print.
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k en_ -k label --no-location --sort-output -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/python scripts/fill_english_catalogue.py
 
