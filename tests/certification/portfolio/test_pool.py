@@ -201,7 +201,6 @@ def test_evidence_is_checked_in_a_child(tmp_path: Path, sandbox: Sandbox) -> Non
     assert refused.value.errors == {"file": ["type_not_allowed"]}
 
 
-@pytest.mark.slow
 def slow_proof_check(*_args: object) -> CredentialCheck:
     """Stands in for the proof check in the child: it outlasts any timeout of the test (the
     real check of an empty credential can answer before a loaded machine wakes the waiter)."""
@@ -211,11 +210,30 @@ def slow_proof_check(*_args: object) -> CredentialCheck:
     return CredentialCheck(False, "no_proof")
 
 
+def slow_seal_check(*_args: object) -> SealCheck:
+    """Stands in for the seal check in the child, as :func:`slow_proof_check` does: a pipe's
+    wait is rounded up to a millisecond, in which a quiet child can refuse a 15-byte PDF."""
+    import time
+
+    time.sleep(30)
+    return SealCheck(False, "malformed:test")
+
+
+def slow_upload_check(*_args: object) -> str:
+    """Stands in for the upload check in the child (see :func:`slow_seal_check`)."""
+    import time
+
+    time.sleep(30)
+    return "type_not_allowed"
+
+
 @pytest.mark.slow
 def test_a_check_that_runs_out_of_time_is_refused_and_frees_its_slot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("certification.portfolio.pool.verify_with_key", slow_proof_check)
+    monkeypatch.setattr("certification.portfolio.sandbox._check_seal", slow_seal_check)
+    monkeypatch.setattr("certification.portfolio.pool._check_upload_in_child", slow_upload_check)
     hasty = Sandbox(timeout=0.000_001)
     slots = _slots(tmp_path)
     pool = UploadPool(slots, hasty)
