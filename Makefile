@@ -19,7 +19,7 @@ FLASK := $(BIN)/flask --app wsgi
 RUN_ENV := ATTESTA_ENV=$${ATTESTA_ENV:-development} ATTESTA_DEV_OUTBOX=$${ATTESTA_DEV_OUTBOX:-1} \
 	ATTESTA_BASE_URL=$${ATTESTA_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: help bench faults fuzz load journeys install verifier system-deps translations extract-messages db-upgrade db-check run test test-all test-postgres lint fmt clean
+.PHONY: compiled help bench faults fuzz load journeys install verifier system-deps translations extract-messages db-upgrade db-check run test test-all test-postgres lint fmt clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -32,7 +32,13 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed system-deps translations verifier ## Create the virtualenv and install Attesta with its dev tools
+install: $(VENV)/.installed system-deps translations verifier compiled ## Create the virtualenv and install Attesta with its dev tools
+
+# Attesta's own modules compiled once, as pip compiles a library's (seconds the first time, then
+# nothing): otherwise each test worker, sandbox child and flask command of a first run compiles
+# them again.
+compiled: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q -j 0 app certification rubrics bench wsgi.py >/dev/null
 
 verifier: ## Best effort: the independent VC verifier (Node, npm) the credential tests run against
 	@if command -v npm >/dev/null 2>&1; then \
