@@ -49,13 +49,24 @@ def note_case_changed(session: Session, case_id: uuid.UUID) -> None:
     session.info.setdefault(TOUCHED_CASES, set()).add(case_id)
 
 
+# SQLAlchemy fires both hooks for a SAVEPOINT too (``begin_nested``). The chains are sealed
+# once, when the transaction itself commits: not at each savepoint's release (a bulk
+# reservation has one per certificate, and each would lock and re-sign the global head), and a
+# savepoint rolled back forgets nothing recorded before it (what it added left the session, and
+# seal_chains skips what is no longer there).
+
+
 @event.listens_for(Session, "before_commit")
 def _seal_chains(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     if session.info.get(PENDING_EVENTS) or session.info.get(TOUCHED_CASES):
         seal_chains(session)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(TOUCHED_CASES, None)
     session.info.pop(PENDING_EVENTS, None)

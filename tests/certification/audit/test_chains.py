@@ -340,3 +340,31 @@ def test_a_case_chain_rolled_back_before_it_was_recorded_disagrees_with_the_chec
     problems = _problems(db)
     assert len(problems) == 1 and problems[0].startswith("case chains: as of the checkpoint")
     assert _problems(db, ("kept.json", json.loads(checkpoint.document))) == [problems[0]]
+
+
+def test_savepoints_neither_seal_the_chain_nor_forget_what_came_before(
+    db: Session, history: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain is sealed once, at the transaction's commit: a savepoint's release seals
+    nothing (a bulk reservation has one per certificate), and a savepoint rolled back drops
+    only what it added; the events recorded before it are chained all the same."""
+    operator = history["operator"]
+    sealed: list[int] = []
+    real = chains.seal_chains
+    monkeypatch.setattr(
+        "certification.audit.events.seal_chains", lambda s: (sealed.append(1), real(s))
+    )
+    before = record_event(db, operator, "login.succeeded", "user_account", operator.id, NOW)
+    with db.begin_nested():
+        inside = record_event(db, operator, "login.failed", "user_account", operator.id, NOW)
+    assert sealed == [] and before.hash is None and inside.hash is None
+    nested = db.begin_nested()
+    lost = record_event(db, operator, "logout", "user_account", operator.id, NOW)
+    db.flush()
+    nested.rollback()
+    db.commit()
+    assert sealed == [1]
+    assert before.hash is not None and inside.hash is not None
+    assert inside.sequence == before.sequence + 1
+    assert lost not in db
+    assert _problems(db) == []
