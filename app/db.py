@@ -31,7 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.errors import busy_response
 from app.routing import LazyBuildRule
 from certification.audit.chains import SIGNER, AuditSigner
-from certification.db import READER, is_transient, make_engine, retry_delays, retry_transient
+from certification.db import (
+    ONE_STATEMENT,
+    READER,
+    is_transient,
+    make_engine,
+    retry_delays,
+    retry_transient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +215,18 @@ def database(app: Flask | None = None) -> Database:
 
 
 @contextmanager
-def reading_connection() -> Iterator[Connection]:
+def reading_connection(*, one_statement: bool = False) -> Iterator[Connection]:
     """A connection for a few plain reads beside (not in) the request's session: the public
-    check by code needs no session (issue 22). Tests bind the sessions to their own
-    transaction's connection: that one then, so the reads see what the test wrote."""
+    check by code needs no session (issue 22). ``one_statement``: the caller runs exactly one
+    statement, which needs no transaction of its own (:data:`certification.db.ONE_STATEMENT`).
+    Tests bind the sessions to their own transaction's connection: that one then, so the reads
+    see what the test wrote."""
     bind = database().sessionmaker.kw.get("bind")
     if isinstance(bind, Connection):
         yield bind
         return
-    with database().engine.connect().execution_options(**READER) as connection:
+    options = ONE_STATEMENT if one_statement else READER
+    with database().engine.connect().execution_options(**options) as connection:
         yield connection
 
 

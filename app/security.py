@@ -28,6 +28,8 @@ RESPONSE_CLASSES = {
 
 
 HEADERS_BY_CLASS = "attesta.headers_by_class"
+#: The bodies Werkzeug parses into ``request.form`` (no other has form fields).
+_FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
 def class_headers(app: Flask, response: Response) -> list[tuple[str, str]]:
@@ -49,7 +51,10 @@ def init_app(app: Flask) -> None:
     def _refuse_nul_characters() -> None:
         # No text of ours holds a NUL: PostgreSQL refuses it in text (a 500 after the fact),
         # and elsewhere it only ever hides something. Refused up front, for every form and query.
-        fields = [*request.args.lists(), *(request.form.lists() if request.form else ())]
+        # Only what is there is parsed: most requests have no query and no form.
+        query = request.args.lists() if request.environ.get("QUERY_STRING") else ()
+        form = request.form.lists() if request.mimetype in _FORM_TYPES and request.form else ()
+        fields = [*query, *form]
         # (a malformed multipart part can even come with no name)
         texts = [key or "" for key, _ in fields] + [v for _, values in fields for v in values]
         if any("\x00" in text for text in texts):

@@ -169,6 +169,9 @@ def profile(label: str, app: WSGIApp, env: dict[str, Any], n: int, top: int) -> 
         stats.sort_stats(key).print_stats(top)
         text = stream.getvalue()
         print(text[text.find("   ncalls") :].rstrip().replace(str(ROOT) + "/", ""))
+        if os.environ.get("CPU_CALLEES"):
+            stats.print_callees(os.environ["CPU_CALLEES"])
+            print(stream.getvalue()[len(text) :].replace(str(ROOT) + "/", ""))
 
 
 def log_in(app: Any, email: str, password: str) -> str:

@@ -86,6 +86,10 @@ class UUIDPrimaryKey:
 BEGIN_OPTION: Final = "attesta_begin"
 #: Session/connection execution options of a unit of work that (most likely) only reads.
 READER: Final = {BEGIN_OPTION: "DEFERRED"}
+#: Connection execution options of a read of exactly one statement (the public check by code):
+#: no BEGIN on SQLite, the statement is its own transaction and snapshot (saves the BEGIN and
+#: the ROLLBACK, a tenth of that request's database time). Ignored on PostgreSQL.
+ONE_STATEMENT: Final = {BEGIN_OPTION: "NONE"}
 #: How long a SQLite connection waits for another's write lock before giving up.
 DEFAULT_BUSY_TIMEOUT: Final = 10.0
 
@@ -143,7 +147,10 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         # when another connection wrote in between: the busy timeout does not help there. So
         # transactions take the write lock at BEGIN, except those that declare they only read.
         mode = connection.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
-        connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+        if mode == "DEFERRED":
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        elif mode != "NONE":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -61,7 +61,7 @@ def answer(code: str, channel: VerificationChannel) -> PublicAnswer:
     certificate was found. A certificate that only the ORM can show (see
     certification.verification.by_code) is checked through the request's session."""
     now = utcnow()
-    with reading_connection() as connection:
+    with reading_connection(one_statement=True) as connection:  # answer_by_code runs one
         found = answer_by_code(connection, code, now)
     if found is None:
         result = verify_code(db_session(), code, now)

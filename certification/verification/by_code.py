@@ -87,7 +87,8 @@ def _statement() -> Executable:
 
 def answer_by_code(connection: Connection, code: str, now: dt.datetime) -> PublicAnswer | None:
     """The check of ``code`` as :func:`~certification.verification.checks.verify_code` and
-    ``public_view`` give it; None for a certificate whose coverage needs the ORM (see above)."""
+    ``public_view`` give it; None for a certificate whose coverage needs the ORM (see above).
+    One statement, no more: the caller runs it without a transaction (``ONE_STATEMENT``)."""
     normal = read_code(code)
     if isinstance(normal, Mistyped):
         return PublicAnswer(_mistyped())

@@ -389,3 +389,12 @@ def test_a_nul_character_in_any_input_is_refused(client: FlaskClient) -> None:
     assert "Il testo contiene caratteri non ammessi." in page.get_data(as_text=True)
     form = post_form(client, "/login", {"email": "a\x00@example.org", "password": "x"})
     assert form.status_code == 422
+    key = client.get("/api/v1/profiles?q%00=x")
+    assert key.status_code == 422
+    multipart = post_form(
+        client,
+        "/login",
+        {"email": "a\x00@example.org", "password": "x"},
+        content_type="multipart/form-data",
+    )
+    assert multipart.status_code == 422

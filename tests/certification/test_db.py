@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from certification.db import READER, is_transient, make_engine, retry_transient
+from certification.db import ONE_STATEMENT, READER, is_transient, make_engine, retry_transient
 
 
 @pytest.fixture
@@ -74,6 +74,19 @@ def test_a_reader_takes_no_lock_and_sees_a_snapshot(sqlite_file: tuple[Engine, P
         with pytest.raises(OperationalError) as refused:
             session.execute(text("INSERT INTO t VALUES (2)"))
         assert is_transient(refused.value)
+    other.close()
+
+
+def test_a_one_statement_read_opens_no_transaction(sqlite_file: tuple[Engine, Path]) -> None:
+    """The public check's one statement runs on its own (autocommit): no BEGIN, no snapshot
+    held, nothing to roll back, and it sees what was committed before it."""
+    engine, path = sqlite_file
+    other = _other_writer(path)
+    with engine.connect().execution_options(**ONE_STATEMENT) as connection:
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        assert not connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+        other.execute("INSERT INTO t VALUES (1)")
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 1
     other.close()
 
 
