@@ -145,9 +145,17 @@ def _record_item(issuer: Issuer, bulk_id: uuid.UUID, result: ItemResult) -> None
     issuer.unit(once)
 
 
-def _set_item(session: Session, bulk_id: uuid.UUID, result: ItemResult, now: dt.datetime) -> None:
-    """Write one item's row (never the others'), and close the request when none is pending:
-    the same few statements for the first item of a request as for its thousandth."""
+def _set_item(
+    session: Session,
+    bulk_id: uuid.UUID,
+    result: ItemResult,
+    now: dt.datetime,
+    *,
+    close: bool = True,
+) -> None:
+    """Write one item's row (never the others'), and (``close``) close the request when none
+    is pending: the same few statements for the first item of a request as for its
+    thousandth. A batch written in one transaction asks that once, with its last item."""
     session.execute(
         update(BulkIssuanceItem)
         .where(BulkIssuanceItem.bulk_id == bulk_id, BulkIssuanceItem.case_id == result.case_id)
@@ -160,7 +168,7 @@ def _set_item(session: Session, bulk_id: uuid.UUID, result: ItemResult, now: dt.
         )
         .execution_options(synchronize_session=False)
     )
-    if _pending_cases(session, bulk_id, limit=1):
+    if not close or _pending_cases(session, bulk_id, limit=1):
         return
     session.execute(
         update(BulkIssuance)
@@ -306,9 +314,13 @@ def run_bulk(
             certificate.verification_code,
         )
 
-    def progress_of(case_id: uuid.UUID) -> Callable[[Session, Certificate], None]:
+    def progress_of(
+        case_id: uuid.UUID, close: bool = True
+    ) -> Callable[[Session, Certificate], None]:
         # The item's progress commits with the certificate: one transaction, not two.
-        return lambda session, c: _set_item(session, bulk_id, issued(case_id, c), issuer.clock())
+        return lambda session, c: _set_item(
+            session, bulk_id, issued(case_id, c), issuer.clock(), close=close
+        )
 
     def failed(case_id: uuid.UUID, reserved: Reservation, exc: Exception) -> None:
         if not isinstance(exc, TimestampUnavailable):  # else: pending, for `recover`
@@ -343,8 +355,13 @@ def run_bulk(
         if not ready:
             return
         try:
+            last = len(ready) - 1
             done = complete_batch(
-                issuer, [(reserved, produced, progress_of(c)) for c, reserved, produced in ready]
+                issuer,
+                [
+                    (reserved, produced, progress_of(c, close=n == last))
+                    for n, (c, reserved, produced) in enumerate(ready)
+                ],
             )
         except Exception:
             log.warning("bulk %s: a batch of %d completed one by one", bulk_id, len(ready))

@@ -61,6 +61,7 @@ from certification.models import (
     KeyPurpose,
     Organisation,
     PanelMember,
+    Person,
     Profile,
     ProfileCompetence,
     SigningKey,
@@ -181,6 +182,7 @@ class Reservation:
     content: CertificateContent
     locale: str
     material: SignerMaterial
+    case_id: uuid.UUID
 
 
 @functools.cache
@@ -317,7 +319,9 @@ def _reserve_in(
         supersedes=supersedes,
         correction_note=correction_note,
     )
-    return Reservation(certificate.id, certificate.content.copy(), certificate.locale, material)
+    return Reservation(
+        certificate.id, certificate.content.copy(), certificate.locale, material, case.id
+    )
 
 
 def complete(
@@ -361,8 +365,26 @@ def complete_batch(issuer: Issuer, batch: Sequence[Completion]) -> list[Certific
     return issuer.unit(lambda: _complete_batch_once(issuer, batch))
 
 
+@functools.cache
+def _for_completion() -> tuple[Any, ...]:
+    """What completing reads of a case: its transitions (the chain it extends) and its
+    holder's account (the e-mail), loaded for a whole batch at once (built on first use)."""
+    return (
+        selectinload(CertificationCase.transitions),
+        joinedload(CertificationCase.candidate).joinedload(Person.account),
+    )
+
+
 def _complete_batch_once(issuer: Issuer, batch: Sequence[Completion]) -> list[Certificate]:
     with issuer.session_factory() as session:
+        # The batch's cases in two queries, not three lazy loads per certificate; the session
+        # holds them weakly, this list keeps them until the commit. The certificates themselves
+        # are read (and locked) one by one in _complete_in, never from an earlier read.
+        cases = session.scalars(
+            select(CertificationCase)
+            .where(CertificationCase.id.in_([r.case_id for r, _p, _a in batch]))
+            .options(*_for_completion())
+        ).all()
         published: set[uuid.UUID] = set()
         done = []
         for reserved, produced, also in batch:
@@ -371,6 +393,7 @@ def _complete_batch_once(issuer: Issuer, batch: Sequence[Completion]) -> list[Ce
         crash_point("stored")  # the files are written, the ISSUED rows are not committed
         session.commit()
         crash_point("committed")  # issued; the caller has not heard of them
+        del cases
         return done
 
 
@@ -481,7 +504,7 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
     for certificate_id, case_id, organisation_id, content, locale in issuer.unit(stale):
         try:
             material = issuer.unit(lambda o=organisation_id: material_of(o))  # type: ignore[misc]
-            reserved = Reservation(certificate_id, content, locale, material)
+            reserved = Reservation(certificate_id, content, locale, material, case_id)
             produced = produce_certificate(
                 content, locale, issuer.signer(material), issuer.renderer, clock=issuer.clock
             )

@@ -26,12 +26,22 @@ from certification.errors import Conflict
 from certification.keys.material import active_key, load_private_key
 from certification.models import Certificate, KeyPurpose, StatusList, StatusPurpose
 
+#: session.info key: the status lists this session has found, by (ente, purpose).
+_KNOWN_LISTS = "attesta.status_lists"
+
 
 def status_list(
     session: Session, organisation_id: uuid.UUID, purpose: StatusPurpose, *, create: bool = True
 ) -> StatusList:
     """The ente's status list for ``purpose``; created empty on first use, or (``create``
-    False, for readers) an unsaved empty one."""
+    False, for readers) an unsaved empty one. Found once per session: a bulk batch reserves
+    and completes many certificates of the same ente in one."""
+    known: dict[tuple[uuid.UUID, StatusPurpose], StatusList] = session.info.setdefault(
+        _KNOWN_LISTS, {}
+    )
+    cached = known.get((organisation_id, purpose))
+    if cached is not None and cached in session:
+        return cached
     found = session.scalar(
         select(StatusList).where(
             StatusList.organisation_id == organisation_id, StatusList.purpose == purpose
@@ -49,6 +59,8 @@ def status_list(
         if create:
             session.add(found)
             session.flush()
+    if found in session:
+        known[(organisation_id, purpose)] = found
     return found
 
 
