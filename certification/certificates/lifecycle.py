@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -231,7 +231,12 @@ def reserve_certificate(
         correction_note = clean_text(correction_note or "", "reason")
     # Abandoned reservations keep their generation: a new attempt takes the next one, and two
     # concurrent attempts take the same one, so the unique constraint lets only one through.
-    generation = 1 + max((c.generation for c in certificates_of_case(session, case)), default=0)
+    generation = 1 + (
+        session.scalar(
+            select(func.max(Certificate.generation)).where(Certificate.case_id == case.id)
+        )
+        or 0
+    )
     facts, commitment_rows = certificate_content(session, case, base_url=base_url, issued_at=now)
     if actor.person is None:
         raise NotPermitted("a signatory is a person")
