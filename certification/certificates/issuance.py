@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from certification.certificates import credentials
 from certification.certificates.content import CertificateContent
 from certification.certificates.faults import crash_point
 from certification.certificates.hashing import CredentialHasher
@@ -46,8 +47,11 @@ from certification.certificates.production import (
     IssuerSigner,
     ProducedCertificate,
     SignerMaterial,
+    build_credential,
     produce_certificate,
+    render_preview,
     signer_material,
+    verification_method,
 )
 from certification.certificates.status_lists import publish_status_list, status_list
 from certification.certificates.tsa import TimestampUnavailable
@@ -523,10 +527,29 @@ def recover_pending(issuer: Issuer, *, stale_after: dt.timedelta = STALE_AFTER) 
 
 def warm_up(issuer: Issuer) -> int:
     """Build now what a process's first issuance would: the query options (mappers configured),
-    each ente's signer (keys parsed, CRL made), for a process that forks the ones that issue (a
-    queue worker): they start warm. The number of signers ready."""
+    each ente's signer (keys parsed, CRL made) and, when a certificate was issued already, one
+    render of it as a preview and its credential's hash (fonts loaded and shaped, the template
+    compiled, the JSON-LD contexts processed: a forked process's first certificate took 0.69 s
+    against 0.26 s for its second), for a process that forks the ones that issue (a queue
+    worker): they start warm. The number of signers ready."""
     _for_content()
+    _for_completion()
     with issuer.session_factory() as session:
+        sample = session.scalar(
+            select(Certificate.content)
+            .where(Certificate.status.in_(PUBLIC_STATES))
+            .order_by(Certificate.completed_at.desc())
+            .limit(1)
+        )
+        if sample is not None:  # nothing leaves this process: the bytes are dropped
+            render_preview(sample, issuer.renderer)
+            credentials.signing_hash(
+                credentials.prepare_signing(
+                    build_credential(sample),
+                    verification_method(sample["base_url"], sample["ente"]["id"], "warm-up"),
+                    dt.datetime.fromisoformat(sample["issued_at"]),
+                )
+            )
         entes = session.scalars(
             select(SigningKey.organisation_id).where(
                 SigningKey.purpose == KeyPurpose.PDF_SEAL,
