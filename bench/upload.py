@@ -16,9 +16,9 @@ Two files, each sent to both sides:
 
 Both under gunicorn with the verify benchmark's settings; few connections (default 2, one per
 worker) so that latency is the time of one verification, not a queue; ours gets one upload slot
-per connection (ATTESTA_UPLOAD_SLOTS), as many checks at once as the bare side runs. Rounds alternate the
-order; figures are medians, ratios the medians of the rounds' own ratios of p50 latency
-(lower is better).
+per connection (ATTESTA_UPLOAD_SLOTS), as many checks at once as the bare side runs. Rounds
+alternate the order; figures are medians, ratios the medians of the rounds' own ratios of p50
+latency (lower is better).
 """
 
 from __future__ import annotations
