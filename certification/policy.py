@@ -412,7 +412,8 @@ def holder_file(
     ``second_factor_roles``). ``session`` may be the request's connection (plain columns:
     no ORM execution). None is no refusal: it says "not decided here", and the full
     check (the loaded account, :func:`can_view_certificate`) decides, as it does for everyone
-    who is not the holder."""
+    who is not the holder. One statement, no more: the download runs it without a transaction
+    (``ONE_STATEMENT``)."""
     row = session.execute(
         _holder_file_statement(second_factor_roles),
         {"token_hash": token_hash, "certificate_id": certificate_id},

@@ -102,7 +102,8 @@ class HolderDownloads:
         if token is None:
             return None
         with app.app_context():
-            with reading_connection() as connection:  # plain columns, no ORM session
+            # One statement, plain columns, no ORM session (holder_file writes nothing).
+            with reading_connection(one_statement=True) as connection:
                 found = holder_file(
                     connection,
                     session_key(token),
