@@ -19,7 +19,7 @@ def test_warm_up_builds_the_signer_an_issuance_then_uses(world: CertificateWorld
     assert list(world.issuer._signers.values()) == [built]  # the same one, not a second
 
 
-def test_warm_up_renders_and_hashes_the_latest_certificate_once(
+def test_warm_up_renders_and_hashes_an_issued_certificate_once(
     world: CertificateWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a certificate issued, the warm-up lays it out as a preview and hashes its
