@@ -56,13 +56,14 @@ def checked(result: Verification, channel: VerificationChannel) -> dict[str, Any
     return public_view(db_session(), result.certificate, result.consents)
 
 
-def answer(code: str, channel: VerificationChannel) -> PublicAnswer:
+def answer(code: str, channel: VerificationChannel, *, details: bool = True) -> PublicAnswer:
     """The public check of ``code`` on a plain connection, no session (issue 22); logged when a
     certificate was found. A certificate that only the ORM can show (see
-    certification.verification.by_code) is checked through the request's session."""
+    certification.verification.by_code) is checked through the request's session. Without
+    ``details`` (the API) the view's competences are their codes, titles and levels."""
     now = utcnow()
     with reading_connection(one_statement=True) as connection:  # answer_by_code runs one
-        found = answer_by_code(connection, code, now)
+        found = answer_by_code(connection, code, now, details=details)
     if found is None:
         result = verify_code(db_session(), code, now)
         found = PublicAnswer(

@@ -85,9 +85,12 @@ def _statement() -> Executable:
     )
 
 
-def answer_by_code(connection: Connection, code: str, now: dt.datetime) -> PublicAnswer | None:
+def answer_by_code(
+    connection: Connection, code: str, now: dt.datetime, *, details: bool = True
+) -> PublicAnswer | None:
     """The check of ``code`` as :func:`~certification.verification.checks.verify_code` and
-    ``public_view`` give it; None for a certificate whose coverage needs the ORM (see above).
+    ``public_view`` give it (``details``: see :func:`~certification.verification.public.shown`);
+    None for a certificate whose coverage needs the ORM (see above).
     One statement, no more: the caller runs it without a transaction (``ONE_STATEMENT``)."""
     normal = read_code(code)
     if isinstance(normal, Mistyped):
@@ -116,5 +119,6 @@ def answer_by_code(connection: Connection, code: str, now: dt.datetime) -> Publi
             successor_code if successor_status in PUBLIC_STATES else None,
         ),
         consents,
+        details=details,
     )
     return PublicAnswer(_verdict(Method.CODE, dimensions, None), row.id, view)

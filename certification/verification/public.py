@@ -178,10 +178,24 @@ class PublicFacts(NamedTuple):
     superseded_by: str | None
 
 
+def _competence_summary(competence: Competence) -> dict[str, Any]:
+    """A certified competence as the API's answer gives it: code, titles and EQF level."""
+    return {
+        "code": competence["code"],
+        "title_it": competence["title_it"],
+        "title_en": competence.get("title_en"),
+        "eqf_level": competence["eqf_level"],
+    }
+
+
 def shown(
-    certificate: PublicFacts, consents: frozenset[ConsentPurpose] | set[ConsentPurpose]
+    certificate: PublicFacts,
+    consents: frozenset[ConsentPurpose] | set[ConsentPurpose],
+    *,
+    details: bool = True,
 ) -> dict[str, Any]:
-    """:func:`public_view` of the facts read already."""
+    """:func:`public_view` of the facts read already; without ``details``, each competence is
+    only its code, titles and EQF level (the API's answer shows no more of it)."""
     content = certificate.content
     holder = content["holder"]
     titolare = content.get("titolare")
@@ -219,7 +233,7 @@ def shown(
             )
         },
         "competences": [
-            _public_competence(c)
+            (_public_competence if details else _competence_summary)(c)
             for c in content["competences"]  # as signed; CertificateCompetence rows copy it
         ],
         "framework_code": content["standard"]["framework_code"],

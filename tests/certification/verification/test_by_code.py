@@ -38,6 +38,12 @@ def _same_as_the_orm(db: Session, code: str) -> dict[str, Any] | None:
         return None
     assert fast.certificate_id == slow.certificate.id
     assert fast.view == public_view(db, slow.certificate, slow.consents)
+    # The API's brief view: the same, each competence down to what the API's answer shows.
+    brief = answer_by_code(db.connection(), code, NOW, details=False)
+    assert brief is not None and brief.verification == slow
+    summary = ("code", "title_it", "title_en", "eqf_level")
+    competences = [{k: c[k] for k in summary} for c in fast.view["competences"]]
+    assert brief.view == {**fast.view, "competences": competences}
     return fast.view
 
 
