@@ -535,20 +535,6 @@ def warm_up(issuer: Issuer) -> int:
     _for_content()
     _for_completion()
     with issuer.session_factory() as session:
-        sample = session.scalar(  # any one: found by the status index, however many there are
-            select(Certificate.content)
-            .where(Certificate.status == CertificateStatus.ISSUED)
-            .limit(1)
-        )
-        if sample is not None:  # nothing leaves this process: the bytes are dropped
-            render_preview(sample, issuer.renderer)
-            credentials.signing_hash(
-                credentials.prepare_signing(
-                    build_credential(sample),
-                    verification_method(sample["base_url"], sample["ente"]["id"], "warm-up"),
-                    dt.datetime.fromisoformat(sample["issued_at"]),
-                )
-            )
         entes = session.scalars(
             select(SigningKey.organisation_id).where(
                 SigningKey.purpose == KeyPurpose.PDF_SEAL,
@@ -560,4 +546,21 @@ def warm_up(issuer: Issuer) -> int:
         for ente in {e for e in entes if e is not None}:
             material = signer_material(session, ente, issuer.timestamp_url, issuer.timestamp_roots)
             issuer.signer(material).crl(issuer.clock())
+        sample = session.scalar(  # any one: found by the status index, however many there are
+            select(Certificate.content)
+            .where(Certificate.status == CertificateStatus.ISSUED)
+            .limit(1)
+        )
+    if sample is not None:
+        try:  # nothing leaves this process: the bytes are dropped
+            render_preview(sample, issuer.renderer)
+            credentials.signing_hash(
+                credentials.prepare_signing(
+                    build_credential(sample),
+                    verification_method(sample["base_url"], sample["ente"]["id"], "warm-up"),
+                    dt.datetime.fromisoformat(sample["issued_at"]),
+                )
+            )
+        except Exception:  # the first certificate pays for it instead; the keys are ready
+            log.warning("warm-up: the sample certificate was not rendered", exc_info=True)
     return len(issuer._signers)

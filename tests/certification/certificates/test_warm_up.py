@@ -39,3 +39,16 @@ def test_warm_up_renders_and_hashes_an_issued_certificate_once(
     assert warm_up(world.issuer) == 1
     assert rendered == [done.number]
     assert len(hashed) == 1 and len(hashed[0]) == 64
+
+
+def test_a_sample_that_does_not_render_leaves_the_keys_warm(
+    world: CertificateWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issue_one(world.issuer, world.signatory.id, world.case.id)
+    world.issuer._signers.clear()
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a template this content does not fit")
+
+    monkeypatch.setattr(issuance, "render_preview", broken)
+    assert warm_up(world.issuer) == 1  # the signers are built all the same
