@@ -41,8 +41,8 @@ from app.cases.views import (
     _done,
     _simple,
     _staff_of,
-    _title,
     already_done,
+    confirm_page,
     confirmed,
     may_do,
     plan_form,
@@ -574,10 +574,11 @@ def start_certification(case_id: uuid.UUID) -> Any:
 def _certify_page(case: CertificationCase, form: CertifyForm) -> str:
     validated = _result(case)["validated"]
     title = "title_" + ("en" if current_language() == "en" else "it")
-    return render_template(
-        "confirm.html",
+    return confirm_page(
+        case,
+        form,
+        "cases.certify",
         heading=_("Confirm the certification of %(number)s", number=case.protocol_number or ""),
-        subject=_title(case.target_profile),
         consequences=[
             _(
                 "Certified: %(competences)s.",
@@ -589,12 +590,7 @@ def _certify_page(case: CertificationCase, form: CertifyForm) -> str:
                 ente=case.ente_titolato.short_name,
             ),
         ],
-        form=form,
-        fields=[],
-        action=url_for("cases.certify", case_id=case.id),
         submit=_("Confirm the certification"),
-        danger=False,
-        back=url_for("cases.detail", case_id=case.id),
     )
 
 
@@ -696,10 +692,11 @@ def reactivate(case_id: uuid.UUID) -> Any:
 
 
 def _cancel_page(case: CertificationCase, form: CancelForm, sees: bool) -> str:
-    return render_template(
-        "confirm.html",
+    return confirm_page(
+        case,
+        form,
+        "cases.cancel",
         heading=_("Cancel application %(number)s", number=case.protocol_number or ""),
-        subject=_title(case.target_profile),
         consequences=[
             _(
                 "The application ends as cancelled: it is not assessed further and cannot be "
@@ -708,12 +705,10 @@ def _cancel_page(case: CertificationCase, form: CancelForm, sees: bool) -> str:
             _("The candidate is told by e-mail, with the reason you give."),
             _("The reason is kept in the case's history, which cannot be changed afterwards."),
         ],
-        form=form,
         fields=["reason"],
-        action=url_for("cases.cancel", case_id=case.id),
         submit=_("Cancel the application"),
         danger=True,
-        back=url_for("cases.detail", case_id=case.id) if sees else url_for("cases.index"),
+        back=None if sees else url_for("cases.index"),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -446,11 +446,40 @@ def confirmed(
     return form, None
 
 
-def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
+def confirm_page(
+    case: CertificationCase,
+    form: Any,
+    endpoint: str,
+    *,
+    heading: str,
+    consequences: list[str],
+    submit: str,
+    danger: bool = False,
+    fields: Sequence[str] = (),
+    back: str | None = None,
+) -> str:
+    """The page that asks before an act on the case (``endpoint``, this case's URL), naming its
+    ``consequences``; back to the case unless ``back`` says where."""
     return render_template(
         "confirm.html",
-        heading=_("Withdraw application %(number)s", number=case.protocol_number or ""),
+        heading=heading,
         subject=_title(case.target_profile),
+        consequences=consequences,
+        form=form,
+        fields=list(fields),
+        action=url_for(endpoint, case_id=case.id),
+        submit=submit,
+        danger=danger,
+        back=back or url_for("cases.detail", case_id=case.id),
+    )
+
+
+def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
+    return confirm_page(
+        case,
+        form,
+        "cases.withdraw",
+        heading=_("Withdraw application %(number)s", number=case.protocol_number or ""),
         consequences=[
             _(
                 "Your application ends here: it will not be assessed and no certificate is "
@@ -465,12 +494,8 @@ def _withdraw_page(case: CertificationCase, form: WithdrawForm) -> str:
                 "stay valid and yours."
             ),
         ],
-        form=form,
-        fields=[],
-        action=url_for("cases.withdraw", case_id=case.id),
         submit=_("Withdraw the application"),
         danger=True,
-        back=url_for("cases.detail", case_id=case.id),
     )
 
 
@@ -489,10 +514,11 @@ def withdraw(case_id: uuid.UUID) -> Any:
 
 
 def _stop_page(case: CertificationCase, form: StopForm) -> str:
-    return render_template(
-        "confirm.html",
+    return confirm_page(
+        case,
+        form,
+        "cases.stop",
         heading=_("End application %(number)s here", number=case.protocol_number or ""),
-        subject=_title(case.target_profile),
         consequences=[
             _(
                 "Your application ends here: your competences will not be validated or "
@@ -504,12 +530,7 @@ def _stop_page(case: CertificationCase, form: StopForm) -> str:
             ),
             _("The Documento di trasparenza already issued to you stays valid and yours."),
         ],
-        form=form,
-        fields=[],
-        action=url_for("cases.stop", case_id=case.id),
         submit=_("Stop here"),
-        danger=False,
-        back=url_for("cases.detail", case_id=case.id),
     )
 
 

@@ -184,6 +184,27 @@ def test_suspending_asks_first_naming_the_consequence(
     assert db.get_one(Certificate, certificate.id).status == CertificateStatus.SUSPENDED
 
 
+def _asks_first_then_acts_once(
+    client: Any, db: Session, case: CertificationCase, action: str, *says: str
+) -> None:
+    """The case page links to the action's own page, which says ``says``; posting without the
+    confirmation box writes nothing (422); with it the action is done (302), and done again
+    writes nothing more."""
+    url = f"/cases/{case.id}"
+    assert f'href="{url}/{action}"' in client.get(url).get_data(as_text=True)
+    page = client.get(f"{url}/{action}").get_data(as_text=True)
+    assert all(text in page for text in says)
+    version = {"version": str(case.version)}
+    rows = _rows(db)
+    refused = post_form(client, f"{url}/{action}", version, page=f"{url}/{action}")
+    assert refused.status_code == 422 and _rows(db) == rows
+    done = post_form(client, f"{url}/{action}", {**version, "confirm": "y"}, page=url)
+    assert done.status_code == 302
+    rows = _rows(db)
+    again = post_form(client, f"{url}/{action}", {**version, "confirm": "y"}, page=url)
+    assert again.status_code == 302 and _rows(db) == rows
+
+
 @pytest.mark.slow
 def test_withdrawing_asks_first_and_a_second_withdrawal_does_nothing(
     app: Flask,
@@ -193,20 +214,8 @@ def test_withdrawing_asks_first_and_a_second_withdrawal_does_nothing(
     case = w.case
     db.commit()
     client = _client(app, w.candidate)
-    url = f"/cases/{case.id}"
-    assert f'href="{url}/withdraw"' in client.get(url).get_data(as_text=True)
-    page = client.get(f"{url}/withdraw").get_data(as_text=True)
-    assert "non sarà valutata" in page
-    version = {"version": str(case.version)}
-    rows = _rows(db)
-    refused = post_form(client, f"{url}/withdraw", version, page=f"{url}/withdraw")
-    assert refused.status_code == 422 and _rows(db) == rows
-    done = post_form(client, f"{url}/withdraw", {**version, "confirm": "y"}, page=url)
-    assert done.status_code == 302
-    rows = _rows(db)
-    again = post_form(client, f"{url}/withdraw", {**version, "confirm": "y"}, page=url)
-    assert again.status_code == 302 and _rows(db) == rows
-    assert "già stato fatto" in client.get(url).get_data(as_text=True)
+    _asks_first_then_acts_once(client, db, case, "withdraw", "non sarà valutata")
+    assert "già stato fatto" in client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert db.get_one(CertificationCase, case.id).status == CaseStatus.WITHDRAWN
 
 
@@ -221,20 +230,9 @@ def test_stopping_after_the_transparency_document_asks_first(
     case.status = CaseStatus.TRANSPARENCY_ISSUED
     db.commit()
     client = _client(app, w.candidate)
-    url = f"/cases/{case.id}"
-    assert f'href="{url}/stop"' in client.get(url).get_data(as_text=True)
-    page = client.get(f"{url}/stop").get_data(as_text=True)
-    assert "non si può riprendere" in page and "resta valido e tuo" in page
-    version = {"version": str(case.version)}
-    rows = _rows(db)
-    refused = post_form(client, f"{url}/stop", version, page=f"{url}/stop")
-    assert refused.status_code == 422 and _rows(db) == rows
-    done = post_form(client, f"{url}/stop", {**version, "confirm": "y"}, page=url)
-    assert done.status_code == 302
+    says = ("non si può riprendere", "resta valido e tuo")
+    _asks_first_then_acts_once(client, db, case, "stop", *says)
     assert db.get_one(CertificationCase, case.id).status == CaseStatus.CLOSED_TRANSPARENCY_ONLY
-    rows = _rows(db)
-    again = post_form(client, f"{url}/stop", {**version, "confirm": "y"}, page=url)
-    assert again.status_code == 302 and _rows(db) == rows
 
 
 # --- the outcomes: from the ratings, previewed, recorded once -----------------------------------
