@@ -262,7 +262,7 @@ def _check_contexts(document: dict[str, Any], loader: DocumentLoader) -> list[An
     ):
         raise CredentialError("context_not_allowed", "@context must be a list of URLs")
     for url in items:
-        if isinstance(url, str):
+        if isinstance(url, str) and not (loader is document_loader and url in PINNED_CONTEXTS):
             loader(url, None)  # raises for anything not pinned
     for item, _depth in _walk_json({k: v for k, v in document.items() if k != "@context"}):
         if item is None:
@@ -303,10 +303,83 @@ def _credential_error_in(error: BaseException) -> CredentialError | None:
     return None
 
 
+#: How many processed contexts :func:`_pinned_expander` keeps before it starts afresh. A
+#: certificate's credential needs about a dozen; the cap bounds what a document built to walk
+#: many chains of scoped contexts (only pinned ones: see :func:`_check_contexts`) can make it hold.
+_MAX_PROCESSED_CONTEXTS: Final = 256
+
+
+@functools.cache
+def _pinned_expander() -> Any:
+    """The expander class for documents whose contexts are all pinned, defined on first use (it
+    subclasses pyld's, heavy to import).
+
+    pyld keeps a processed context keyed by the identity (``_uuid``) of the context it was
+    applied to, but a type-scoped context (``OpenBadgeCredential``, ``Achievement``, ...) is
+    applied to a fresh copy of that context with a fresh identity, every time: so it processed
+    each of them again for every document, ~80 term definitions per canonicalisation and half
+    of its cost (issue 22). Here the result is kept by what decides it: the identity of the
+    (immutable, cached) context it is applied to, the very local context object (a term's
+    scoped context, which lives in the pinned contexts' cached definitions) or URL, and the
+    flags. Only what pyld itself froze is kept, never a context still being built; a call that
+    pyld refused is not kept either, so it is refused again.
+    """
+    from frozendict import frozendict  # noqa: PLC0415 - pyld's dependency, imported with it
+    from pyld import jsonld  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+
+    processed: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    class PinnedExpander(jsonld.JsonLdProcessor):
+        def _process_context(
+            self,
+            active_ctx: Any,
+            local_ctx: Any,
+            options: Any,
+            override_protected: bool = False,
+            propagate: bool = True,
+            validate_scoped: bool = True,
+            cycles: Any = None,
+        ) -> Any:
+            def process() -> Any:
+                return super(PinnedExpander, self)._process_context(
+                    active_ctx,
+                    local_ctx,
+                    options,
+                    override_protected,
+                    propagate,
+                    validate_scoped,
+                    cycles,
+                )
+
+            if cycles or not isinstance(active_ctx, frozendict) or isinstance(local_ctx, list):
+                return process()  # a context being built, or a document's own (pyld's cache)
+            key = (
+                active_ctx["_uuid"],
+                local_ctx if isinstance(local_ctx, str) else id(local_ctx),
+                override_protected,
+                propagate,
+                validate_scoped,
+                options.get("base"),
+                options.get("processingMode"),
+            )
+            kept = processed.get(key)
+            # An object's id is unique only while it lives: the entry holds the object itself.
+            if kept is not None and (isinstance(local_ctx, str) or kept[0] is local_ctx):
+                return kept[1]
+            result = process()
+            if isinstance(result, frozendict):
+                if len(processed) >= _MAX_PROCESSED_CONTEXTS:
+                    processed.clear()
+                processed[key] = (local_ctx, result)
+            return result
+
+    return PinnedExpander
+
+
 @functools.cache
 def _normaliser() -> Any:
     """The normaliser class, defined on first use: it subclasses pyld's, heavy to import."""
-    from pyld import jsonld  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
+    from pyld import jsonld  # noqa: PLC0415 - heavy: imported when first used (startup time, issue 20)
 
     class Normaliser(jsonld.JsonLdProcessor):
         """Normalises a document :func:`canonicalize` has already expanded and checked: pyld's
@@ -337,9 +410,8 @@ def canonicalize(document: dict[str, Any], *, loader: DocumentLoader = document_
         "base": None,
     }
     try:
-        expanded = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped).expand(
-            document, dict(options)
-        )
+        expander = _pinned_expander() if loader is document_loader else jsonld.JsonLdProcessor
+        expanded = expander(on_property_dropped=_refuse_dropped).expand(document, dict(options))
         _check_expanded(expanded)
         canonical = _normaliser()().normalize(
             expanded,

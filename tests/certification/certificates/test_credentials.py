@@ -358,6 +358,51 @@ def test_the_issuer_profile_shape_expands_with_no_undefined_term() -> None:
     assert refused.value.reason == "undefined_term"
 
 
+def _plain_loader(url: str, options: Any = None) -> dict[str, Any]:
+    """The pinned loader under another name: canonicalize then runs pyld as it comes, with
+    no processed context kept between documents."""
+    return C.document_loader(url, options)
+
+
+def _documents_in_turn() -> list[dict[str, Any]]:
+    credential = ob_credential()
+    credential["credentialSubject"]["achievement"]["nameMap"] = {"it": "Nome", "en": "Name"}
+    credential["@context"] = [*credential["@context"], C.LANGUAGE_MAPS]
+    typo = ob_credential()
+    typo["credentialSubject"]["achievement"]["nome"] = "typo of name"
+    unknown_type = ob_credential()
+    unknown_type["credentialSubject"]["achievement"]["type"] = ["Achievement", "Atchievement"]
+    bits = bytearray(C.STATUS_LIST_BITS // 8)
+    status_list = C.status_list_credential(REVOCATION_LIST, ISSUER_ID, "revocation", bits, CREATED)
+    profile = issuer_profile(issuer_key())
+    return [ob_credential(), typo, credential, status_list, unknown_type, profile, ob_credential()]
+
+
+def _canonical_or_reason(document: dict[str, Any], loader: C.DocumentLoader) -> str:
+    try:
+        return C.canonicalize(document, loader=loader)
+    except C.CredentialError as refused:
+        return f"refused: {refused.reason}"
+
+
+def test_kept_processed_contexts_change_no_canonical_form_and_no_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pinned loader's expander keeps processed scoped contexts between documents (issue
+    22): every document, in any order, after any other, canonicalises exactly as pyld does
+    afresh, and what pyld refuses is still refused after a document that passed; also when
+    the kept contexts are dropped at the cap, between any two documents."""
+    documents = _documents_in_turn()
+    expected = [_canonical_or_reason(d, _plain_loader) for d in documents]
+    assert expected[1] == expected[4] == "refused: undefined_term"
+    assert all(not e.startswith("refused") for e in expected[:1] + expected[2:4] + expected[5:])
+    for cap in (256, 1, 3):
+        monkeypatch.setattr(C, "_MAX_PROCESSED_CONTEXTS", cap)
+        for turn in (documents, documents[::-1]):
+            got = [_canonical_or_reason(d, C.document_loader) for d in turn]
+            assert got == (expected if turn is documents else expected[::-1])
+
+
 # --- strict JSON ------------------------------------------------------------------------------
 
 
