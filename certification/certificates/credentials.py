@@ -166,6 +166,20 @@ def _walk_json(value: Any) -> Iterator[tuple[Any, int]]:
             stack.extend((child, depth + 1) for child in item)
 
 
+def _containers(value: Any) -> Iterator[dict[str, Any] | list[Any]]:
+    """Every object and array in ``value``, itself included (iterative, as :func:`_walk_json`,
+    but without the depth and scalars canonicalisation's checks do not need)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            yield item
+            stack.extend(item)
+
+
 def parse_credential_json(data: bytes | str, *, max_bytes: int = 1_000_000) -> dict[str, Any]:
     """Strict JSON for credentials: a JSON object of at most ``max_bytes`` UTF-8 bytes, with no
     duplicate keys, NaN/Infinity (nor numbers too large for a float, such as 1e400), integers
@@ -264,8 +278,8 @@ def _check_contexts(document: dict[str, Any], loader: DocumentLoader) -> list[An
     for url in items:
         if isinstance(url, str) and not (loader is document_loader and url in PINNED_CONTEXTS):
             loader(url, None)  # raises for anything not pinned
-    for item, _depth in _walk_json({k: v for k, v in document.items() if k != "@context"}):
-        if item is None:
+    for item in _containers({k: v for k, v in document.items() if k != "@context"}):
+        if any(v is None for v in (item.values() if isinstance(item, dict) else item)):
             raise CredentialError("null_value", "a null value")
         if isinstance(item, dict) and "@context" in item:
             raise CredentialError("context_not_allowed", "a nested @context")
@@ -281,7 +295,7 @@ def _refuse_dropped(expanded_property: str | None) -> None:
 def _check_expanded(expanded: Any) -> None:
     """Safe mode's other half: an @id or @type that stayed relative would be dropped from the
     RDF (an undefined type, a misspelt proof purpose), so it is an error."""
-    for item, _depth in _walk_json(expanded):
+    for item in _containers(expanded):
         if not isinstance(item, dict):
             continue
         if any(key.startswith("_:") for key in item):  # a blank node as predicate
