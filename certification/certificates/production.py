@@ -661,7 +661,7 @@ def pdf_context(content: PrintedContent) -> dict[str, Any]:
     url = verify_url(base, content["verification_code"])
     import segno  # noqa: PLC0415 - heavy: the QR library only where a document is drawn
 
-    qr = segno.make(url, error="m")
+    qr = segno.make_qr(url, error="m")  # never a Micro QR: a URL does not fit one anyway
     issued_at = dt.datetime.fromisoformat(content["issued_at"])
     learning = content["learning"]
     standard = content["standard"]

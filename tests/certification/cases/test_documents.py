@@ -279,3 +279,52 @@ def test_a_document_is_dated_by_rome_s_calendar(
     assert content["issued_on"] == "01/01/2027"
     assert content["session"]["date"] == "01/01/2027 00:30"
     assert {m["declared"] for m in content["session"]["panel"]} == {"01/01/2027"}
+
+
+def _header_scopes(pdf: bytes) -> list[tuple[str, ...]]:
+    """Each table row's cells as their tags, a header cell with its /Scope."""
+    rows: list[tuple[str, ...]] = []
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        pending = [document.Root.StructTreeRoot]
+        while pending:
+            node = pending.pop()
+            kids = node.get("/K")
+            items = list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+            elements = [k for k in items if isinstance(k, pikepdf.Dictionary) and "/S" in k]
+            if node.get("/S") == "/TR":
+                rows.append(
+                    tuple(
+                        f"TH {cell.A.Scope}" if cell.S == "/TH" else str(cell.S)[1:]
+                        for cell in elements
+                    )
+                )
+            pending.extend(elements)
+        xmp = document.open_metadata()
+        assert (xmp["pdfaid:part"], xmp["pdfaid:conformance"], xmp["pdfuaid:part"]) == (
+            "3",
+            "A",
+            "1",
+        )
+    return rows
+
+
+def test_every_table_header_says_what_it_heads(renderer: Any, tmp_path: Path) -> None:
+    """A header cell that starts a row of data heads that row (a "label: value" table), any
+    other heads its column; and the XMP claims PDF/UA-1 beside PDF/A-3a."""
+    from certification.rendering import DocumentRenderer
+
+    (tmp_path / "table.html").write_text(
+        '<html lang="it"><head><title>Tabella</title></head><body><table>'
+        "<thead><tr><th>Voce</th><th>Valore</th></tr></thead>"
+        "<tbody><tr><th>Nome</th><td>Anna</td></tr><tr><td>senza</td><td>intestazione</td></tr>"
+        "<tr><td>Dopo</td><th>in mezzo</th></tr></tbody></table></body></html>"
+    )
+    document = DocumentRenderer(tmp_path, renderer.fetcher.root, renderer._translations_dir)
+    assert sorted(_header_scopes(document.render_pdf("table.html", {}, "it"))) == [
+        ("TD", "TD"),
+        ("TD", "TH /Column"),
+        ("TH /Column", "TH /Column"),
+        ("TH /Row", "TD"),
+    ]
+    rows = _header_scopes(renderer.render_pdf("trasparenza.html", _content(), "en"))
+    assert ("TH /Column",) * 5 in rows, rows
