@@ -312,6 +312,8 @@ def finish_accessible(document: Document, pdf: Any) -> None:
     ``pdf`` is WeasyPrint's ``pydyf.PDF``."""
     import pydyf  # noqa: PLC0415 - WeasyPrint's, imported with it
 
+    if "StructTreeRoot" not in pdf.catalog:
+        return  # an untagged variant (PDF/A-3b) claims no accessibility
     objects = pdf.objects
 
     def struct_kids(element: Any) -> list[Any]:
@@ -321,7 +323,7 @@ def finish_accessible(document: Document, pdf: Any) -> None:
 
     metadata = objects[int(pdf.catalog["Metadata"].split()[0])]
     head, end, tail = metadata.stream[0].rpartition(b"</rdf:RDF>")
-    if not end:  # pragma: no cover - WeasyPrint always writes one for PDF/A
+    if not end:  # pragma: no cover - WeasyPrint writes one for every tagged variant
         raise RenderError("no XMP packet to identify the document as PDF/UA in")
     metadata.stream[0] = head + _PDFUA_ID + end + tail
     for row in objects:

@@ -328,3 +328,7 @@ def test_every_table_header_says_what_it_heads(renderer: Any, tmp_path: Path) ->
     ]
     rows = _header_scopes(renderer.render_pdf("trasparenza.html", _content(), "en"))
     assert ("TH /Column",) * 5 in rows, rows
+    untagged = document.render_pdf("table.html", {}, "it", pdf_variant="pdf/a-3b")
+    with pikepdf.open(io.BytesIO(untagged)) as pdf:
+        assert "/StructTreeRoot" not in pdf.Root
+        assert "pdfuaid:part" not in pdf.open_metadata()  # it claims no accessibility
